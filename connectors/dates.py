@@ -1,0 +1,348 @@
+"""Timestamp parsing for exports whose date format is not known in advance.
+
+The format is decided once per column from a sample of its values, then the
+whole column is parsed in one vectorised pass:
+
+* ISO 8601, with or without a zone (``2017-02-28T09:24:59.366-0600``);
+* numeric day/month dates in either order (``31/01/2016 9:05``,
+  ``01-31-2016 09:05:00 PM``, ``31.01.2016``), with the order decided from the
+  data and said in the description;
+* month names (Jira's ``25/Feb/26 10:17 PM``, ``25-Feb-2026 22:17``);
+* epoch seconds or milliseconds.
+
+Naive times are taken to be in the ``timezone`` given (UTC by default);
+values that carry an offset are converted to UTC.
+
+Arrow's ``strptime`` is fast but quietly rolls 31 February over to 2 March;
+rows that may have rolled over are parsed again strictly, so an impossible
+date is reported as bad, never shifted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.errors import BadOption, BadTimestamps
+from connectors.eventlog import TIMESTAMP_DTYPE
+
+SAMPLE_SIZE = 4000
+# More than this share of bad values fails the load instead of rejecting rows.
+MAX_BAD_SHARE = 0.5
+
+_ISO = re.compile(
+    r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_EPOCH = re.compile(r"^-?\d{9,13}(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class _Format:
+    label: str  # what users read, e.g. "d/m/yyyy H:MM"
+    strptime: str
+    order: str = ""  # "dayfirst" or "monthfirst" for numeric d/m formats
+
+    @property
+    def has_day(self) -> bool:
+        return "%d" in self.strptime
+
+
+def _numeric_formats() -> list[_Format]:
+    out: list[_Format] = []
+    times = [
+        (" %H:%M:%S", " H:MM:SS"),
+        (" %H:%M", " H:MM"),
+        (" %I:%M:%S %p", " h:MM:SS AM"),
+        (" %I:%M %p", " h:MM AM"),
+        ("", ""),
+    ]
+    for sep in "/-.":
+        for time_fmt, time_label in times:
+            out.append(_Format(f"d{sep}m{sep}yyyy{time_label}", f"%d{sep}%m{sep}%Y{time_fmt}", "dayfirst"))
+            out.append(_Format(f"m{sep}d{sep}yyyy{time_label}", f"%m{sep}%d{sep}%Y{time_fmt}", "monthfirst"))
+            out.append(_Format(f"d{sep}m{sep}yy{time_label}", f"%d{sep}%m{sep}%y{time_fmt}", "dayfirst"))
+            out.append(_Format(f"m{sep}d{sep}yy{time_label}", f"%m{sep}%d{sep}%y{time_fmt}", "monthfirst"))
+        for time_fmt, time_label in times:
+            out.append(_Format(f"d{sep}Mon{sep}yy{time_label}", f"%d{sep}%b{sep}%y{time_fmt}"))
+            out.append(_Format(f"d{sep}Mon{sep}yyyy{time_label}", f"%d{sep}%b{sep}%Y{time_fmt}"))
+    for time_fmt, time_label in times:
+        out.append(_Format(f"yyyy/mm/dd{time_label}", f"%Y/%m/%d{time_fmt}"))
+        out.append(_Format(f"d Mon yyyy{time_label}", f"%d %b %Y{time_fmt}"))
+        out.append(_Format(f"Mon d, yyyy{time_label}", f"%b %d, %Y{time_fmt}"))
+    return out
+
+
+_FORMATS = _numeric_formats()
+
+
+@dataclass
+class ParsedTimes:
+    """A parsed timestamp column."""
+
+    values: pd.Series  # datetime64[us, UTC]; NaT where missing or bad
+    bad: np.ndarray  # True where a value was present but is not a date
+    description: str  # e.g. "d/m/yyyy H:MM (day-first: 31 values have a day above 12)"
+    flags: list[str]  # options that reproduce the choice, e.g. ["--dayfirst"]
+
+
+@dataclass(frozen=True)
+class DateOptions:
+    """How the user asked dates to be read; ``None`` means decide from the data."""
+
+    dayfirst: bool | None = None
+    date_format: str | None = None
+    timezone: str = "UTC"
+
+    def flags(self) -> list[str]:
+        out: list[str] = []
+        if self.date_format:
+            out.append(f"--date-format '{self.date_format}'")
+        elif self.dayfirst is True:
+            out.append("--dayfirst")
+        elif self.dayfirst is False:
+            out.append("--monthfirst")
+        if self.timezone != "UTC":
+            out.append(f"--timezone {self.timezone}")
+        return out
+
+
+def parse_timestamps(
+    column: pd.Series | pa.Array | pa.ChunkedArray,
+    *,
+    options: DateOptions = DateOptions(),
+    name: str = "timestamp",
+    path: str = "",
+    rows: np.ndarray | None = None,
+    tolerate_bad: bool = True,
+) -> ParsedTimes:
+    """Parse ``column`` into UTC timestamps, deciding the format from its values.
+
+    ``rows`` gives the source row of each value, for messages. If more than
+    half of the present values are not dates, or any is bad and
+    ``tolerate_bad`` is false, :class:`BadTimestamps` is raised with examples.
+    """
+    _check_timezone(options.timezone)
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.DatetimeTZDtype):
+        values = column.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+        return ParsedTimes(values, np.zeros(len(column), bool), "typed timestamps with a zone", [])
+    if isinstance(column, pd.Series) and pd.api.types.is_datetime64_dtype(column.dtype):
+        values = _localize(column.astype("datetime64[us]"), options.timezone)
+        return ParsedTimes(values, np.zeros(len(column), bool), f"typed timestamps, taken as {options.timezone}", options.flags())
+    if isinstance(column, pd.Series) and pd.api.types.is_numeric_dtype(column.dtype):
+        column = column.astype("str").where(column.notna(), None)
+
+    text = _to_arrow_strings(column)
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    present = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    n_present = int(present.sum())
+    if n_present == 0:
+        empty = pd.Series(pd.NaT, index=range(len(text)), dtype=TIMESTAMP_DTYPE)
+        return ParsedTimes(empty, np.zeros(len(text), bool), "no values", [])
+
+    if options.date_format:
+        fmt = _Format(f"'{options.date_format}'", options.date_format)
+        values = _parse_strptime(text, fmt, options.timezone)
+        description = f"format {options.date_format} (given)"
+        flags = options.flags()
+    else:
+        values, description, flags = _parse_detected(text, present, options)
+
+    bad = present & values.isna().to_numpy()
+    n_bad = int(bad.sum())
+    if n_bad and (not tolerate_bad or n_bad > MAX_BAD_SHARE * n_present):
+        raise BadTimestamps(_bad_message(text, bad, n_bad, n_present, name, path, rows, description))
+    return ParsedTimes(values, bad, description, flags)
+
+
+def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -> tuple[pd.Series, str, list[str]]:
+    sample = _sample(text, present)
+    if all(_EPOCH.match(v) for v in sample):
+        return _parse_epoch(text, sample)
+    iso_share = sum(bool(_ISO.match(v)) for v in sample) / len(sample)
+    if iso_share >= 0.5:
+        return _parse_iso(text, options.timezone), _iso_description(text, options.timezone), options.flags()
+
+    fmt, why = _choose_format(sample, options.dayfirst)
+    values = _parse_strptime(text, fmt, options.timezone)
+    flags = options.flags()
+    if fmt.order and options.dayfirst is None:
+        flags = [*flags, "--dayfirst" if fmt.order == "dayfirst" else "--monthfirst"]
+    return values, f"{fmt.label}{' (' + why + ')' if why else ''}", flags
+
+
+def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, str]:
+    """Return the format that reads most of ``sample``, and why, for day/month order."""
+    arr = pa.array(sample, pa.string())
+    scores: list[tuple[int, int, _Format]] = []
+    for i, fmt in enumerate(_FORMATS):
+        if dayfirst is True and fmt.order == "monthfirst":
+            continue
+        if dayfirst is False and fmt.order == "dayfirst":
+            continue
+        parsed = pc.strptime(arr, format=fmt.strptime, unit="us", error_is_null=True)
+        # Count only plausible years, so that '%Y' reading '16' as year 16
+        # loses to '%y' reading it as 2016.
+        years = pc.year(parsed).to_numpy(zero_copy_only=False)
+        ok = int(np.sum((years >= 1900) & (years < 2200)))
+        if ok:
+            scores.append((ok, -i, fmt))
+    if not scores:
+        examples = ", ".join(repr(v) for v in sample[:3])
+        raise BadTimestamps(
+            f"no known date format reads values such as {examples}; pass --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
+        )
+    scores.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    best_ok, _, best = scores[0]
+    if not best.order:
+        return best, ""
+    if dayfirst is not None:
+        return best, "day-first, as given" if dayfirst else "month-first, as given"
+    twin = next((f for ok, _, f in scores if f.label == _swap(best.label)), None)
+    twin_ok = next((ok for ok, _, f in scores if f is twin), 0)
+    if twin is None or twin_ok < best_ok:
+        return best, (
+            f"{best.order.replace('first', '-first')}: {best_ok - twin_ok:,} sampled values are dates "
+            f"only when read {best.order.replace('first', '-first')}"
+        )
+    # Both orders read every value: every day is 12 or less. Prefer the order
+    # under which the file's rows run forward in time more often.
+    forward_best = _forward_steps(arr, best)
+    forward_twin = _forward_steps(arr, twin)
+    pick = twin if forward_twin > forward_best else best
+    return pick, (
+        f"ambiguous, no day above 12; {pick.order.replace('first', '-first')} chosen because rows then run "
+        f"forward in time more often ({max(forward_best, forward_twin)} vs {min(forward_best, forward_twin)} steps)"
+    )
+
+
+def _swap(label: str) -> str:
+    return label.replace("d", "\0").replace("m", "d").replace("\0", "m")
+
+
+def _forward_steps(arr: pa.Array, fmt: _Format) -> int:
+    parsed = pc.strptime(arr, format=fmt.strptime, unit="us", error_is_null=True)
+    values = parsed.to_numpy(zero_copy_only=False).astype("datetime64[us]").astype("int64")
+    return int((np.diff(values) >= 0).sum())
+
+
+def _parse_strptime(text: pa.Array, fmt: _Format, timezone: str) -> pd.Series:
+    has_zone = "%z" in fmt.strptime
+    parsed = pc.strptime(text, format=fmt.strptime, unit="us", error_is_null=True)
+    values = pd.Series(parsed.to_pandas(), copy=False)
+    if fmt.has_day:
+        values = _recheck_rollover(text, values, fmt)
+    if has_zone:
+        return pd.to_datetime(values, utc=True).astype(TIMESTAMP_DTYPE)
+    return _localize(values.astype("datetime64[us]"), timezone)
+
+
+def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Series:
+    """Parse again, strictly, the rows whose day may have rolled over (31/02 -> 02/03)."""
+    day = values.dt.day.to_numpy(dtype="float64", na_value=np.nan)
+    suspects = np.flatnonzero(day <= 3)
+    if len(suspects) == 0:
+        return values
+    strings = pd.Series(text.take(pa.array(suspects)).to_pandas(), dtype=object)
+    strict = pd.to_datetime(strings, format=fmt.strptime, errors="coerce")
+    if isinstance(strict.dtype, pd.DatetimeTZDtype):
+        strict = strict.dt.tz_convert("UTC").dt.tz_localize(None)
+    rolled = suspects[strict.isna().to_numpy()]
+    if len(rolled):
+        values = values.copy()
+        values.iloc[rolled] = pd.NaT
+    return values
+
+
+def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
+    with_offset = pc.match_substring_regex(text, _OFFSET).to_numpy(zero_copy_only=False)
+    with_offset = np.asarray(with_offset, dtype=bool)
+    strings = pd.Series(text.to_pandas(), copy=False)
+    out = pd.Series(pd.NaT, index=strings.index, dtype=TIMESTAMP_DTYPE)
+    if with_offset.any():
+        aware = pd.to_datetime(strings[with_offset], format="ISO8601", errors="coerce", utc=True)
+        out[with_offset] = aware.astype(TIMESTAMP_DTYPE)
+    naive_mask = ~with_offset & strings.notna().to_numpy()
+    if naive_mask.any():
+        naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
+        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone)
+    return out
+
+
+def _iso_description(text: pa.Array, timezone: str) -> str:
+    with_offset = int(pc.sum(pc.match_substring_regex(text, _OFFSET)).as_py() or 0)
+    total = len(text) - text.null_count
+    if with_offset == total:
+        return "ISO 8601 with zone offsets"
+    if with_offset == 0:
+        return f"ISO 8601 without a zone, taken as {timezone}"
+    return f"ISO 8601, {with_offset:,} values with an offset and {total - with_offset:,} without (taken as {timezone})"
+
+
+def _parse_epoch(text: pa.Array, sample: list[str]) -> tuple[pd.Series, str, list[str]]:
+    numbers = pc.cast(text, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    digits = max(len(v.split(".")[0].lstrip("-")) for v in sample)
+    unit, scale = ("milliseconds", 1_000) if digits >= 12 else ("seconds", 1_000_000)
+    micros = np.round(numbers * scale)
+    ok = np.isfinite(micros) & (np.abs(micros) < 2**62)
+    stamps = pd.Series(pd.NaT, index=range(len(numbers)), dtype=TIMESTAMP_DTYPE)
+    stamps[ok] = pd.to_datetime(micros[ok].astype("int64"), unit="us", utc=True)
+    return stamps, f"epoch {unit}", []
+
+
+def _localize(values: pd.Series, timezone: str) -> pd.Series:
+    if timezone == "UTC":
+        return values.dt.tz_localize("UTC").astype(TIMESTAMP_DTYPE)
+    # In the autumn hour that occurs twice, take the first (summer time) reading.
+    local = values.dt.tz_localize(timezone, ambiguous=np.ones(len(values), bool), nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        pd.Timestamp("2020-01-01").tz_localize(timezone)
+    except Exception as exc:  # pandas raises several kinds for an unknown zone
+        raise BadOption(f"unknown time zone {timezone!r}; use a name such as 'Europe/Berlin' or 'UTC'") from exc
+
+
+def _to_arrow_strings(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column, pa.Array):
+        arr = column
+    else:
+        arr = pa.array(column.astype("str").where(column.notna(), None).to_numpy(dtype=object), pa.string())
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return arr
+
+
+def _sample(text: pa.Array, present: np.ndarray) -> list[str]:
+    idx = np.flatnonzero(present)
+    if len(idx) > SAMPLE_SIZE:
+        # Spread the sample over the whole file; keep file order for the
+        # forward-in-time tie-break.
+        idx = idx[np.linspace(0, len(idx) - 1, SAMPLE_SIZE).astype(int)]
+    return text.take(pa.array(idx)).to_pylist()
+
+
+def _bad_message(
+    text: pa.Array, bad: np.ndarray, n_bad: int, n_present: int, name: str, path: str, rows: np.ndarray | None, description: str
+) -> str:
+    where = np.flatnonzero(bad)[:3]
+    examples = ", ".join(
+        f"row {int(rows[i]) if rows is not None else int(i) + 1}: {text[int(i)].as_py()!r}" for i in where
+    )
+    place = f"{path}: " if path else ""
+    return (
+        f"{place}timestamp column {name!r} has {n_bad:,} of {n_present:,} values that are not dates "
+        f"read as {description} (first: {examples}); pass --date-format, --dayfirst or --monthfirst"
+    )

@@ -1,0 +1,179 @@
+"""The canonical event table: the one data model every connector produces and
+every miner function consumes.
+
+It is a pandas DataFrame whose string columns are Arrow-backed (pandas
+``Categorical`` maps to an Arrow dictionary array, so ``pa.Table.from_pandas``
+is zero-copy for codes). Columns:
+
+===================  ==========================================  ==========
+column               meaning                                     dtype
+===================  ==========================================  ==========
+``case_id``          the ticket or case                          category
+``activity``         the state entered or activity performed     category
+``timestamp``        when the event happened (state entered);    datetime64[us, UTC]
+                     for interval events, the start
+``end_timestamp``    optional: when an interval event ended      datetime64[us, UTC]
+``resource``         optional: the person or agent               category
+``group``            optional: assignment group, team or queue   category
+``source_row``       the row or record number in the input       int64
+===================  ==========================================  ==========
+
+Any further column is a ticket or event attribute (category, priority, type …)
+carried as it came, as a category or string.
+
+Order: by case, then ``timestamp``; where timestamps are equal, by
+``source_row`` and then by the order the connector built the events in (two
+events from one row, such as a state change and a hand-off, keep their build
+order). Cases come in order of first appearance in the input. This is pm4py's
+order, so directly-follows relations and variants agree with it.
+
+``source_row`` numbering: for delimited and spreadsheet files it is the row
+number a spreadsheet shows (the header is row 1, the first record row 2); for
+Parquet, JSON and XES it is the 1-based position of the record in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+CASE_ID = "case_id"
+ACTIVITY = "activity"
+TIMESTAMP = "timestamp"
+END_TIMESTAMP = "end_timestamp"
+RESOURCE = "resource"
+GROUP = "group"
+SOURCE_ROW = "source_row"
+
+REQUIRED_COLUMNS = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
+OPTIONAL_COLUMNS = (END_TIMESTAMP, RESOURCE, GROUP)
+CANONICAL_COLUMNS = (CASE_ID, ACTIVITY, TIMESTAMP, END_TIMESTAMP, RESOURCE, GROUP, SOURCE_ROW)
+ROLES = (CASE_ID, ACTIVITY, TIMESTAMP, END_TIMESTAMP, RESOURCE, GROUP)
+
+TIMESTAMP_DTYPE = pd.DatetimeTZDtype("us", "UTC")
+
+# A connector may add this column to fix the order of events that share a case,
+# a timestamp and a source row; make_event_table drops it.
+BUILD_ORDER = "_build_order"
+
+
+def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> pd.DataFrame:
+    """Return the canonical, sorted event table built from ``frame``.
+
+    ``frame`` holds the canonical columns (the optional ones may be absent) and
+    the attribute columns named in ``attributes``. Rows must already be free of
+    missing case ids, activities and timestamps: connectors reject those rows
+    and account for them in the load report before calling this.
+    """
+    n = len(frame)
+    case_codes, case_values = pd.factorize(frame[CASE_ID], sort=False)
+    timestamps = _as_utc(frame[TIMESTAMP])
+    if (case_codes < 0).any() or timestamps.isna().any():
+        raise ValueError("make_event_table needs rows without missing case ids or timestamps")
+    keys: list[np.ndarray] = []
+    if BUILD_ORDER in frame:
+        keys.append(frame[BUILD_ORDER].to_numpy())
+    keys += [
+        frame[SOURCE_ROW].to_numpy(),
+        timestamps.to_numpy(dtype="datetime64[us]").view("int64"),
+        case_codes,
+    ]
+    order = np.lexsort(keys) if n else np.arange(0)
+
+    out: dict[str, object] = {
+        CASE_ID: pd.Categorical.from_codes(
+            case_codes[order], categories=pd.Index(case_values.astype(str), dtype="str")
+        ),
+        ACTIVITY: _category(frame[ACTIVITY], order),
+        TIMESTAMP: timestamps.to_numpy()[order],
+    }
+    if END_TIMESTAMP in frame:
+        out[END_TIMESTAMP] = _as_utc(frame[END_TIMESTAMP]).to_numpy()[order]
+    for role in (RESOURCE, GROUP):
+        if role in frame:
+            out[role] = _category(frame[role], order)
+    out[SOURCE_ROW] = frame[SOURCE_ROW].to_numpy(dtype="int64")[order]
+    for name in attributes:
+        column = frame[name]
+        out[name] = _category(column, order) if _is_text(column) else column.to_numpy()[order]
+
+    table = pd.DataFrame(out, index=pd.RangeIndex(n))
+    table[TIMESTAMP] = table[TIMESTAMP].astype(TIMESTAMP_DTYPE)
+    if END_TIMESTAMP in table:
+        table[END_TIMESTAMP] = table[END_TIMESTAMP].astype(TIMESTAMP_DTYPE)
+    if table[ACTIVITY].isna().any():
+        raise ValueError("make_event_table needs rows without missing activities")
+    return table
+
+
+def attribute_columns(log: pd.DataFrame) -> list[str]:
+    """Return the names of the ticket and event attribute columns of ``log``."""
+    return [c for c in log.columns if c not in CANONICAL_COLUMNS]
+
+
+def empty_event_table() -> pd.DataFrame:
+    """Return a canonical table with no rows."""
+    return make_event_table(
+        pd.DataFrame(
+            {
+                CASE_ID: pd.Series([], dtype="str"),
+                ACTIVITY: pd.Series([], dtype="str"),
+                TIMESTAMP: pd.Series([], dtype=TIMESTAMP_DTYPE),
+                SOURCE_ROW: pd.Series([], dtype="int64"),
+            }
+        )
+    )
+
+
+def check_event_table(log: pd.DataFrame) -> None:
+    """Raise ``ValueError`` if ``log`` does not follow the canonical schema."""
+    for name in REQUIRED_COLUMNS:
+        if name not in log:
+            raise ValueError(f"event table lacks column {name!r}")
+    if log[TIMESTAMP].dtype != TIMESTAMP_DTYPE:
+        raise ValueError(f"timestamp dtype is {log[TIMESTAMP].dtype}, expected {TIMESTAMP_DTYPE}")
+    if not isinstance(log[CASE_ID].dtype, pd.CategoricalDtype):
+        raise ValueError("case_id must be categorical")
+    codes = log[CASE_ID].cat.codes.to_numpy()
+    ts = log[TIMESTAMP].to_numpy(dtype="datetime64[us]").view("int64")
+    same_case = codes[1:] == codes[:-1]
+    if (same_case & (ts[1:] < ts[:-1])).any():
+        raise ValueError("events are not in time order within their case")
+    starts = np.flatnonzero(np.r_[True, ~same_case])
+    if len(np.unique(codes[starts])) != len(starts):
+        raise ValueError("a case's events are not contiguous")
+
+
+def _as_utc(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+    return pd.to_datetime(series, utc=True).astype(TIMESTAMP_DTYPE)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return (
+        isinstance(column.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(column.dtype)
+        or column.dtype == object
+    )
+
+
+def _category(column: pd.Series, order: np.ndarray) -> pd.Categorical:
+    """Return ``column`` reordered by ``order`` as a categorical of strings.
+
+    Missing values stay missing. Categories come in order of first appearance
+    in the input, so codes are stable for a given file.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        uniques = column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, sort=False, use_na_sentinel=True)
+    names = np.asarray(uniques, dtype=object).astype(str)
+    categories = pd.Index(names, dtype="str")
+    if categories.has_duplicates:  # e.g. 1 and "1" in one object column
+        categories = categories.unique()
+        codes = np.where(codes >= 0, categories.get_indexer(names)[codes], -1)
+    return pd.Categorical.from_codes(codes[order], categories=categories)

@@ -1,0 +1,71 @@
+"""The options a user can give a load: which columns mean what, how dates read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from connectors.dates import DateOptions
+from connectors.errors import BadOption
+
+LIFECYCLE_MODES = ("auto", "pair", "events")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Overrides for what a connector would otherwise detect.
+
+    Column options take the input's own column name. ``activity_col`` may join
+    several columns with ``+`` (``status+sub_status``) to make one activity.
+    """
+
+    case_col: str | None = None
+    activity_col: str | None = None
+    timestamp_col: str | None = None
+    end_timestamp_col: str | None = None
+    resource_col: str | None = None
+    group_col: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    dates: DateOptions = field(default_factory=DateOptions)
+    lifecycle: str = "auto"
+    keep_duplicates: bool = False
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: object) -> LoadOptions:
+        """Build options from the keyword arguments of :func:`connectors.load`."""
+        date_keys = {"dayfirst", "monthfirst", "date_format", "timezone"}
+        dates = {k: kwargs.pop(k) for k in list(kwargs) if k in date_keys}
+        unknown = set(kwargs) - {f for f in cls.__dataclass_fields__ if f != "dates"}
+        if unknown:
+            raise BadOption(f"unknown load option(s): {', '.join(sorted(unknown))}")
+        dayfirst = dates.get("dayfirst")
+        if dates.get("monthfirst"):
+            if dayfirst:
+                raise BadOption("--dayfirst and --monthfirst contradict each other; give one")
+            dayfirst = False
+        elif dayfirst is False:
+            dayfirst = None
+        date_options = DateOptions(
+            dayfirst=dayfirst if dayfirst is None else bool(dayfirst),
+            date_format=dates.get("date_format") or None,  # type: ignore[arg-type]
+            timezone=str(dates.get("timezone") or "UTC"),
+        )
+        options = cls(**{k: v for k, v in kwargs.items() if v is not None}, dates=date_options)  # type: ignore[arg-type]
+        if options.lifecycle not in LIFECYCLE_MODES:
+            raise BadOption(f"--lifecycle must be one of {', '.join(LIFECYCLE_MODES)}, not {options.lifecycle!r}")
+        return options
+
+    def given_columns(self) -> dict[str, str]:
+        """Return the canonical roles the user fixed, with their input column."""
+        pairs = {
+            "case_id": self.case_col,
+            "activity": self.activity_col,
+            "timestamp": self.timestamp_col,
+            "end_timestamp": self.end_timestamp_col,
+            "resource": self.resource_col,
+            "group": self.group_col,
+        }
+        return {role: col for role, col in pairs.items() if col}
+
+    def with_dates(self, **changes: object) -> LoadOptions:
+        return replace(self, dates=replace(self.dates, **changes))

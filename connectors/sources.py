@@ -1,0 +1,56 @@
+"""The registry of sources and the one entry point, :func:`load`."""
+
+from __future__ import annotations
+
+import difflib
+import os
+
+import pandas as pd
+
+from connectors import generic, xes
+from connectors.errors import UnknownSource
+from connectors.options import LoadOptions
+from connectors.probe import Probe, Source
+from connectors.report import LoadReport
+from connectors.sanity import check_loaded
+
+# Most specific first: a vendor's export is also a valid generic table.
+SOURCES: list[Source] = [*xes.SOURCES, *generic.SOURCES]
+SOURCE_NAMES = ["auto", *(s.name for s in SOURCES)]
+
+
+def load(path: str | os.PathLike[str], source: str = "auto", **options: object) -> tuple[pd.DataFrame, LoadReport]:
+    """Load an export into the canonical event table, with its load report.
+
+    ``source`` is ``"auto"`` or one of :data:`SOURCE_NAMES`. ``options`` are
+    the fields of :class:`~connectors.options.LoadOptions` (``case_col``,
+    ``activity_col`` …) and the date options ``dayfirst``, ``monthfirst``,
+    ``date_format`` and ``timezone``.
+    """
+    opts = options.pop("_options", None) or LoadOptions.from_kwargs(**options)
+    probe = Probe(path, opts)  # type: ignore[arg-type]
+    chosen, reason = _choose(probe, source)
+    table, report = chosen.load(probe, opts)  # type: ignore[arg-type]
+    report.source = chosen.name
+    report.source_reason = reason
+    report.flags.insert(0, f"--source {chosen.name}")
+    check_loaded(table, report)
+    return table, report
+
+
+def _choose(probe: Probe, source: str) -> tuple[Source, str]:
+    if source != "auto":
+        for s in SOURCES:
+            if s.name == source:
+                return s, "given with --source"
+        close = difflib.get_close_matches(source, SOURCE_NAMES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UnknownSource(f"unknown source {source!r} (choose from {', '.join(SOURCE_NAMES)}){hint}")
+    for s in SOURCES:
+        reason = s.detect(probe)
+        if reason:
+            return s, reason
+    raise UnknownSource(
+        f"{probe.path}: not a kind of export vsm knows ({probe.kind}); "
+        f"pass --source with one of {', '.join(SOURCE_NAMES[1:])}"
+    )

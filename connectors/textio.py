@@ -1,0 +1,267 @@
+"""Reading the bytes of an export: sniffing its kind, its encoding and its
+delimiter, and reading delimited text into an Arrow table of strings."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from connectors.errors import EmptyExport, UnreadableExport
+from connectors.report import Rejection
+
+# Cells holding one of these mean "no value": ServiceNow writes '(empty)' or
+# '?', databases 'NULL', spreadsheets '#N/A'.
+PLACEHOLDERS = ["", "?", "(empty)", "(none)", "NULL", "null", "Null", "None", "none", "NaN", "nan", "N/A", "n/a", "#N/A", "-"]
+DELIMITERS = [",", ";", "\t", "|"]
+HEAD_BYTES = 256 * 1024
+
+
+@dataclass
+class Sniff:
+    """What the first bytes of a file say about it."""
+
+    path: Path
+    kind: str  # "text", "json", "xes", "gzip-xes", "xlsx", "parquet"
+    encoding: str = "utf-8"
+    text_head: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def sniff(path: str | os.PathLike[str]) -> Sniff:
+    """Return what kind of file ``path`` is, without reading all of it."""
+    p = Path(path)
+    if not p.exists():
+        raise UnreadableExport(f"{p}: no such file")
+    if p.is_dir():
+        raise UnreadableExport(f"{p}: is a folder, not an export file")
+    with p.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if not head:
+        raise EmptyExport(f"{p}: the file is empty")
+    if head[:4] == b"PAR1":
+        return Sniff(p, "parquet")
+    if head[:2] == b"PK":
+        return Sniff(p, "xlsx")
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(p, "rb") as fh:
+                inner = fh.read(HEAD_BYTES)
+        except (OSError, EOFError) as exc:
+            raise UnreadableExport(f"{p}: the gzip file is damaged ({exc})") from exc
+        text = _decode_head(inner, "utf-8")
+        if "<log" in text[:4096] or "xes" in text[:4096].lower():
+            return Sniff(p, "gzip-xes", text_head=text)
+        raise UnreadableExport(f"{p}: a gzip file that does not hold an XES log; unpack it first")
+    encoding, note = detect_encoding(p, head)
+    text = _decode_head(head, encoding)
+    if _looks_binary(head, text):
+        raise UnreadableExport(
+            f"{p}: the file is binary, not a text export; export it as CSV, XLSX, JSON, XES or Parquet"
+        )
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        return Sniff(p, "xes", encoding, text, [note] if note else [])
+    if stripped.startswith(("{", "[")):
+        return Sniff(p, "json", encoding, text, [note] if note else [])
+    return Sniff(p, "text", encoding, text, [note] if note else [])
+
+
+def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
+    """Return the encoding of a text file and a note saying how it was decided."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "encoding UTF-8 with a byte-order mark"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "encoding UTF-16 (byte-order mark)"
+    try:
+        with path.open("rb") as fh:
+            # Decode in chunks so that a large file is never held in memory twice.
+            utf8 = codecs.getincrementaldecoder("utf-8")()
+            while chunk := fh.read(8 * 1024 * 1024):
+                utf8.decode(chunk)
+            utf8.decode(b"", final=True)
+        return "utf-8", ""
+    except UnicodeDecodeError:
+        return "cp1252", "encoding cp1252 (Windows Western): the file is not valid UTF-8"
+
+
+def _decode_head(head: bytes, encoding: str) -> str:
+    return head.decode(encoding.replace("utf-8-sig", "utf-8"), errors="replace").lstrip("\ufeff")
+
+
+def _looks_binary(head: bytes, text: str) -> bool:
+    if b"\x00" in head[:8192] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = text[:8192]
+    if not sample:
+        return False
+    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t\f")
+    replaced = sample.count("\ufffd")
+    return (control + replaced) / len(sample) > 0.05
+
+
+def detect_delimiter(text_head: str, path: Path) -> tuple[str, str]:
+    """Return the delimiter of a delimited text file and why it was chosen."""
+    lines = text_head.splitlines()
+    if len(text_head) >= HEAD_BYTES - 16 and lines:
+        lines = lines[:-1]  # the last line of the head may be cut short
+    lines = [ln for ln in lines if ln.strip()][:200]
+    if not lines:
+        raise EmptyExport(f"{path}: the file has no lines of data")
+    best: tuple[float, str, int] | None = None
+    for delim in DELIMITERS:
+        try:
+            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
+        except csv.Error:
+            continue
+        widths = Counter(len(r) for r in rows)
+        width, agree = widths.most_common(1)[0]
+        if width < 2:
+            continue
+        score = agree / len(rows) + width / 1000
+        if best is None or score > best[0]:
+            best = (score, delim, width)
+    if best is None:
+        return ",", "one column only: no comma, semicolon, tab or bar separates fields"
+    name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}[best[1]]
+    return best[1], f"delimiter {name} ({best[2]} columns)"
+
+
+@dataclass
+class TextTable:
+    """A delimited file read as strings."""
+
+    table: pa.Table  # every column a string column; placeholders are null
+    source_rows: np.ndarray  # the spreadsheet row number of each record
+    header: list[str]  # the column names as written in the file
+    rejected: list[Rejection]  # records with the wrong number of fields
+    notes: list[str]
+
+
+def read_delimited(sniffed: Sniff, delimiter: str | None = None) -> TextTable:
+    """Read a delimited text file into a table of strings, keeping every record accounted for."""
+    path = sniffed.path
+    notes = list(sniffed.notes)
+    if delimiter is None:
+        delimiter, why = detect_delimiter(sniffed.text_head, path)
+        notes.append(why)
+    else:
+        notes.append(f"delimiter {delimiter!r} (given)")
+    header = _read_header(sniffed, delimiter)
+    if not any(h.strip() for h in header):
+        raise EmptyExport(f"{path}: the first line is empty; the file needs a header row")
+    names = unique_names(header)
+    if names != header:
+        notes.append("repeated column names were numbered: " + ", ".join(n for n, h in zip(names, header, strict=True) if n != h))
+
+    invalid: list[str] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    encoding = "utf-8" if sniffed.encoding == "utf-8-sig" else sniffed.encoding
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=PLACEHOLDERS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise UnreadableExport(f"{path}: cannot be read as delimited text ({_first_line(exc)})") from exc
+    table = table.rename_columns(names)
+    if invalid:
+        # Arrow does not say where the skipped records were, so read again with
+        # the csv module to number every record exactly.
+        return _read_ragged(sniffed, delimiter, names, header, notes)
+    source_rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    if table.num_rows == 0:
+        raise EmptyExport(f"{path}: the file has a header but no data rows")
+    return TextTable(table, source_rows, header, [], notes)
+
+
+def _read_header(sniffed: Sniff, delimiter: str) -> list[str]:
+    reader = csv.reader(io.StringIO(sniffed.text_head), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise EmptyExport(f"{sniffed.path}: no header row could be read") from exc
+    return [h.strip().lstrip("\ufeff") for h in header]
+
+
+def _read_ragged(sniffed: Sniff, delimiter: str, names: list[str], header: list[str], notes: list[str]) -> TextTable:
+    path = sniffed.path
+    width = len(names)
+    columns: list[list[str | None]] = [[] for _ in names]
+    rows: list[int] = []
+    bad_rows: list[int] = []
+    bad_examples: list[dict[str, object]] = []
+    nulls = set(PLACEHOLDERS)
+    with path.open("r", encoding=sniffed.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        for number, record in enumerate(reader, start=2):
+            if len(record) != width:
+                if not any(cell.strip() for cell in record):
+                    continue  # blank line: not a record
+                bad_rows.append(number)
+                if len(bad_examples) < 3:
+                    bad_examples.append({"row": number, "value": delimiter.join(record)[:120]})
+                continue
+            rows.append(number)
+            for col, cell in zip(columns, record, strict=True):
+                col.append(None if cell.strip() in nulls else cell)
+    table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
+    rejected = []
+    if bad_rows:
+        rejected.append(Rejection(f"wrong number of fields (expected {width})", len(bad_rows), bad_examples))
+    if table.num_rows == 0 and not bad_rows:
+        raise EmptyExport(f"{path}: the file has a header but no data rows")
+    return TextTable(table, np.asarray(rows, dtype=np.int64), header, rejected, notes)
+
+
+def unique_names(header: list[str]) -> list[str]:
+    """Return ``header`` with repeats numbered (``Watchers``, ``Watchers.1`` …) and blanks named."""
+    seen: Counter[str] = Counter()
+    out = []
+    for i, name in enumerate(header):
+        base = name or f"column_{i + 1}"
+        out.append(base if not seen[base] else f"{base}.{seen[base]}")
+        seen[base] += 1
+    return out
+
+
+def load_json(path: Path, encoding: str = "utf-8") -> object:
+    """Return the parsed JSON document, or raise a one-line error saying where it breaks."""
+    try:
+        with path.open("r", encoding=encoding) as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        size = path.stat().st_size
+        truncated = exc.pos >= size - 2 or "Expecting" in exc.msg and exc.pos >= size - 64
+        what = "is truncated" if truncated else "is not valid JSON"
+        raise UnreadableExport(
+            f"{path}: {what} (line {exc.lineno}, column {exc.colno}: {exc.msg}); export it again in full"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableExport(f"{path}: JSON must be UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

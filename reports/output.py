@@ -1,0 +1,45 @@
+"""Writing output files safely: atomically, and never over the input."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from connectors.errors import BadOption
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, protect: tuple[str | os.PathLike[str], ...] = ()) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A failure never leaves a half-written file. ``protect`` names input files
+    that must not be overwritten.
+    """
+    write_bytes(path, text.encode("utf-8"), protect=protect)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, protect: tuple[str | os.PathLike[str], ...] = ()) -> None:
+    target = Path(path)
+    check_not_input(target, protect)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise BadOption(f"cannot write {target}: folder {folder} does not exist")
+    if target.is_dir():
+        raise BadOption(f"cannot write {target}: it is a folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def check_not_input(target: Path, inputs: tuple[str | os.PathLike[str], ...]) -> None:
+    """Raise if ``target`` is one of ``inputs`` (the tool never overwrites its input)."""
+    for inp in inputs:
+        p = Path(inp)
+        if p.exists() and target.exists() and os.path.samefile(p, target):
+            raise BadOption(f"refusing to overwrite the input file {p}; choose another output path")

@@ -1,0 +1,1 @@
+"""The vsm command line (see :mod:`vsm.cli`)."""

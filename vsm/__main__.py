@@ -1,0 +1,3 @@
+from vsm.cli import main
+
+main()

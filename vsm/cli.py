@@ -1,0 +1,160 @@
+"""The ``vsm`` command line: thin commands over connectors, miner and reports.
+
+This is the only module that knows all three packages, and the only place
+where errors become messages and exit codes. Heavy imports (pandas, pm4py)
+happen inside the commands, so that ``vsm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USAGE = 2
+EXIT_THRESHOLD = 1
+
+SOURCE_CHOICES = [
+    "auto", "csv", "xes",
+    "servicenow", "servicenow-audit", "servicenow-sys-audit", "servicenow-metric",
+    "jira", "jira-changelog",
+    "zendesk-events", "zendesk-audits", "zendesk-history",
+]
+
+
+def load_options(func: F) -> F:
+    """Add the options that say how to read an export."""
+    options = [
+        click.option("--source", default="auto", show_default=True, metavar="NAME",
+                     help=f"Kind of export: {', '.join(SOURCE_CHOICES)}."),
+        click.option("--case-col", metavar="COL", help="Column holding the case (ticket) id."),
+        click.option("--activity-col", metavar="COL", help="Column holding the activity or state; join columns with '+'."),
+        click.option("--timestamp-col", metavar="COL", help="Column holding the event time (or interval start)."),
+        click.option("--end-timestamp-col", metavar="COL", help="Column holding the interval end, if any."),
+        click.option("--resource-col", metavar="COL", help="Column holding the person or agent."),
+        click.option("--group-col", metavar="COL", help="Column holding the assignment group or team."),
+        click.option("--delimiter", metavar="CHAR", help="Field delimiter of a text export (default: detected)."),
+        click.option("--sheet", metavar="NAME", help="Sheet of an Excel workbook (default: the largest)."),
+        click.option("--dayfirst", is_flag=True, default=None, help="Read 01/02/2024 as 1 February."),
+        click.option("--monthfirst", is_flag=True, default=None, help="Read 01/02/2024 as 2 January."),
+        click.option("--date-format", metavar="FMT", help="strptime format of the timestamps, e.g. '%d.%m.%Y %H:%M'."),
+        click.option("--timezone", default="UTC", show_default=True, metavar="TZ",
+                     help="Time zone of timestamps that carry none, e.g. Europe/Berlin."),
+        click.option("--lifecycle", type=click.Choice(["auto", "pair", "events"]), default="auto", show_default=True,
+                     help="XES lifecycle: join start/complete into intervals (pair) or keep every event (events)."),
+        click.option("--keep-duplicates", is_flag=True, default=None, help="Keep rows that exactly repeat an earlier row."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "json_path", metavar="PATH|-", help="Also write the results as JSON ('-' for stdout).")(func)
+
+
+def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Load ``export`` with the load options in ``kwargs`` (removed from it)."""
+    import connectors
+
+    names = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
+             "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
+             "lifecycle", "keep_duplicates"]
+    given = {n: kwargs.pop(n) for n in names if n in kwargs}
+    source = given.pop("source", "auto")
+    log, report = connectors.load(export, source=source, **given)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return log, report
+
+
+def _write_json(doc: Any, path: str | None) -> None:
+    from reports.jsonout import dumps
+    from reports.output import write_text
+
+    text = dumps(doc)
+    if path == "-":
+        click.echo(text, nl=False)
+    elif path:
+        write_text(path, text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="vsm", prog_name="vsm")
+def cli() -> None:
+    """Value-stream mapping for ticket logs.
+
+    Load a ServiceNow, Jira, Zendesk or generic export, map its events to the
+    ITIL value chain, and find where work waits, which hand-offs cause rework
+    and which steps add no value.
+
+    Example: vsm report sample_logs/servicenow_audit.csv -o report.html
+    """
+
+
+@cli.command()
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@json_option
+def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
+    """Show how an export is read: source, columns, rows, activities.
+
+    Example: vsm inspect sample_logs/jira_issues.csv --json -
+    """
+    from miner.summary import summarize
+    from reports.jsonout import inspect_document
+    from reports.terminal import load_report_text
+
+    log, report = _load(export, kwargs)
+    summary = summarize(log)
+    if json_path != "-":
+        click.echo(load_report_text(report, summary))
+    if json_path:
+        _write_json(inspect_document(report, summary), json_path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; every vsm error becomes one line and exit code 2."""
+    from connectors.errors import VsmError
+
+    try:
+        cli.main(args=argv, prog_name="vsm", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except VsmError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except MemoryError:
+        click.echo(
+            "Error: out of memory while processing the export; try a smaller export, "
+            "or run with --engine spark to spread the work",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `vsm ... | head`).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug in vsm: one line for the user, the traceback on demand
+        if os.environ.get("VSM_DEBUG"):
+            raise
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}); please report it, and set VSM_DEBUG=1 to see the traceback",
+            err=True,
+        )
+        sys.exit(70)
