@@ -3,35 +3,35 @@
 >>> log, report = connectors.load("incidents.csv")
 
 ``log`` follows the schema in :mod:`connectors.eventlog`; ``report`` is a
-:class:`LoadReport` that accounts for every input row.
+:class:`LoadReport` that accounts for every input row. Names are imported on
+first use, so that ``import connectors.errors`` stays cheap for the CLI.
 """
 
-from connectors.errors import ConnectorError, VsmError
-from connectors.eventlog import (
-    ACTIVITY,
-    CASE_ID,
-    END_TIMESTAMP,
-    GROUP,
-    RESOURCE,
-    SOURCE_ROW,
-    TIMESTAMP,
-)
-from connectors.options import LoadOptions
-from connectors.report import LoadReport
-from connectors.sources import SOURCE_NAMES, load
+from __future__ import annotations
 
-__all__ = [
-    "ACTIVITY",
-    "CASE_ID",
-    "END_TIMESTAMP",
-    "GROUP",
-    "RESOURCE",
-    "SOURCE_NAMES",
-    "SOURCE_ROW",
-    "TIMESTAMP",
-    "ConnectorError",
-    "LoadOptions",
-    "LoadReport",
-    "VsmError",
-    "load",
-]
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "load": "connectors.sources",
+    "SOURCE_NAMES": "connectors.sources",
+    "LoadReport": "connectors.report",
+    "LoadOptions": "connectors.options",
+    "VsmError": "connectors.errors",
+    "ConnectorError": "connectors.errors",
+    "CASE_ID": "connectors.eventlog",
+    "ACTIVITY": "connectors.eventlog",
+    "TIMESTAMP": "connectors.eventlog",
+    "END_TIMESTAMP": "connectors.eventlog",
+    "RESOURCE": "connectors.eventlog",
+    "GROUP": "connectors.eventlog",
+    "SOURCE_ROW": "connectors.eventlog",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'connectors' has no attribute {name!r}")
