@@ -7,7 +7,7 @@ import os
 
 import pandas as pd
 
-from connectors import generic, xes
+from connectors import generic, jira, servicenow, xes, zendesk
 from connectors.errors import UnknownSource
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
@@ -15,7 +15,7 @@ from connectors.report import LoadReport
 from connectors.sanity import check_loaded
 
 # Most specific first: a vendor's export is also a valid generic table.
-SOURCES: list[Source] = [*xes.SOURCES, *generic.SOURCES]
+SOURCES: list[Source] = [*servicenow.SOURCES, *jira.SOURCES, *zendesk.SOURCES, *xes.SOURCES, *generic.SOURCES]
 SOURCE_NAMES = ["auto", *(s.name for s in SOURCES)]
 
 

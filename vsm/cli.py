@@ -84,7 +84,31 @@ def _write_json(doc: Any, path: str | None) -> None:
         write_text(path, text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class VsmGroup(click.Group):
+    """A click group that turns vsm's errors into one line and an exit code.
+
+    Doing it here, not only in :func:`main`, lets click's test runner see
+    exactly what a user sees.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from connectors.errors import VsmError
+
+        try:
+            return super().invoke(ctx)
+        except VsmError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except MemoryError:
+            click.echo(
+                "Error: out of memory while processing the export; try a smaller export, "
+                "or run with --engine spark to spread the work",
+                err=True,
+            )
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=VsmGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="vsm", prog_name="vsm")
 def cli() -> None:
     """Value-stream mapping for ticket logs.
@@ -119,29 +143,9 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line; every vsm error becomes one line and exit code 2."""
-    from connectors.errors import VsmError
-
+    """Run the command line; anything unexpected still ends in one line."""
     try:
-        cli.main(args=argv, prog_name="vsm", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except VsmError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except MemoryError:
-        click.echo(
-            "Error: out of memory while processing the export; try a smaller export, "
-            "or run with --engine spark to spread the work",
-            err=True,
-        )
-        sys.exit(EXIT_USAGE)
+        cli.main(args=argv, prog_name="vsm")
     except BrokenPipeError:
         # The reader of our output went away (e.g. `vsm ... | head`).
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -1,0 +1,7 @@
+"""zendesk exports (see ../shared/FORMATS.md). Filled in by the zendesk connector work."""
+
+from __future__ import annotations
+
+from connectors.probe import Source
+
+SOURCES: list[Source] = []
