@@ -142,6 +142,33 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
         _write_json(inspect_document(report, summary), json_path)
 
 
+@cli.command()
+@click.option("--source", "sample_source", required=True,
+              type=click.Choice(["servicenow", "servicenow-audit", "jira", "zendesk", "csv"]),
+              help="Which vendor's export shape to write.")
+@click.option("--tickets", default=200, show_default=True, type=click.IntRange(1, 50_000_000), help="Number of tickets.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed; the same seed gives the same file.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool) -> None:
+    """Write a realistic synthetic export with known injected behaviour.
+
+    Beside the export it writes OUTPUT.truth.json: the rework loops, reopens,
+    ping-pong bounces and waits that were injected, which vsm must find.
+
+    Example: vsm sample --source servicenow-audit --tickets 500 --seed 7 -o incidents.csv
+    """
+    from connectors.samples import generate
+
+    result = generate(sample_source, tickets=tickets, seed=seed, path=output)
+    if not quiet:
+        click.echo(
+            f"Wrote {result.path} ({result.rows:,} rows, {result.events:,} events, {tickets:,} tickets) "
+            f"and {result.truth_path}",
+            err=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; anything unexpected still ends in one line."""
     try:
