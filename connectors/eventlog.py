@@ -24,8 +24,11 @@ carried as it came, as a category or string.
 Order: by case, then ``timestamp``; where timestamps are equal, by
 ``source_row`` and then by the order the connector built the events in (two
 events from one row, such as a state change and a hand-off, keep their build
-order). Cases come in order of first appearance in the input. This is pm4py's
-order, so directly-follows relations and variants agree with it.
+order). A connector whose rows are not in event order (an audit snapshot sorted
+newest first, where updates share a minute) adds ``_sequence``, which then
+decides ties before ``source_row``. Cases come in order of first appearance in
+the input. This is pm4py's order, so directly-follows relations and variants
+agree with it.
 
 ``source_row`` numbering: for delimited and spreadsheet files it is the row
 number a spreadsheet shows (the header is row 1, the first record row 2); for
@@ -57,6 +60,9 @@ TIMESTAMP_DTYPE = pd.DatetimeTZDtype("us", "UTC")
 # A connector may add this column to fix the order of events that share a case,
 # a timestamp and a source row; make_event_table drops it.
 BUILD_ORDER = "_build_order"
+# A connector may add this column to give events that share a case and a
+# timestamp their order, before source_row; make_event_table drops it.
+SEQUENCE = "_sequence"
 
 
 def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> pd.DataFrame:
@@ -75,8 +81,10 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
     keys: list[np.ndarray] = []
     if BUILD_ORDER in frame:
         keys.append(frame[BUILD_ORDER].to_numpy())
+    keys.append(frame[SOURCE_ROW].to_numpy())
+    if SEQUENCE in frame:
+        keys.append(frame[SEQUENCE].to_numpy())
     keys += [
-        frame[SOURCE_ROW].to_numpy(),
         timestamps.to_numpy(dtype="datetime64[us]").view("int64"),
         case_codes,
     ]
