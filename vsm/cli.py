@@ -142,6 +142,88 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
         _write_json(inspect_document(report, summary), json_path)
 
 
+def mapping_option(func: F) -> F:
+    return click.option(
+        "--mapping", "mapping_path", type=click.Path(dir_okay=False), metavar="FILE",
+        help="Value-chain mapping (TOML); default: built-in rules for the source.",
+    )(func)
+
+
+@cli.command()
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("--stream-by", metavar="COL", help="Attribute that names the value stream (or 'path'); default: detected.")
+@click.option("--bpmn", "bpmn_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write a BPMN model (pm4py inductive miner) per main stream into DIR.")
+@json_option
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir: str | None,
+         json_path: str | None, top: int, **kwargs: Any) -> None:
+    """Discover the value streams an export actually followed.
+
+    Prints the streams, top variants, top directly-follows edges, rework and
+    mapping coverage; --json writes the same in vsm's versioned schema.
+
+    Example: vsm mine sample_logs/service_desk_events.csv --json mined.json
+    """
+    import miner
+    from miner.summary import summarize
+    from reports.jsonout import mine_document
+    from reports.terminal import mine_text
+
+    log, report = _load(export, kwargs)
+    found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
+    for warning in found.mapping.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    summary = summarize(log)
+    models = None
+    if bpmn_dir:
+        from miner.models import stream_models
+        from reports.bpmn import write_models
+
+        built = stream_models(found)
+        paths = write_models(built, bpmn_dir)
+        models = [{"stream": m.stream, "tickets": m.tickets, "process_tree": m.model.text, "bpmn": str(p)}
+                  for m, p in zip(built, paths, strict=True)]
+        click.echo(f"Wrote {len(paths)} BPMN model(s) to {bpmn_dir}", err=True)
+    if json_path != "-":
+        click.echo(mine_text(report, summary, found, top=top))
+    if json_path:
+        _write_json(mine_document(report, summary, found, models=models), json_path)
+
+
+@cli.group()
+def mapping() -> None:
+    """Work with value-chain mapping files."""
+
+
+@mapping.command("init")
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Mapping file to write.")
+def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: Any) -> None:
+    """Write a mapping file listing every activity with vsm's guess, for you to edit.
+
+    Example: vsm mapping init sample_logs/servicenow_audit.csv -o mapping.toml
+    """
+    from miner.cases import case_arrays
+    from miner.mapping import apply_mapping, render_mapping_file, resolve_mapping
+    from reports.output import write_text
+
+    log, report = _load(export, kwargs)
+    rules = resolve_mapping(mapping_path, report.source)
+    classes = apply_mapping(log, case_arrays(log), rules)
+    write_text(output, render_mapping_file(classes, report.source, export), protect=(export,))
+    unmapped = len(classes.unmapped)
+    click.echo(
+        f"Wrote {output}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"
+        + (f"; {unmapped} unmapped activities are marked UNMAPPED" if unmapped else ""),
+        err=True,
+    )
+
+
 @cli.command()
 @click.option("--source", "sample_source", required=True,
               type=click.Choice(["servicenow", "servicenow-audit", "jira", "zendesk", "csv"]),

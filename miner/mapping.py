@@ -1,0 +1,429 @@
+"""Mapping events to the ITIL value chain with ordered rules (first match wins).
+
+A mapping file is TOML: a list of ``[[rule]]`` tables (see
+``miner/defaults/generic.toml`` for the syntax, which the built-in defaults
+use too). A user's rules come first, then the built-in rules of the export's
+source, then the generic keyword rules, unless the file says
+``defaults = "none"``.
+
+Rules are evaluated once per distinct combination of the columns they look
+at, not once per event, and the result is spread back to the events.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connectors.errors import ConfigError
+from connectors.eventlog import ACTIVITY
+from miner.cases import CaseArrays
+from miner.valuechain import INHERIT, KINDS, LABELS, STAGES, UNMAPPED, WAIT_KINDS, label, stage_key, suggest_stage
+
+RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note"}
+TOP_KEYS = {"version", "defaults", "rule", "source", "generated_from"}
+DEFAULT_SETS = ("auto", "servicenow", "jira", "zendesk", "generic", "none")
+ALL_KINDS = (*KINDS, "unknown")  # unknown: time that cannot be told apart (list exports)
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One condition of a rule: a column's value is exactly, globs or matches."""
+
+    column: str
+    mode: str  # "exact", "glob" or "re"
+    values: tuple[str, ...]
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        text = values.astype("str").where(values.notna(), None)
+        if self.mode == "exact":
+            return text.isin(self.values).to_numpy(dtype=bool)
+        if self.mode == "glob":
+            pattern = "|".join(f"(?:{fnmatch.translate(v)})" for v in self.values)
+            return text.str.match(pattern).fillna(False).to_numpy(dtype=bool)
+        pattern = "|".join(f"(?:{v})" for v in self.values)
+        return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+
+    def describe(self) -> str:
+        shown = " | ".join(self.values)
+        return f"{self.column} {'=' if self.mode == 'exact' else self.mode + ':'} {shown}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    matchers: tuple[Matcher, ...]
+    stage: str  # a key of STAGES, or INHERIT
+    kind: str  # work, wait, done, unknown
+    wait: str | None
+    practice: str | None
+    origin: str  # where the rule was written, for messages and reports
+    line: int | None = None
+
+
+@dataclass
+class Mapping:
+    rules: list[Rule]
+    description: str  # e.g. "mapping.toml (12 rules), then built-in servicenow and generic rules"
+    user_rules: int = 0
+    path: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def columns(self) -> list[str]:
+        seen: dict[str, None] = {ACTIVITY: None}
+        for rule in self.rules:
+            for m in rule.matchers:
+                seen[m.column] = None
+        return list(seen)
+
+
+@dataclass
+class EventClasses:
+    """What the mapping says about each event."""
+
+    stage: np.ndarray  # int8 index into STAGES, -1 unmapped
+    kind: np.ndarray  # int8 index into ALL_KINDS, -1 unmapped
+    wait: np.ndarray  # int8 index into WAIT_KINDS, -1 when not a wait
+    rule: np.ndarray  # int32 index into mapping.rules, -1 unmapped
+    activities: pd.DataFrame  # per activity: events, stage, kind, wait, rule origin (most frequent)
+    coverage: float
+    unmapped: dict[str, int]
+
+
+def default_set(source: str) -> str:
+    """Return which built-in rule set fits a source name."""
+    for prefix in ("servicenow", "jira", "zendesk"):
+        if source.startswith(prefix):
+            return prefix
+    return "generic"
+
+
+def builtin_mapping(source: str) -> Mapping:
+    """Return the built-in rules for a source, followed by the generic keyword rules."""
+    name = default_set(source)
+    rules: list[Rule] = []
+    names = [name, "generic"] if name != "generic" else ["generic"]
+    for n in names:
+        rules += _builtin_rules(n)
+    return Mapping(rules, "built-in " + " and ".join(names) + " rules")
+
+
+def resolve_mapping(path: str | Path | None, source: str) -> Mapping:
+    """Return the mapping to use: the user's file (if any) and the defaults it asks for."""
+    if path is None:
+        return builtin_mapping(source)
+    user, defaults = parse_mapping_file(Path(path))
+    if defaults == "none":
+        return Mapping(user, f"{Path(path).name} ({len(user)} rules), no built-in rules", len(user), str(path))
+    base = builtin_mapping(source if defaults == "auto" else defaults)
+    return Mapping(
+        user + base.rules,
+        f"{Path(path).name} ({len(user)} rules), then {base.description}",
+        len(user),
+        str(path),
+    )
+
+
+def parse_mapping_file(path: Path) -> tuple[list[Rule], str]:
+    """Return the rules of a mapping file and its ``defaults`` setting, or raise ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such mapping file; create one with `vsm mapping init EXPORT -o {path}`") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: a mapping file must be UTF-8 text") from exc
+    return parse_mapping_text(text, str(path))
+
+
+def parse_mapping_text(text: str, origin: str) -> tuple[list[Rule], str]:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    lines = _rule_lines(text)
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{origin}:{_key_line(text, key, 0)}: unknown setting {key!r}{_did_you_mean(key, TOP_KEYS)}")
+    version = doc.get("version", 1)
+    if version != 1:
+        raise ConfigError(f"{origin}:{_key_line(text, 'version', 0)}: version {version!r} is not supported; use version = 1")
+    defaults = doc.get("defaults", "auto")
+    if defaults not in DEFAULT_SETS:
+        raise ConfigError(
+            f"{origin}:{_key_line(text, 'defaults', 0)}: defaults = {defaults!r} is not one of {', '.join(DEFAULT_SETS)}"
+        )
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{origin}: 'rule' must be a list of [[rule]] tables")
+    rules = [_parse_rule(raw, i, lines[i] if i < len(lines) else None, text, origin) for i, raw in enumerate(raw_rules)]
+    return rules, defaults
+
+
+def _parse_rule(raw: object, index: int, line: int | None, text: str, origin: str) -> Rule:
+    where = f"{origin}:{line}: rule {index + 1}" if line else f"{origin}: rule {index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a rule must be a table")
+    for key in raw:
+        if key not in RULE_KEYS:
+            at = _key_line(text, key, line or 0)
+            raise ConfigError(f"{origin}:{at}: rule {index + 1}: unknown key {key!r}{_did_you_mean(key, RULE_KEYS)}")
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{origin}:{_key_line(text, key, line or 0)}: rule {index + 1}: {message}")
+
+    matchers: list[Matcher] = []
+    if "activity" in raw:
+        matchers.append(_matcher(ACTIVITY, raw["activity"], fail))
+    when = raw.get("when", {})
+    if not isinstance(when, dict):
+        raise fail("when", "'when' must be a table such as when = { group = \"L2*\" }")
+    for column, value in when.items():
+        matchers.append(_matcher(str(column), value, fail))
+    if not matchers:
+        raise ConfigError(f"{where}: a rule needs 'activity' or 'when' to say which events it matches")
+    if "stage" not in raw:
+        raise ConfigError(f"{where}: a rule needs a 'stage' (one of {', '.join(LABELS.values())}, or inherit)")
+    stage = stage_key(str(raw["stage"]))
+    if stage is None or stage == UNMAPPED:
+        raise fail("stage", f"unknown stage {raw['stage']!r}{suggest_stage(str(raw['stage']))}")
+    kind = str(raw.get("kind", "work"))
+    if kind not in ALL_KINDS:
+        raise fail("kind", f"kind must be one of {', '.join(ALL_KINDS)}, not {kind!r}{_did_you_mean(kind, ALL_KINDS)}")
+    wait = raw.get("wait")
+    if wait is not None:
+        if kind != "wait":
+            raise fail("wait", f"'wait' goes with kind = \"wait\", but this rule's kind is {kind!r}")
+        if wait not in WAIT_KINDS:
+            raise fail("wait", f"wait must be one of {', '.join(WAIT_KINDS)}, not {wait!r}{_did_you_mean(str(wait), WAIT_KINDS)}")
+    elif kind == "wait":
+        wait = "queue"
+    practice = raw.get("practice")
+    return Rule(tuple(matchers), stage, kind, wait, str(practice) if practice else None, f"{origin} rule {index + 1}", line)
+
+
+def _matcher(column: str, value: object, fail) -> Matcher:  # type: ignore[no-untyped-def]
+    key = "activity" if column == ACTIVITY else "when"
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) for v in values):
+        raise fail(key, f"{column} must be a string or a list of strings")
+    modes = {v.split(":", 1)[0] if v.startswith(("glob:", "re:")) else "exact" for v in values}
+    if len(modes) > 1:
+        raise fail(key, f"{column}: do not mix exact, glob: and re: values in one list")
+    mode = modes.pop()
+    stripped = tuple(v.split(":", 1)[1] if mode != "exact" else v for v in values)
+    if mode == "re":
+        for v in stripped:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise fail(key, f"{column}: bad regular expression {v!r} ({exc})") from exc
+    return Matcher(column, mode, stripped)
+
+
+def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> EventClasses:
+    """Return the stage, kind and wait of every event of ``log``."""
+    columns = [c for c in mapping.columns() if c in log.columns]
+    missing = [c for c in mapping.columns() if c not in log.columns]
+    _check_user_rules(log, mapping, missing)
+    combo, uniques = _combinations(log, columns)
+    n_u = len(uniques)
+    rule_of = np.full(n_u, -1, dtype=np.int32)
+    open_ = np.ones(n_u, dtype=bool)
+    for r, rule in enumerate(mapping.rules):
+        if not open_.any():
+            break
+        if any(m.column not in uniques.columns for m in rule.matchers):
+            continue
+        mask = open_.copy()
+        for m in rule.matchers:
+            mask &= m.mask(uniques[m.column])
+        rule_of[mask] = r
+        open_ &= ~mask
+
+    stage_of = np.array([_stage_code(rule.stage) for rule in mapping.rules] + [-1], dtype=np.int8)
+    kind_of = np.array([ALL_KINDS.index(rule.kind) for rule in mapping.rules] + [-1], dtype=np.int8)
+    wait_of = np.array([WAIT_KINDS.index(rule.wait) if rule.wait else -1 for rule in mapping.rules] + [-1], dtype=np.int8)
+    rule = rule_of[combo]
+    stage = stage_of[rule]
+    kind = kind_of[rule]
+    wait = wait_of[rule]
+    stage = _inherit_stages(stage, arrays)
+
+    n = len(log)
+    mapped = rule >= 0
+    coverage = float(mapped.mean()) if n else 1.0
+    acts = arrays.activity
+    names = arrays.activity_names
+    unmapped_counts = np.bincount(acts[~mapped], minlength=len(names))
+    unmapped = {str(names[i]): int(c) for i, c in sorted(enumerate(unmapped_counts), key=lambda x: (-x[1], str(names[x[0]]))) if c}
+    table = _activity_table(arrays, rule, stage, mapping)
+    return EventClasses(stage, kind, wait, rule, table, coverage, unmapped)
+
+
+INHERIT_CODE = -2
+
+
+def _stage_code(stage: str) -> int:
+    return INHERIT_CODE if stage == INHERIT else STAGES.index(stage)
+
+
+def _inherit_stages(stage: np.ndarray, arrays: CaseArrays) -> np.ndarray:
+    """Give events whose rule says 'inherit' the stage of the next mapped event of their case.
+
+    Failing that, the previous one's; failing that, deliver and support.
+    """
+    inherit = stage == INHERIT_CODE
+    if not inherit.any():
+        return stage
+    s = pd.Series(np.where(stage >= 0, stage, np.nan))
+    by_case = s.groupby(arrays.case, sort=False)
+    filled = by_case.bfill()
+    filled = filled.fillna(s.where(~inherit).groupby(arrays.case, sort=False).ffill())
+    fallback = STAGES.index("deliver_support")
+    out = stage.copy()
+    out[inherit] = filled[inherit].fillna(fallback).to_numpy().astype(np.int8)
+    return out
+
+
+def _combinations(log: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return each event's combination index and the distinct combinations of ``columns``."""
+    codes = []
+    for c in columns:
+        col = log[c]
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype("category")
+        codes.append(col.cat.codes.to_numpy().astype(np.int64) + 1)
+    if len(codes) == 1:
+        key = codes[0]
+    else:
+        key = np.zeros(len(log), dtype=np.int64)
+        for c, col_codes in zip(columns, codes, strict=True):
+            width = len(log[c].cat.categories) + 1 if isinstance(log[c].dtype, pd.CategoricalDtype) else int(col_codes.max()) + 1
+            key = key * width + col_codes
+    uniq, combo = np.unique(key, return_inverse=True)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[combo[::-1]] = np.arange(len(key))[::-1]
+    uniques = pd.DataFrame({c: log[c].iloc[first].astype("str").where(log[c].iloc[first].notna(), None).reset_index(drop=True) for c in columns})
+    return combo, uniques
+
+
+def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, mapping: Mapping) -> pd.DataFrame:
+    """Per activity: event count and the stage/kind/wait most of its events got."""
+    frame = pd.DataFrame({"a": arrays.activity, "rule": rule, "stage": stage})
+    counts = frame.groupby(["a", "rule", "stage"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["a", "n"], ascending=[True, False]).drop_duplicates("a")
+    totals = np.bincount(arrays.activity, minlength=len(arrays.activity_names))
+    rows = []
+    for a, r, s in counts[["a", "rule", "stage"]].itertuples(index=False, name=None):
+        rl = mapping.rules[r] if r >= 0 else None
+        rows.append(
+            {
+                "activity": str(arrays.activity_names[a]),
+                "events": int(totals[a]),
+                "stage": label(STAGES[s]) if s >= 0 else UNMAPPED,
+                "rule_stage": (INHERIT if rl.stage == INHERIT else label(rl.stage)) if rl else UNMAPPED,
+                "kind": rl.kind if rl else UNMAPPED,
+                "wait": rl.wait if rl else None,
+                "practice": rl.practice if rl else None,
+                "rule": rl.origin if rl else None,
+            }
+        )
+    out = pd.DataFrame(rows, columns=["activity", "events", "stage", "rule_stage", "kind", "wait", "practice", "rule"])
+    return out.sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
+
+
+def _check_user_rules(log: pd.DataFrame, mapping: Mapping, missing_columns: list[str]) -> None:
+    """Raise for likely typos in a user's rules; warn about rules that match nothing."""
+    activities = set(map(str, log[ACTIVITY].cat.categories))
+    attribute_columns = [str(c) for c in log.columns]
+    for rule in mapping.rules[: mapping.user_rules]:
+        where = f"{mapping.path}:{rule.line}" if rule.line else str(mapping.path)
+        for m in rule.matchers:
+            if m.column in missing_columns:
+                close = difflib.get_close_matches(m.column, attribute_columns, n=1, cutoff=0.75)
+                if close:
+                    raise ConfigError(f"{where}: column {m.column!r} is not in the log; did you mean {close[0]!r}?")
+                mapping.warnings.append(f"{where}: column {m.column!r} is not in the log, so the rule matches nothing")
+                continue
+            if m.column != ACTIVITY or m.mode != "exact":
+                continue
+            for value in m.values:
+                if value in activities:
+                    continue
+                close = difflib.get_close_matches(value, sorted(activities), n=1, cutoff=0.75)
+                if close:
+                    raise ConfigError(f"{where}: activity {value!r} does not occur in the log; did you mean {close[0]!r}?")
+                mapping.warnings.append(f"{where}: activity {value!r} does not occur in the log")
+
+
+def _builtin_rules(name: str) -> list[Rule]:
+    text = resources.files("miner").joinpath("defaults", f"{name}.toml").read_text(encoding="utf-8")
+    rules, _ = parse_mapping_text(text, f"built-in {name}")
+    return rules
+
+
+def _rule_lines(text: str) -> list[int]:
+    return [i + 1 for i, ln in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*rule\s*\]\]", ln)]
+
+
+def _key_line(text: str, key: str, after: int) -> int:
+    """Return the line of the first ``key =`` at or after line ``after`` (1-based)."""
+    lines = text.splitlines()
+    for i in range(max(after - 1, 0), len(lines)):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return after or 1
+
+
+def _did_you_mean(word: str, options: object) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1)  # type: ignore[call-overload]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
+    """Return a mapping file listing every activity with the stage vsm guessed, for the user to edit."""
+    out = [
+        f"# vsm value-chain mapping for {export} (source {source})",
+        "# Written by `vsm mapping init`: one rule per activity, with the stage, kind and wait",
+        "# vsm's built-in rules chose. Edit any of them, then pass --mapping FILE.",
+        "#",
+        "# stage: plan, engage, design and transition, obtain/build, deliver and support, improve,",
+        "#        or inherit (the stage of the next mapped event: for hand-offs and waits)",
+        "# kind:  work, wait, done (delivered: resolved, closed) or unknown",
+        "# wait:  queue, customer, vendor, internal, handoff (with kind = \"wait\")",
+        "# A rule may also match attributes: when = { group = \"L2*\", category = \"re:(?i)network\" }",
+        "# Rules are tried in order; the first match wins. Activities you delete from this file",
+        "# fall back to the built-in rules (set defaults = \"none\" to turn them off).",
+        "",
+        "version = 1",
+        'defaults = "auto"',
+        "",
+    ]
+    for row in classes.activities.itertuples(index=False):
+        out.append("[[rule]]")
+        out.append(f"activity = {_toml_string(row.activity)}  # {row.events:,} events")
+        if row.kind == UNMAPPED:
+            out.append('stage = "deliver and support"  # UNMAPPED: no built-in rule matched; choose a stage')
+            out.append('kind = "work"')
+        else:
+            out.append(f"stage = {_toml_string(row.rule_stage)}")
+            out.append(f"kind = {_toml_string(row.kind)}")
+            if row.wait:
+                out.append(f"wait = {_toml_string(row.wait)}")
+            if row.practice:
+                out.append(f"practice = {_toml_string(row.practice)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = "".join(ch if ord(ch) >= 32 else f"\\u{ord(ch):04x}" for ch in escaped)
+    return f'"{escaped}"'

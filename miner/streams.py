@@ -1,0 +1,100 @@
+"""Value streams: tickets grouped by kind of work.
+
+Tickets are grouped by a ticket-type attribute when the log has one
+(type, issue type, category, priority …; ``--stream-by`` chooses), and always
+also by their value-chain path. A ticket's attribute value is its last
+non-missing value in the log: the classification it ended with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connectors.errors import BadOption
+from connectors.eventlog import attribute_columns
+from miner.cases import US, CaseArrays
+from miner.stats import grouped_quantiles
+
+# Normalised attribute names that say "kind of ticket", best first.
+TYPE_NAMES = [
+    "ticket type", "type", "issue type", "issuetype", "request type", "case type", "incident type",
+    "sys class name", "service", "category", "case category", "service type", "priority",
+]
+MAX_STREAMS = 40
+PATH_STREAM = "path"
+
+
+@dataclass
+class StreamChoice:
+    column: str | None  # the attribute, or None for grouping by value-chain path
+    reason: str
+
+
+def choose_stream_attribute(log: pd.DataFrame, arrays: CaseArrays, stream_by: str | None) -> StreamChoice:
+    """Return the attribute to group tickets by, and why."""
+    attrs = attribute_columns(log)
+    if stream_by == PATH_STREAM:
+        return StreamChoice(None, "value-chain path (given)")
+    if stream_by:
+        if stream_by not in log.columns:
+            import difflib
+
+            close = difflib.get_close_matches(stream_by, attrs, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (attributes: {', '.join(attrs[:10]) or 'none'})"
+            raise BadOption(f"--stream-by {stream_by!r} is not a column of the log{hint}; or pass --stream-by path")
+        return StreamChoice(stream_by, "given with --stream-by")
+    normal = {c: re.sub(r"[^a-z]+", " ", c.lower().removeprefix("case:")).strip() for c in attrs}
+    for wanted in TYPE_NAMES:
+        for col, name in normal.items():
+            if name != wanted and not name.endswith(" " + wanted):
+                continue
+            values = case_values(log[col], arrays)
+            distinct = values.nunique(dropna=True)
+            covered = values.notna().mean() if len(values) else 0
+            if 2 <= distinct <= MAX_STREAMS and covered >= 0.5:
+                return StreamChoice(col, f"attribute {col!r}: {distinct} ticket types covering {covered:.0%} of tickets")
+    return StreamChoice(None, "value-chain path (no ticket-type attribute with 2 to 40 values)")
+
+
+def case_values(column: pd.Series, arrays: CaseArrays) -> pd.Series:
+    """Return each case's last non-missing value of ``column``."""
+    if arrays.n_cases == 0:
+        return pd.Series([], dtype=object)
+    last = column.groupby(arrays.case, sort=True).last()
+    return last.reindex(range(arrays.n_cases)).astype(object).where(lambda s: s.notna(), None)
+
+
+def stream_table(
+    tickets: pd.DataFrame, group: pd.Series, variants_table: pd.DataFrame, *, top_variants: int = 3
+) -> pd.DataFrame:
+    """Return one row per stream: tickets, share, lead time, dominant path, top variants."""
+    n = len(tickets)
+    if n == 0:
+        return pd.DataFrame(columns=["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"])
+    names = group.fillna("(none)").astype(str).to_numpy()
+    codes, uniq = pd.factorize(names, sort=True)
+    lead = tickets["lead_time_s"].to_numpy() * US
+    keys, counts, (med, p90) = grouped_quantiles(codes.astype(np.int64), lead, (0.5, 0.9))
+    frame = pd.DataFrame({"stream": uniq[keys], "tickets": counts, "lead_time_median_s": med / US, "lead_time_p90_s": p90 / US})
+    frame["share"] = frame["tickets"] / n
+    # Dominant path and top variants per stream.
+    per = pd.DataFrame({"stream": names, "path": tickets["path"].to_numpy(), "variant": tickets["variant"].to_numpy()})
+    paths = per.groupby(["stream", "path"], sort=False).size().reset_index(name="n")
+    paths = paths.sort_values(["stream", "n", "path"], ascending=[True, False, True]).drop_duplicates("stream")
+    frame = frame.merge(paths.rename(columns={"n": "path_tickets"}), on="stream", how="left")
+    frame["path_share"] = frame["path_tickets"] / frame["tickets"]
+    var = per.groupby(["stream", "variant"], sort=False).size().reset_index(name="n")
+    var = var.sort_values(["stream", "n", "variant"], ascending=[True, False, True])
+    var = var.groupby("stream", sort=False).head(top_variants)
+    path_of = dict(zip(variants_table["variant"], variants_table["path"], strict=True))
+    tops = {
+        s: [{"variant": int(v), "cases": int(c), "path": list(path_of[v])} for v, c in zip(g["variant"], g["n"], strict=True)]
+        for s, g in var.groupby("stream", sort=False)
+    }
+    frame["top_variants"] = frame["stream"].map(tops)
+    frame = frame.sort_values(["tickets", "stream"], ascending=[False, True], ignore_index=True)
+    return frame[["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"]]

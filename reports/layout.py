@@ -1,0 +1,38 @@
+"""Automatic layered layout of directed graphs (process maps, BPMN models).
+
+Uses igraph's Sugiyama layout (cycle breaking, layering, crossing
+reduction), which installs from PyPI as a wheel: no system Graphviz needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Placed:
+    """Node centres in layout units: ``layer`` runs left to right, ``slot`` top to bottom."""
+
+    layer: list[float]
+    slot: list[float]
+
+    @property
+    def n_layers(self) -> int:
+        return int(max(self.layer, default=-1)) + 1
+
+    @property
+    def n_slots(self) -> float:
+        return max(self.slot, default=-1.0) + 1.0
+
+
+def layered(n_nodes: int, edges: list[tuple[int, int]], weights: list[float] | None = None) -> Placed:
+    """Return a left-to-right layered placement of ``n_nodes`` nodes joined by ``edges``."""
+    import igraph
+
+    if n_nodes == 0:
+        return Placed([], [])
+    graph = igraph.Graph(n=n_nodes, edges=[(a, b) for a, b in edges if a != b], directed=True)
+    kept = [w for (a, b), w in zip(edges, weights or [1.0] * len(edges), strict=True) if a != b]
+    layout = graph.layout_sugiyama(weights=kept or None, hgap=1, vgap=1, maxiter=200)
+    coords = layout.coords[:n_nodes]
+    return Placed([float(y) for _, y in coords], [float(x) for x, _ in coords])
