@@ -317,7 +317,8 @@ def _to_arrow_strings(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Arra
     if isinstance(column, pa.Array):
         arr = column
     else:
-        arr = pa.array(column.astype("str").where(column.notna(), None).to_numpy(dtype=object), pa.string())
+        # from_pandas: pandas 3 string columns hold NaN, not None, for missing values.
+        arr = pa.array(column.astype("str").where(column.notna(), None).to_numpy(dtype=object), pa.string(), from_pandas=True)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
