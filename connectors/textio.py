@@ -248,19 +248,39 @@ def unique_names(header: list[str]) -> list[str]:
 
 
 def load_json(path: Path, encoding: str = "utf-8") -> object:
-    """Return the parsed JSON document, or raise a one-line error saying where it breaks."""
+    """Return the parsed JSON document, or raise a one-line error saying where it breaks.
+
+    A JSON-lines file (one value per line) gives the list of its values.
+    """
     try:
         with path.open("r", encoding=encoding) as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
-        size = path.stat().st_size
-        truncated = exc.pos >= size - 2 or "Expecting" in exc.msg and exc.pos >= size - 64
-        what = "is truncated" if truncated else "is not valid JSON"
-        raise UnreadableExport(
-            f"{path}: {what} (line {exc.lineno}, column {exc.colno}: {exc.msg}); export it again in full"
-        ) from exc
+        if exc.msg == "Extra data" and "\n" not in exc.doc[: exc.pos].rstrip():  # the first value is line 1 alone
+            return _load_json_lines(path, exc.doc)
+        raise UnreadableExport(_json_error(path, exc)) from exc
     except UnicodeDecodeError as exc:
         raise UnreadableExport(f"{path}: JSON must be UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _load_json_lines(path: Path, text: str) -> list[object]:
+    """Return the values of a JSON-lines file (one JSON value per line) as a list."""
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UnreadableExport(_json_error(path, exc, line=number)) from exc
+    return out
+
+
+def _json_error(path: Path, exc: json.JSONDecodeError, line: int | None = None) -> str:
+    # Cut off: json stopped inside a string, or where only blanks follow.
+    truncated = exc.msg.startswith("Unterminated string") or not exc.doc[exc.pos:].strip()
+    what = "is truncated" if truncated else "is not valid JSON"
+    where = f"line {line}, column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
+    return f"{path}: {what} ({where}: {exc.msg}); export it again in full"
 
 
 def _first_line(exc: Exception) -> str:
