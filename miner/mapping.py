@@ -415,9 +415,9 @@ def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
         else:
             out.append(f"stage = {_toml_string(row.rule_stage)}")
             out.append(f"kind = {_toml_string(row.kind)}")
-            if row.wait:
+            if isinstance(row.wait, str):
                 out.append(f"wait = {_toml_string(row.wait)}")
-            if row.practice:
+            if isinstance(row.practice, str):
                 out.append(f"practice = {_toml_string(row.practice)}")
         out.append("")
     return "\n".join(out)

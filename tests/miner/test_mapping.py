@@ -1,0 +1,207 @@
+"""Value-chain mapping rules: each matcher type, precedence, inheritance and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.errors import ConfigError
+from miner.cases import case_arrays
+from miner.mapping import apply_mapping, builtin_mapping, parse_mapping_text, resolve_mapping
+from miner.valuechain import STAGES
+from tests.helpers import make_log
+
+LOG = make_log(
+    [
+        ("T1", "Log call", 0, "Service Desk", "incident"),
+        ("T1", "On Hold - waiting for caller", 10, "Service Desk", "incident"),
+        ("T1", "Reassigned", 20, "Network", "incident"),
+        ("T1", "Fix router", 30, "Network", "incident"),
+        ("T1", "Closed", 40, "Network", "incident"),
+        ("T2", "Log call", 0, "Service Desk", "request"),
+        ("T2", "Fix router", 5, "Network", "request"),
+        ("T2", "Mystery step", 9, "Network", "request"),
+    ],
+    columns=("case_id", "activity", "minutes", "group", "category"),
+)
+
+
+def classify(text: str, log=LOG) -> list[tuple[str, str | None, str | None]]:
+    rules, defaults = parse_mapping_text(text, "m.toml")
+    from miner.mapping import Mapping
+
+    mapping = Mapping(rules, "test", len(rules), "m.toml")
+    classes = apply_mapping(log, case_arrays(log), mapping)
+    kinds = ("work", "wait", "done", "unknown")
+    waits = ("queue", "customer", "vendor", "internal", "handoff")
+    return [
+        (STAGES[s] if s >= 0 else "unmapped", kinds[k] if k >= 0 else None, waits[w] if w >= 0 else None)
+        for s, k, w in zip(classes.stage, classes.kind, classes.wait, strict=True)
+    ]
+
+
+def test_exact_list_glob_regex_and_when():
+    got = classify(
+        """
+version = 1
+[[rule]]
+activity = "Log call"
+stage = "engage"
+[[rule]]
+activity = "re:(?i)waiting for (caller|customer)"
+stage = "deliver and support"
+kind = "wait"
+wait = "customer"
+[[rule]]
+activity = "Fix router"
+when = { category = "glob:req*" }
+stage = "Deliver & Support"
+[[rule]]
+activity = ["Fix router", "Nothing"]
+stage = "obtain_build"
+[[rule]]
+activity = "glob:Clo*"
+stage = "deliver and support"
+kind = "done"
+"""
+    )
+    assert got[0] == ("engage", "work", None)
+    assert got[1] == ("deliver_support", "wait", "customer")
+    assert got[3] == ("obtain_build", "work", None)  # T1 is an incident: the request rule does not apply
+    assert got[4] == ("deliver_support", "done", None)
+    assert got[6] == ("deliver_support", "work", None)  # T2 is a request: first match wins
+    assert got[7] == ("unmapped", None, None)
+    assert got[2] == ("unmapped", None, None)
+
+
+def test_first_match_wins():
+    got = classify(
+        """
+[[rule]]
+activity = "re:Fix"
+stage = "improve"
+[[rule]]
+activity = "Fix router"
+stage = "plan"
+"""
+    )
+    assert got[3][0] == "improve"
+
+
+def test_inherit_takes_next_mapped_stage_then_previous():
+    got = classify(
+        """
+[[rule]]
+activity = "Reassigned"
+stage = "inherit"
+kind = "wait"
+wait = "handoff"
+[[rule]]
+activity = "Fix router"
+stage = "obtain/build"
+[[rule]]
+activity = "Mystery step"
+stage = "inherit"
+[[rule]]
+activity = "Log call"
+stage = "engage"
+"""
+    )
+    assert got[2] == ("obtain_build", "wait", "handoff")  # from the next event, Fix router
+    assert got[7] == ("obtain_build", "work", None)  # last event: from the previous one
+
+
+def test_coverage_and_unmapped_counts():
+    rules, _ = parse_mapping_text('[[rule]]\nactivity = "Log call"\nstage = "engage"\n', "m.toml")
+    from miner.mapping import Mapping
+
+    classes = apply_mapping(LOG, case_arrays(LOG), Mapping(rules, "t"))
+    assert classes.coverage == pytest.approx(2 / 8)
+    assert classes.unmapped == {"Fix router": 2, "Closed": 1, "Mystery step": 1, "On Hold - waiting for caller": 1, "Reassigned": 1}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param('[[rule]]\nactivity = "x"\nstage = "delivery"\n', "m.toml:3: rule 1: unknown stage 'delivery'", id="bad-stage"),
+        pytest.param('[[rule]]\nactivity = "x"\nstage = "engage"\nkind = "wiat"\n', "m.toml:4: rule 1: kind must be one of work, wait, done, unknown, not 'wiat'; did you mean 'wait'?", id="bad-kind"),
+        pytest.param('\n[[rule]]\nactivty = "x"\nstage = "engage"\n', "m.toml:3: rule 1: unknown key 'activty'; did you mean 'activity'?", id="typo-key"),
+        pytest.param('[[rule]]\nactivity = "x"\nstage = "engage"\nwait = "customer"\n', "m.toml:4: rule 1: 'wait' goes with kind = \"wait\"", id="wait-without-kind"),
+        pytest.param('[[rule]]\nstage = "engage"\n', "m.toml:1: rule 1: a rule needs 'activity' or 'when'", id="no-matcher"),
+        pytest.param('[[rule]]\nactivity = "re:("\nstage = "engage"\n', "m.toml:2: rule 1: activity: bad regular expression '('", id="bad-regex"),
+        pytest.param('[[rule]\nactivity = "x"\n', "m.toml: not valid TOML", id="syntax"),
+        pytest.param('defaults = "servicenw"\n', "m.toml:1: defaults = 'servicenw' is not one of", id="bad-defaults"),
+    ],
+)
+def test_invalid_files_name_the_line(text, message):
+    with pytest.raises(ConfigError) as err:
+        parse_mapping_text(text, "m.toml")
+    assert str(err.value).startswith(message)
+
+
+def test_unknown_activity_gets_a_suggestion(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('version = 1\n\n[[rule]]\nactivity = "Fix ruoter"\nstage = "engage"\n')
+    mapping = resolve_mapping(path, "csv")
+    with pytest.raises(ConfigError, match=r"m.toml:3: activity 'Fix ruoter' does not occur in the log; did you mean 'Fix router'\?"):
+        apply_mapping(LOG, case_arrays(LOG), mapping)
+
+
+def test_unknown_far_activity_is_a_warning(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('[[rule]]\nactivity = "Completely different"\nstage = "engage"\n')
+    mapping = resolve_mapping(path, "csv")
+    apply_mapping(LOG, case_arrays(LOG), mapping)
+    assert mapping.warnings == [f"{path}:1: activity 'Completely different' does not occur in the log"]
+
+
+def test_defaults_none_turns_off_builtin_rules(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('defaults = "none"\n[[rule]]\nactivity = "Closed"\nstage = "engage"\n')
+    mapping = resolve_mapping(path, "csv")
+    assert len(mapping.rules) == 1
+    path.write_text('[[rule]]\nactivity = "Closed"\nstage = "engage"\n')
+    assert len(resolve_mapping(path, "servicenow-audit").rules) == 1 + len(builtin_mapping("servicenow-audit").rules)
+
+
+@pytest.mark.parametrize(
+    "source, activity, expected",
+    [
+        pytest.param("servicenow-audit", "On Hold (Awaiting Caller)", ("deliver_support", "wait", "customer"), id="snow-caller"),
+        pytest.param("servicenow-audit", "On Hold (Awaiting Vendor)", ("deliver_support", "wait", "vendor"), id="snow-vendor"),
+        pytest.param("servicenow-audit", "Awaiting User Info", ("deliver_support", "wait", "customer"), id="snow-pre-helsinki"),
+        pytest.param("servicenow", "Authorize", ("design_transition", "wait", "internal"), id="snow-change"),
+        pytest.param("servicenow", "Resolved", ("deliver_support", "done", None), id="snow-resolved"),
+        pytest.param("zendesk-events", "pending", ("deliver_support", "wait", "customer"), id="zendesk-pending"),
+        pytest.param("zendesk-events", "hold", ("deliver_support", "wait", "vendor"), id="zendesk-hold"),
+        pytest.param("jira-changelog", "In Progress", ("obtain_build", "work", None), id="jira-in-progress"),
+        pytest.param("csv", "Awaiting customer reply", ("deliver_support", "wait", "customer"), id="kw-customer"),
+        pytest.param("csv", "Queued", ("deliver_support", "wait", "queue"), id="kw-queued"),
+        pytest.param("csv", "Deploy to production", ("design_transition", "work", None), id="kw-deploy"),
+        pytest.param("csv", "CAB review", ("design_transition", "work", None), id="kw-cab"),
+        pytest.param("csv", "Post-implementation review", ("improve", "work", None), id="kw-pir"),
+        pytest.param("csv", "Build", ("obtain_build", "work", None), id="kw-build"),
+        pytest.param("csv", "Log incident", ("engage", "work", None), id="kw-log"),
+    ],
+)
+def test_builtin_defaults(source, activity, expected):
+    log = make_log([("T", activity, 0), ("T", "Investigate", 5)])
+    classes = apply_mapping(log, case_arrays(log), builtin_mapping(source))
+    kinds = ("work", "wait", "done", "unknown")
+    waits = ("queue", "customer", "vendor", "internal", "handoff")
+    w = classes.wait[0]
+    assert (STAGES[classes.stage[0]], kinds[classes.kind[0]], waits[w] if w >= 0 else None) == expected
+
+
+def test_mapping_init_round_trips(tmp_path):
+    from miner.mapping import render_mapping_file
+
+    classes = apply_mapping(LOG, case_arrays(LOG), builtin_mapping("csv"))
+    text = render_mapping_file(classes, "csv", "log.csv")
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    again = apply_mapping(LOG, case_arrays(LOG), resolve_mapping(path, "csv"))
+    mapped = classes.stage >= 0
+    assert (again.stage[mapped] == classes.stage[mapped]).all()
+    assert (again.kind[mapped] == classes.kind[mapped]).all()
+    assert "UNMAPPED" in text.split('activity = "Mystery step"')[1].split("[[rule]]")[0]
+    assert list(again.activities["activity"]) == list(classes.activities["activity"])
