@@ -295,8 +295,8 @@ def load_changelog(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
         )
     if walk.shapes["search"] and walk.no_changelog == len(walk.case) and not walk.h_issue:
         raise UnreadableExport(
-            f"{path}: {'the issue carries' if len(walk.case) == 1 else f'none of the {len(walk.case):,} issues carries'} "
-            "a 'changelog'; search again with expand=changelog"
+            f"{path}: {'the issue has no' if len(walk.case) == 1 else f'none of the {len(walk.case):,} issues has a'} "
+            "'changelog'; search again with expand=changelog"
         )
     if walk.rows == 0:
         raise EmptyExport(f"{path}: the Jira changelog holds no histories with items; export issues that have changes")
