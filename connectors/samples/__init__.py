@@ -2,9 +2,11 @@
 
 ``generate(source, tickets, seed, path)`` writes the export to ``path`` and a
 ground-truth JSON beside it (``<path>.truth.json``), which tests compare the
-miner's findings against.
+miner's findings against. The same seed gives the same bytes.
 """
 
 from __future__ import annotations
 
-SAMPLE_SOURCES = ("servicenow", "servicenow-audit", "jira", "zendesk", "csv")
+from connectors.samples.generate import SAMPLE_SOURCES, SampleResult, generate
+
+__all__ = ["SAMPLE_SOURCES", "SampleResult", "generate"]

@@ -1,0 +1,106 @@
+"""The one entry point: simulate a source's process, write its export and its truth."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from connectors.samples import servicenow
+from connectors.samples.truth import Events, truth_document, write_truth
+
+SAMPLE_SOURCES = ("servicenow", "servicenow-audit", "jira", "zendesk", "csv")
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """What :func:`generate` wrote."""
+
+    path: Path
+    truth_path: Path
+    rows: int  # data rows (CSV) or records (JSON) in the export, as the truth defines them
+    events: int  # events vsm must load from it
+
+
+def generate(source: str, *, tickets: int, seed: int, path: str | os.PathLike[str]) -> SampleResult:
+    """Write a sample export of ``tickets`` tickets for ``source`` to ``path``, and its truth beside it."""
+    if source not in SAMPLE_SOURCES:
+        raise ValueError(f"unknown sample source {source!r}; choose from {', '.join(SAMPLE_SOURCES)}")
+    if tickets < 1:
+        raise ValueError("a sample needs at least one ticket")
+    out = Path(path)
+    writer = _WRITERS[source]
+    rows, rows_definition, events, case_ids, case_types, type_names, notes, extra = writer(tickets, seed, out)
+    doc = truth_document(
+        events,
+        source=source,
+        seed=seed,
+        export=out.name,
+        rows=rows,
+        rows_definition=rows_definition,
+        case_ids=case_ids,
+        case_types=case_types,
+        type_names=type_names,
+        notes=notes,
+        extra_totals=extra,
+    )
+    truth_path = out.with_name(out.name + ".truth.json")
+    write_truth(doc, truth_path)
+    return SampleResult(out, truth_path, rows, len(events.case))
+
+
+Written = tuple[int, str, Events, "np.ndarray | None", np.ndarray, list[str], list[str], dict[str, object]]
+
+
+def _servicenow_audit(tickets: int, seed: int, out: Path) -> Written:
+    inc = servicenow.simulate_incidents(tickets, seed)
+    rows = servicenow.write_audit(inc, out)
+    events = servicenow.audit_events(inc)
+    notes = [
+        "ServiceNow incident audit snapshot: one row per update, each a full copy of the ticket's fields, "
+        f"dates as dd/MM/yyyy HH:mm:ss in UTC; rows sorted by number, then sys_mod_count",
+        "resource is assigned_to after the update; group is assignment_group after the update; "
+        "a ticket's first row gives one event, its initial state (New), with the group it was opened in",
+        "folded rows change only other fields: work notes and comments (nothing visible), urgency and priority, "
+        "short_description, or assigned_to from one agent to another of the same group (not a pickup)",
+        "reassignment_count counts Reassigned events (changes from one group to another); reopen_count counts reopens",
+        "incident states have no backward move besides reopens, so rework shows as reopens and as returns to the "
+        "Service Desk 'for more information' (bounces), not as rework_loops",
+    ]
+    return rows, "data rows of the CSV (one per update)", events, _ids(inc, tickets), inc.trace.ticket_type, inc.trace.process.type_names, notes, {}
+
+
+def _servicenow_list(tickets: int, seed: int, out: Path) -> Written:
+    inc = servicenow.simulate_incidents(tickets, seed)
+    rows = servicenow.write_list(inc, out)
+    events = servicenow.list_events(inc)
+    last = inc.rows.first.copy()
+    last = np.r_[last[1:], True]
+    extra = {
+        "reopen_count_column": int(inc.reopens[last].sum()),
+        "reassignment_count_column": int(inc.reassignments[last].sum()),
+        "open_at_export": int((inc.closed_at[last] < 0).sum()),
+    }
+    notes = [
+        "ServiceNow incident list export: one row per ticket as it stands at export time, display values, "
+        "dates as dd/MM/yyyy HH:mm:ss in UTC, '(empty)' for empty fields",
+        "each row gives Opened (opened_at), Resolved (resolved_at) and Closed (closed_at) where filled; every event "
+        "carries the row's assignment_group and assigned_to",
+        "the list export has no history: reopens, bounces and waits of the simulated process are not in its events; "
+        "reopen_count_column and reassignment_count_column are the sums of those columns",
+    ]
+    return rows, "data rows of the CSV (one per ticket)", events, _ids(inc, tickets), inc.trace.ticket_type, inc.trace.process.type_names, notes, extra
+
+
+def _ids(inc: servicenow.Incidents, tickets: int) -> np.ndarray | None:
+    from connectors.samples.truth import CASE_DETAIL_LIMIT
+
+    return servicenow.case_ids(inc) if tickets <= CASE_DETAIL_LIMIT else None
+
+
+_WRITERS = {
+    "servicenow-audit": _servicenow_audit,
+    "servicenow": _servicenow_list,
+}

@@ -1,0 +1,77 @@
+"""Export rows: each event of a trace, followed by the updates before the next
+event that change nothing vsm counts (work notes, priority, comments …).
+
+Those *noise* updates are placed strictly between two events of the same
+ticket, so they never change an event's time or order, and a connector that
+folds them gets exactly the trace's events back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from connectors.samples.simulate import Trace
+
+
+@dataclass
+class Rows:
+    """Export rows in order: per ticket, by time."""
+
+    record: np.ndarray  # int64: the trace record the row follows (the event itself, or the last event before it)
+    is_event: np.ndarray  # bool
+    time: np.ndarray  # int64 epoch seconds
+    kind: np.ndarray  # int8: -1 for events, else the noise kind drawn
+    ticket: np.ndarray  # int32
+    first: np.ndarray  # bool: the ticket's first row
+
+    def __len__(self) -> int:
+        return len(self.record)
+
+    def carry(self, setter: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Return, for every row, ``values`` at the latest row at or before it that is a ``setter``.
+
+        A ticket's first row must be a setter, so values never leak between tickets.
+        """
+        if not (setter | ~self.first).all():
+            raise ValueError("a ticket's first row must set the value it carries")
+        idx = np.where(setter, np.arange(len(setter)), 0)
+        np.maximum.accumulate(idx, out=idx)
+        return values[idx]
+
+    def cumulative(self, flag: np.ndarray) -> np.ndarray:
+        """Return, for every row, how many rows of its ticket up to and including it are flagged."""
+        total = np.cumsum(flag, dtype=np.int64)
+        before = self.carry(self.first, total - flag)
+        return total - before
+
+
+def interleave(trace: Trace, rng: np.random.Generator, counts: np.ndarray, kinds: np.ndarray, *, min_gap: int = 120) -> Rows:
+    """Return the trace's records with noise updates drawn between consecutive events of a ticket.
+
+    ``counts[k]`` is the probability of k noise updates in a gap (gaps shorter
+    than ``min_gap`` seconds get none); ``kinds`` the probability of each kind.
+    """
+    n = len(trace.ticket)
+    same_next = np.zeros(n, bool)
+    same_next[:-1] = trace.ticket[1:] == trace.ticket[:-1]
+    gap = np.zeros(n, np.int64)
+    gap[:-1] = trace.time[1:] - trace.time[:-1]
+    k = np.searchsorted(np.cumsum(counts), rng.random(n), side="right").clip(0, len(counts) - 1)
+    k = np.where(same_next & (gap >= min_gap), k, 0)
+    k = np.minimum(k, np.maximum(gap - 1, 0))
+    record = np.repeat(np.arange(n, dtype=np.int64), 1 + k)
+    start = np.cumsum(1 + k) - (1 + k)
+    sub = np.arange(len(record), dtype=np.int64) - np.repeat(start, 1 + k)
+    is_event = sub == 0
+    # Noise j of k in a gap falls in the j-th of k equal slots, strictly inside the gap.
+    kk = np.maximum(k[record], 1)
+    width = (gap[record] - 1) // kk
+    offset = 1 + (sub - 1) * width + (rng.random(len(record)) * width).astype(np.int64)
+    time = np.where(is_event, trace.time[record], trace.time[record] + offset)
+    kind = np.where(is_event, -1, np.searchsorted(np.cumsum(kinds), rng.random(len(record)), side="right").clip(0, len(kinds) - 1))
+    ticket = trace.ticket[record]
+    first = np.ones(len(record), bool)
+    first[1:] = ticket[1:] != ticket[:-1]
+    return Rows(record, is_event, time, kind.astype(np.int8), ticket, first)

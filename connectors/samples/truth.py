@@ -1,0 +1,302 @@
+"""The ground truth of a sample: what vsm must find in the export, computed from
+the simulated events (never by reading the export back).
+
+Every figure is computed on the event arrays with numpy, so totals stay exact
+at ten million events; per-case detail is written only for small samples.
+The definitions below are written into the truth file itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = "vsm-sample-truth/1"
+CASE_DETAIL_LIMIT = 20_000
+TOP_PAIRS = 10
+
+DEFINITIONS = {
+    "events": (
+        "cases.<id>.events is exactly the event list vsm must load from the export, in order: "
+        "[activity, timestamp (UTC, ISO 8601, whole seconds), group or null, resource or null]. "
+        "A state or status change is an event named by the state's label; a change of group is 'Reassigned' "
+        "('Assigned to group' when the ticket had no group); a person picking up an unassigned ticket is 'Assigned'. "
+        "Rows that change none of these are folded (not events)."
+    ),
+    "rows": "see rows_definition: the records the export holds, counted the way the connector counts rows_read",
+    "folded_rows": "rows that give no event (updates of other fields); a connector must fold them, not count them as rework",
+    "time_in_state": (
+        "the time from an event to the next event of the same case, attributed to the first event's activity; "
+        "a case's last event gets none (its end is unknown). In seconds, summed over events."
+    ),
+    "time_by_class": "time_in_state summed by the class of each activity given in 'activities' (work, queue, customer wait, vendor wait, done)",
+    "group_path": "the groups of a case's events in order, events without a group skipped, consecutive repeats removed",
+    "bounce": "X→Y→X in the group path; X→Y→X→Y is 2",
+    "top_group_pairs": "bounces counted by the unordered pair of groups they go between ('A ↔ B', names sorted), most first",
+    "reassignments": "changes of group in the group path (its length minus one): a ticket's first group is not a reassignment",
+    "reopen": (
+        "in the sequence of a case's status events (activities whose 'status' is true in 'activities'; hand-offs, "
+        "pickups and after-close reviews are not status events), a move from a done activity to one that is not done"
+    ),
+    "rework_loops": (
+        "in the sequence of a case's events that have a stage in 'activities' (waits, hand-offs and pickups have none), "
+        "a move to a lower stage from an activity that is not done, counted as '<from>→<to>'; moves out of done "
+        "activities are reopens instead"
+    ),
+    "self_loops": "two consecutive events of a case with the same activity",
+    "lead_time": "a case's last event time minus its first, in seconds (cases still open at the export end at their last event)",
+}
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What an activity means to the truth's metrics (see DEFINITIONS)."""
+
+    time: str  # what time spent after it is: work, queue, customer wait, vendor wait, done
+    stage: int | None = None  # its rank in the designed order of work stages
+    done: bool = False
+    status: bool = True  # a status event (False: a hand-off, a pickup, an after-close review)
+
+
+@dataclass
+class Events:
+    """The events vsm must load: parallel arrays sorted by case, then time."""
+
+    case: np.ndarray  # int64 case index
+    time: np.ndarray  # int64 epoch seconds
+    label: np.ndarray  # int codes into labels
+    group: np.ndarray  # int codes into groups, -1 none
+    resource: np.ndarray  # int codes into resources, -1 none
+    labels: list[str]
+    groups: list[str]
+    resources: list[str]
+    cases: int
+    meanings: dict[str, Meaning] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [x for x in self.labels if x not in self.meanings]
+        if missing:
+            raise ValueError(f"activities without a meaning: {missing}")
+
+
+@dataclass
+class Metrics:
+    """Per-case counts and per-event figures, as arrays."""
+
+    reopen_at: np.ndarray  # bool per event: the event is a reopen
+    loop_from: np.ndarray  # int label code per loop
+    loop_to: np.ndarray
+    loop_case: np.ndarray
+    bounce_case: np.ndarray  # case of each bounce
+    bounce_pair: np.ndarray  # [bounces, 2] group codes
+    path_keep: np.ndarray  # bool per event: its group is in the group path
+    dwell: np.ndarray  # int64 per event: seconds to the case's next event (0 for the last)
+    self_loop_at: np.ndarray  # bool per event
+    reassignments: np.ndarray  # per case
+
+
+def measure(ev: Events) -> Metrics:
+    """Return the metrics of every case, computed on the arrays."""
+    n = len(ev.case)
+    case = ev.case
+    same_next = np.zeros(n, bool)
+    if n:
+        same_next[:-1] = case[1:] == case[:-1]
+    dwell = np.zeros(n, np.int64)
+    dwell[:-1] = np.where(same_next[:-1], ev.time[1:] - ev.time[:-1], 0)
+    self_loop_at = np.zeros(n, bool)
+    self_loop_at[1:] = same_next[:-1] & (ev.label[1:] == ev.label[:-1])
+
+    meanings = [ev.meanings[x] for x in ev.labels]
+    is_status = np.array([m.status for m in meanings], bool)[ev.label]
+    is_done = np.array([m.done for m in meanings], bool)[ev.label]
+    stage_of = np.array([-1 if m.stage is None else m.stage for m in meanings], np.int64)[ev.label]
+
+    # Reopens: done -> not done among status events.
+    s = np.flatnonzero(is_status)
+    reopen_at = np.zeros(n, bool)
+    if s.size > 1:
+        prev, cur = s[:-1], s[1:]
+        hit = (case[prev] == case[cur]) & is_done[prev] & ~is_done[cur]
+        reopen_at[cur[hit]] = True
+
+    # Rework loops: a lower stage after a stage that is not done.
+    st = np.flatnonzero(stage_of >= 0)
+    if st.size > 1:
+        prev, cur = st[:-1], st[1:]
+        hit = (case[prev] == case[cur]) & (stage_of[cur] < stage_of[prev]) & ~is_done[prev]
+        loop_from, loop_to, loop_case = ev.label[prev[hit]], ev.label[cur[hit]], case[cur[hit]]
+    else:
+        loop_from = loop_to = loop_case = np.zeros(0, np.int64)
+
+    # Group path: groups present, consecutive repeats (within a case) removed.
+    has = np.flatnonzero(ev.group >= 0)
+    g, c = ev.group[has], case[has]
+    first = np.ones(has.size, bool)
+    if has.size:
+        first[1:] = (c[1:] != c[:-1]) | (g[1:] != g[:-1])
+    path_keep = np.zeros(n, bool)
+    path_keep[has[first]] = True
+    pg, pc = g[first], c[first]
+    if pg.size > 2:
+        hit = (pc[2:] == pc[:-2]) & (pg[2:] == pg[:-2])
+        bounce_case = pc[2:][hit]
+        bounce_pair = np.stack([pg[1:-1][hit], pg[2:][hit]], axis=1)
+    else:
+        bounce_case = np.zeros(0, np.int64)
+        bounce_pair = np.zeros((0, 2), np.int64)
+    path_len = np.bincount(pc, minlength=ev.cases)
+    reassignments = np.maximum(path_len - 1, 0)
+    return Metrics(reopen_at, loop_from, loop_to, loop_case, bounce_case, bounce_pair, path_keep, dwell, self_loop_at, reassignments)
+
+
+def truth_document(
+    ev: Events,
+    *,
+    source: str,
+    seed: int,
+    export: str,
+    rows: int,
+    rows_definition: str,
+    case_ids: np.ndarray | None,
+    case_types: np.ndarray,
+    type_names: list[str],
+    notes: list[str],
+    extra_totals: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """Return the truth file's content: definitions, totals and (for small samples) every case."""
+    met = measure(ev)
+    n_cases = ev.cases
+    per_case = {
+        "reopens": np.bincount(ev.case[met.reopen_at], minlength=n_cases),
+        "bounces": np.bincount(met.bounce_case, minlength=n_cases),
+        "loops": np.bincount(met.loop_case, minlength=n_cases),
+        "self_loops": np.bincount(ev.case[met.self_loop_at], minlength=n_cases),
+    }
+    time_by_label = np.bincount(ev.label, weights=met.dwell, minlength=len(ev.labels)).astype(np.int64)
+    counts_by_label = np.bincount(ev.label, minlength=len(ev.labels))
+    by_class: dict[str, int] = {}
+    for code, name in enumerate(ev.labels):
+        cls = ev.meanings[name].time
+        by_class[cls] = by_class.get(cls, 0) + int(time_by_label[code])
+
+    loops: dict[str, int] = {}
+    if met.loop_from.size:
+        pairs, count = np.unique(np.stack([met.loop_from, met.loop_to], axis=1), axis=0, return_counts=True)
+        for (a, b), k in sorted(zip(pairs.tolist(), count.tolist(), strict=True), key=lambda x: (-x[1], x[0])):
+            loops[f"{ev.labels[a]}→{ev.labels[b]}"] = int(k)
+
+    pair_counts: dict[str, int] = {}
+    if met.bounce_pair.size:
+        lo, hi = met.bounce_pair.min(axis=1), met.bounce_pair.max(axis=1)
+        pairs, count = np.unique(np.stack([lo, hi], axis=1), axis=0, return_counts=True)
+        named = [(" ↔ ".join(sorted((ev.groups[a], ev.groups[b]))), int(k)) for (a, b), k in zip(pairs.tolist(), count.tolist(), strict=True)]
+        merged: dict[str, int] = {}
+        for name, k in named:
+            merged[name] = merged.get(name, 0) + k
+        pair_counts = dict(sorted(merged.items(), key=lambda x: (-x[1], x[0])))
+
+    first = np.searchsorted(ev.case, np.arange(n_cases))
+    last = np.searchsorted(ev.case, np.arange(n_cases), side="right") - 1
+    lead = ev.time[last] - ev.time[first]
+    type_counts = np.bincount(case_types, minlength=len(type_names))
+    totals: dict[str, object] = {
+        "events": len(ev.case),
+        "reopens": int(met.reopen_at.sum()),
+        "cases_with_reopen": int((per_case["reopens"] > 0).sum()),
+        "bounces": int(len(met.bounce_case)),
+        "cases_with_bounce": int((per_case["bounces"] > 0).sum()),
+        "reassignments": int(met.reassignments.sum()),
+        "cases_with_reassignment": int((met.reassignments > 0).sum()),
+        "rework_loops": loops,
+        "cases_with_rework_loop": int((per_case["loops"] > 0).sum()),
+        "self_loops": int(met.self_loop_at.sum()),
+        "events_by_activity": {name: int(counts_by_label[i]) for i, name in enumerate(ev.labels) if counts_by_label[i]},
+        "time_in_state_s": {name: int(time_by_label[i]) for i, name in enumerate(ev.labels) if counts_by_label[i]},
+        "time_by_class_s": by_class,
+        "top_group_pairs": [[k, v] for k, v in list(pair_counts.items())[:TOP_PAIRS]],
+        "lead_time_s": {"total": int(lead.sum()), "max": int(lead.max()) if n_cases else 0},
+        "tickets_by_type": {type_names[i]: int(type_counts[i]) for i in range(len(type_names))},
+    }
+    if extra_totals:
+        totals.update(extra_totals)
+    activities = {
+        name: {"time": m.time, "stage": m.stage, "done": m.done, "status": m.status}
+        for name, m in ev.meanings.items()
+        if name in ev.labels
+    }
+    doc: dict[str, object] = {
+        "schema": SCHEMA,
+        "source": source,
+        "seed": seed,
+        "tickets": n_cases,
+        "export": export,
+        "rows": rows,
+        "rows_definition": rows_definition,
+        "events": len(ev.case),
+        "folded_rows": rows - len(ev.case) if source != "servicenow" else 0,
+        "notes": notes,
+        "definitions": DEFINITIONS,
+        "activities": activities,
+        "totals": totals,
+    }
+    if case_ids is not None and n_cases <= CASE_DETAIL_LIMIT:
+        doc["cases"] = _case_detail(ev, met, per_case, lead, first, last, case_ids, case_types, type_names)
+    else:
+        doc["cases"] = None
+        doc["notes"] = [*notes, f"per-case detail is written only for samples of at most {CASE_DETAIL_LIMIT:,} tickets; this one has {n_cases:,}, so only totals"]
+    return doc
+
+
+def _case_detail(
+    ev: Events,
+    met: Metrics,
+    per_case: dict[str, np.ndarray],
+    lead: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    case_ids: np.ndarray,
+    case_types: np.ndarray,
+    type_names: list[str],
+) -> dict[str, object]:
+    stamps = [s + "Z" for s in np.datetime_as_string(ev.time.astype("datetime64[s]"), unit="s").tolist()]
+    labels = [ev.labels[i] for i in ev.label.tolist()]
+    groups = [ev.groups[i] if i >= 0 else None for i in ev.group.tolist()]
+    resources = [ev.resources[i] if i >= 0 else None for i in ev.resource.tolist()]
+    dwell = met.dwell.tolist()
+    keep = met.path_keep.tolist()
+    loop_names = [f"{ev.labels[a]}→{ev.labels[b]}" for a, b in zip(met.loop_from.tolist(), met.loop_to.tolist(), strict=True)]
+    loop_start = np.searchsorted(met.loop_case, np.arange(len(case_ids)))
+    loop_end = np.searchsorted(met.loop_case, np.arange(len(case_ids)), side="right")
+    out: dict[str, object] = {}
+    for c, cid in enumerate(case_ids.tolist()):
+        a, b = int(first[c]), int(last[c]) + 1
+        tis: dict[str, int] = {}
+        for i in range(a, b - 1):
+            tis[labels[i]] = tis.get(labels[i], 0) + dwell[i]
+        out[cid] = {
+            "type": type_names[int(case_types[c])],
+            "events": [[labels[i], stamps[i], groups[i], resources[i]] for i in range(a, b)],
+            "group_path": [groups[i] for i in range(a, b) if keep[i]],
+            "reopens": int(per_case["reopens"][c]),
+            "bounces": int(per_case["bounces"][c]),
+            "reassignments": int(met.reassignments[c]),
+            "self_loops": int(per_case["self_loops"][c]),
+            "loops": loop_names[loop_start[c] : loop_end[c]],
+            "time_in_state_s": tis,
+            "lead_time_s": int(lead[c]),
+        }
+    return out
+
+
+def write_truth(doc: dict[str, object], path: str | os.PathLike[str]) -> Path:
+    """Write the truth document as UTF-8 JSON, the same bytes for the same content."""
+    out = Path(path)
+    with out.open("w", encoding="utf-8", newline="\n") as fh:
+        json.dump(doc, fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+    return out
