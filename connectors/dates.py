@@ -249,6 +249,14 @@ def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Ser
     suspects = np.flatnonzero(day <= 3)
     if len(suspects) == 0:
         return values
+    # A value that prints back as it was written (leading zeros and case aside)
+    # has not rolled over; only the others need the strict parse, which is slow.
+    written = text.take(pa.array(suspects))
+    printed = pc.strftime(pa.array(values.iloc[suspects].to_numpy(dtype="datetime64[us]")), format=fmt.strptime)
+    same = pc.equal(_unpadded(written), _unpadded(printed)).to_numpy(zero_copy_only=False)
+    suspects = suspects[~np.asarray(same, dtype=bool)]
+    if len(suspects) == 0:
+        return values
     strings = pd.Series(text.take(pa.array(suspects)).to_pandas(), dtype=object)
     strict = pd.to_datetime(strings, format=fmt.strptime, errors="coerce")
     if isinstance(strict.dtype, pd.DatetimeTZDtype):
@@ -258,6 +266,11 @@ def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Ser
         values = values.copy()
         values.iloc[rolled] = pd.NaT
     return values
+
+
+def _unpadded(text: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+    return pc.replace_substring_regex(lowered, r"(^|[^0-9])0+([0-9])", r"\1\2")
 
 
 def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
@@ -270,7 +283,12 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
         out[with_offset] = aware.astype(TIMESTAMP_DTYPE)
     naive_mask = ~with_offset & strings.notna().to_numpy()
     if naive_mask.any():
-        naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
+        try:
+            # Arrow reads well-formed ISO 8601 many times faster and raises on
+            # anything else (2024-02-31, 2024-2-1), which pandas then reads.
+            naive = pd.Series(pc.cast(text.filter(pa.array(naive_mask)), pa.timestamp("us")).to_pandas(), copy=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
         out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone)
     return out
 

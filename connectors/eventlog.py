@@ -95,10 +95,11 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
             case_codes[order], categories=pd.Index(case_values.astype(str), dtype="str")
         ),
         ACTIVITY: _category(frame[ACTIVITY], order),
-        TIMESTAMP: timestamps.to_numpy()[order],
+        # .array.take keeps the zone; .to_numpy() would build one Timestamp object per row.
+        TIMESTAMP: timestamps.array.take(order),
     }
     if END_TIMESTAMP in frame:
-        out[END_TIMESTAMP] = _as_utc(frame[END_TIMESTAMP]).to_numpy()[order]
+        out[END_TIMESTAMP] = _as_utc(frame[END_TIMESTAMP]).array.take(order)
     for role in (RESOURCE, GROUP):
         if role in frame:
             out[role] = _category(frame[role], order)
