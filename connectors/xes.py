@@ -10,7 +10,8 @@ become intervals as :mod:`connectors.lifecycle` explains.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import html
+import re
 from typing import IO
 
 import numpy as np
@@ -81,33 +82,103 @@ def _open(sniffed: Sniff) -> IO[bytes]:
     return sniffed.path.open("rb")
 
 
+# XES attributes as nearly every tool writes them: <string key="…" value="…"/>.
+_TOKEN = re.compile(
+    r'<(/?)(trace|event)\b[^>]*>|<(?:string|date|int|float|boolean|id)\s+key="([^"]*)"\s+value="([^"]*)"\s*/?>'
+)
+
+
 def _parse(sniffed: Sniff) -> tuple[dict[str, list[object]], int, int]:
-    """Return event columns (attribute key -> values, None where absent)."""
-    columns: dict[str, list[object]] = {}
-    n_events = 0
-    n_traces = 0
-    trace_attrs: dict[str, object] = {}
+    """Return event columns (attribute key -> values, None where absent), events and traces.
+
+    Flat logs are tokenised with one regular expression and assembled with
+    numpy; logs with nested attributes (lists, containers) or unusual markup
+    go through lxml, which is slower but reads any well-formed XES.
+    """
     try:
         with _open(sniffed) as fh:
-            for kind, key, value in _walk(fh):
-                if kind == "trace-start":
-                    trace_attrs = {}
-                elif kind == "trace-attr":
-                    trace_attrs["case:" + key] = value
-                elif kind == "event":
-                    event: dict[str, object] = value  # type: ignore[assignment]
-                    event.update(trace_attrs)
-                    for k, v in event.items():
-                        col = columns.get(k)
-                        if col is None:
-                            col = columns[k] = [None] * n_events
-                        col.append(v)
-                    n_events += 1
-                    for k, col in columns.items():
-                        if len(col) < n_events:
-                            col.append(None)
-                elif kind == "trace-end":
-                    n_traces += 1
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise UnreadableExport(f"{sniffed.path}: the file is damaged or truncated ({exc})") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and "<list" not in text and "<container" not in text:
+        fast = _parse_flat(text)
+        if fast is not None:
+            if fast[1] == 0 or "</log>" in text[-4096:]:
+                return fast
+            raise UnreadableExport(f"{sniffed.path}: the XES file ends before </log>; it is truncated: export it again")
+    return _parse_lxml(sniffed)
+
+
+def _parse_flat(text: str) -> tuple[dict[str, list[object]], int, int] | None:
+    tokens = _TOKEN.findall(text)
+    if not tokens:
+        return {}, 0, 0
+    grid = np.array(tokens, dtype=object)
+    tag = grid[:, 1].astype("U5")
+    close = grid[:, 0].astype("U1")
+    attribute = tag == ""
+    # Every attribute written with key="…" must have been read; otherwise the
+    # markup is unusual (value before key, single quotes) and lxml reads it.
+    written = text.count(' key="') + text.count('\tkey="') + text.count('\nkey="')
+    if int(attribute.sum()) != written:
+        return None
+    key = grid[:, 2]
+    value = grid[:, 3]
+    trace_start = (tag == "trace") & (close == "")
+    event_start = (tag == "event") & (close == "")
+    event_end = (tag == "event") & (close == "/")
+    in_event = (np.cumsum(event_start) - np.cumsum(event_end)) > 0
+    trace_id = np.cumsum(trace_start)
+    event_id = np.cumsum(event_start) - 1
+    n_events = int(event_start.sum())
+    n_traces = int(trace_start.sum())
+    if "&" in text:
+        value[attribute] = [html.unescape(v) if "&" in v else v for v in value[attribute]]
+    columns: dict[str, list[object]] = {}
+    ev = attribute & in_event
+    ev_key, ev_event, ev_value = key[ev], event_id[ev], value[ev]
+    for k in dict.fromkeys(ev_key.tolist()):
+        col = np.full(n_events, None, dtype=object)
+        sel = ev_key == k
+        col[ev_event[sel]] = ev_value[sel]
+        columns[k] = col.tolist()
+    # Trace attributes belong to every event of their trace (trace 0 is the log header).
+    event_trace = trace_id[event_start]
+    tr = attribute & ~in_event & (trace_id > 0)
+    tr_key, tr_trace, tr_value = key[tr], trace_id[tr], value[tr]
+    for k in dict.fromkeys(tr_key.tolist()):
+        per_trace = np.full(n_traces + 1, None, dtype=object)
+        sel = tr_key == k
+        per_trace[tr_trace[sel]] = tr_value[sel]
+        columns["case:" + k] = per_trace[event_trace].tolist()
+    return columns, n_events, n_traces
+
+
+def _parse_lxml(sniffed: Sniff) -> tuple[dict[str, list[object]], int, int]:
+    records: list[dict[str, object]] = []
+    n_traces = 0
+    try:
+        with _open(sniffed) as fh:
+            context = etree.iterparse(fh, events=("end",), tag=("{*}event", "{*}trace"), huge_tree=True, remove_comments=True)
+            trace_start = 0
+            for _, elem in context:
+                if etree.QName(elem).localname == "event":
+                    records.append({c.get("key"): c.get("value") for c in elem if _simple(c)})
+                    elem.clear(keep_tail=False)
+                    continue
+                # The trace's own attributes are its direct children other than events.
+                attrs = {"case:" + c.get("key"): c.get("value") for c in elem if _simple(c)}
+                for record in records[trace_start:]:
+                    record.update(attrs)
+                trace_start = len(records)
+                n_traces += 1
+                elem.clear(keep_tail=False)
+                while elem.getprevious() is not None:
+                    del elem.getparent()[0]
     except etree.XMLSyntaxError as exc:
         raise UnreadableExport(
             f"{sniffed.path}: the XES file is not well-formed XML ({exc.msg}, line {exc.lineno}); "
@@ -115,42 +186,14 @@ def _parse(sniffed: Sniff) -> tuple[dict[str, list[object]], int, int]:
         ) from exc
     except (OSError, EOFError) as exc:
         raise UnreadableExport(f"{sniffed.path}: the file is damaged or truncated ({exc})") from exc
-    return columns, n_events, n_traces
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    columns = {str(k): frame[k].tolist() for k in frame.columns if k is not None}
+    return columns, len(records), n_traces
 
 
-def _walk(fh: IO[bytes]) -> Iterator[tuple[str, str, object]]:
-    """Yield trace starts and ends, trace attributes and events, in file order."""
-    depth_in_event = False
-    event: dict[str, object] = {}
-    context = etree.iterparse(fh, events=("start", "end"), huge_tree=True, remove_comments=True)
-    stack: list[str] = []
-    for action, elem in context:
-        tag = etree.QName(elem).localname
-        if action == "start":
-            stack.append(tag)
-            if tag == "trace":
-                yield ("trace-start", "", None)
-            elif tag == "event":
-                depth_in_event = True
-                event = {}
-            continue
-        stack.pop()
-        if tag == "event":
-            depth_in_event = False
-            yield ("event", "", event)
-            elem.clear()
-        elif tag == "trace":
-            yield ("trace-end", "", None)
-            elem.clear()
-        elif tag in SIMPLE_TYPES and stack:
-            parent = stack[-1]
-            key = elem.get("key")
-            if key is None:
-                continue
-            if depth_in_event and parent == "event":
-                event[key] = elem.get("value")
-            elif parent == "trace":
-                yield ("trace-attr", key, elem.get("value"))
+def _simple(child: etree._Element) -> bool:
+    tag = child.tag
+    return isinstance(tag, str) and tag.rsplit("}", 1)[-1] in SIMPLE_TYPES and child.get("key") is not None
 
 
 SOURCES = [Source("xes", "XES event log (IEEE 1849), plain or .xes.gz", detect_xes, load_xes)]
