@@ -165,11 +165,14 @@ def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -
     sample = _sample(text, present)
     if all(_EPOCH.match(v) for v in sample):
         return _parse_epoch(text, sample)
-    iso_share = sum(bool(_ISO.match(v)) for v in sample) / len(sample)
-    if iso_share >= 0.5:
+    iso_count = sum(bool(_ISO.match(v)) for v in sample)
+    chosen = None if iso_count >= 0.5 * len(sample) else _choose_format(sample, options.dayfirst)
+    if chosen is None or chosen[2] <= iso_count:
+        if iso_count == 0:
+            empty = pd.Series(pd.NaT, index=range(len(text)), dtype=TIMESTAMP_DTYPE)
+            return empty, "no known date format", options.flags()
         return _parse_iso(text, options.timezone), _iso_description(text, options.timezone), options.flags()
-
-    fmt, why = _choose_format(sample, options.dayfirst)
+    fmt, why, _ = chosen
     values = _parse_strptime(text, fmt, options.timezone)
     flags = options.flags()
     if fmt.order and options.dayfirst is None:
@@ -177,8 +180,8 @@ def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -
     return values, f"{fmt.label}{' (' + why + ')' if why else ''}", flags
 
 
-def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, str]:
-    """Return the format that reads most of ``sample``, and why, for day/month order."""
+def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, str, int] | None:
+    """Return the format that reads most of ``sample``, why (for day/month order), and how many it reads."""
     arr = pa.array(sample, pa.string())
     scores: list[tuple[int, int, _Format]] = []
     for i, fmt in enumerate(_FORMATS):
@@ -194,23 +197,20 @@ def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, s
         if ok:
             scores.append((ok, -i, fmt))
     if not scores:
-        examples = ", ".join(repr(v) for v in sample[:3])
-        raise BadTimestamps(
-            f"no known date format reads values such as {examples}; pass --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
-        )
+        return None
     scores.sort(key=lambda s: (s[0], s[1]), reverse=True)
     best_ok, _, best = scores[0]
     if not best.order:
-        return best, ""
+        return best, "", best_ok
     if dayfirst is not None:
-        return best, "day-first, as given" if dayfirst else "month-first, as given"
+        return best, ("day-first, as given" if dayfirst else "month-first, as given"), best_ok
     twin = next((f for ok, _, f in scores if f.label == _swap(best.label)), None)
     twin_ok = next((ok for ok, _, f in scores if f is twin), 0)
     if twin is None or twin_ok < best_ok:
         return best, (
             f"{best.order.replace('first', '-first')}: {best_ok - twin_ok:,} sampled values are dates "
             f"only when read {best.order.replace('first', '-first')}"
-        )
+        ), best_ok
     # Both orders read every value: every day is 12 or less. Prefer the order
     # under which the file's rows run forward in time more often.
     forward_best = _forward_steps(arr, best)
@@ -219,7 +219,7 @@ def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, s
     return pick, (
         f"ambiguous, no day above 12; {pick.order.replace('first', '-first')} chosen because rows then run "
         f"forward in time more often ({max(forward_best, forward_twin)} vs {min(forward_best, forward_twin)} steps)"
-    )
+    ), best_ok
 
 
 def _swap(label: str) -> str:
@@ -280,7 +280,7 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
     out = pd.Series(pd.NaT, index=strings.index, dtype=TIMESTAMP_DTYPE)
     if with_offset.any():
         aware = pd.to_datetime(strings[with_offset], format="ISO8601", errors="coerce", utc=True)
-        out[with_offset] = aware.astype(TIMESTAMP_DTYPE)
+        out[with_offset] = aware.astype(TIMESTAMP_DTYPE).to_numpy()
     naive_mask = ~with_offset & strings.notna().to_numpy()
     if naive_mask.any():
         try:
@@ -289,7 +289,8 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
             naive = pd.Series(pc.cast(text.filter(pa.array(naive_mask)), pa.timestamp("us")).to_pandas(), copy=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
-        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone)
+        # Positional: the Arrow path's index does not follow the mask's positions.
+        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone).to_numpy()
     return out
 
 
