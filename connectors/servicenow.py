@@ -403,7 +403,12 @@ def _add_flags(report: LoadReport, flags: list[str]) -> None:
 
 def _reject_times(inp: _Input, name: str, times: _Times, what: str) -> None:
     inp.reject(f"no date in {name!r} ({what})", ~times.present)
-    inp.reject(f"{name!r} is not a date read as {times.description}", times.bad, name)
+    inp.reject(f"{name!r} is not a date read as {_format_of(times)}", times.bad, name)
+
+
+def _format_of(times: _Times) -> str:
+    """Return the format part of a timestamp description, without why it was chosen."""
+    return times.description.split(" (")[0]
 
 
 # --- State labels -------------------------------------------------------------
@@ -445,6 +450,8 @@ def _state_labels(
         if distinct:
             inp.report.notes.append(f"{where}: display values ({_few(distinct)}), used as they are")
         return values
+    shown = [v for v, r in zip(distinct, raw, strict=True) if r is not None]
+    display = [v for v, r in zip(distinct, raw, strict=True) if r is None]
     table, names, how = _row_tables(len(codes), tables, numbers, codes, raw)
     if incident_state is not None and "incident" in names:
         names.append(_INCIDENT_STATE)
@@ -468,10 +475,13 @@ def _state_labels(
             else:
                 labels.append(f"state {code}")
                 if counts[t * width + v]:
-                    unknown.append(f"{code} in {name} ({counts[t * width + v]:,}×)")
+                    unknown.append(f"{code} for {name.split(' ')[0]} ({_count(counts[t * width + v], 'value')})")
     if unknown:
         inp.report.warnings.append(f"{where}: state codes vsm does not know, kept as 'state <code>': {', '.join(unknown)}")
-    inp.report.notes.append(f"{where}: raw state codes mapped to labels {how}")
+    inp.report.notes.append(
+        f"{where}: raw state codes ({_few(shown)}) mapped to labels {how}"
+        + (f"; display values ({_few(display)}) used as they are" if display else "")
+    )
     return _dedupe(_Labelled(key, labels))
 
 
@@ -702,9 +712,14 @@ def _activities(kinds: np.ndarray, state: np.ndarray, from_empty: np.ndarray, na
     return _Labelled(codes, [*names, REASSIGNED, ASSIGNED_TO_GROUP, ASSIGNED])
 
 
-def _count(mask: np.ndarray | int, what: str) -> str:
-    n = int(mask.sum()) if isinstance(mask, np.ndarray) else mask
-    return f"{n:,} {what}{'' if n == 1 else 's'}"
+def _count(mask: np.ndarray | int, what: str, plural: str | None = None) -> str:
+    """Return ``'1 row'`` or ``'3 rows'``: how many ``mask`` holds (or the number given), and what."""
+    n = int(mask.sum()) if isinstance(mask, np.ndarray) else int(mask)
+    return f"{n:,} {what if n == 1 else plural or what + 's'}"
+
+
+_HANDOFFS = f"({REASSIGNED}, {ASSIGNED_TO_GROUP})"
+_PICKUPS = f"({ASSIGNED})"
 
 
 # --- Building the event table ----------------------------------------------------
@@ -812,7 +827,7 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
         if kind and (bad := kept & t.bad).any():
             first = ", ".join(f"row {r}" for r in inp.source_rows[np.flatnonzero(bad)[:3]])
             inp.report.warnings.append(
-                f"{int(bad.sum()):,} values in {col!r} are not dates read as {t.description} (first: {first}); "
+                f"{_count(bad, 'value is', 'values are')} not a date in {col!r} read as {_format_of(t)} (first: {first}); "
                 f"those tickets have no {_EVENTS[kind]} event"
             )
         masks.append(kept & t.ok)
@@ -849,7 +864,7 @@ def _warn_backwards(inp: _Input, kept: np.ndarray, times: dict[str, _Times], col
         backwards = kept & ta.ok & tb.ok & (tb.micros < ta.micros)
         if backwards.any():
             first = ", ".join(f"row {r}" for r in inp.source_rows[np.flatnonzero(backwards)[:3]])
-            inp.report.warnings.append(f"{int(backwards.sum()):,} tickets have {b!r} before {a!r} (first: {first})")
+            inp.report.warnings.append(f"{_count(backwards, 'ticket')} with {b!r} before {a!r} (first: {first})")
 
 
 # --- Audit snapshots --------------------------------------------------------------
@@ -902,14 +917,15 @@ def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRe
         attributes=_attributes(inp, (case_col, when_col, state_col, hold_col, group_col, person_col)),
     )
     inp.report.notes.append(
-        f"{int(first.sum()):,} tickets; each ticket's first row gives its initial state, dated at that row's "
-        "update (the snapshot holds no earlier time), and no hand-off or pickup"
+        f"{_count(first, 'ticket')}; a ticket's first row gives its first state, dated at that row's update "
+        "(the snapshot holds no earlier time), and no hand-off or pickup"
     )
-    folded = int((~changes.any).sum())
+    folded = ~changes.any
     inp.report.derivation = (
-        f"{len(rows):,} snapshot rows give {inp.report.events:,} events: {_count(changes.state, 'state change')} "
-        f"({int(changes.initial.sum()):,} of them initial states), {_count(changes.group, 'hand-off')}, "
-        f"{_count(changes.pickup, 'pickup')}; {folded:,} rows change none of state, group or pickup and add no event"
+        f"{_count(len(rows), 'snapshot row')} give {_count(inp.report.events, 'event')}: "
+        f"{_count(changes.state, 'state change')} ({int(changes.initial.sum()):,} of them a ticket's first state), "
+        f"{_count(changes.group, 'hand-off')} {_HANDOFFS}, {_count(changes.pickup, 'pickup')} {_PICKUPS}; "
+        f"{_count(folded, 'row changes', 'rows change')} none of state, group or assignee, so add no event"
     )
     return table, inp.report
 
@@ -1026,14 +1042,15 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
     )
 
     inp.report.notes.append(
-        f"case ids are the tickets' sys_ids from {doc_col!r} ({int(first_row.sum()):,} tickets); "
+        f"case ids are the tickets' sys_ids from {doc_col!r} ({_count(first_row, 'ticket')}); "
         "groups and people are sys_ids too, as sys_audit stores them"
     )
     from_old = int((changes.state & is_initial).sum())
     if from_old:
         inp.report.notes.append(
-            f"{from_old:,} tickets' first state is the old value of their first audited change, dated at their "
-            "first audit row: sys_audit does not say how long they were in it before"
+            f"{_count(from_old, 'ticket')} whose history starts after creation: the first state is the old value "
+            "of the first audited change, dated at the ticket's first audit row (sys_audit does not say how long "
+            "it was in that state before)"
         )
     inp.report.derivation = _sys_audit_derivation(inp, k, fieldname.codes[rows], lowered, changes, from_old)
     return table, inp.report
@@ -1072,14 +1089,14 @@ def _sys_audit_derivation(inp: _Input, kinds: np.ndarray, fields: np.ndarray, na
     shown = ", ".join(f"{names[i]} {other[i]:,}" for i in top if other[i])
     more = (other > 0).sum() - len([i for i in top if other[i]])
     return (
-        f"{len(kinds):,} audit rows: {counts[_STATE_FIELD]:,} state, {counts[0]:,} assignment_group, "
-        f"{counts[1]:,} assigned_to and {counts[_HOLD]:,} hold_reason rows give {inp.report.events:,} events "
-        f"({_count(changes.state, 'state change')}, {from_old:,} of them initial states from an old value; "
-        f"{_count(changes.group, 'hand-off')}; {_count(changes.pickup, 'pickup')}; an update that repeats "
-        f"the current values, or moves the ticket from one person to another, adds none); "
-        f"{counts[_OTHER]:,} rows of other fields" + (f" ({shown}{f' and {more} more fields' if more else ''})" if shown else "")
-        + (f" and {counts[_MIRRORED]:,} incident_state rows that repeat state" if counts[_MIRRORED] else "")
-        + " give no event"
+        f"{_count(len(kinds), 'audit row')} give {_count(inp.report.events, 'event')}: "
+        f"{_count(changes.state, 'state change')} ({from_old:,} of them a first state taken from an old value), "
+        f"{_count(changes.group, 'hand-off')} {_HANDOFFS} and {_count(changes.pickup, 'pickup')} {_PICKUPS}, "
+        f"from {counts[_STATE_FIELD]:,} state, {counts[0]:,} assignment_group, {counts[1]:,} assigned_to and "
+        f"{counts[_HOLD]:,} hold_reason rows; no event from {_count(counts[_OTHER], 'row')} of other fields"
+        + (f" ({shown}{f' and {more} more' if more else ''})" if shown else "")
+        + (f", {_count(counts[_MIRRORED], 'incident_state row')} that repeat state" if counts[_MIRRORED] else "")
+        + ", or changes that repeat a value or pass a ticket from one person to another"
     )
 
 
@@ -1124,7 +1141,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     kind = np.append([_metric_kind(name) for name in definition.names], -1)[definition.codes]
     start, end = _parse(inp, [start_col, end_col])
     _reject_times(inp, start_col, start, "the start of the interval")
-    inp.reject(f"{end_col!r} is not a date read as {end.description}", end.bad, end_col)
+    inp.reject(f"{end_col!r} is not a date read as {_format_of(end)}", end.bad, end_col)
     inp.reject(f"{end_col!r} is before {start_col!r}", end.ok & start.ok & (end.micros < start.micros), end_col)
 
     # value holds the display value; field_value the raw one, used where value is empty.
@@ -1177,7 +1194,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     )
 
     inp.report.notes.append(
-        f"case ids are the tickets' sys_ids from {case_col!r} ({int(first.sum()):,} tickets); each event's "
+        f"case ids are the tickets' sys_ids from {case_col!r} ({_count(first, 'ticket')}); each event's "
         "group and resource are those whose intervals cover its start"
     )
     other = kept & (kind < 0)
@@ -1186,12 +1203,12 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     shown = ", ".join(f"{definition.names[i]} {counts[i]:,}" for i in top)
     still_open = int((e[events] == _NAT).sum())
     inp.report.derivation = (
-        f"{int(kept.sum()):,} metric rows: {int(state_rows.sum()):,} state intervals give one event each; "
-        f"{int((k == _GROUP).sum()):,} assignment group intervals give {_count(handoff, 'hand-off')} "
-        f"({int(from_empty.sum()):,} of them to a ticket with no group); {int((k == _PICKUP).sum()):,} assigned-to "
-        f"intervals give {_count(pickup, 'pickup')} (a change of person only sets the resource); "
-        f"{int(other.sum()):,} rows of other definitions give no event" + (f" ({shown})" if shown else "")
-        + (f"; {still_open:,} intervals are still open (no end)" if still_open else "")
+        f"{_count(kept, 'metric row')} give {_count(inp.report.events, 'event')}: "
+        f"{_count(state_rows, 'state interval')}, {_count(handoff, 'hand-off')} {_HANDOFFS} from "
+        f"{_count(k == _GROUP, 'assignment group interval')}, {_count(pickup, 'pickup')} {_PICKUPS} from "
+        f"{_count(k == _PICKUP, 'assigned-to interval')} (a change of person only sets the resource); "
+        f"no event from {_count(other, 'row')} of other definitions" + (f" ({shown})" if shown else "")
+        + (f"; {_count(still_open, 'event is an interval', 'events are intervals')} still open (no end)" if still_open else "")
     )
     return table, inp.report
 
