@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from connectors.samples import servicenow
+from connectors.samples import jira, servicenow
 from connectors.samples.truth import Events, truth_document, write_truth
 
 SAMPLE_SOURCES = ("servicenow", "servicenow-audit", "jira", "zendesk", "csv")
@@ -60,7 +60,7 @@ def _servicenow_audit(tickets: int, seed: int, out: Path) -> Written:
     events = servicenow.audit_events(inc)
     notes = [
         "ServiceNow incident audit snapshot: one row per update, each a full copy of the ticket's fields, "
-        f"dates as dd/MM/yyyy HH:mm:ss in UTC; rows sorted by number, then sys_mod_count",
+        "dates as dd/MM/yyyy HH:mm:ss in UTC; rows sorted by number, then sys_mod_count",
         "resource is assigned_to after the update; group is assignment_group after the update; "
         "a ticket's first row gives one event, its initial state (New), with the group it was opened in",
         "folded rows change only other fields: work notes and comments (nothing visible), urgency and priority, "
@@ -94,6 +94,34 @@ def _servicenow_list(tickets: int, seed: int, out: Path) -> Written:
     return rows, "data rows of the CSV (one per ticket)", events, _ids(inc, tickets), inc.trace.ticket_type, inc.trace.process.type_names, notes, extra
 
 
+def _jira(tickets: int, seed: int, out: Path) -> Written:
+    issues = jira.simulate_issues(tickets, seed)
+    n_issues, n_items = jira.write(issues, out, seed)
+    events = jira.events(issues)
+    notes = [
+        "Jira Cloud search response (/rest/api/3/search/jql?expand=changelog) with every issue on one page; "
+        "times as the API writes them for a user in America/Chicago (offset -0600, -0500 after 9 March 2025)",
+        "an issue's first event is its first status at fields.created, by its reporter, with no team (issues are created "
+        "without one); status items give events named by toString, by the history's author; a 'Team' item gives "
+        "Reassigned ('Assigned to group' for the first team), by the author; an assignee item from nobody gives Assigned, "
+        "whose resource is the new assignee",
+        "folded histories change only priority, labels, Sprint, Rank or the assignee within the team; resolution items "
+        "ride along with status changes and an assignee item clearing the assignee rides along with each team change",
+        "'Automation for Jira' (an app) triages service requests and closes resolved ones",
+    ]
+    return (
+        n_issues + n_items, "changelog items plus one creation record per issue (the connector's rows)", events,
+        np.asarray(jira.keys(issues).to_pylist(), dtype=object) if tickets <= _detail_limit() else None,
+        issues.trace.ticket_type, issues.trace.process.type_names, notes, {"histories": int(len(issues.rows) - tickets)},
+    )
+
+
+def _detail_limit() -> int:
+    from connectors.samples.truth import CASE_DETAIL_LIMIT
+
+    return CASE_DETAIL_LIMIT
+
+
 def _ids(inc: servicenow.Incidents, tickets: int) -> np.ndarray | None:
     from connectors.samples.truth import CASE_DETAIL_LIMIT
 
@@ -103,4 +131,5 @@ def _ids(inc: servicenow.Incidents, tickets: int) -> np.ndarray | None:
 _WRITERS = {
     "servicenow-audit": _servicenow_audit,
     "servicenow": _servicenow_list,
+    "jira": _jira,
 }

@@ -34,12 +34,11 @@ class People:
     requesters: np.ndarray  # int32: ids of the people who raise tickets
     agents: int  # ids below this are agents
 
-    def group_of(self) -> np.ndarray:
-        """Return each agent's group (int16), by person id."""
-        out = np.full(len(self.names), -1, np.int16)
-        for g in range(len(self.roster)):
-            out[self.roster[g, : self.roster_count[g]]] = g
-        return out
+    def member(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Return an agent of each group, drawn by ``u`` in [0, 1) (-1 where there is no group)."""
+        g = np.maximum(group, 0)
+        k = (u * self.roster_count[g]).astype(np.int64)
+        return np.where(group >= 0, self.roster[g, k], -1).astype(np.int32)
 
 
 def make_people(groups: list[str], tickets: int, rng: np.random.Generator, *, big: tuple[str, ...] = ()) -> People:

@@ -56,6 +56,15 @@ def timestamps(seconds: np.ndarray, fmt: str, *, offset_minutes: np.ndarray | No
     return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
 
 
+def zone_offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
+    """Return the UTC offset of ``zone`` in minutes at each of the epoch ``seconds``."""
+    import pandas as pd
+
+    utc = pd.DatetimeIndex(np.asarray(seconds, np.int64).astype("datetime64[s]"))
+    local = utc.tz_localize("UTC").tz_convert(zone).tz_localize(None)
+    return ((local - utc).total_seconds().to_numpy() // 60).astype(np.int64)
+
+
 def _strftime(seconds: np.ndarray, fmt: str) -> pa.Array:
     return pc.strftime(pa.array(seconds.astype("datetime64[s]")), format=fmt)
 

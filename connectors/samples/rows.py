@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from connectors.samples.simulate import Trace
+from connectors.samples.simulate import CREATE, HANDOFF, PICKUP, Trace
 
 
 @dataclass
@@ -75,3 +75,30 @@ def interleave(trace: Trace, rng: np.random.Generator, counts: np.ndarray, kinds
     first = np.ones(len(record), bool)
     first[1:] = ticket[1:] != ticket[:-1]
     return Rows(record, is_event, time, kind.astype(np.int8), ticket, first)
+
+
+def with_takeovers(trace: Trace, rows: Rows, wanted: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the assignee at every row, where ``wanted`` noise rows hand the ticket to
+    another agent of the same group, and which rows did (only assigned tickets can be taken over).
+
+    Only creation, hand-off and pickup events set the assignee otherwise, so a
+    takeover lasts until the next hand-off: later events carry the new agent.
+    """
+    rec = rows.record
+    people = trace.people
+    sets_person = rows.is_event & np.isin(trace.kind[rec], (CREATE, HANDOFF, PICKUP))
+    base = rows.carry(sets_person, trace.assignee[rec])
+    group = np.maximum(trace.group[rec], 0)
+    count = people.roster_count[group]
+    takeover = wanted & (base >= 0) & (count > 1)
+    head = people.roster[group, 0]
+    other = head + (base - head + 1 + (u * np.maximum(count - 1, 1)).astype(np.int64)) % np.maximum(count, 1)
+    assignee = rows.carry(sets_person | takeover, np.where(takeover, other, trace.assignee[rec]))
+    return assignee.astype(np.int32), takeover
+
+
+def changed_value(rows: Rows, initial: np.ndarray, wanted: np.ndarray, choices: int, u: np.ndarray) -> np.ndarray:
+    """Return a per-ticket value (0 .. choices-1) at every row, starting at ``initial`` and set
+    to another value at each ``wanted`` row."""
+    new = (initial[rows.ticket] + 1 + (u * (choices - 1)).astype(np.int64)) % choices
+    return rows.carry(rows.first | wanted, np.where(rows.first, initial[rows.ticket], new))

@@ -21,17 +21,35 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.samples import render
-from connectors.samples.chain import DETOUR, PICKER, REQUESTER, RESOLVER, RETURN, SYSTEM, Flow, Step, compile_process, wait
+from connectors.samples.chain import (
+    DETOUR,
+    PICKER,
+    REQUESTER,
+    RESOLVER,
+    RETURN,
+    SYSTEM,
+    Flow,
+    Step,
+    compile_process,
+    wait,
+)
 from connectors.samples.people import make_people
-from connectors.samples.rows import Rows, interleave
-from connectors.samples.simulate import ASSIGNED, ASSIGNED_TO_GROUP, CREATE, HANDOFF, PICKUP, REASSIGNED, SYSTEM_ACTOR, Trace, simulate
+from connectors.samples.rows import Rows, changed_value, interleave, with_takeovers
+from connectors.samples.simulate import (
+    ASSIGNED,
+    ASSIGNED_TO_GROUP,
+    CREATE,
+    REASSIGNED,
+    SYSTEM_ACTOR,
+    Trace,
+    simulate,
+)
 from connectors.samples.truth import Events, Meaning
 
 SERVICE_DESK = "Service Desk"
@@ -290,19 +308,9 @@ def simulate_incidents(tickets: int, seed: int) -> Incidents:
     rec_kind = trace.kind[rec]
     ev = rows.is_event
     group = trace.group[rec]
-    sets_person = ev & np.isin(rec_kind, (CREATE, HANDOFF, PICKUP))
-    base = rows.carry(sets_person, trace.assignee[rec])
-    takeover = (kind == TAKEOVER) & (base >= 0)
+    assignee, takeover = with_takeovers(trace, rows, kind == TAKEOVER, u[:, 0])
     kind = np.where((kind == TAKEOVER) & ~takeover, NOTE, kind)
-    g = np.maximum(group, 0)
-    count = people.roster_count[g]
-    head = people.roster[g, 0]
-    other = head + (base - head + 1 + (u[:, 0] * np.maximum(count - 1, 1)).astype(np.int64)) % count
-    assignee = rows.carry(sets_person | takeover, np.where(takeover, other, trace.assignee[rec])).astype(np.int32)
-
-    urgency_change = kind == PRIORITY
-    new_urgency = (urgency0[tk] + 1 + (u[:, 1] * 2).astype(np.int64)) % 3
-    urgency = rows.carry(rows.first | urgency_change, np.where(rows.first, urgency0[tk], new_urgency))
+    urgency = changed_value(rows, urgency0, kind == PRIORITY, 3, u[:, 1])
     edit = kind == DESCRIPTION
     stride = 1 + len(EDITS)
     edited = description0[tk] * stride + 1 + (u[:, 2] * len(EDITS)).astype(np.int64)

@@ -171,7 +171,7 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
         g_new = np.where(g_change, g_target, g_old)
         a_mid = np.where(g_change, -1, a_old)
         picked = process.node_pick[nxt] & (a_mid < 0) & (g_new >= 0)
-        agent = _member(people, g_new, u[:, 3])
+        agent = people.member(g_new, u[:, 3])
         a_new = np.where(picked, agent, a_mid)
         lab = process.node_label[nxt]
         if mode == "changes":
@@ -258,13 +258,6 @@ def _group_target(
     return kind, target
 
 
-def _member(people: People, group: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Return a random agent of each group (-1 where there is no group)."""
-    g = np.maximum(group, 0)
-    k = (u * people.roster_count[g]).astype(np.int64)
-    return np.where(group >= 0, people.roster[g, k], -1).astype(np.int32)
-
-
 def _actor(
     process: Compiled,
     people: People,
@@ -281,7 +274,7 @@ def _actor(
     kind = process.node_actor[nodes]
     # The assignee; with none, a dispatcher of the group that had the ticket
     # (or, for a ticket that had none, of the group it goes to); else the system.
-    dispatcher = _member(people, np.where(group_before >= 0, group_before, group_after), u)
+    dispatcher = people.member(np.where(group_before >= 0, group_before, group_after), u)
     someone = np.where(assignee_before >= 0, assignee_before, dispatcher)
     someone = np.where(someone >= 0, someone, SYSTEM_ACTOR)
     actor = np.where(kind == 1, requester[idx], someone)
