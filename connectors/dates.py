@@ -280,7 +280,8 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
     out = pd.Series(pd.NaT, index=strings.index, dtype=TIMESTAMP_DTYPE)
     if with_offset.any():
         aware = pd.to_datetime(strings[with_offset], format="ISO8601", errors="coerce", utc=True)
-        out[with_offset] = aware.astype(TIMESTAMP_DTYPE).to_numpy()
+        # .array, not .to_numpy(): that builds one Timestamp object per value.
+        out[with_offset] = aware.astype(TIMESTAMP_DTYPE).array
     naive_mask = ~with_offset & strings.notna().to_numpy()
     if naive_mask.any():
         try:
@@ -290,7 +291,7 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
         # Positional: the Arrow path's index does not follow the mask's positions.
-        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone).to_numpy()
+        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone).array
     return out
 
 
