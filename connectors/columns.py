@@ -95,6 +95,12 @@ def guess_columns(
                                key=lambda c: -date_like[c])
                 if dated:
                     chosen["timestamp"] = Guess(dated[0], f"content: {date_like[dated[0]]:.0%} of sampled values are dates")
+                else:
+                    # A column named for the role wins even when its values do not
+                    # read as dates: the parse then says which values fail and why.
+                    named = _by_name("timestamp", columns, taken, lambda c: True, exact_only=True)
+                    if named:
+                        chosen["timestamp"] = Guess(named, f"name {named!r}, though only {date_like.get(named, 0):.0%} of sampled values read as dates")
         if "timestamp" in chosen:
             taken.add(chosen["timestamp"].column)
         if "end_timestamp" in chosen:
@@ -237,7 +243,7 @@ def _date_share(values: pd.Series, dates: DateOptions) -> float:
     if pd.api.types.is_numeric_dtype(present.dtype) and not _epoch_like(present):
         return 0.0
     head = present.head(400)
-    if not head.astype(str).str.contains(r"\d", regex=True).all():
+    if head.astype(str).str.contains(r"\d", regex=True).mean() < 0.5:
         return 0.0
     if not pd.api.types.is_numeric_dtype(head.dtype) and head.astype(str).str.len().max() < 6:
         return 0.0
