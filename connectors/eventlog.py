@@ -146,6 +146,8 @@ def check_event_table(log: pd.DataFrame) -> None:
     if not isinstance(log[CASE_ID].dtype, pd.CategoricalDtype):
         raise ValueError("case_id must be categorical")
     codes = log[CASE_ID].cat.codes.to_numpy()
+    if len(codes) == 0:
+        return
     ts = log[TIMESTAMP].to_numpy(dtype="datetime64[us]").view("int64")
     same_case = codes[1:] == codes[:-1]
     if (same_case & (ts[1:] < ts[:-1])).any():

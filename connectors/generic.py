@@ -100,7 +100,8 @@ def _read_xlsx(sniffed: Sniff, sheet: str | None) -> TextTable:
         else:
             text = col.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
             text = text.where(~text.isin(PLACEHOLDERS), None)
-            columns[c] = pa.array(text.to_numpy(dtype=object), pa.string())
+            # from_pandas: pandas 3 infers a str column here, whose missing cells are NaN.
+            columns[c] = pa.array(text.to_numpy(dtype=object), pa.string(), from_pandas=True)
     return TextTable(pa.table(columns), source_rows, header, [], notes)
 
 
