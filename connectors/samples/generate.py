@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from connectors.samples import jira, servicenow
+from connectors.samples import jira, servicenow, zendesk
 from connectors.samples.truth import Events, truth_document, write_truth
 
 SAMPLE_SOURCES = ("servicenow", "servicenow-audit", "jira", "zendesk", "csv")
@@ -32,7 +32,7 @@ def generate(source: str, *, tickets: int, seed: int, path: str | os.PathLike[st
         raise ValueError("a sample needs at least one ticket")
     out = Path(path)
     writer = _WRITERS[source]
-    rows, rows_definition, events, case_ids, case_types, type_names, notes, extra = writer(tickets, seed, out)
+    rows, rows_definition, events, case_ids, case_types, type_names, notes, extra, *more = writer(tickets, seed, out)
     doc = truth_document(
         events,
         source=source,
@@ -45,6 +45,7 @@ def generate(source: str, *, tickets: int, seed: int, path: str | os.PathLike[st
         type_names=type_names,
         notes=notes,
         extra_totals=extra,
+        legend=more[0] if more else None,
     )
     truth_path = out.with_name(out.name + ".truth.json")
     write_truth(doc, truth_path)
@@ -116,6 +117,28 @@ def _jira(tickets: int, seed: int, out: Path) -> Written:
     )
 
 
+def _zendesk(tickets: int, seed: int, out: Path) -> Written:
+    zd = zendesk.simulate_tickets(tickets, seed)
+    children = zendesk.write(zd, out)
+    events = zendesk.events(zd)
+    notes = [
+        "Zendesk incremental ticket events export (include=comment_events) on one page, audits of all tickets in time "
+        "order; created_at in UTC ISO 8601 with Z, timestamp in epoch seconds",
+        "groups and resources are Zendesk ids (see legend); a status child gives an event named by the status, by the "
+        "audit's updater_id (-1: Zendesk's automations); a group_id change gives Reassigned ('Assigned to group' for a "
+        "ticket that had none), by the updater; an assignee_id set on an unassigned ticket gives Assigned, whose "
+        "resource is the new assignee",
+        "a ticket's creation audit gives one event, its first status (new), dated at the audit and carrying the group "
+        "its Create children set (web-form tickets are created in Support, e-mailed ones with no group and routed later)",
+        "folded audits hold only a comment, or change priority, tags, type, or the assignee within the group; "
+        "comments and an assignee_id cleared on a group change ride along with events",
+    ]
+    extra = {"audits": len(zd.rows)}
+    ids = np.asarray([str(i + 1) for i in range(tickets)], dtype=object) if tickets <= _detail_limit() else None
+    return (children, "child events (the connector's rows)", events, ids, zd.trace.ticket_type, zd.trace.process.type_names,
+            notes, extra, zendesk.legend(zd))
+
+
 def _detail_limit() -> int:
     from connectors.samples.truth import CASE_DETAIL_LIMIT
 
@@ -132,4 +155,5 @@ _WRITERS = {
     "servicenow-audit": _servicenow_audit,
     "servicenow": _servicenow_list,
     "jira": _jira,
+    "zendesk": _zendesk,
 }

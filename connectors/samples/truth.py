@@ -167,6 +167,7 @@ def truth_document(
     type_names: list[str],
     notes: list[str],
     extra_totals: dict[str, object] | None = None,
+    legend: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Return the truth file's content: definitions, totals and (for small samples) every case."""
     met = measure(ev)
@@ -244,6 +245,8 @@ def truth_document(
         "activities": activities,
         "totals": totals,
     }
+    if legend:
+        doc["legend"] = legend
     if case_ids is not None and n_cases <= CASE_DETAIL_LIMIT:
         doc["cases"] = _case_detail(ev, met, per_case, lead, first, last, case_ids, case_types, type_names)
     else:

@@ -1,0 +1,369 @@
+"""Zendesk samples: the incremental ticket events export.
+
+``GET /api/v2/incremental/ticket_events.json?include=comment_events`` as one
+page: ``{ticket_events[], next_page, count, end_of_stream, end_time}``, the
+audits of all tickets in time order. Each audit's ``child_events`` carry the
+changed fields (``{"status": "open", "previous_value": "new", "event_type":
+"Change"}``), ``Create`` children on a ticket's first audit, and comments.
+
+Four ticket types with their own paths: questions the Support group answers,
+incidents escalated to Technical Support, problems that go to Tier 2 and
+wait on third parties, and billing tasks. Injected behaviour:
+
+* waits: ``pending`` (waiting on the requester; an automation solves tickets
+  pending for 3 days) and ``hold`` (waiting on a third party); queue waits
+  before pickups;
+* ping-pong: escalated tickets sent back to Support and escalated again;
+  tickets routed to the wrong group and returned;
+* reopens: the requester replies to a solved ticket (solved -> open);
+* noise: audits with only a comment, a priority, tags or type change, or
+  another agent of the same group taking the ticket.
+
+Zendesk exports ids, not names: groups and people are numbers, and so are
+the ``group`` and ``resource`` of the truth's events (its ``legend`` names
+them).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from connectors.samples import render
+from connectors.samples.chain import (
+    DETOUR,
+    PICKER,
+    REQUESTER,
+    RESOLVER,
+    RETURN,
+    SYSTEM,
+    Flow,
+    Step,
+    compile_process,
+    wait,
+)
+from connectors.samples.people import make_people
+from connectors.samples.render import concat, js, pick
+from connectors.samples.rows import Rows, changed_value, interleave, with_takeovers
+from connectors.samples.simulate import (
+    ASSIGNED,
+    ASSIGNED_TO_GROUP,
+    CREATE,
+    HANDOFF,
+    PICKUP,
+    REASSIGNED,
+    STATE,
+    SYSTEM_ACTOR,
+    Trace,
+    simulate,
+)
+from connectors.samples.truth import Events, Meaning
+
+SUBDOMAIN = "https://acmehelp.zendesk.com"
+SUPPORT = "Support"
+GROUPS = [SUPPORT, "Technical Support", "Tier 2", "Billing", "Engineering"]
+GROUP_IDS = [360_001_234_501 + 17 * i for i in range(len(GROUPS))]
+STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
+TYPES = ["question", "incident", "problem", "task"]
+PRIORITIES = ["low", "normal", "high", "urgent"]
+TAG_SETS = [[], ["web"], ["web", "vip"], ["email"], ["email", "billing"], ["mobile_app"], ["mobile_app", "vip"], ["outage"]]
+SUBJECTS = {
+    "question": ("How do I change my delivery address?", "Where can I download my invoice?", "Can I pause my subscription?",
+                 "How do I reset my password?", "Do you ship to Norway?", "Is there a student discount?"),
+    "incident": ("App crashes when I open my orders", "Payment failed but money was taken", "Cannot log in since update",
+                 "Tracking link shows an error", "Checkout page is blank", "Two-factor code never arrives"),
+    "problem": ("Many customers report failed card payments", "Push notifications delayed for all users",
+                "Search results missing new products", "Order confirmation emails not sent", "Sync errors with warehouse",
+                "Slow page loads in EU region"),
+    "task": ("Refund order 88231", "Change billing email on account", "Send VAT invoice for March",
+             "Cancel annual plan and prorate", "Merge duplicate customer accounts", "Update company address on invoices"),
+}
+
+MEANINGS = {
+    "new": Meaning("queue", stage=0),
+    "open": Meaning("work", stage=1),
+    "pending": Meaning("customer wait"),
+    "hold": Meaning("vendor wait"),
+    "solved": Meaning("done", stage=2, done=True),
+    "closed": Meaning("done", stage=3, done=True),
+    REASSIGNED: Meaning("queue", status=False),
+    ASSIGNED_TO_GROUP: Meaning("queue", status=False),
+    ASSIGNED: Meaning("work", status=False),
+}
+
+COMMENT, PRIORITY, TAGS, TYPE, TAKEOVER = range(5)
+NOISE_COUNTS = np.array([0.5, 0.32, 0.13, 0.05])
+NOISE_KINDS = np.array([0.45, 0.14, 0.14, 0.09, 0.18])
+
+
+def _flow(name: str, weight: float, resolver: str, *, escalate: float, hold: float, pending: float) -> Flow:
+    steps = {
+        "new_web": Step("new", group=SUPPORT, actor=REQUESTER),
+        "new_mail": Step("new", actor=REQUESTER),
+        "route": Step(group=SUPPORT),
+        "pick": Step(pick=True, actor=PICKER),
+        "open": Step("open"),
+        "pending": Step("pending"),
+        "reply": Step("open", actor=REQUESTER),
+        "autosolve": Step("solved", actor=SYSTEM),
+        "hold": Step("hold"),
+        "unhold": Step("open"),
+        "escalate": Step(group=RESOLVER if resolver != SUPPORT else DETOUR),
+        "esc_pick": Step(pick=True, actor=PICKER),
+        "give_back": Step(group=RETURN),
+        "back_pick": Step(pick=True, actor=PICKER),
+        "reescalate": Step(group=RETURN),
+        "hop": Step(group=DETOUR),
+        "hop_pick": Step(pick=True, actor=PICKER),
+        "hop_back": Step(group=RETURN),
+        "solve": Step("solved"),
+        "reopen": Step("open", actor=REQUESTER),
+        "close": Step("closed", actor=SYSTEM),
+    }
+    solve = 1.0 - escalate - hold - pending
+    moves = {
+        "new_web": [("pick", 1.0, wait("35m", 1.0))],
+        "new_mail": [("route", 1.0, wait("45m", 1.0))],
+        "route": [("pick", 1.0, wait("20m", 1.0))],
+        "pick": [("open", 1.0, wait("8m"))],
+        "open": [("solve", solve, wait("25m", 1.0)), ("pending", pending, wait("15m")), ("hold", hold, wait("1h")),
+                 ("escalate", escalate, wait("40m"))],
+        "pending": [("reply", 0.8, wait("16h", 1.0)), ("autosolve", 0.2, wait("1s", 0.0, fixed="3d", jitter="1h"))],
+        "reply": [("solve", 0.7, wait("2h")), ("pending", 0.2, wait("1h")), ("escalate", 0.1, wait("1h"))],
+        "hold": [("unhold", 1.0, wait("2d", 0.8))],
+        "unhold": [("solve", 0.85, wait("3h")), ("pending", 0.15, wait("1h"))],
+        "escalate": [("esc_pick", 0.9, wait("3h", 1.0)), ("hop", 0.1, wait("1h"))],
+        "esc_pick": [("solve", 0.5, wait("6h", 1.0)), ("hold", 0.22, wait("2h")), ("give_back", 0.18, wait("3h")),
+                     ("pending", 0.1, wait("1h"))],
+        "give_back": [("back_pick", 1.0, wait("1h"))],
+        "back_pick": [("reescalate", 0.6, wait("4h")), ("pending", 0.25, wait("30m")), ("solve", 0.15, wait("1h"))],
+        "reescalate": [("esc_pick", 1.0, wait("2h"))],
+        "hop": [("hop_pick", 0.5, wait("2h")), ("hop_back", 0.5, wait("1h"))],
+        "hop_pick": [("hop_back", 1.0, wait("3h"))],
+        "hop_back": [("esc_pick", 1.0, wait("1h"))],
+        "solve": [("close", 0.86, wait("1s", 0.0, fixed="4d", jitter="1h")), ("reopen", 0.14, wait("1d", 1.0))],
+        "autosolve": [("close", 1.0, wait("1s", 0.0, fixed="4d", jitter="1h"))],
+        "reopen": [("solve", 0.75, wait("3h")), ("pending", 0.15, wait("1h")), ("escalate", 0.1, wait("2h"))],
+    }
+    moves = {k: [m for m in v if m[1] > 0] for k, v in moves.items()}
+    detours = tuple(g for g in GROUPS if g not in (SUPPORT, resolver))
+    return Flow(name, weight, (("new_web", 0.55), ("new_mail", 0.45)), steps, moves, resolvers=(resolver,), detours=detours)
+
+
+def flows() -> list[Flow]:
+    """Return the flows of the four ticket types."""
+    return [
+        _flow("question", 0.40, SUPPORT, escalate=0.05, hold=0.02, pending=0.33),
+        _flow("incident", 0.35, "Technical Support", escalate=0.55, hold=0.08, pending=0.17),
+        _flow("problem", 0.10, "Tier 2", escalate=0.7, hold=0.12, pending=0.08),
+        _flow("task", 0.15, "Billing", escalate=0.6, hold=0.02, pending=0.2),
+    ]
+
+
+@dataclass
+class Tickets:
+    """A simulated Zendesk account: the trace and its audits."""
+
+    trace: Trace
+    rows: Rows
+    kind: np.ndarray  # per row: noise kind, -1 for events
+    assignee: np.ndarray  # per row
+    priority: np.ndarray  # per row
+    tags: np.ndarray  # per row, index into TAG_SETS
+    ticket_type: np.ndarray  # per row, index into TYPES
+    subject: np.ndarray  # per ticket
+
+
+def simulate_tickets(tickets: int, seed: int) -> Tickets:
+    """Run the Zendesk process and lay out its audits."""
+    process = compile_process(flows(), labels=list(STATUSES), groups=list(GROUPS))
+    people = make_people(process.groups, tickets, np.random.default_rng([seed, 1]), big=(SUPPORT,))
+    rng = np.random.default_rng([seed, 2])
+    trace = simulate(process, people, tickets, rng)
+    n = tickets
+    true_type = np.array([TYPES.index(t) for t in process.type_names])[trace.ticket_type]
+    # Requesters often pick the wrong type; an agent corrects it later (a TYPE update).
+    wrong = rng.random(n) < 0.3
+    created_type = np.where(wrong, (true_type + 1 + (rng.random(n) * 3).astype(np.int64)) % 4, true_type)
+    subject = (rng.random(n) * 6).astype(np.int64)
+    rows = interleave(trace, rng, NOISE_COUNTS, NOISE_KINDS)
+    m = len(rows)
+    u = rng.random((m, 3))
+    kind = rows.kind.astype(np.int64)
+    assignee, takeover = with_takeovers(trace, rows, kind == TAKEOVER, u[:, 0])
+    kind = np.where((kind == TAKEOVER) & ~takeover, COMMENT, kind)
+    tk = rows.ticket
+    type_fix = (kind == TYPE) & wrong[tk]
+    kind = np.where((kind == TYPE) & ~type_fix, COMMENT, kind)
+    kind = np.where(rows.is_event, -1, kind)
+    ticket_type = rows.carry(rows.first | type_fix, np.where(rows.first, created_type[tk], true_type[tk]))
+    priority0 = rng.choice(4, size=n, p=[0.2, 0.55, 0.2, 0.05])
+    priority = changed_value(rows, priority0, kind == PRIORITY, 4, u[:, 1])
+    first_rec = trace.first_record()
+    web = trace.group[first_rec] >= 0
+    tags0 = np.where(web, 1, 3)
+    tags = changed_value(rows, tags0, kind == TAGS, len(TAG_SETS), u[:, 2])
+    return Tickets(trace, rows, kind.astype(np.int8), assignee, priority, tags, ticket_type, subject)
+
+
+def _person_id(person: np.ndarray, agents: int) -> np.ndarray:
+    """Return Zendesk user ids: agents and requesters in separate ranges, -1 for Zendesk itself."""
+    person = np.asarray(person, np.int64)
+    return np.where(person == SYSTEM_ACTOR, -1, np.where(person < agents, 381_000_000_000 + person * 7, 392_000_000_000 + person * 11))
+
+
+def write(zd: Tickets, path: str | os.PathLike[str]) -> int:
+    """Write the incremental ticket events page; return the child events written."""
+    trace, rows = zd.trace, zd.rows
+    people = trace.people
+    labels = trace.process.labels
+    n_rows = len(rows)
+    rec = rows.record
+    tk = rows.ticket
+    ev_kind = np.where(rows.is_event, trace.kind[rec], -1)
+    prev = np.maximum(np.arange(n_rows) - 1, 0)
+    noise = zd.kind.astype(np.int64)
+    state_now, state_before = trace.state[rec], trace.state[rec[prev]]
+    group_now, group_before = trace.group[rec], trace.group[rec[prev]]
+    assignee_now, assignee_before = zd.assignee, zd.assignee[prev]
+    actor = np.where(rows.is_event, trace.actor[rec], np.where(noise == COMMENT, trace.requester[tk], np.maximum(zd.assignee, 0)))
+    actor = np.where(~rows.is_event & (noise != COMMENT) & (zd.assignee < 0), people.member(np.maximum(group_now, 0), (rec % 89) / 89), actor)
+    updater = _person_id(actor, people.agents)
+    by_requester = (actor >= people.agents) & (actor != SYSTEM_ACTOR)
+    # Agents work in the web interface; requesters write e-mails, except web-form tickets, created through the form.
+    via = np.where(actor == SYSTEM_ACTOR, 2, np.where(by_requester, 1, 0))
+    via = np.where(rows.is_event & (ev_kind == CREATE) & (group_now >= 0), 0, via)
+    via_names = ["Web form", "Mail", "Rule"]
+    via_text = [js(v) for v in via_names]
+
+    # Child events: (row, position, text pieces). Each kind is built as a block, then put in order.
+    blocks: list[tuple[np.ndarray, int, pa.Array]] = []
+
+    def child(mask: np.ndarray, position: int, body: pa.Array | str, event_type: str) -> None:
+        at = np.flatnonzero(mask)
+        if not len(at):
+            return
+        if isinstance(body, str):
+            text = concat(',"via":', pick(via[at], via_text), ',"via_reference_id":null,', body, f',"event_type":"{event_type}"}}')
+        else:
+            text = concat(',"via":', pick(via[at], via_text), ',"via_reference_id":null,', body.take(pa.array(at)), f',"event_type":"{event_type}"}}')
+        blocks.append((at, position, text))
+
+    created = rows.is_event & (ev_kind == CREATE)
+    group_id_text = [str(g) for g in GROUP_IDS] + ["null"]
+    person_text_ids = _person_id(np.arange(len(people.names)), people.agents)
+    assignee_text = [str(x) for x in person_text_ids.tolist()] + ["null"]
+    none_person = len(people.names)
+    none_group = len(GROUPS)
+    subjects = [js(s) for t in TYPES for s in SUBJECTS[t]]
+    true_type = np.array([TYPES.index(t) for t in trace.process.type_names])[trace.ticket_type]
+    status_text = [js(s) for s in labels]
+    tag_text = [js(t) for t in TAG_SETS]
+    full = np.arange(n_rows)
+
+    def values(codes: np.ndarray, texts: list[str]) -> pa.Array:
+        return pick(np.asarray(codes, np.int64), texts)
+
+    # Creation audits.
+    child(created, 0, concat('"subject":', values(true_type[tk] * 6 + zd.subject[tk], subjects)), "Create")
+    child(created, 1, concat('"requester_id":', values(trace.requester[tk], assignee_text)), "Create")
+    child(created, 2, '"status":"new"', "Create")
+    child(created, 3, concat('"priority":', values(zd.priority, [js(p) for p in PRIORITIES])), "Create")
+    child(created, 4, concat('"type":', values(zd.ticket_type, [js(t) for t in TYPES])), "Create")
+    child(created & (group_now >= 0), 5, concat('"group_id":', values(np.maximum(group_now, 0), group_id_text)), "Create")
+    child(created, 6, concat('"tags":', values(zd.tags, tag_text), ',"added_tags":', values(zd.tags, tag_text), ',"removed_tags":[]'), "Create")
+    # Comments: on creation, on every status change made by a person, and as the only child of COMMENT audits.
+    commented = created | ((ev_kind == STATE) & (actor != SYSTEM_ACTOR)) | (noise == COMMENT)
+    public = ~((ev_kind == STATE) & np.isin(state_now, [labels.index("hold")]))
+    child(commented & public, -1, '"comment_present":true,"comment_public":true', "Comment")
+    child(commented & ~public, -1, '"comment_present":true,"comment_public":false', "Comment")
+    # Changes.
+    child(ev_kind == STATE, 1, concat('"status":', values(state_now, status_text), ',"previous_value":', values(state_before, status_text)), "Change")
+    clear = (ev_kind == HANDOFF) & (assignee_before >= 0)
+    child(clear, 1, concat('"assignee_id":null,"previous_value":', values(np.maximum(assignee_before, 0), assignee_text)), "Change")
+    child(ev_kind == HANDOFF, 2, concat(
+        '"group_id":', values(np.maximum(group_now, 0), group_id_text),
+        ',"previous_value":', values(np.where(group_before >= 0, group_before, none_group), group_id_text),
+    ), "Change")
+    taken = (ev_kind == PICKUP) | (noise == TAKEOVER)
+    child(taken, 1, concat(
+        '"assignee_id":', values(np.maximum(assignee_now, 0), assignee_text),
+        ',"previous_value":', values(np.where(assignee_before >= 0, assignee_before, none_person), assignee_text),
+    ), "Change")
+    child(noise == PRIORITY, 1, concat('"priority":', values(zd.priority, [js(p) for p in PRIORITIES]),
+                                       ',"previous_value":', values(zd.priority[prev], [js(p) for p in PRIORITIES])), "Change")
+    child(noise == TYPE, 1, concat('"type":', values(zd.ticket_type, [js(t) for t in TYPES]),
+                                   ',"previous_value":', values(zd.ticket_type[prev], [js(t) for t in TYPES])), "Change")
+    k = len(TAG_SETS)
+    added = [js(sorted(set(TAG_SETS[b]) - set(TAG_SETS[a]))) for a in range(k) for b in range(k)]
+    removed = [js(sorted(set(TAG_SETS[a]) - set(TAG_SETS[b]))) for a in range(k) for b in range(k)]
+    pair = zd.tags[prev] * k + zd.tags
+    child(noise == TAGS, 1, concat('"tags":', values(zd.tags, tag_text), ',"added_tags":', values(pair, added),
+                                   ',"removed_tags":', values(pair, removed), ',"previous_value":', values(zd.tags[prev], tag_text)), "Change")
+    del full
+
+    c_row = np.concatenate([b[0] for b in blocks])
+    c_pos = np.concatenate([np.full(len(b[0]), b[1]) for b in blocks])
+    c_text = pa.concat_arrays([b[2].cast(pa.string()) for b in blocks])
+    # Audits in time order (ties by ticket); children in their audit's order.
+    audit_order = np.lexsort((tk, rows.time))
+    audit_rank = np.empty(n_rows, np.int64)
+    audit_rank[audit_order] = np.arange(n_rows)
+    order = np.lexsort((c_pos, audit_rank[c_row]))
+    c_row, c_text = c_row[order], c_text.take(pa.array(order))
+    n_children = len(c_row)
+    child_id = 5_000_000_000 + np.arange(n_children) * 3
+    children = concat('{"id":', render.numbers(child_id), c_text)
+    offsets = np.searchsorted(audit_rank[c_row], np.arange(n_rows + 1))
+    child_json = render.join_groups(children, offsets)
+
+    at = audit_order
+    audit_id = 4_000_000_000 + np.arange(n_rows) * 5
+    stamp = render.timestamps(rows.time[at], "%Y-%m-%dT%H:%M:%SZ")
+    record = concat(
+        '{"id":', render.numbers(audit_id), ',"ticket_id":', render.numbers(tk[at].astype(np.int64) + 1),
+        ',"timestamp":', render.numbers(rows.time[at]), ',"created_at":"', stamp, '","updater_id":', render.numbers(updater[at]),
+        ',"via":', pick(via[at], via_text), ',"merged_ticket_ids":[],"event_type":"Audit","child_events":[', child_json, "]}",
+    )
+    separators = pa.array([","] * (n_rows - 1) + [""], pa.string()) if n_rows else pa.array([], pa.string())
+    end_time = int(rows.time.max()) if n_rows else 0
+    tail = (f'],"next_page":"{SUBDOMAIN}/api/v2/incremental/ticket_events.json?start_time={end_time}",'
+            f'"count":{n_rows},"end_of_stream":true,"end_time":{end_time}}}\n')
+    render.write_text_parts(path, ['{"ticket_events":[', concat(record, separators), tail])
+    return n_children
+
+
+def events(zd: Tickets) -> Events:
+    """Return the events the export gives, with Zendesk's ids as group and resource names."""
+    trace = zd.trace
+    people = trace.people
+    at = np.flatnonzero(zd.rows.is_event)
+    updater = _person_id(trace.actor, people.agents)
+    picked = _person_id(np.maximum(zd.assignee[at], 0), people.agents)
+    resource_id = np.where(trace.kind == PICKUP, picked, updater)
+    ids, codes = np.unique(resource_id, return_inverse=True)
+    return Events(
+        case=trace.ticket.astype(np.int64),
+        time=trace.time,
+        label=trace.label,
+        group=trace.group,
+        resource=codes.astype(np.int64),
+        labels=trace.process.labels,
+        groups=[str(g) for g in GROUP_IDS],
+        resources=[str(x) for x in ids.tolist()],
+        cases=trace.tickets,
+        meanings=MEANINGS,
+    )
+
+
+def legend(zd: Tickets) -> dict[str, dict[str, str]]:
+    """Return the names behind the ids: groups and people."""
+    people = zd.trace.people
+    ids = _person_id(np.arange(len(people.names)), people.agents)
+    return {
+        "groups": {str(g): name for g, name in zip(GROUP_IDS, GROUPS, strict=True)},
+        "people": {"-1": "Zendesk (triggers and automations)", **{str(i): name for i, name in zip(ids.tolist(), people.names, strict=True)}},
+    }
