@@ -168,8 +168,8 @@ def compile_process(flows: list[Flow], *, labels: list[str] | None = None, group
                 node_group[i] = GROUP_FIXED
                 node_fixed[i] = code(group_list, step.group)
             node_pick[i] = step.pick
-            if name in dict(flow.starts()) and (step.label is None or step.pick):
-                raise ValueError(f"flow {flow.name!r}: creation step {name!r} needs a label and no pick-up")
+            if name in dict(flow.starts()) and step.label is None:
+                raise ValueError(f"flow {flow.name!r}: creation step {name!r} needs a label")
             if step.actor not in ACTORS:
                 raise ValueError(f"flow {flow.name!r}, step {name!r}: unknown actor {step.actor!r}")
             node_actor[i] = ACTORS.index(step.actor)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from connectors.samples import jira, servicenow, zendesk
+from connectors.samples import eventcsv, jira, servicenow, zendesk
 from connectors.samples.truth import Events, truth_document, write_truth
 
 SAMPLE_SOURCES = ("servicenow", "servicenow-audit", "jira", "zendesk", "csv")
@@ -139,6 +139,20 @@ def _zendesk(tickets: int, seed: int, out: Path) -> Written:
             notes, extra, zendesk.legend(zd))
 
 
+def _csv(tickets: int, seed: int, out: Path) -> Written:
+    log = eventcsv.simulate_log(tickets, seed)
+    rows = eventcsv.write(log, out)
+    events = eventcsv.events(log)
+    notes = [
+        "generic event log: one row per activity, columns case_id, activity, timestamp (ISO 8601, UTC), resource, "
+        "group, ticket_type, priority; rows sorted by case, then time; every row is an event",
+        "resource is empty for system activities (Queued, automatic closure); group is the group that holds the ticket "
+        "after the activity ('Assign to group' carries the new group, its resource is who handed the ticket over)",
+    ]
+    ids = np.asarray(log.case_ids.to_pylist(), dtype=object) if tickets <= _detail_limit() else None
+    return rows, "data rows of the CSV (one per event)", events, ids, log.trace.ticket_type, log.trace.process.type_names, notes, {}
+
+
 def _detail_limit() -> int:
     from connectors.samples.truth import CASE_DETAIL_LIMIT
 
@@ -156,4 +170,5 @@ _WRITERS = {
     "servicenow": _servicenow_list,
     "jira": _jira,
     "zendesk": _zendesk,
+    "csv": _csv,
 }

@@ -99,9 +99,13 @@ def padded(prefix: str, values: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
 
 
-def write_csv(path: str | os.PathLike[str], rows: int, chunk: Callable[[int, int], pa.Table]) -> None:
-    """Write ``rows`` rows built by ``chunk(start, stop)``, every value quoted as ServiceNow does."""
-    options = pacsv.WriteOptions(quoting_style="all_valid", quoting_header="all_valid")
+def write_csv(path: str | os.PathLike[str], rows: int, chunk: Callable[[int, int], pa.Table], *, quoting: str = "all_valid") -> None:
+    """Write ``rows`` rows built by ``chunk(start, stop)``.
+
+    ``quoting="all_valid"`` quotes every value and name, as ServiceNow does;
+    ``"none"`` quotes nothing (the values must then hold no comma or quote).
+    """
+    options = pacsv.WriteOptions(quoting_style=quoting, quoting_header=quoting if quoting != "none" else "none")
     writer = None
     try:
         for start in range(0, max(rows, 1), CHUNK_ROWS):

@@ -13,8 +13,10 @@ Two modes:
   would change nothing is skipped at no cost in time. Exactly one of the
   three may change per update, so every record is one event of
   ``docs/architecture.md``'s conventions.
-* ``activities`` (an activity log): every step is recorded as the activity it
-  names, and may also move the ticket to another group or person.
+* ``activities`` (an activity log): every step that names an activity is
+  recorded as that activity, and may also move the ticket to another group or
+  person; a step without one (an optional last activity not taken) is
+  skipped like a no-op.
 
 Times are whole seconds since the epoch (UTC); a ticket's records are at least
 one second apart, so their order is never a tie.
@@ -108,10 +110,11 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
     if mode not in ("changes", "activities"):
         raise ValueError(f"unknown mode {mode!r}")
     labels = process.labels
-    for name in HANDOFF_LABELS:
-        if name not in labels:
-            labels.append(name)
-    reassigned, to_group, assigned = (labels.index(x) for x in HANDOFF_LABELS)
+    if mode == "changes":
+        for name in HANDOFF_LABELS:
+            if name not in labels:
+                labels.append(name)
+    reassigned, to_group, assigned = (labels.index(x) if x in labels else -1 for x in HANDOFF_LABELS)
     n = tickets
     opened = arrivals(rng, n)
     ttype = rng.choice(len(process.type_names), size=n, p=process.type_weight).astype(np.int16)
@@ -146,7 +149,9 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
     _, g_target = _group_target(process, node, all_idx, group, pgroup, resolver, ttype, u[:, 0])
     group[:] = np.where(g_target >= 0, g_target, -1)
     state[:] = process.node_label[node]
-    actor = _actor(process, people, node, all_idx, np.full(n, -1, np.int32), group, group, requester, -np.ones(n, np.int32), u[:, 1])
+    picked = process.node_pick[node] & (group >= 0)
+    assignee[:] = np.where(picked, people.member(group, u[:, 2]), -1)
+    actor = _actor(process, people, node, all_idx, np.full(n, -1, np.int32), group, group, requester, assignee, u[:, 1])
     record(all_idx, process.node_label[node], np.full(n, CREATE), actor, node)
 
     active = np.flatnonzero(~process.node_final[node] & (clock <= EXPORT_AT))
@@ -184,12 +189,11 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
             ev_label = np.where(s_change, lab, np.where(g_change, np.where(g_old >= 0, reassigned, to_group), assigned))
             ev_kind = np.where(s_change, STATE, np.where(g_change, HANDOFF, PICKUP))
         else:
-            if (lab < 0).any():
-                raise ValueError(f"step {process.node_names[int(nxt[np.argmax(lab < 0)])]} of an activity log names no activity")
-            rec = np.ones(m, bool)
+            # A step without an activity only ends or routes the ticket: nothing is recorded.
+            rec = lab >= 0
             ev_label = lab
             ev_kind = np.where(g_change, HANDOFF, np.where(picked, PICKUP, STATE))
-            s_change = np.ones(m, bool)
+            s_change = rec
 
         # A skipped step moves the ticket on without taking time.
         when = clock[active] + np.where(rec, dt, 0)
