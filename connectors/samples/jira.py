@@ -318,10 +318,8 @@ def _people_json(trace: Trace, seed: int) -> tuple[list[str], list[str]]:
     for i, name in enumerate(people.names):
         account = _account(i, f"jira{seed}")
         kind = "atlassian" if i < people.agents else "customer"
-        out.append(js({"self": f"{SITE}/rest/api/3/user?accountId={account}", "accountId": account, "displayName": name,
-                       "active": True, "timeZone": ZONE, "accountType": kind}))
-    out.append(js({"self": f"{SITE}/rest/api/3/user?accountId={AUTOMATION[0]}", "accountId": AUTOMATION[0],
-                   "displayName": AUTOMATION[1], "active": True, "timeZone": "UTC", "accountType": "app"}))
+        out.append(js({"accountId": account, "displayName": name, "active": True, "accountType": kind}))
+    out.append(js({"accountId": AUTOMATION[0], "displayName": AUTOMATION[1], "active": True, "accountType": "app"}))
     out.append("null")
     return out, names
 

@@ -297,9 +297,16 @@ def _case_detail(
 
 
 def write_truth(doc: dict[str, object], path: str | os.PathLike[str]) -> Path:
-    """Write the truth document as UTF-8 JSON, the same bytes for the same content."""
+    """Write the truth document as UTF-8 JSON, one case per line, the same bytes for the same content."""
     out = Path(path)
+    cases = doc.get("cases")
+    head = json.dumps({**doc, "cases": None}, ensure_ascii=False, indent=1)
     with out.open("w", encoding="utf-8", newline="\n") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
+        if not cases:
+            fh.write(head + "\n")
+            return out
+        assert isinstance(cases, dict)
+        fh.write(head[: head.rindex('"cases": null')] + '"cases": {\n')
+        fh.write(",\n".join(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in cases.items()))
+        fh.write("\n }\n}\n")
     return out
