@@ -95,6 +95,7 @@ class EventClasses:
     activities: pd.DataFrame  # per activity: events, stage, kind, wait, rule origin (most frequent)
     coverage: float
     unmapped: dict[str, int]
+    inherited: np.ndarray  # bool: the rule said "inherit" (hand-offs, pickups, waits for the next work)
 
 
 def default_set(source: str) -> str:
@@ -254,6 +255,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
     stage = stage_of[rule]
     kind = kind_of[rule]
     wait = wait_of[rule]
+    inherited = stage == INHERIT_CODE
     stage = _inherit_stages(stage, arrays)
 
     n = len(log)
@@ -264,7 +266,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
     unmapped_counts = np.bincount(acts[~mapped], minlength=len(names))
     unmapped = {str(names[i]): int(c) for i, c in sorted(enumerate(unmapped_counts), key=lambda x: (-x[1], str(names[x[0]]))) if c}
     table = _activity_table(arrays, rule, stage, mapping)
-    return EventClasses(stage, kind, wait, rule, table, coverage, unmapped)
+    return EventClasses(stage, kind, wait, rule, table, coverage, unmapped, inherited)
 
 
 INHERIT_CODE = -2

@@ -1,10 +1,15 @@
-"""Rework: activities that happen more than once in a ticket."""
+"""Rework: work done again, tickets reopened, sent back, or bounced between groups."""
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-from miner.cases import CaseArrays
+import numpy as np
+import pandas as pd
+
+from miner.cases import US, CaseArrays
+from miner.mapping import ALL_KINDS, EventClasses
+from miner.valuechain import STAGES
 
 
 def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
@@ -22,3 +27,221 @@ def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
     per_act = np.bincount(repeated, minlength=len(names))
     order = sorted((i for i in range(len(names)) if per_act[i]), key=lambda i: (-per_act[i], str(names[i])))
     return {str(names[i]): int(per_act[i]) for i in order}
+
+
+# --- Rework per ticket -----------------------------------------------------------------
+#
+# self-loop   an activity directly repeats itself (A → A). Snapshot exports are
+#             folded by their connector first, so these are genuine repeats.
+# repetition  a work activity recurs after a different work activity (A → B → A).
+#             Work resumed after only waiting (A → On Hold → A) is an
+#             interruption, not rework; hand-offs and pickups are counted as
+#             reassignments, not repetitions.
+# backflow    among work events, a move to a stage earlier in the ticket's
+#             designed order (stages outside the design keep the value chain's
+#             order), from an activity that is not done.
+# reopen      among status events (not hand-offs or pickups, not improvement
+#             after delivery), a move from a done state to one that is not.
+# bounce      X → Y → X in the ticket's group sequence with consecutive repeats
+#             removed (X → Y → X → Y is two).
+#
+# Each carries the time it cost: the time spent in the repeated state, from a
+# backflow until the ticket is back at the stage it had reached, from a reopen
+# until the next delivery, and in the intermediate group of a bounce.
+
+WORK = ALL_KINDS.index("work")
+WAIT = ALL_KINDS.index("wait")
+DONE = ALL_KINDS.index("done")
+IMPROVE = STAGES.index("improve")
+
+
+@dataclass
+class Rework:
+    per_ticket: pd.DataFrame  # one row per case: counts and seconds per kind, bounces, reassignments
+    event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen
+    top_pairs: pd.DataFrame  # pair, bounces, tickets, time_s
+    by_activity: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_s
+    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, rework_time_s, bounced_back
+
+
+def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_lead: np.ndarray, stage_rank: np.ndarray) -> Rework:
+    """Return every kind of rework per ticket, with the time it cost.
+
+    ``duration`` is each event's state time (µs, 0 after delivery);
+    ``stage_rank`` gives, per event, its stage's position in the ticket's
+    designed order (-1 when the event has no stage).
+    """
+    n = arrays.n_events
+    case = arrays.case
+    act = arrays.activity.astype(np.int64)
+    kind = classes.kind
+    same_prev = np.zeros(n, dtype=bool)
+    if n > 1:
+        same_prev[1:] = arrays.same_case_next
+
+    # self-loops
+    self_loop = np.zeros(n, dtype=bool)
+    if n > 1:
+        self_loop[1:] = same_prev[1:] & (act[1:] == act[:-1])
+
+    # repetitions
+    n_act = max(len(arrays.activity_names), 1)
+    seen_before = pd.Series(case * n_act + act).groupby(case * n_act + act, sort=False).cumcount().to_numpy() > 0
+    counted = (kind == WORK) & ~classes.inherited
+    non_wait = pd.Series(np.where((kind != WAIT) & ~classes.inherited, act, np.nan))
+    prev_non_wait = non_wait.groupby(case, sort=False).shift(1).groupby(case, sort=False).ffill().to_numpy()
+    repetition = counted & seen_before & ~self_loop & (prev_non_wait != act)
+
+    # reopens, among status events
+    status = (kind >= 0) & ~classes.inherited & (classes.stage != IMPROVE)
+    reopen = _after_in_subsequence(status, case, lambda prev, cur: (kind[prev] == DONE) & (kind[cur] != DONE))
+    reopen_time = _time_until(reopen, status & (kind == DONE), arrays)
+
+    # backflows, among work events
+    stage_events = (kind == WORK) & ~classes.inherited & (stage_rank >= 0)
+    backflow = _after_in_subsequence(stage_events, case, lambda prev, cur: stage_rank[cur] < stage_rank[prev])
+    backflow_time = _backflow_time(backflow, stage_events, stage_rank, arrays, in_lead)
+
+    dur = duration.astype(np.float64)
+    per = pd.DataFrame({"case": np.arange(arrays.n_cases)})
+    for name, flags, cost in (
+        ("self_loops", self_loop, dur * self_loop),
+        ("repetitions", repetition, dur * repetition),
+        ("backflows", backflow, backflow_time),
+        ("reopens", reopen, reopen_time),
+    ):
+        per[name] = np.bincount(case[flags], minlength=arrays.n_cases)
+        per[f"{name}_s"] = np.bincount(case, weights=cost, minlength=arrays.n_cases) / US
+
+    bounces, pairs, handoffs = _ping_pong(arrays, per, self_loop | repetition | backflow | reopen)
+    per["any_rework"] = (per[["self_loops", "repetitions", "backflows", "reopens"]].sum(axis=1) > 0)
+    events = pd.DataFrame({"self_loop": self_loop, "repetition": repetition, "backflow": backflow, "reopen": reopen,
+                           "backflow_us": backflow_time, "reopen_us": reopen_time})
+    by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": dur * (repetition | self_loop)})
+    by_act = by_act[by_act["rep"] | by_act["loop"]]
+    table = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
+    table["activity"] = arrays.activity_names[table["a"].to_numpy()].astype(str) if len(table) else []
+    table["time_s"] = table["time_s"] / US
+    table = table.sort_values(["tickets", "activity"], ascending=[False, True], ignore_index=True)
+    del bounces
+    return Rework(per, events, pairs, table[["activity", "repetitions", "self_loops", "tickets", "time_s"]], handoffs)
+
+
+def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Flag events of ``mask`` for which ``test(previous, current)`` holds, the previous
+    being the case's preceding event of ``mask``."""
+    idx = np.flatnonzero(mask)
+    out = np.zeros(len(mask), dtype=bool)
+    if len(idx) < 2:
+        return out
+    prev, cur = idx[:-1], idx[1:]
+    ok = case[prev] == case[cur]
+    hit = np.zeros(len(cur), dtype=bool)
+    hit[ok] = test(prev[ok], cur[ok])
+    out[cur[hit]] = True
+    return out
+
+
+def _time_until(starts: np.ndarray, ends: np.ndarray, arrays: CaseArrays) -> np.ndarray:
+    """µs from each start event to the next end event of its case (or to the case's last moment)."""
+    n = arrays.n_events
+    out = np.zeros(n, dtype=np.float64)
+    if not starts.any():
+        return out
+    idx = np.arange(n)
+    # Index of the next end event at or after each position, within the case.
+    marker = np.where(ends, idx, n)
+    nxt = np.minimum.accumulate(marker[::-1])[::-1]
+    s = np.flatnonzero(starts)
+    case_end = arrays.case_start[arrays.case[s] + 1]
+    target = nxt[s]
+    finish = np.where(target < case_end, arrays.ts[np.minimum(target, n - 1)], arrays.case_last_ts[arrays.case[s]])
+    out[s] = finish - arrays.ts[s]
+    return out
+
+
+def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndarray, arrays: CaseArrays, in_lead: np.ndarray) -> np.ndarray:
+    """µs from each backflow until the ticket is back at the stage it had reached before."""
+    n = arrays.n_events
+    out = np.zeros(n, dtype=np.float64)
+    if not backflow.any():
+        return out
+    r = pd.Series(np.where(stage_events, rank, np.nan))
+    reached = r.groupby(arrays.case, sort=False).cummax()
+    before = reached.groupby(arrays.case, sort=False).shift(1).to_numpy()
+    below = stage_events & (rank < np.nan_to_num(before, nan=-1))
+    # Time in states from a backflow while the ticket stays below the stage it had reached.
+    below_f = pd.Series(np.where(stage_events, below, np.nan)).groupby(arrays.case, sort=False).ffill().fillna(False).to_numpy(dtype=bool)
+    cost = np.where(below_f & in_lead, arrays.duration_to_next, 0).astype(np.float64)
+    episode = np.cumsum(backflow)
+    totals = np.bincount(episode, weights=cost, minlength=int(episode.max()) + 1)
+    out[backflow] = totals[episode[backflow]]
+    return out
+
+
+def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Count bounces and reassignments on each case's group sequence; attribute rework to hand-offs."""
+    n_cases = arrays.n_cases
+    empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_s"])
+    empty_handoffs = pd.DataFrame(columns=["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back"])
+    if arrays.group is None:
+        per["bounces"] = 0
+        per["reassignments"] = 0
+        per["bounce_s"] = 0.0
+        return np.zeros(n_cases, dtype=np.int64), empty_pairs, empty_handoffs
+    g = arrays.group.astype(np.int64)
+    has = g >= 0
+    idx = np.flatnonzero(has)
+    gc = arrays.case[idx]
+    gg = g[idx]
+    # Group runs: keep the first event of each run of equal groups within a case.
+    start_run = np.ones(len(idx), dtype=bool)
+    start_run[1:] = (gc[1:] != gc[:-1]) | (gg[1:] != gg[:-1])
+    run_event = idx[start_run]
+    run_case = gc[start_run]
+    run_group = gg[start_run]
+    run_ts = arrays.ts[run_event]
+    m = len(run_event)
+    same1 = np.zeros(m, dtype=bool)
+    same1[1:] = run_case[1:] == run_case[:-1]
+    reassign = same1
+    per["reassignments"] = np.bincount(run_case[reassign], minlength=n_cases)
+    bounce = np.zeros(m, dtype=bool)  # flagged at the return to X
+    if m > 2:
+        bounce[2:] = (run_case[2:] == run_case[:-2]) & (run_group[2:] == run_group[:-2])
+    per["bounces"] = np.bincount(run_case[bounce], minlength=n_cases)
+    time_in_middle = np.zeros(m, dtype=np.float64)
+    b = np.flatnonzero(bounce)
+    time_in_middle[b] = run_ts[b] - run_ts[b - 1]
+    per["bounce_s"] = np.bincount(run_case, weights=time_in_middle, minlength=n_cases) / US
+
+    names = arrays.group_names
+    if len(b):
+        x, y = run_group[b], run_group[b - 1]
+        lo, hi = np.minimum(x, y), np.maximum(x, y)
+        frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": time_in_middle[b] / US})
+        pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
+        pairs["pair"] = [f"{names[a]} ↔ {names[c]}" for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
+        pairs = pairs.sort_values(["bounces", "pair"], ascending=[False, True], ignore_index=True)[["pair", "bounces", "tickets", "time_s"]]
+    else:
+        pairs = empty_pairs
+
+    # Hand-offs (group changes) and what followed each one until the next.
+    h = np.flatnonzero(reassign)
+    if len(h) == 0:
+        return per["bounces"].to_numpy(), pairs, empty_handoffs
+    seg_of_event = np.searchsorted(run_event[h], np.arange(arrays.n_events), side="right") - 1
+    valid = seg_of_event >= 0
+    valid[valid] &= run_case[h][seg_of_event[valid]] == arrays.case[valid]
+    followed = np.zeros(len(h), dtype=bool)
+    hit = valid & rework_events
+    followed[np.unique(seg_of_event[hit])] = True
+    returned = np.zeros(len(h), dtype=bool)
+    returned[np.isin(h + 1, b)] = True  # the next run goes back to the sender
+    frame = pd.DataFrame({"f": run_group[h - 1], "t": run_group[h], "rw": followed, "back": returned})
+    table = frame.groupby(["f", "t"]).agg(handoffs=("rw", "size"), followed_by_rework=("rw", "sum"), bounced_back=("back", "sum")).reset_index()
+    table["from_group"] = names[table["f"].to_numpy()].astype(str)
+    table["to_group"] = names[table["t"].to_numpy()].astype(str)
+    table["rework_share"] = table["followed_by_rework"] / table["handoffs"]
+    table = table.sort_values(["followed_by_rework", "handoffs", "from_group", "to_group"], ascending=[False, False, True, True], ignore_index=True)
+    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back"]]

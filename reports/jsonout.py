@@ -172,3 +172,92 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
         return {"median": None, "p90": None, "mean": None}
     q = np.quantile(values.astype(np.float64), (0.5, 0.9))
     return {"median": float(q[0]), "p90": float(q[1]), "mean": float(values.mean())}
+
+
+def compare_document(report: LoadReport, summary: LogSummary, found: Any, comparison: Any, *, top: int = 20,
+                     models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Return the ``vsm compare --json`` document: issue 3's keys plus the comparison."""
+    from miner.compare import headline
+
+    doc = mine_document(report, summary, found, top=top, models=models)
+    doc["kind"] = "compare"
+    doc["conformance"] = conformance_section(comparison)
+    doc["rework"].update(rework_section(comparison))
+    doc["waits"] = waits_section(comparison)
+    doc["groups"] = records(comparison.groups)
+    doc["headline"] = headline(found, comparison)
+    return doc
+
+
+def conformance_section(c: Any) -> dict[str, Any]:
+    devs = c.conformance.deviations
+    streams = []
+    for r in c.conformance.streams.itertuples(index=False):
+        design = next(s for s in c.design.streams if s.name == r.name)
+        mine = devs[devs["stream"] == r.name]
+        streams.append({
+            "name": r.name,
+            "applies_to": "default" if design.is_default else [m.describe() for m in design.applies_to],
+            "steps": [{"stage": s.stage, "label": s.label, "practices": list(s.practices), "target_s": s.target_s,
+                       "optional": s.optional, "repeat": s.repeat} for s in design.steps],
+            "tickets": int(r.tickets),
+            "fitness": r.fitness,
+            "conforming_share": r.conforming_share,
+            "deviations": records(mine.drop(columns=["stream"])),
+        })
+    return {"design": c.design.origin, "streams": streams, "warnings": list(c.design.warnings)}
+
+
+def rework_section(c: Any) -> dict[str, Any]:
+    per = c.rework.per_ticket
+    out: dict[str, Any] = {"cases_with_rework": int(per["any_rework"].sum())}
+    for name in ("self_loops", "repetitions", "backflows", "reopens"):
+        out[name] = {"count": int(per[name].sum()), "cases": int((per[name] > 0).sum()), "time_s": float(per[f"{name}_s"].sum())}
+    bounced = per["bounces"] > 0
+    out["ping_pong"] = {
+        "cases": int(bounced.sum()),
+        "bounces": int(per["bounces"].sum()),
+        "bounces_per_ticket": float(per.loc[bounced, "bounces"].mean()) if bounced.any() else 0.0,
+        "reassignments": int(per["reassignments"].sum()),
+        "cases_reassigned": int((per["reassignments"] > 0).sum()),
+        "time_s": float(per["bounce_s"].sum()),
+        "top_pairs": records(c.rework.top_pairs.head(10)),
+    }
+    out["repeated_activities"] = records(c.rework.by_activity.head(20))
+    out["handoffs"] = records(c.rework.handoffs.head(20))
+    return out
+
+
+def waits_section(c: Any) -> dict[str, Any]:
+    from miner.waits import __doc__ as semantics
+
+    w = c.waits
+    return {
+        "by_class": w.by_class,
+        "by_state": records(w.by_state),
+        "by_step": records(c.steps.drop(columns=["examples_over_target"], errors="ignore")),
+        "bottlenecks": records(c.bottlenecks),
+        "transitions": records(w.transitions.head(20)),
+        "flow_efficiency": w.flow_efficiency,
+        "semantics": " ".join((semantics or "").split()),
+    }
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return a DataFrame as a list of plain dicts (NaN as None)."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({str(k): _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        return _plain(v.item())
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v

@@ -139,3 +139,76 @@ def mine_text(report: LoadReport, summary: LogSummary, found: object, *, top: in
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def compare_text(report: LoadReport, summary: LogSummary, found: object, comparison: object, *, top: int = 5) -> str:
+    """Return what ``vsm compare`` prints: per stream fitness and deviations, rework, waits, groups."""
+    c = comparison
+    f = found
+    n = max(summary.cases, 1)
+    out = [
+        f"Log        {summary.cases:,} tickets, {summary.events:,} events, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
+        f"Mapping    {f.classes.coverage:.1%} of events mapped ({f.mapping.description})",  # type: ignore[attr-defined]
+        f"Design     {c.design.origin}: " + ", ".join(  # type: ignore[attr-defined]
+            f"{r.name} {int(r.tickets):,}" for r in c.conformance.streams.itertuples(index=False)  # type: ignore[attr-defined]
+        ),
+    ]
+    devs = c.conformance.deviations  # type: ignore[attr-defined]
+    for r in c.conformance.streams.itertuples(index=False):  # type: ignore[attr-defined]
+        design = next(s for s in c.design.streams if s.name == r.name)  # type: ignore[attr-defined]
+        steps = " → ".join(f"[{s.label}]" if s.optional else s.label for s in design.steps)
+        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly",
+                f"  designed   {steps}"]
+        mine = devs[devs["stream"] == r.name].head(top)
+        if len(mine):
+            out.append(table(
+                [(f"{d.type} {d.step}", int(d.tickets), f"{d.share:.0%}", _signed(d.median_extra_lead_s), ", ".join(d.examples[:2]))
+                 for d in mine.itertuples(index=False)],
+                ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
+    per = c.rework.per_ticket  # type: ignore[attr-defined]
+    rw = int(per["any_rework"].sum())
+    out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(per['self_loops'].sum()):,} self-loops, "
+            f"{int(per['repetitions'].sum()):,} repetitions, {int(per['backflows'].sum()):,} backflows, {int(per['reopens'].sum()):,} reopens"]
+    bounced = int((per["bounces"] > 0).sum())
+    pairs = c.rework.top_pairs  # type: ignore[attr-defined]
+    top_pair = f"; most between {pairs.iloc[0]['pair']} ({int(pairs.iloc[0]['bounces']):,})" if len(pairs) else ""
+    out.append(f"Ping-pong  {int(per['bounces'].sum()):,} bounces in {bounced:,} tickets ({bounced / n:.0%}), "
+               f"{int(per['reassignments'].sum()):,} reassignments{top_pair}")
+    handoffs = c.rework.handoffs  # type: ignore[attr-defined]
+    risky = handoffs[handoffs["followed_by_rework"] > 0].head(top)
+    if len(risky):
+        out.append("Hand-offs followed by rework")
+        out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework), f"{h.rework_share:.0%}", int(h.bounced_back))
+                          for h in risky.itertuples(index=False)],
+                         ["hand-off", "count", "then rework", "share", "sent back"], align="lrrrr", indent=4))
+    w = c.waits  # type: ignore[attr-defined]
+    fe = w.flow_efficiency
+    kinds = ", ".join(f"{k} {duration(v)}" for k, v in w.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
+    out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
+    bn = c.bottlenecks.head(top)  # type: ignore[attr-defined]
+    if len(bn):
+        out.append("Where work waits most (total waiting)")
+        out.append(table([(b.kind, b.name, duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), duration(b.median_wait_s))
+                          for b in bn.itertuples(index=False)],
+                         ["", "where", "total", "share", "tickets", "median"], align="llrrrr", indent=4))
+    over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps  # type: ignore[attr-defined]
+    if len(over):
+        out.append("Steps over target")
+        out.append(table([(f"{s.stream}: {s.label}", duration(s.target_s), int(s.over_target), f"{s.over_target_share:.0%}", duration(s.median_excess_s))
+                          for s in over.head(top).itertuples(index=False)],
+                         ["step", "target", "tickets over", "share", "median excess"], align="lrrrr", indent=4))
+    groups = c.groups  # type: ignore[attr-defined]
+    flagged = groups[groups["moved_bottleneck"]] if len(groups) else groups
+    for g in flagged.itertuples(index=False):
+        out.append(f"Moved bottleneck: {g.group} looks {g.reason}")
+    return "\n".join(out)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _signed(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return "-"
+    return ("+" if seconds >= 0 else "−") + duration(abs(seconds))

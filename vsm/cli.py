@@ -193,6 +193,79 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
         _write_json(mine_document(report, summary, found, models=models), json_path)
 
 
+@cli.command()
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("--design", "design_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Designed value streams (TOML); default: the built-in ITIL streams.")
+@click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
+@json_option
+@click.option("--fail-on", "fail_on", metavar="EXPR",
+              help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
+            json_path: str | None, fail_on: str | None, top: int, **kwargs: Any) -> None:
+    """Compare the actual flow with the designed value streams.
+
+    Per stream: fitness and the top deviations with their cost in lead time;
+    then rework, ping-pong between groups, where work waits, and groups that
+    look fast by pushing delay downstream.
+
+    Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
+    """
+    import miner
+    from miner.compare import compare as run_compare
+    from miner.compare import headline
+    from miner.design import load_design
+    from miner.summary import summarize
+    from miner.thresholds import breaches, parse_fail_on
+    from reports.jsonout import compare_document
+    from reports.terminal import compare_text
+
+    thresholds = parse_fail_on(fail_on) if fail_on else []
+    design = load_design(design_path)
+    log, report = _load(export, kwargs)
+    found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
+    comparison = run_compare(log, found, design)
+    for warning in [*found.mapping.warnings, *design.warnings]:
+        click.echo(f"Warning: {warning}", err=True)
+    summary = summarize(log)
+    if json_path != "-":
+        click.echo(compare_text(report, summary, found, comparison, top=top))
+    if json_path:
+        _write_json(compare_document(report, summary, found, comparison), json_path)
+    breached = breaches(thresholds, headline(found, comparison))
+    if breached:
+        click.echo("Threshold breached: " + "; ".join(breached), err=True)
+        sys.exit(EXIT_THRESHOLD)
+
+
+@cli.command()
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Design file to write.")
+def design(export: str, mapping_path: str | None, stream_by: str | None, output: str, **kwargs: Any) -> None:
+    """Bootstrap a designed-streams file from the paths tickets actually follow.
+
+    One stream per ticket type (the most common value-chain path of its
+    tickets, with today's median time per step as target), for you to edit.
+
+    Example: vsm design sample_logs/service_desk_events.csv -o streams.toml
+    """
+    import miner
+    from miner.design import bootstrap_design
+    from reports.output import write_text
+
+    log, report = _load(export, kwargs)
+    found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
+    text, n = bootstrap_design(found, export)
+    write_text(output, text, protect=(export,))
+    click.echo(f"Wrote {output}: {n} streams; edit them into the flow you intend, then run vsm compare --design {output}", err=True)
+
+
 @cli.group()
 def mapping() -> None:
     """Work with value-chain mapping files."""

@@ -1,0 +1,206 @@
+"""Conformance of tickets to their designed stream: optimal alignments at value-chain level.
+
+A ticket's path is its sequence of value-chain stages with consecutive repeats
+collapsed (steps narrowed to activities get their own symbols). It is aligned
+with the designed steps by dynamic programming, which is exact: a synchronous
+move costs 0, a log move (a step the design does not expect there) 1, a model
+move (a designed step not taken) 1, or 0 for an optional step; a repeatable
+step may match again at no cost. Fitness is 1 - cost / (path length + required
+steps), the alignment fitness pm4py computes on the equivalent Petri net.
+
+Alignments are computed once per distinct path and joined to the tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from miner.cases import CaseArrays
+from miner.design import Design, DesignedStream
+from miner.mapping import EventClasses
+from miner.valuechain import STAGES, label
+from miner.variants import collapse_repeats, variants
+
+SKIPPED = "skipped"
+EXTRA = "extra"
+REPEATED = "repeated"
+OUT_OF_ORDER = "out of order"
+
+
+@dataclass
+class Alignment:
+    cost: float
+    fitness: float
+    moves: list[tuple[str, str]]  # ("sync"|"log"|"model", symbol)
+    deviations: list[tuple[str, str]] = field(default_factory=list)  # (type, step label)
+
+
+def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignment:
+    """Return the optimal alignment of ``path`` (symbols) with the stream's steps.
+
+    ``symbols[j]`` is the symbol step j accepts.
+    """
+    steps = stream.steps
+    n, m = len(path), len(steps)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int, str] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            c = cost[i][j]
+            if c == inf:
+                continue
+            if j < m:  # model move
+                step_cost = 0.0 if steps[j].optional else 1.0
+                if c + step_cost < cost[i][j + 1]:
+                    cost[i][j + 1] = c + step_cost
+                    back[i][j + 1] = (i, j, "model")
+            if i < n:
+                if j < m and path[i] == symbols[j] and c < cost[i + 1][j + 1]:
+                    cost[i + 1][j + 1] = c
+                    back[i + 1][j + 1] = (i, j, "sync")
+                if j > 0 and steps[j - 1].repeat and path[i] == symbols[j - 1] and c < cost[i + 1][j]:
+                    cost[i + 1][j] = c
+                    back[i + 1][j] = (i, j, "sync")
+                if c + 1.0 < cost[i + 1][j]:
+                    cost[i + 1][j] = c + 1.0
+                    back[i + 1][j] = (i, j, "log")
+    moves: list[tuple[str, str]] = []
+    i, j = n, m
+    while (i, j) != (0, 0):
+        pi, pj, kind = back[i][j]  # type: ignore[misc]
+        if kind == "model":
+            moves.append(("model", symbols[pj]))
+        else:
+            moves.append((kind, path[pi]))
+        i, j = pi, pj
+    moves.reverse()
+    required = sum(1 for s in steps if not s.optional)
+    total = cost[n][m]
+    worst = n + required
+    fitness = 1.0 - total / worst if worst else 1.0
+    result = Alignment(total, fitness, moves)
+    result.deviations = _deviations(moves, stream, symbols)
+    return result
+
+
+def _deviations(moves: list[tuple[str, str]], stream: DesignedStream, symbols: list[str]) -> list[tuple[str, str]]:
+    """Name the deviations of an alignment: skipped, extra, repeated and out-of-order steps."""
+    synced = {s for kind, s in moves if kind == "sync"}
+    skipped = [s for kind, s in moves if kind == "model" and not stream.steps[symbols.index(s)].optional]
+    logged = [s for kind, s in moves if kind == "log"]
+    out: list[tuple[str, str]] = []
+    for s in skipped:
+        if s in logged:
+            logged.remove(s)  # done, but elsewhere than designed
+            out.append((OUT_OF_ORDER, _symbol_label(s, stream, symbols)))
+        else:
+            out.append((SKIPPED, _symbol_label(s, stream, symbols)))
+    for s in logged:
+        kind = REPEATED if s in synced else EXTRA
+        out.append((kind, _symbol_label(s, stream, symbols)))
+    return out
+
+
+def _symbol_label(symbol: str, stream: DesignedStream, symbols: list[str]) -> str:
+    if symbol in symbols:
+        return stream.steps[symbols.index(symbol)].label
+    stage, _, _ = symbol.partition("|")
+    return label(stage) + (" (other activities)" if "|" in symbol else "")
+
+
+def step_symbols(stream: DesignedStream) -> list[str]:
+    """Return the symbol each step accepts: its stage, or stage|k for the k-th narrowed step of a stage."""
+    out = []
+    for j, step in enumerate(stream.steps):
+        out.append(f"{step.stage}|{j}" if step.activities else step.stage)
+    return out
+
+
+def event_symbols(arrays: CaseArrays, classes: EventClasses, stream: DesignedStream) -> tuple[np.ndarray, np.ndarray]:
+    """Return each event's symbol code for one stream: stage, or the narrowed step its activity belongs to."""
+    stage = classes.stage.astype(np.int64)
+    codes = stage.copy()  # stage index; narrowed steps get codes beyond the stages
+    names = list(STAGES)
+    narrowed = [(j, step) for j, step in enumerate(stream.steps) if step.activities]
+    if narrowed:
+        acts = arrays.activity_names
+        for j, step in narrowed:
+            code_in = np.isin(acts, list(step.activities))
+            hit = (stage == STAGES.index(step.stage)) & code_in[arrays.activity]
+            names.append(f"{step.stage}|{j}")
+            codes[hit] = len(names) - 1
+        for stage_name in {step.stage for _, step in narrowed}:
+            # Events of a narrowed stage that no narrowed step names are 'other'.
+            other = (stage == STAGES.index(stage_name)) & (codes < len(STAGES))
+            if not any(not s.activities and s.stage == stage_name for s in stream.steps):
+                names.append(f"{stage_name}|other")
+                codes[other] = len(names) - 1
+    return codes, np.array(names, dtype=object)
+
+
+@dataclass
+class Conformance:
+    per_ticket: pd.DataFrame  # case index, stream, fitness, conforming, deviations (list of (type, step))
+    streams: pd.DataFrame  # name, tickets, fitness, conforming_share
+    deviations: pd.DataFrame  # stream, type, step, tickets, share, median_extra_lead_s, examples
+
+
+def conformance(
+    arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray, lead_time_s: np.ndarray
+) -> Conformance:
+    """Align every ticket with its designed stream; summarise per stream and per deviation."""
+    rows = []
+    for s_index, stream in enumerate(design.streams):
+        cases = np.flatnonzero(assigned == s_index)
+        if len(cases) == 0:
+            continue
+        codes, names = event_symbols(arrays, classes, stream)
+        keep_event = np.isin(arrays.case, cases) & (classes.stage >= 0)
+        case_of = arrays.case[keep_event]
+        dense = np.searchsorted(cases, case_of)
+        starts = np.searchsorted(dense, np.arange(len(cases) + 1)).astype(np.int64)
+        sym, starts, _ = collapse_repeats(codes[keep_event], dense, starts)
+        var = variants(sym, starts, names)
+        symbols = step_symbols(stream)
+        results = [align(list(path), stream, symbols) for path in var.table["path"]]
+        fit = np.array([r.fitness for r in results])[var.of_case]
+        devs = [results[v].deviations for v in var.of_case]
+        rows.append(pd.DataFrame({"case": cases, "stream": stream.name, "fitness": fit, "deviations": devs}))
+    if rows:
+        per_ticket = pd.concat(rows, ignore_index=True)
+    else:
+        per_ticket = pd.DataFrame({"case": pd.Series([], dtype=np.int64), "stream": [], "fitness": [], "deviations": []})
+    per_ticket["conforming"] = per_ticket["fitness"] >= 1.0 - 1e-12
+    per_ticket["lead_time_s"] = lead_time_s[per_ticket["case"].to_numpy()] if len(per_ticket) else []
+    per_ticket["case_id"] = arrays.case_ids[per_ticket["case"].to_numpy()] if len(per_ticket) else []
+
+    summary = per_ticket.groupby("stream", sort=False).agg(
+        tickets=("case", "size"), fitness=("fitness", "mean"), conforming_share=("conforming", "mean")
+    ).reset_index().rename(columns={"stream": "name"})
+    order = {s.name: i for i, s in enumerate(design.streams)}
+    summary = summary.sort_values("name", key=lambda c: c.map(order), ignore_index=True)
+    return Conformance(per_ticket, summary, _deviation_table(per_ticket))
+
+
+def _deviation_table(per_ticket: pd.DataFrame) -> pd.DataFrame:
+    columns = ["stream", "type", "step", "tickets", "share", "median_extra_lead_s", "examples"]
+    exploded = per_ticket[["stream", "case_id", "lead_time_s", "deviations"]].explode("deviations").dropna(subset=["deviations"])
+    if exploded.empty:
+        return pd.DataFrame(columns=columns)
+    exploded["type"] = [d[0] for d in exploded["deviations"]]
+    exploded["step"] = [d[1] for d in exploded["deviations"]]
+    exploded = exploded.drop_duplicates(["stream", "case_id", "type", "step"])
+    totals = per_ticket.groupby("stream").size()
+    conforming_lead = per_ticket[per_ticket["conforming"]].groupby("stream")["lead_time_s"].median()
+    grouped = exploded.groupby(["stream", "type", "step"], sort=False)
+    table = grouped.agg(tickets=("case_id", "size"), median_lead=("lead_time_s", "median")).reset_index()
+    table["examples"] = [list(map(str, g.head(5)["case_id"])) for _, g in grouped]
+    table["share"] = table["tickets"] / table["stream"].map(totals)
+    table["median_extra_lead_s"] = table["median_lead"] - table["stream"].map(conforming_lead)
+    table = table.sort_values(["stream", "tickets", "type", "step"], ascending=[True, False, True, True], ignore_index=True)
+    return table[columns]
