@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import connectors
@@ -342,6 +343,18 @@ def test_display_values_and_raw_codes_of_one_state_are_one_state(tmp_path: Path)
     assert activities(log) == {"INC1": ["New", "In Progress"]}
 
 
+def test_a_row_without_a_state_keeps_the_previous_one(tmp_path: Path) -> None:
+    path = tmp_path / "audit.csv"
+    path.write_text(
+        "number,state,sys_mod_count,sys_updated_on,assignment_group\n"
+        "INC1,New,0,2024-01-01 10:00:00,A\nINC1,,1,2024-01-01 11:00:00,\nINC1,New,2,2024-01-01 12:00:00,A\n"
+    )
+    log, report = connectors.load(path)
+    # A to nothing is no hand-off; nothing to A is a group assignment again.
+    assert activities(log) == {"INC1": ["New", "Assigned to group"]}
+    assert report.derivation.endswith("1 row changes none of state, group or assignee, so add no event")
+
+
 def test_user_columns_override_the_defaults(tmp_path: Path) -> None:
     log, report = connectors.load(SN / "incident_audit.csv", resource_col="sys_updated_by")
     assert report.columns["resource"].column == "sys_updated_by"
@@ -546,6 +559,15 @@ def _reference(rows: list[tuple]) -> tuple[dict[str, list[tuple[str, int, str | 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshot_rows, st.randoms(use_true_random=False))
+@example(  # a row without a state repeats the previous state
+    [("INC1", 0, "New", None, None, None), ("INC1", 1, None, None, None, None), ("INC1", 2, "New", None, None, None)],
+    random.Random(0),
+)
+@example(  # raw and display values of one state, and a new hold reason while on hold
+    [("INC1", 0, "3", "1", "Network", "Beth"), ("INC1", 0, "On Hold", "Awaiting Caller", "Network", "Beth"),
+     ("INC1", 1, "On Hold", "Awaiting Vendor", "Network", "Beth"), ("INC1", 1, "2", None, None, "Fred")],
+    random.Random(1),
+)
 def test_snapshot_events_match_a_brute_force_reading(rows: list[tuple], rng) -> None:  # type: ignore[no-untyped-def]
     counters: dict[str | None, int] = {}
     numbered = []
@@ -591,9 +613,6 @@ def _write_audit(path: Path, rows: int, seed: int = 7) -> None:
     first = np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
     update = np.arange(rows) - first
     start = rng.integers(1_704_067_200, 1_735_689_600, tickets).repeat(per)
-    when = start + np.cumsum(rng.exponential(3 * 3600, rows).astype(np.int64)) - np.repeat(
-        np.cumsum(rng.exponential(3 * 3600, rows).astype(np.int64))[:1], rows
-    )
     step = rng.exponential(3 * 3600, rows).astype(np.int64)
     step[first == np.arange(rows)] = 0
     elapsed = np.cumsum(step)
