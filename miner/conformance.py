@@ -4,8 +4,8 @@ A ticket's path is its sequence of value-chain stages with consecutive repeats
 collapsed (steps narrowed to activities get their own symbols). It is aligned
 with the designed steps by dynamic programming, which is exact: a synchronous
 move costs 0, a log move (a step the design does not expect there) 1, a model
-move (a designed step not taken) 1, or 0 for an optional step; a repeatable
-step may match again at no cost. Fitness is 1 - cost / (path length + required
+move (a designed step not taken) 1, or 0 for an optional step; after a
+repeatable step the ticket may loop back to it at no cost. Fitness is 1 - cost / (path length + required
 steps), the alignment fitness pm4py computes on the equivalent Petri net.
 
 Alignments are computed once per distinct path and joined to the tickets.
@@ -41,7 +41,11 @@ class Alignment:
 def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignment:
     """Return the optimal alignment of ``path`` (symbols) with the stream's steps.
 
-    ``symbols[j]`` is the symbol step j accepts.
+    ``symbols[j]`` is the symbol step j accepts. The design is the workflow
+    net step 1 → step 2 → …, where an optional step has a silent skip and a
+    repeatable step a silent arc back to before it: after a repeatable step,
+    the ticket may go back and do it again, including after later repeatable
+    steps (build → test → build → test).
     """
     steps = stream.steps
     n, m = len(path), len(steps)
@@ -50,32 +54,42 @@ def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignm
     back: list[list[tuple[int, int, str] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     cost[0][0] = 0.0
     for i in range(n + 1):
+        row, brow = cost[i], back[i]
+        # Moves that consume no log symbol: model moves forward, silent loops back.
+        changed = True
+        while changed:
+            changed = False
+            for j in range(m):
+                step_cost = 0.0 if steps[j].optional else 1.0
+                if row[j] + step_cost < row[j + 1]:
+                    row[j + 1] = row[j] + step_cost
+                    brow[j + 1] = (i, j, "model")
+                    changed = True
+            for j in range(m, 0, -1):
+                if steps[j - 1].repeat and row[j] < row[j - 1]:
+                    row[j - 1] = row[j]
+                    brow[j - 1] = (i, j, "loop")
+                    changed = True
+        if i == n:
+            break
+        nxt, bnxt = cost[i + 1], back[i + 1]
         for j in range(m + 1):
-            c = cost[i][j]
+            c = row[j]
             if c == inf:
                 continue
-            if j < m:  # model move
-                step_cost = 0.0 if steps[j].optional else 1.0
-                if c + step_cost < cost[i][j + 1]:
-                    cost[i][j + 1] = c + step_cost
-                    back[i][j + 1] = (i, j, "model")
-            if i < n:
-                if j < m and path[i] == symbols[j] and c < cost[i + 1][j + 1]:
-                    cost[i + 1][j + 1] = c
-                    back[i + 1][j + 1] = (i, j, "sync")
-                if j > 0 and steps[j - 1].repeat and path[i] == symbols[j - 1] and c < cost[i + 1][j]:
-                    cost[i + 1][j] = c
-                    back[i + 1][j] = (i, j, "sync")
-                if c + 1.0 < cost[i + 1][j]:
-                    cost[i + 1][j] = c + 1.0
-                    back[i + 1][j] = (i, j, "log")
+            if j < m and path[i] == symbols[j] and c < nxt[j + 1]:
+                nxt[j + 1] = c
+                bnxt[j + 1] = (i, j, "sync")
+            if c + 1.0 < nxt[j]:
+                nxt[j] = c + 1.0
+                bnxt[j] = (i, j, "log")
     moves: list[tuple[str, str]] = []
     i, j = n, m
     while (i, j) != (0, 0):
         pi, pj, kind = back[i][j]  # type: ignore[misc]
         if kind == "model":
             moves.append(("model", symbols[pj]))
-        else:
+        elif kind in ("sync", "log"):
             moves.append((kind, path[pi]))
         i, j = pi, pj
     moves.reverse()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from miner.cases import US, CaseArrays
 from miner.mapping import ALL_KINDS, EventClasses
-from miner.valuechain import STAGES
+from miner.valuechain import STAGES, WAIT_KINDS
 
 
 def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
@@ -33,10 +33,10 @@ def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
 #
 # self-loop   an activity directly repeats itself (A → A). Snapshot exports are
 #             folded by their connector first, so these are genuine repeats.
-# repetition  a work activity recurs after a different work activity (A → B → A).
-#             Work resumed after only waiting (A → On Hold → A) is an
-#             interruption, not rework; hand-offs and pickups are counted as
-#             reassignments, not repetitions.
+# repetition  a work activity recurs after a different activity or a hand-off
+#             (A → B → A, A → Reassigned → A). Work resumed after only waiting
+#             (A → On Hold → A) is an interruption, not rework; hand-off and
+#             pickup events themselves are counted as reassignments instead.
 # backflow    among work events, a move to a stage earlier in the ticket's
 #             designed order (stages outside the design keep the value chain's
 #             order), from an activity that is not done.
@@ -53,6 +53,7 @@ WORK = ALL_KINDS.index("work")
 WAIT = ALL_KINDS.index("wait")
 DONE = ALL_KINDS.index("done")
 IMPROVE = STAGES.index("improve")
+HANDOFF = WAIT_KINDS.index("handoff")
 
 
 @dataclass
@@ -88,7 +89,10 @@ def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_l
     n_act = max(len(arrays.activity_names), 1)
     seen_before = pd.Series(case * n_act + act).groupby(case * n_act + act, sort=False).cumcount().to_numpy() > 0
     counted = (kind == WORK) & ~classes.inherited
-    non_wait = pd.Series(np.where((kind != WAIT) & ~classes.inherited, act, np.nan))
+    # Waiting does not separate two occurrences of an activity (that is a
+    # resumption); other work, or a hand-off to another group, does.
+    separates = (kind != WAIT) | (classes.wait == HANDOFF)
+    non_wait = pd.Series(np.where(separates, act, np.nan))
     prev_non_wait = non_wait.groupby(case, sort=False).shift(1).groupby(case, sort=False).ffill().to_numpy()
     repetition = counted & seen_before & ~self_loop & (prev_non_wait != act)
 
