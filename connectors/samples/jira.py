@@ -47,7 +47,7 @@ from connectors.samples.chain import (
 )
 from connectors.samples.people import make_people
 from connectors.samples.render import concat, js, pick
-from connectors.samples.rows import Rows, changed_value, interleave, with_takeovers
+from connectors.samples.rows import Rows, actors, changed_value, interleave, with_takeovers
 from connectors.samples.simulate import (
     ASSIGNED,
     ASSIGNED_TO_GROUP,
@@ -258,6 +258,7 @@ class Issues:
     help_desk: np.ndarray  # per ticket: in project HELP (else SHOP)
     number: np.ndarray  # per ticket: the number in its project's keys
     assignee: np.ndarray  # per row, after takeovers
+    actor: np.ndarray  # per row: who made an event's update (-1 for noise rows)
     kind: np.ndarray  # per row noise kind (-1 event)
     priority: np.ndarray  # per row, index into PRIORITIES
     labels: np.ndarray  # per row, index into LABEL_SETS
@@ -297,7 +298,12 @@ def simulate_issues(tickets: int, seed: int) -> Issues:
     labels = changed_value(rows, np.zeros(n, np.int64), kind == LABELS, len(LABEL_SETS), u[:, 2])
     sprint_no = (rows.time - rows.time.min()) // (SPRINT_DAYS * 86_400) + 20
     sprint = rows.carry(rows.first | (kind == SPRINT), np.where(kind == SPRINT, sprint_no, 0))
-    return Issues(trace, rows, project, numbers, assignee, kind.astype(np.int8), priority, labels, sprint, summary)
+    # Moving an issue to the sprint it is already in changes nothing: rank it instead.
+    unchanged = (kind == SPRINT) & (sprint == sprint[np.maximum(np.arange(m) - 1, 0)])
+    kind = np.where(unchanged, RANK, kind)
+    sprint = rows.carry(rows.first | (kind == SPRINT), np.where(kind == SPRINT, sprint_no, 0))
+    return Issues(trace, rows, project, numbers, assignee, actors(trace, rows, assignee), kind.astype(np.int8), priority, labels,
+                  sprint, summary)
 
 
 def _account(i: int, salt: str) -> str:
@@ -411,7 +417,7 @@ def write(issues: Issues, path: str | os.PathLike[str], seed: int) -> tuple[int,
     item_offsets = np.searchsorted(item_hist, np.arange(len(hist) + 1))
     items_json = render.join_groups(texts, item_offsets)
 
-    actor = trace.actor[rec[hist]]
+    actor = issues.actor[hist]
     # Other fields are edited by the assignee, or by someone of the team (of the team-to-be before triage).
     team = np.where(g_now >= 0, g_now, trace.resolver[rows.ticket[hist]])
     noise_author = np.where(issues.assignee[hist] >= 0, issues.assignee[hist], people.member(team, (h_id % 97) / 97))
@@ -503,7 +509,7 @@ def events(issues: Issues) -> Events:
     trace = issues.trace
     at = np.flatnonzero(issues.rows.is_event)
     system_code = len(trace.people.names)
-    actor = np.where(trace.actor == SYSTEM_ACTOR, system_code, trace.actor)
+    actor = np.where(issues.actor[at] == SYSTEM_ACTOR, system_code, issues.actor[at])
     resource = np.where(trace.kind == PICKUP, issues.assignee[at], actor)
     resource = np.where(trace.kind == CREATE, trace.requester[trace.ticket], resource)
     return Events(

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +76,13 @@ def _times_of_day(fmt: str) -> pa.Array:
 
 
 def optional_timestamps(seconds: np.ndarray, fmt: str, missing: str) -> pa.Array:
-    """Return formatted times, with ``missing`` where ``seconds`` is negative."""
-    present = seconds >= 0
-    text = timestamps(np.where(present, seconds, 0), fmt)
-    return pc.if_else(pa.array(present), text, pa.scalar(missing, pa.string()))
+    """Return formatted times, with ``missing`` where ``seconds`` is negative (only present ones are formatted)."""
+    present = np.flatnonzero(seconds >= 0)
+    text = timestamps(seconds[present], fmt)
+    where = np.full(len(seconds), -1, np.int64)
+    where[present] = np.arange(len(present))
+    indices = pa.array(where, mask=where < 0)
+    return pc.fill_null(pc.take(text, indices), pa.scalar(missing, pa.string()))
 
 
 def labelled(codes: np.ndarray, values: list[str], missing: str = "") -> pa.DictionaryArray:
@@ -91,6 +95,13 @@ def labelled(codes: np.ndarray, values: list[str], missing: str = "") -> pa.Dict
 def numbers(values: np.ndarray) -> pa.Array:
     """Return integers as decimal text."""
     return pc.cast(pa.array(values), pa.string())
+
+
+def counts(values: np.ndarray) -> pa.DictionaryArray:
+    """Return small non-negative integers (counters) as decimal text, as a dictionary column."""
+    values = np.asarray(values)
+    top = int(values.max()) + 1 if len(values) else 1
+    return labelled(values, [str(i) for i in range(top)])
 
 
 def padded(prefix: str, values: np.ndarray, width: int) -> pa.Array:
@@ -106,17 +117,28 @@ def write_csv(path: str | os.PathLike[str], rows: int, chunk: Callable[[int, int
     ``"none"`` quotes nothing (the values must then hold no comma or quote).
     """
     options = pacsv.WriteOptions(quoting_style=quoting, quoting_header=quoting if quoting != "none" else "none")
-    writer = None
-    try:
-        for start in range(0, max(rows, 1), CHUNK_ROWS):
-            table = chunk(start, min(start + CHUNK_ROWS, rows))
-            table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
-            if writer is None:
-                writer = pacsv.CSVWriter(str(path), table.schema, write_options=options)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    starts = list(range(0, max(rows, 1), CHUNK_ROWS))
+
+    def build(start: int) -> pa.Table:
+        table = chunk(start, min(start + CHUNK_ROWS, rows))
+        # Dictionary columns are written as their values; the writer needs one schema for every chunk.
+        return table.cast(pa.schema([pa.field(f.name, _text_type(f.type)) for f in table.schema]))
+
+    # Build the next chunk on a second thread while this one is written (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(build, starts[0])
+        table = pending.result()
+        with pacsv.CSVWriter(str(path), table.schema, write_options=options) as writer:
+            for nxt in [*starts[1:], None]:
+                if nxt is not None:
+                    pending = pool.submit(build, nxt)
+                writer.write_table(table)
+                if nxt is not None:
+                    table = pending.result()
+
+
+def _text_type(kind: pa.DataType) -> pa.DataType:
+    return pa.dictionary(pa.int32(), pa.string()) if pa.types.is_dictionary(kind) else pa.string()
 
 
 # --------------------------------------------------------------------------

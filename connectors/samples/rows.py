@@ -34,11 +34,11 @@ class Rows:
 
         A ticket's first row must be a setter, so values never leak between tickets.
         """
-        if not (setter | ~self.first).all():
+        if not setter[self.first].all():
             raise ValueError("a ticket's first row must set the value it carries")
-        idx = np.where(setter, np.arange(len(setter)), 0)
-        np.maximum.accumulate(idx, out=idx)
-        return values[idx]
+        idx = np.flatnonzero(setter)
+        # Each row takes the last setter at or before it: a running count of setters indexes them.
+        return values[idx[np.cumsum(setter) - 1]]
 
     def cumulative(self, flag: np.ndarray) -> np.ndarray:
         """Return, for every row, how many rows of its ticket up to and including it are flagged."""
@@ -102,3 +102,18 @@ def changed_value(rows: Rows, initial: np.ndarray, wanted: np.ndarray, choices: 
     to another value at each ``wanted`` row."""
     new = (initial[rows.ticket] + 1 + (u * (choices - 1)).astype(np.int64)) % choices
     return rows.carry(rows.first | wanted, np.where(rows.first, initial[rows.ticket], new))
+
+
+def actors(trace: Trace, rows: Rows, assignee: np.ndarray) -> np.ndarray:
+    """Return who made each event row's update, after takeovers.
+
+    The trace gives many updates to the ticket's assignee of the moment; when
+    another agent has taken the ticket over since, that agent makes them.
+    Noise rows get -1 (each export decides who makes those).
+    """
+    rec = rows.record
+    prev = np.maximum(np.arange(len(rows)) - 1, 0)
+    actor = trace.actor[rec]
+    by_holder = rows.is_event & ~rows.first & (actor >= 0) & (actor == trace.assignee[rec[prev]])
+    actor = np.where(by_holder, assignee[prev], actor)
+    return np.where(rows.is_event, actor, -1).astype(np.int32)

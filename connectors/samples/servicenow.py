@@ -40,7 +40,7 @@ from connectors.samples.chain import (
     wait,
 )
 from connectors.samples.people import make_people
-from connectors.samples.rows import Rows, changed_value, interleave, with_takeovers
+from connectors.samples.rows import Rows, actors, changed_value, interleave, with_takeovers
 from connectors.samples.simulate import (
     ASSIGNED,
     ASSIGNED_TO_GROUP,
@@ -317,7 +317,7 @@ def simulate_incidents(tickets: int, seed: int) -> Incidents:
     description = rows.carry(rows.first | edit, np.where(rows.first, description0[tk] * stride, edited))
 
     noise_actor = np.where((kind == COMMENT) | (assignee < 0), trace.requester[tk], assignee)
-    updated_by = np.where(ev, trace.actor[rec], noise_actor)
+    updated_by = np.where(ev, actors(trace, rows, assignee), noise_actor)
 
     labels = process.labels
     state = trace.state[rec]
@@ -379,11 +379,11 @@ def _columns(inc: Incidents, at: np.ndarray, *, empty: str) -> dict[str, pa.Arra
         "assigned_to": render.labelled(inc.assignee[at], people.names, empty),
         "resolved_at": render.optional_timestamps(inc.resolved_at[at], DATE_FORMAT, empty),
         "closed_at": render.optional_timestamps(inc.closed_at[at], DATE_FORMAT, empty),
-        "reassignment_count": render.numbers(inc.reassignments[at]),
-        "reopen_count": render.numbers(inc.reopens[at]),
+        "reassignment_count": render.counts(inc.reassignments[at]),
+        "reopen_count": render.counts(inc.reopens[at]),
         "sys_updated_on": render.timestamps(inc.rows.time[at], DATE_FORMAT),
         "sys_updated_by": render.labelled(np.where(who == SYSTEM_ACTOR, len(people.logins), who), logins),
-        "sys_mod_count": render.numbers(inc.mod_count[at]),
+        "sys_mod_count": render.counts(inc.mod_count[at]),
     }
 
 

@@ -47,7 +47,7 @@ from connectors.samples.chain import (
 )
 from connectors.samples.people import make_people
 from connectors.samples.render import concat, js, pick
-from connectors.samples.rows import Rows, changed_value, interleave, with_takeovers
+from connectors.samples.rows import Rows, actors, changed_value, interleave, with_takeovers
 from connectors.samples.simulate import (
     ASSIGNED,
     ASSIGNED_TO_GROUP,
@@ -69,7 +69,10 @@ GROUP_IDS = [360_001_234_501 + 17 * i for i in range(len(GROUPS))]
 STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
 TYPES = ["question", "incident", "problem", "task"]
 PRIORITIES = ["low", "normal", "high", "urgent"]
-TAG_SETS = [[], ["web"], ["web", "vip"], ["email"], ["email", "billing"], ["mobile_app"], ["mobile_app", "vip"], ["outage"]]
+CHANNEL_TAGS = ["web", "email"]  # set when the ticket is created, never changed
+EXTRA_TAGS = [[], ["vip"], ["billing"], ["refund"], ["mobile_app"], ["billing", "vip"], ["outage"]]
+# A ticket's tags: its channel tag plus one of the extra sets; code = channel * len(EXTRA_TAGS) + extra.
+TAG_SETS = [sorted([c, *x]) for c in CHANNEL_TAGS for x in EXTRA_TAGS]
 SUBJECTS = {
     "question": ("How do I change my delivery address?", "Where can I download my invoice?", "Can I pause my subscription?",
                  "How do I reset my password?", "Do you ship to Norway?", "Is there a student discount?"),
@@ -171,6 +174,7 @@ class Tickets:
     rows: Rows
     kind: np.ndarray  # per row: noise kind, -1 for events
     assignee: np.ndarray  # per row
+    actor: np.ndarray  # per row: who made an event's update (-1 for noise rows)
     priority: np.ndarray  # per row
     tags: np.ndarray  # per row, index into TAG_SETS
     ticket_type: np.ndarray  # per row, index into TYPES
@@ -204,9 +208,9 @@ def simulate_tickets(tickets: int, seed: int) -> Tickets:
     priority = changed_value(rows, priority0, kind == PRIORITY, 4, u[:, 1])
     first_rec = trace.first_record()
     web = trace.group[first_rec] >= 0
-    tags0 = np.where(web, 1, 3)
-    tags = changed_value(rows, tags0, kind == TAGS, len(TAG_SETS), u[:, 2])
-    return Tickets(trace, rows, kind.astype(np.int8), assignee, priority, tags, ticket_type, subject)
+    extra = changed_value(rows, np.zeros(n, np.int64), kind == TAGS, len(EXTRA_TAGS), u[:, 2])
+    tags = np.where(web, 0, 1)[rows.ticket] * len(EXTRA_TAGS) + extra
+    return Tickets(trace, rows, kind.astype(np.int8), assignee, actors(trace, rows, assignee), priority, tags, ticket_type, subject)
 
 
 def _person_id(person: np.ndarray, agents: int) -> np.ndarray:
@@ -229,7 +233,7 @@ def write(zd: Tickets, path: str | os.PathLike[str]) -> int:
     state_now, state_before = trace.state[rec], trace.state[rec[prev]]
     group_now, group_before = trace.group[rec], trace.group[rec[prev]]
     assignee_now, assignee_before = zd.assignee, zd.assignee[prev]
-    actor = np.where(rows.is_event, trace.actor[rec], np.where(noise == COMMENT, trace.requester[tk], np.maximum(zd.assignee, 0)))
+    actor = np.where(rows.is_event, zd.actor, np.where(noise == COMMENT, trace.requester[tk], np.maximum(zd.assignee, 0)))
     actor = np.where(~rows.is_event & (noise != COMMENT) & (zd.assignee < 0), people.member(np.maximum(group_now, 0), (rec % 89) / 89), actor)
     updater = _person_id(actor, people.agents)
     by_requester = (actor >= people.agents) & (actor != SYSTEM_ACTOR)
@@ -341,7 +345,7 @@ def events(zd: Tickets) -> Events:
     trace = zd.trace
     people = trace.people
     at = np.flatnonzero(zd.rows.is_event)
-    updater = _person_id(trace.actor, people.agents)
+    updater = _person_id(zd.actor[at], people.agents)
     picked = _person_id(np.maximum(zd.assignee[at], 0), people.agents)
     resource_id = np.where(trace.kind == PICKUP, picked, updater)
     ids, codes = np.unique(resource_id, return_inverse=True)
