@@ -247,7 +247,7 @@ def _encode(values: pa.Array | pa.ChunkedArray) -> _Labelled:
     merged = pc.dictionary_encode(trimmed)  # '3' and ' 3' become one value
     lut = np.append(pc.fill_null(merged.indices, -1).to_numpy().astype(np.int64), -1)
     codes = lut[pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)]
-    return _Labelled(codes, [str(v) for v in merged.dictionary.to_pylist()])
+    return _Labelled(codes, merged.dictionary.to_pylist())
 
 
 @dataclass
@@ -308,7 +308,8 @@ class _Input:
         return col
 
 
-def _open(probe: Probe, options: LoadOptions, source: str) -> _Input:
+def _open(probe: Probe, options: LoadOptions, source: str, roles: Sequence[str]) -> _Input:
+    """Return the export's table and a fresh report; ``roles`` are those the source lets the user set."""
     text = probe.table
     report = LoadReport(str(probe.path), source, "")
     report.notes.extend(text.notes)
@@ -317,7 +318,10 @@ def _open(probe: Probe, options: LoadOptions, source: str) -> _Input:
         rejects.extend(rejection)
     rows_read = text.table.num_rows + sum(r.count for r in text.rejected)
     for role, col in options.given_columns().items():
-        report.flags.append(f"{ROLE_FLAGS[role]} {shlex.quote(col)}")
+        if role in roles:
+            report.flags.append(f"{ROLE_FLAGS[role]} {shlex.quote(col)}")
+        else:
+            report.warnings.append(f"{ROLE_FLAGS[role]} is ignored: the {source} source decides the {role} itself")
     header = _Header(text.table.column_names)
     return _Input(str(probe.path), text.table, text.source_rows, header, report, rejects, rows_read, options)
 
@@ -796,7 +800,7 @@ _EVENTS = ("Opened", "Resolved", "Closed")
 
 def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadReport]:
     """Load a list export: each ticket row gives Opened, Resolved and Closed events."""
-    inp = _open(probe, options, "servicenow")
+    inp = _open(probe, options, "servicenow", ("case_id", "timestamp", "group", "resource"))
     case_col = inp.column("case_id", ("number",), "the ticket number")
     opened_col = inp.column("timestamp", ("opened_at",), "the Opened event; resolved_at and closed_at give Resolved and Closed")
     date_cols = [opened_col, inp.header.find("resolved_at"), inp.header.find("closed_at")]
@@ -806,9 +810,12 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     # The person who resolved (closed) a ticket, where the export says, is the
     # resource of its Resolved (Closed) event.
     by_cols = [None, inp.header.find("resolved_by"), inp.header.find("closed_by")] if not given_resource else [None] * 3
-    if person_col and any(by_cols):
+    if any(by_cols):
         by = " and ".join(f"{c} for {e}" for c, e in zip(by_cols, _EVENTS, strict=True) if c)
-        inp.report.columns["resource"].reason += f"; {by}, where filled"
+        if person_col:
+            inp.report.columns["resource"].reason += f"; {by}, where filled"
+        else:
+            inp.report.choose("resource", _named([c for c in by_cols if c]), f"{by}: who resolved or closed the ticket")
     assert case_col is not None and opened_col is not None  # required columns
 
     case = inp.codes(case_col)
@@ -836,8 +843,8 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     _warn_backwards(inp, kept, times, date_cols)
 
     resource = None
-    if person_col:
-        resource = inp.codes(person_col).take(rows)
+    if person_col or any(by_cols):
+        resource = inp.codes(person_col).take(rows) if person_col else _none(len(rows))
         for kind, by_col in enumerate(by_cols):
             if by_col:
                 by = inp.codes(by_col).take(rows)
@@ -872,7 +879,7 @@ def _warn_backwards(inp: _Input, kept: np.ndarray, times: dict[str, _Times], col
 
 def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadReport]:
     """Load an audit snapshot: an event only where the state, the group or the pickup changes."""
-    inp = _open(probe, options, "servicenow-audit")
+    inp = _open(probe, options, "servicenow-audit", ("case_id", "timestamp", "activity", "group", "resource"))
     case_col = inp.column("case_id", ("number",), "the ticket number")
     when_col = inp.column("timestamp", ("sys_updated_on", "sys_updated_at"), "the time of each update")
     count_col = inp.header.find("sys_mod_count")
@@ -939,7 +946,7 @@ _HOLD, _STATE_FIELD, _OTHER, _MIRRORED = 2, 3, 4, 5
 
 def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadReport]:
     """Load sys_audit field history: the rows of one update become one snapshot, compared as snapshots are."""
-    inp = _open(probe, options, "servicenow-sys-audit")
+    inp = _open(probe, options, "servicenow-sys-audit", ("case_id", "timestamp"))
     doc_col = inp.column("case_id", ("documentkey",), "the ticket's sys_id")
     field_col = inp.column(None, ("fieldname",), "which field changed")
     old_col = inp.column(None, ("oldvalue",), "the value before")
@@ -1117,7 +1124,7 @@ def _metric_kind(definition: str) -> int:
 
 def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadReport]:
     """Load metric_instance: state, group and assignee intervals with their start and end."""
-    inp = _open(probe, options, "servicenow-metric")
+    inp = _open(probe, options, "servicenow-metric", ("case_id", "timestamp", "end_timestamp"))
     definition_col = inp.column(None, ("definition",), "what the metric measures")
     case_col = inp.column("case_id", ("id",), "the ticket's sys_id")
     start_col = inp.column("timestamp", ("start",), "when the ticket took the value")

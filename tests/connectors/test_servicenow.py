@@ -189,6 +189,24 @@ def test_list_export_warns_when_a_ticket_is_resolved_before_it_opened(tmp_path: 
     assert report.warnings == ["1 ticket with 'resolved_at' before 'opened_at' (first: row 2)"]
 
 
+def test_list_export_without_assignee_takes_who_resolved_and_closed(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "number,opened_at,resolved_at,closed_at,state,resolved_by,closed_by\n"
+        "INC1,2024-01-01 10:00:00,2024-01-01 11:00:00,2024-01-02 11:00:00,Closed,Beth,system\n"
+    )
+    log, report = connectors.load(path)
+    assert traces(log, "resource") == {"INC1": [("Opened", "2024-01-01 10:00", None), ("Resolved", "2024-01-01 11:00", "Beth"), ("Closed", "2024-01-02 11:00", "system")]}
+    assert report.columns["resource"].column == "resolved_by, closed_by"
+
+
+def test_a_column_flag_the_source_cannot_use_is_reported(tmp_path: Path) -> None:
+    log, report = connectors.load(SN / "incident_list.csv", activity_col="state")
+    assert set(log["activity"].astype(str)) == {"Opened", "Resolved", "Closed"}
+    assert "--activity-col is ignored: the servicenow source decides the activity itself" in report.warnings
+    assert "--activity-col state" not in report.flags
+
+
 def test_list_export_timezone_option_moves_every_event(tmp_path: Path) -> None:
     log, report = connectors.load(SN / "incident_list_labels.csv", timezone="Europe/Berlin")
     assert traces(log)["INC0020001"][0] == ("Opened", "2024-03-05 08:00")  # 09:00 CET
@@ -627,7 +645,7 @@ def _write_audit(path: Path, rows: int, seed: int = 7) -> None:
     holder = np.maximum.accumulate(np.where(group_at >= 0, np.arange(rows), 0))
     table = pa.table({
         "number": pc.binary_join_element_wise("INC", pc.utf8_lpad(pa.array((first // 10 + 10_000).astype(str)), 7, "0"), ""),
-        "sys_updated_on": pc.strftime(pa.array(when * 1_000_000, pa.timestamp("us")), format="%Y-%m-%d %H:%M:%S"),
+        "sys_updated_on": pc.strftime(pa.array(when, pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S"),
         "sys_mod_count": pa.array(update.astype(str)),
         "state": pa.array(states[level]),
         "hold_reason": pa.array(np.where(states[level] == "On Hold", "Awaiting Caller", "")),
