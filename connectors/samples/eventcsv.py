@@ -43,7 +43,7 @@ from connectors.samples.chain import (
 )
 from connectors.samples.people import make_people
 from connectors.samples.simulate import SYSTEM_ACTOR, Trace, simulate
-from connectors.samples.truth import Events, Meaning
+from connectors.samples.truth import Events, Export, Meaning
 
 COLUMNS = ["case_id", "activity", "timestamp", "resource", "group", "ticket_type", "priority"]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -271,3 +271,19 @@ def events(log: Log) -> Events:
         cases=trace.tickets,
         meanings=MEANINGS,
     )
+
+
+def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
+    """Write the event log; return what the truth needs."""
+    log = simulate_log(tickets, seed)
+    rows = write(log, path)
+    notes = [
+        "generic event log: one row per activity, columns case_id, activity, timestamp (ISO 8601, UTC), resource, "
+        "group, ticket_type, priority; rows sorted by case, then time; every row is an event",
+        "resource is empty for system activities (Queued, automatic closure); group is the group that holds the ticket "
+        "after the activity ('Assign to group' carries the new group, its resource is who handed the ticket over)",
+        "changes go back and forth between Development and Change Management (CAB approval) and between Development "
+        "and QA by design: each X→Y→X counts as a bounce",
+    ]
+    return Export(rows, "data rows of the CSV (one per event)", events(log), lambda: log.case_ids.to_pylist(),
+                  log.trace.ticket_type, log.trace.process.type_names, notes)

@@ -60,7 +60,7 @@ from connectors.samples.simulate import (
     Trace,
     simulate,
 )
-from connectors.samples.truth import Events, Meaning
+from connectors.samples.truth import Events, Export, Meaning
 
 SITE = "https://acme-shop.atlassian.net"
 ZONE = "America/Chicago"
@@ -524,3 +524,23 @@ def events(issues: Issues) -> Events:
         cases=trace.tickets,
         meanings=MEANINGS,
     )
+
+
+def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
+    """Write a search-with-changelog export; return what the truth needs."""
+    issues = simulate_issues(tickets, seed)
+    n_issues, n_items = write(issues, path, seed)
+    notes = [
+        "Jira Cloud search response (/rest/api/3/search/jql?expand=changelog) with every issue on one page; "
+        "times as the API writes them for a user in America/Chicago (offset -0600, -0500 after 9 March 2025)",
+        "an issue's first event is its first status at fields.created, by its reporter, with no team (issues are created "
+        "without one); status items give events named by toString, by the history's author; a 'Team' item gives "
+        "Reassigned ('Assigned to group' for the first team), by the author; an assignee item from nobody gives Assigned, "
+        "whose resource is the new assignee",
+        "folded rows are items of other fields: priority, labels, Sprint, Rank, the assignee within the team, resolution "
+        "items beside status changes, and the assignee cleared beside each team change",
+        "'Automation for Jira' (an app) triages service requests and closes resolved ones",
+    ]
+    return Export(n_issues + n_items, "changelog items plus one creation record per issue (the connector's rows)",
+                  events(issues), lambda: keys(issues).to_pylist(), issues.trace.ticket_type,
+                  issues.trace.process.type_names, notes, {"histories": int(len(issues.rows) - tickets)})

@@ -50,7 +50,7 @@ from connectors.samples.simulate import (
     Trace,
     simulate,
 )
-from connectors.samples.truth import Events, Meaning
+from connectors.samples.truth import Events, Export, Meaning
 
 SERVICE_DESK = "Service Desk"
 GROUPS = [SERVICE_DESK, "Network", "Desktop Support", "Application Support", "Database"]
@@ -458,6 +458,43 @@ def list_events(inc: Incidents) -> Events:
     )
 
 
-def case_ids(inc: Incidents) -> np.ndarray:
-    """Return the ticket numbers, in ticket order."""
-    return np.asarray(inc.number.to_pylist(), dtype=object)
+def audit_sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
+    """Write an audit-snapshot export; return what the truth needs."""
+    inc = simulate_incidents(tickets, seed)
+    rows = write_audit(inc, path)
+    notes = [
+        "ServiceNow incident audit snapshot: one row per update, each a full copy of the ticket's fields, "
+        "dates as dd/MM/yyyy HH:mm:ss in UTC; rows sorted by number, then sys_mod_count",
+        "resource is assigned_to after the update; group is assignment_group after the update; "
+        "a ticket's first row gives one event, its initial state (New), with the group it was opened in "
+        "(none for portal tickets, which a dispatcher then sends to the Service Desk: 'Assigned to group')",
+        "folded rows change only other fields: work notes and comments (nothing visible), urgency and priority, "
+        "short_description, or assigned_to from one agent to another of the same group (not a pickup)",
+        "reassignment_count counts Reassigned events (changes from one group to another); reopen_count counts reopens",
+        "incident states have no backward move besides reopens, so rework shows as reopens and as returns to the "
+        "Service Desk 'for more information' (bounces), not as rework_loops",
+    ]
+    return Export(rows, "data rows of the CSV (one per update)", audit_events(inc), inc.number.to_pylist,
+                  inc.trace.ticket_type, inc.trace.process.type_names, notes)
+
+
+def list_sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
+    """Write a list export; return what the truth needs."""
+    inc = simulate_incidents(tickets, seed)
+    rows = write_list(inc, path)
+    last = _last_rows(inc)
+    totals = {
+        "reopen_count_column": int(inc.reopens[last].sum()),
+        "reassignment_count_column": int(inc.reassignments[last].sum()),
+        "open_at_export": int((inc.closed_at[last] < 0).sum()),
+    }
+    notes = [
+        "ServiceNow incident list export: one row per ticket as it stands at export time, display values, "
+        "dates as dd/MM/yyyy HH:mm:ss in UTC, '(empty)' for empty fields",
+        "each row gives Opened (opened_at), Resolved (resolved_at) and Closed (closed_at) where filled; every event "
+        "carries the row's assignment_group and assigned_to",
+        "the list export has no history: reopens, bounces and waits of the simulated process are not in its events; "
+        "reopen_count_column and reassignment_count_column are the sums of those columns",
+    ]
+    return Export(rows, "data rows of the CSV (one per ticket)", list_events(inc), inc.number.to_pylist,
+                  inc.trace.ticket_type, inc.trace.process.type_names, notes, totals)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,21 @@ class Events:
 
 
 @dataclass
+class Export:
+    """What a source wrote, for the truth: its rows, its events and how to name them."""
+
+    rows: int
+    rows_definition: str  # what a row is, counted the way the connector counts rows_read
+    events: Events
+    case_ids: Callable[[], list[str]]  # the export's case ids, in case order (called only for small samples)
+    case_types: np.ndarray  # per case, index into type_names
+    type_names: list[str]
+    notes: list[str]
+    totals: dict[str, object] = field(default_factory=dict)  # source-specific figures
+    legend: dict[str, object] | None = None  # names behind ids, where the export has only ids
+
+
+@dataclass
 class Metrics:
     """Per-case counts and per-event figures, as arrays."""
 
@@ -154,22 +170,9 @@ def measure(ev: Events) -> Metrics:
     return Metrics(reopen_at, loop_from, loop_to, loop_case, bounce_case, bounce_pair, path_keep, dwell, self_loop_at, reassignments)
 
 
-def truth_document(
-    ev: Events,
-    *,
-    source: str,
-    seed: int,
-    export: str,
-    rows: int,
-    rows_definition: str,
-    case_ids: np.ndarray | None,
-    case_types: np.ndarray,
-    type_names: list[str],
-    notes: list[str],
-    extra_totals: dict[str, object] | None = None,
-    legend: dict[str, object] | None = None,
-) -> dict[str, object]:
+def truth_document(export: Export, *, source: str, seed: int, file_name: str) -> dict[str, object]:
     """Return the truth file's content: definitions, totals and (for small samples) every case."""
+    ev = export.events
     met = measure(ev)
     n_cases = ev.cases
     per_case = {
@@ -204,6 +207,7 @@ def truth_document(
     first = np.searchsorted(ev.case, np.arange(n_cases))
     last = np.searchsorted(ev.case, np.arange(n_cases), side="right") - 1
     lead = ev.time[last] - ev.time[first]
+    type_names, case_types = export.type_names, export.case_types
     type_counts = np.bincount(case_types, minlength=len(type_names))
     totals: dict[str, object] = {
         "events": len(ev.case),
@@ -223,8 +227,7 @@ def truth_document(
         "lead_time_s": {"total": int(lead.sum()), "max": int(lead.max()) if n_cases else 0},
         "tickets_by_type": {type_names[i]: int(type_counts[i]) for i in range(len(type_names))},
     }
-    if extra_totals:
-        totals.update(extra_totals)
+    totals.update(export.totals)
     activities = {
         name: {"time": m.time, "stage": m.stage, "done": m.done, "status": m.status}
         for name, m in ev.meanings.items()
@@ -235,23 +238,27 @@ def truth_document(
         "source": source,
         "seed": seed,
         "tickets": n_cases,
-        "export": export,
-        "rows": rows,
-        "rows_definition": rows_definition,
+        "export": file_name,
+        "rows": export.rows,
+        "rows_definition": export.rows_definition,
         "events": len(ev.case),
-        "folded_rows": rows - len(ev.case) if source != "servicenow" else 0,
-        "notes": notes,
+        "folded_rows": max(export.rows - len(ev.case), 0),
+        "notes": export.notes,
         "definitions": DEFINITIONS,
         "activities": activities,
         "totals": totals,
     }
-    if legend:
-        doc["legend"] = legend
-    if case_ids is not None and n_cases <= CASE_DETAIL_LIMIT:
+    if export.legend:
+        doc["legend"] = export.legend
+    if n_cases <= CASE_DETAIL_LIMIT:
+        case_ids = np.asarray(export.case_ids(), dtype=object)
         doc["cases"] = _case_detail(ev, met, per_case, lead, first, last, case_ids, case_types, type_names)
     else:
         doc["cases"] = None
-        doc["notes"] = [*notes, f"per-case detail is written only for samples of at most {CASE_DETAIL_LIMIT:,} tickets; this one has {n_cases:,}, so only totals"]
+        doc["notes"] = [
+            *export.notes,
+            f"per-case detail is written only for samples of at most {CASE_DETAIL_LIMIT:,} tickets; this one has {n_cases:,}, so only totals",
+        ]
     return doc
 
 

@@ -60,7 +60,7 @@ from connectors.samples.simulate import (
     Trace,
     simulate,
 )
-from connectors.samples.truth import Events, Meaning
+from connectors.samples.truth import Events, Export, Meaning
 
 SUBDOMAIN = "https://acmehelp.zendesk.com"
 SUPPORT = "Support"
@@ -371,3 +371,24 @@ def legend(zd: Tickets) -> dict[str, dict[str, str]]:
         "groups": {str(g): name for g, name in zip(GROUP_IDS, GROUPS, strict=True)},
         "people": {"-1": "Zendesk (triggers and automations)", **{str(i): name for i, name in zip(ids.tolist(), people.names, strict=True)}},
     }
+
+
+def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
+    """Write an incremental ticket events export; return what the truth needs."""
+    zd = simulate_tickets(tickets, seed)
+    children = write(zd, path)
+    notes = [
+        "Zendesk incremental ticket events export (include=comment_events) on one page, audits of all tickets in time "
+        "order; created_at in UTC ISO 8601 with Z, timestamp in epoch seconds",
+        "groups and resources are Zendesk ids (see legend); a status child gives an event named by the status, by the "
+        "audit's updater_id (-1: Zendesk's automations); a group_id change gives Reassigned ('Assigned to group' for a "
+        "ticket that had none), by the updater; an assignee_id set on an unassigned ticket gives Assigned, whose "
+        "resource is the new assignee",
+        "a ticket's creation audit gives one event, its first status (new), dated at the audit and carrying the group "
+        "its Create children set (web-form tickets are created in Support, e-mailed ones with no group and routed later)",
+        "folded rows are the other child events: comments, changes of priority, tags, type or subject, the assignee "
+        "within the group, and the assignee cleared beside a group change",
+    ]
+    return Export(children, "child events (the connector's rows)", events(zd),
+                  lambda: [str(i + 1) for i in range(tickets)], zd.trace.ticket_type, zd.trace.process.type_names,
+                  notes, {"audits": len(zd.rows)}, legend(zd))
