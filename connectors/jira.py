@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.columns import normalise
 from connectors.dates import ParsedTimes, parse_timestamps
@@ -351,11 +352,11 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     is_creation = np.r_[np.ones(n_creation, bool), np.zeros(n_items, bool)]
 
     issue_case, case_names = _codes(np.asarray(walk.case, dtype=object))
-    record_time_raw = np.asarray(walk.created + walk.h_created, dtype=object)
+    record_time_list = walk.created + walk.h_created
+    record_time_raw = np.asarray(record_time_list, dtype=object)
+    record_time = _arrow_text(record_time_list)
     record_rows = np.concatenate([created_row, np.asarray(walk.h_row, dtype=np.int64)])
-    parsed = parse_timestamps(
-        _arrow_text(record_time_raw), options=options.dates, name="created", path=path, rows=record_rows
-    )
+    parsed = parse_timestamps(record_time, options=options.dates, name="created", path=path, rows=record_rows)
     report.notes.append(f"timestamps in 'created': {parsed.description}")
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
@@ -365,19 +366,19 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
 
     rejects = Rejects(n, r_row)
     rejects.add("the issue has no 'key' or 'id'", issue_case[r_issue] < 0)
-    record_present = pd.notna(record_time_raw) & (record_time_raw != "")
+    record_present = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(record_time)), 0), False).to_numpy(zero_copy_only=False)
     rejects.add("the issue's fields have no 'created' time", is_creation & ~record_present[r_record])
     rejects.add("the history has no 'created' time", ~is_creation & ~record_present[r_record])
     rejects.add(
         f"'created' is not a date ({parsed.description})",
         parsed.bad[r_record],
-        pd.Series(record_time_raw[r_record]),
+        pd.Series(record_time_raw[r_record], dtype=object),  # object: no conversion of a million texts
     )
     rejects.add("the changelog item has no 'field'", ~is_creation & np.r_[np.zeros(n_creation, bool), field_codes < 0])
     if not options.keep_duplicates:
         dup_issue = pd.Series(issue_case).where(created_row > 0).duplicated().to_numpy() & (created_row > 0) & (issue_case >= 0)
-        h_ids = np.asarray(walk.h_id, dtype=object)
-        dup_hist = pd.DataFrame({"case": issue_case[h_issue], "id": h_ids}).duplicated().to_numpy() & pd.notna(h_ids)
+        h_ids = pd.factorize(np.asarray(walk.h_id, dtype=object), use_na_sentinel=True)[0]
+        dup_hist = pd.Series(issue_case[h_issue] * (h_ids.max(initial=0) + 1) + h_ids).duplicated().to_numpy() & (h_ids >= 0)
         record_dup = np.concatenate([dup_issue, dup_hist])
         rejects.add(
             "repeats an issue or history already read (overlapping pages?); pass --keep-duplicates to keep it",
@@ -391,17 +392,16 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     s = _Sorted(row_case[order], r_record[order])
     kind = r_kind[order]
     item_index = order - n_creation  # position in the item lists; negative for creation records
-    frm = _take_list(walk.i_from, item_index)
-    to = _take_list(walk.i_to, item_index)
+    s.items = (item_index, np.asarray(walk.i_from, dtype=object), np.asarray(walk.i_to, dtype=object))
 
     # The issue's current value of each tracked field, per case (first issue entry wins).
     issue_of_case = np.full(len(case_names), -1, dtype=np.int64)
     valid = np.flatnonzero(issue_case >= 0)[::-1]
     issue_of_case[issue_case[valid]] = valid  # reversed, so the first entry is written last
-    status = s.track(kind == _STATUS, frm, to, _per_case(walk.status, issue_of_case))
-    assignee = s.track(kind == _ASSIGNEE, frm, to, _per_case(walk.assignee, issue_of_case))
-    group = s.track(kind == _GROUP, frm, to, _per_case([None] * n_issues, issue_of_case))
-    priority = s.track(kind == _PRIORITY, frm, to, _per_case(walk.priority, issue_of_case))
+    status = s.track(kind == _STATUS, _per_case(walk.status, issue_of_case))
+    assignee = s.track(kind == _ASSIGNEE, _per_case(walk.assignee, issue_of_case))
+    group = s.track(kind == _GROUP, _per_case([None] * n_issues, issue_of_case))
+    priority = s.track(kind == _PRIORITY, _per_case(walk.priority, issue_of_case))
 
     creation = kind == _CREATION
     ev_first = np.flatnonzero(creation & (status.after >= 0))
@@ -421,15 +421,20 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     resource[len(ev_first) + len(ev_status):len(ev_first) + len(ev_status) + len(ev_pickup)] = assignee.names(assignee.new[ev_pickup])
 
     categories = _status_categories(walk)
-    status_names = status.names(status.after[positions])
+    category_codes, category_names = _codes(np.array([categories.get(str(name)) for name in status.uniques], dtype=object))
+    status_after = status.after[positions]
+    status_category = pd.Categorical.from_codes(
+        np.where(status_after >= 0, category_codes[status_after.clip(0)] if len(category_codes) else -1, -1),
+        categories=pd.Index(category_names, dtype="str"),
+    )
     events = pd.DataFrame({
-        CASE_ID: case_names[s.case[positions]],
-        ACTIVITY: activity,
+        CASE_ID: pd.Categorical.from_codes(s.case[positions], categories=pd.Index(case_names, dtype="str")),
+        ACTIVITY: pd.Series(activity, dtype=object),
         TIMESTAMP: pd.Series(times[r_record[order][positions]]).dt.tz_localize("UTC"),
-        RESOURCE: resource,
+        RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: r_row[order][positions],
-        "status_category": pd.Series(status_names, dtype=object).map(categories).to_numpy(dtype=object),
+        "status_category": status_category,
         "assignee": assignee.categorical(positions),
         "priority": priority.categorical(positions),
     })
@@ -759,6 +764,8 @@ class _Sorted:
         n = len(case)
         self.case = case
         self.index = np.arange(n)
+        # (position of each sorted row in the item lists, fromString, toString); set by the caller.
+        self.items: tuple[np.ndarray, np.ndarray, np.ndarray] = (self.index, self.index, self.index)
         first = np.r_[True, case[1:] != case[:-1]] if n else np.zeros(0, bool)
         self.case_start = np.maximum.accumulate(np.where(first, self.index, 0)) if n else self.index
         # A record's rows share a case, a time and consecutive row numbers, so they are adjacent.
@@ -766,11 +773,13 @@ class _Sorted:
         ends = np.flatnonzero(last)
         self.record_end = ends[np.searchsorted(ends, self.index)] if n else self.index
 
-    def track(self, changes: np.ndarray, old: np.ndarray, new: np.ndarray, current: np.ndarray) -> _Tracked:
-        """Follow one field: ``changes`` marks its rows, ``old``/``new`` their values, ``current`` the value per case code without changes."""
+    def track(self, changes: np.ndarray, current: np.ndarray) -> _Tracked:
+        """Follow one field: ``changes`` marks its items, ``current`` is the value per case code when it never changes."""
         n = len(changes)
         where = np.flatnonzero(changes)
-        codes, uniques = _codes(np.concatenate([new[where], old[where], current]))
+        item_index, item_from, item_to = self.items
+        at = item_index[where]
+        codes, uniques = _codes(np.concatenate([item_to[at], item_from[at], current]))
         k = len(where)
         new_c = np.full(n, -1, dtype=np.int64)
         old_c = np.full(n, -1, dtype=np.int64)
@@ -808,17 +817,10 @@ def _per_case(values: list[object], issue_of_case: np.ndarray) -> np.ndarray:
     return out
 
 
-def _take_list(values: list[object], index: np.ndarray) -> np.ndarray:
-    arr = np.asarray(values, dtype=object)
-    out = np.full(len(index), None, dtype=object)
-    ok = index >= 0
-    out[ok] = arr[index[ok]]
-    return out
-
-
-def _arrow_text(values: np.ndarray) -> pa.Array:
+def _arrow_text(values: list[object]) -> pa.Array:
+    """Return ``values`` as Arrow strings (a list converts many times faster than an object array)."""
     try:
-        return pa.array(values, pa.string(), from_pandas=True)
+        return pa.array(values, pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         return pa.array([None if v is None else str(v) for v in values], pa.string())
 

@@ -390,28 +390,28 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     report.notes.append(f"timestamps in 'created_at': {description}")
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
-    case = np.asarray(walk.case, dtype=object)
+    case = _Coded.of(np.asarray(walk.case, dtype=object))
     rejects = Rejects(n, rows)
-    rejects.add("no 'ticket_id'", ~_present(case)[record])
+    rejects.add("no 'ticket_id'", (case.codes < 0)[record])
     rejects.add("the audit has no 'created_at' time", ~(present | fallback)[record])
-    rejects.add(f"'created_at' is not a date ({parsed.description})", bad[record], pd.Series(created_at[record]))
+    rejects.add(f"'created_at' is not a date ({parsed.description})", bad[record], pd.Series(created_at[record], dtype=object))
     if not options.keep_duplicates:
-        ids = np.asarray(walk.record_id, dtype=object)
-        dup = pd.DataFrame({"case": _as_text(case), "id": _as_text(ids)}).duplicated().to_numpy() & _present(ids)
+        ids = pd.factorize(np.asarray(walk.record_id, dtype=object), use_na_sentinel=True)[0]
+        dup = pd.DataFrame({"case": case.codes, "id": ids}).duplicated().to_numpy() & (ids >= 0)
         rejects.add("repeats an audit already read (same ticket and id; overlapping pages?); pass --keep-duplicates to keep it", dup[record])
 
     changes = _Changes(
-        case=_as_text(case)[record],
+        case=case.take(record),
         time=times.to_numpy(dtype="datetime64[us]")[record],
         row=rows,
         record=record,
-        author=_as_text(np.asarray(walk.author, dtype=object))[record],
-        kind=np.asarray(walk.kind, dtype=object),
-        field=np.asarray(walk.field, dtype=object),
+        author=_Coded.of(np.asarray(walk.author, dtype=object)).take(record),
+        kind=_Coded.of(np.asarray(walk.kind, dtype=object)),
+        field=_Coded.of(np.asarray(walk.field, dtype=object)),
         value=np.asarray(walk.value, dtype=object),
         previous=np.asarray(walk.previous, dtype=object),
         has_previous=np.asarray(walk.has_previous, dtype=bool),
-        via=np.asarray(walk.via, dtype=object)[record],
+        via=_Coded.of(np.asarray(walk.via, dtype=object)).take(record),
     )
     rejects.fill(report, n)
     table, counts = _derive(changes, rejects.kept)
@@ -463,13 +463,13 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     # Rows of one ticket at one instant are one update, as an audit is.
     record = pd.DataFrame({"case": case.to_numpy(dtype=object), "time": time}).groupby(["case", "time"], sort=False, dropna=False).ngroup()
     changes = _Changes(
-        case=case.to_numpy(dtype=object),
+        case=_Coded.of(case.to_numpy(dtype=object)),
         time=time,
         row=rows,
         record=record.to_numpy(dtype=np.int64),
-        author=_clean(frame[resource]).to_numpy(dtype=object) if resource else np.full(n, None, dtype=object),
-        kind=np.full(n, "Change", dtype=object),
-        field=field.str.lower().to_numpy(dtype=object),
+        author=_Coded.of(_clean(frame[resource]).to_numpy(dtype=object) if resource else np.full(n, None, dtype=object)),
+        kind=_Coded(np.zeros(n, dtype=np.int64), np.asarray(["Change"], dtype=object)),
+        field=_Coded.of(field.to_numpy(dtype=object)),
         value=_clean(frame[found["value"]]).to_numpy(dtype=object),
         previous=_clean(frame[previous]).to_numpy(dtype=object) if previous else np.full(n, None, dtype=object),
         has_previous=np.full(n, bool(previous)),
@@ -512,12 +512,38 @@ def _history_columns(columns: set[str], given: dict[str, str]) -> dict[str, str]
 # From field changes to events, vectorised
 
 
-class _Changes:
-    """Field changes, one per input row, with the record (audit) each belongs to."""
+class _Coded:
+    """A column as integer codes (-1: missing or blank) into its distinct texts."""
 
-    def __init__(self, *, case: np.ndarray, time: np.ndarray, row: np.ndarray, record: np.ndarray, author: np.ndarray,
-                 kind: np.ndarray, field: np.ndarray, value: np.ndarray, previous: np.ndarray, has_previous: np.ndarray,
-                 via: np.ndarray | None) -> None:
+    def __init__(self, codes: np.ndarray, names: np.ndarray) -> None:
+        self.codes = codes
+        self.names = names
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Coded:
+        return cls(*_codes(values))
+
+    def take(self, index: np.ndarray) -> _Coded:
+        return _Coded(self.codes[index], self.names)
+
+    def texts(self, index: np.ndarray) -> np.ndarray:
+        """Return the texts at ``index`` (None where missing)."""
+        codes = self.codes[index]
+        out = np.full(len(codes), None, dtype=object)
+        out[codes >= 0] = self.names[codes[codes >= 0]]
+        return out
+
+
+class _Changes:
+    """Field changes, one per input row, with the record (audit) each belongs to.
+
+    ``kind`` is the row's type (Create, Change, Comment …), ``field`` the field
+    it sets; ``case``, ``author`` and ``via`` are per row, like the rest.
+    """
+
+    def __init__(self, *, case: _Coded, time: np.ndarray, row: np.ndarray, record: np.ndarray, author: _Coded,
+                 kind: _Coded, field: _Coded, value: np.ndarray, previous: np.ndarray, has_previous: np.ndarray,
+                 via: _Coded | None) -> None:
         self.case, self.time, self.row, self.record, self.author = case, time, row, record, author
         self.kind, self.field, self.value, self.previous, self.has_previous = kind, field, value, previous, has_previous
         self.via = via
@@ -526,38 +552,43 @@ class _Changes:
 def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, object]]:
     """Return the event table for the kept rows of ``ch`` and what each kind of row gave."""
     keep = np.flatnonzero(kept)
-    case_codes, case_names = pd.factorize(ch.case[keep])  # in order of first appearance
+    # Case codes count up in order of first appearance (factorize), as the event table lists cases.
+    case_codes = ch.case.codes[keep]
+    case_names = ch.case.names
     order = keep[np.lexsort((ch.row[keep], ch.time[keep].view("int64"), case_codes))]
-    case = np.empty(len(ch.case), dtype=np.int64)
+    case = np.empty(len(ch.row), dtype=np.int64)
     case[keep] = case_codes
     s = _Sorted(case[order], ch.record[order])
 
-    kind = pd.Series(ch.kind[order], dtype=object).str.lower().to_numpy(dtype=object)
-    is_field_change = np.isin(kind, list(FIELD_CHANGES))
-    field = _only(ch.field[order], is_field_change)
-    field_lower = pd.Series(field, dtype=object).str.lower().to_numpy(dtype=object)
+    # What each distinct kind and field name is, then per row by code.
+    kind_is_change = np.isin(np.char.lower(ch.kind.names.astype(str)), list(FIELD_CHANGES))
+    slot_of_field = np.array([TRACKED.index(f) if f in TRACKED else -1 for f in (str(n).lower() for n in ch.field.names)], dtype=np.int64)
+    kind = ch.kind.codes[order]
+    field = ch.field.codes[order]
+    is_field_change = (kind >= 0) & kind_is_change[kind.clip(0)] if len(kind_is_change) else np.zeros(len(order), bool)
+    slot = np.where(is_field_change & (field >= 0), slot_of_field[field.clip(0)] if len(slot_of_field) else -1, -1)
     value, previous, has_previous = ch.value[order], ch.previous[order], ch.has_previous[order]
-    tracked = {name: s.track(field_lower == name, previous, value, has_previous) for name in TRACKED}
+    tracked = {name: s.track(slot == i, previous, value, has_previous) for i, name in enumerate(TRACKED)}
 
     status, group, assignee = tracked[STATUS], tracked[GROUP_ID], tracked[ASSIGNEE_ID]
-    is_status = field_lower == STATUS
+    is_status, is_group, is_assignee = (slot == TRACKED.index(STATUS)), (slot == TRACKED.index(GROUP_ID)), (slot == TRACKED.index(ASSIGNEE_ID))
     ev_status = np.flatnonzero(is_status & (status.new >= 0) & (status.new != status.old))
-    ev_group = np.flatnonzero((field_lower == GROUP_ID) & (group.new >= 0) & (group.new != group.old))
-    ev_pickup = np.flatnonzero((field_lower == ASSIGNEE_ID) & (assignee.new >= 0) & (assignee.old < 0))
+    ev_group = np.flatnonzero(is_group & (group.new >= 0) & (group.new != group.old))
+    ev_pickup = np.flatnonzero(is_assignee & (assignee.new >= 0) & (assignee.old < 0))
     positions = np.concatenate([ev_status, ev_group, ev_pickup])
 
-    author = ch.author[order]
-    resource = author[positions].copy()
+    author = ch.author.take(order)
+    resource = author.texts(positions)
     resource[len(ev_status) + len(ev_group):] = assignee.names(assignee.new[ev_pickup])
     events = pd.DataFrame({
-        CASE_ID: case_names[s.case[positions]],
-        ACTIVITY: np.concatenate([
+        CASE_ID: pd.Categorical.from_codes(s.case[positions], categories=pd.Index(case_names.astype(str), dtype="str")),
+        ACTIVITY: pd.Series(np.concatenate([
             status.names(status.new[ev_status]),
             np.where(group.old[ev_group] >= 0, REASSIGNED, ASSIGNED_TO_GROUP).astype(object),
             np.full(len(ev_pickup), ASSIGNED, dtype=object),
-        ]),
+        ]), dtype=object),
         TIMESTAMP: pd.Series(ch.time[order][positions]).dt.tz_localize("UTC"),
-        RESOURCE: resource,
+        RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: ch.row[order][positions],
         "assignee": assignee.categorical(positions),
@@ -565,29 +596,39 @@ def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, obj
     for name in ATTRIBUTE_FIELDS:
         events[name] = tracked[name].categorical(positions)
     if ch.via is not None:
-        events["via"] = ch.via[order][positions]
+        via = ch.via.take(order)
+        events["via"] = pd.Categorical.from_codes(via.codes[positions], categories=pd.Index(via.names.astype(str), dtype="str"))
     required = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
     events = events.drop(columns=[c for c in events.columns if c not in required and events[c].isna().all()])
     table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP)])
 
     made = np.zeros(len(order), dtype=bool)
     made[positions] = True
-    other_kinds = Counter(str(k) for k in pd.Series(ch.kind[order][~is_field_change], dtype=object).fillna("(no type)"))
     unchanged = ~made & is_field_change
-    other_fields = Counter(str(f) for f in pd.Series(field_lower[unchanged & ~np.isin(field_lower, [STATUS, GROUP_ID, ASSIGNEE_ID])], dtype=object).fillna("(no field)"))
     counts: dict[str, object] = {
         "loaded": len(order),
         "statuses": len(ev_status),
         "groups": len(ev_group),
         "pickups": len(ev_pickup),
         "status_repeats": int((unchanged & is_status).sum()),
-        "group_other": int((unchanged & (field_lower == GROUP_ID)).sum()),
-        "assignee_other": int((unchanged & (field_lower == ASSIGNEE_ID)).sum()),
-        "other_fields": other_fields.most_common(),
-        "other_kinds": other_kinds.most_common(),
-        "updater_system": bool((author[positions] == "-1").any()),
+        "group_other": int((unchanged & is_group).sum()),
+        "assignee_other": int((unchanged & is_assignee).sum()),
+        "other_fields": _tally(field[unchanged & ~is_status & ~is_group & ~is_assignee], ch.field.names, "(no field)", lower=True),
+        "other_kinds": _tally(kind[~is_field_change], ch.kind.names, "(no type)"),
+        "updater_system": bool((resource == "-1").any()),
     }
     return table, counts
+
+
+def _tally(codes: np.ndarray, names: np.ndarray, missing: str, *, lower: bool = False) -> list[tuple[str, int]]:
+    """Return (name, count) pairs for ``codes``, most frequent first."""
+    counts: Counter[str] = Counter()
+    for code, count in enumerate(np.bincount(codes[codes >= 0], minlength=len(names))):
+        if count:
+            counts[str(names[code]).lower() if lower else str(names[code])] += int(count)
+    if (codes < 0).any():
+        counts[missing] += int((codes < 0).sum())
+    return counts.most_common()
 
 
 def _derivation(counts: dict[str, object], row: str) -> str:
@@ -713,14 +754,6 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     remap = np.where(texts == "", -1, remap)
     codes = np.where(codes >= 0, remap[codes.clip(0)], -1).astype(np.int64)
     return codes, np.asarray(names, dtype=object)
-
-
-def _as_text(values: np.ndarray) -> np.ndarray:
-    """Return ``values`` as texts (ids arrive as numbers), None where missing."""
-    codes, names = _codes(values)
-    out = np.full(len(values), None, dtype=object)
-    out[codes >= 0] = names[codes[codes >= 0]]
-    return out
 
 
 def _only(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
