@@ -338,8 +338,12 @@ def _field_parts(field: str, fieldtype: str, field_id: str, values: list[tuple[s
     return head, frm, to
 
 
+ITEM_KINDS = ("status", "resolution", "assignee", "team", "priority", "labels", "sprint", "rank")
+TICKET_CHUNK = 20_000
+
+
 def write(issues: Issues, path: str | os.PathLike[str], seed: int) -> tuple[int, int]:
-    """Write the search response; return (issues, changelog items)."""
+    """Write the search response, a chunk of issues at a time; return (issues, changelog items)."""
     trace, rows = issues.trace, issues.rows
     process, people = trace.process, trace.people
     labels = process.labels
@@ -349,7 +353,9 @@ def write(issues: Issues, path: str | os.PathLike[str], seed: int) -> tuple[int,
     system_code = len(people.names)
     null_person = system_code + 1
     offsets = render.zone_offsets(rows.time, ZONE)
-    stamp = render.timestamps(rows.time, TIME_FORMAT, offset_minutes=offsets)
+
+    def stamps(at: np.ndarray) -> pa.Array:
+        return render.timestamps(rows.time[at], TIME_FORMAT, offset_minutes=offsets[at])
 
     # Histories: every row but the creation records.
     hist = np.flatnonzero(~(rows.is_event & (trace.kind[rec] == CREATE)))
@@ -361,142 +367,147 @@ def write(issues: Issues, path: str | os.PathLike[str], seed: int) -> tuple[int,
     state_now = trace.state[rec[hist]]
     state_before = trace.state[rec[prev]]
     is_done = np.array([STATUSES[x][1] == "done" if x in STATUSES else False for x in labels])
-    resolution_set = (ev_kind == STATE) & is_done[state_now] & ~is_done[state_before]
-    resolution_clear = (ev_kind == STATE) & ~is_done[state_now] & is_done[state_before]
     assignee_before = issues.assignee[prev]
-    clear_first = (ev_kind == HANDOFF) & (assignee_before >= 0)
+    none_person = len(people.names)
+    none_team = len(process.groups)
+    g_now, g_before = trace.group[rec[hist]], trace.group[rec[prev]]
 
-    # Items, as (history, kind, from code, to code); kinds index ITEM_PARTS below.
+    # Items: (history, position in it, kind, from code, to code), in file order.
+    h_all = np.ones(len(hist), bool)
+    specs = [
+        (ev_kind == STATE, 0, "status", state_before, state_now),
+        ((ev_kind == STATE) & is_done[state_now] & ~is_done[state_before], 1, "resolution", 1, 0),
+        ((ev_kind == STATE) & ~is_done[state_now] & is_done[state_before], 1, "resolution", 0, 1),
+        ((ev_kind == HANDOFF) & (assignee_before >= 0), 0, "assignee", assignee_before, none_person),
+        (ev_kind == HANDOFF, 1, "team", np.where(g_before >= 0, g_before, none_team), g_now),
+        (ev_kind == PICKUP, 0, "assignee", none_person, issues.assignee[hist]),
+        (noise == TAKEOVER, 0, "assignee", assignee_before, issues.assignee[hist]),
+        (noise == PRIORITY, 0, "priority", issues.priority[prev], issues.priority[hist]),
+        (noise == LABELS, 0, "labels", issues.labels[prev], issues.labels[hist]),
+        (noise == SPRINT, 0, "sprint", issues.sprint[prev], issues.sprint[hist]),
+        (noise == RANK, 0, "rank", 0, 1 + h_id % 2),
+    ]
+    parts_ = [np.flatnonzero(mask & h_all) for mask, *_ in specs]
+    item_hist = np.concatenate(parts_)
+    item_pos = np.concatenate([np.full(len(at), spec[1]) for at, spec in zip(parts_, specs, strict=True)])
+    item_kind = np.concatenate([np.full(len(at), ITEM_KINDS.index(spec[2])) for at, spec in zip(parts_, specs, strict=True)])
+    item_from = np.concatenate([np.broadcast_to(spec[3], len(hist))[at] for at, spec in zip(parts_, specs, strict=True)])
+    item_to = np.concatenate([np.broadcast_to(spec[4], len(hist))[at] for at, spec in zip(parts_, specs, strict=True)])
+    order = np.lexsort((item_pos, item_hist))
+    item_hist, item_kind, item_from, item_to = item_hist[order], item_kind[order], item_from[order], item_to[order]
+    item_offsets = np.searchsorted(item_hist, np.arange(len(hist) + 1))
+    hist_offsets = np.searchsorted(rows.ticket[hist], np.arange(n + 1))
+
     status_values = [(STATUSES[x][0], x) if x in STATUSES else (None, None) for x in labels]
     person_values = [(_account(i, f"jira{seed}"), name) for i, name in enumerate(people.names)] + [(None, None)]
     team_values = [(str(_team_id(t)), t) for t in process.groups] + [(None, None)]
     sprint_values = [("", "")] + [(str(k), f"SHOP Sprint {k}") for k in range(1, int(issues.sprint.max()) + 2)]
-    parts = {
+    templates = {
         "status": _field_parts("status", "jira", "status", status_values),
         "resolution": _field_parts("resolution", "jira", "resolution", [("10000", "Done"), (None, None)]),
         "assignee": _field_parts("assignee", "jira", "assignee", person_values),
         "team": _field_parts("Team", "custom", "customfield_10001", team_values),
         "priority": _field_parts("priority", "jira", "priority", PRIORITIES),
-        "labels": _field_parts("labels", "jira", "labels", [(None, s) for s in LABEL_SETS]),
+        "labels": _field_parts("labels", "jira", "labels", [(None, x) for x in LABEL_SETS]),
         "sprint": _field_parts("Sprint", "custom", "customfield_10020", sprint_values),
         "rank": _field_parts("Rank", "custom", "customfield_10019", [("", ""), ("", "Ranked higher"), ("", "Ranked lower")]),
     }
-    none_person = len(people.names)
-    none_team = len(process.groups)
-    g_now, g_before = trace.group[rec[hist]], trace.group[rec[prev]]
-    items: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, int]] = []  # (history idx, kind, from, to, position)
-    h = np.arange(len(hist))
 
-    def add(mask: np.ndarray, kind: str, frm: np.ndarray, to: np.ndarray, position: int) -> None:
-        at = np.flatnonzero(mask)
-        items.append((at, kind, np.asarray(frm)[at], np.asarray(to)[at], position))
+    def item_builder(kind: str, base: int):  # type: ignore[no-untyped-def]
+        head, frm, to = templates[kind]
+        return lambda at: concat(head, pick(item_from[base + at], frm), ",", pick(item_to[base + at], to), "}")
 
-    add(ev_kind == STATE, "status", state_before, state_now, 0)
-    add(resolution_set, "resolution", np.ones(len(h), np.int64), np.zeros(len(h), np.int64), 1)
-    add(resolution_clear, "resolution", np.zeros(len(h), np.int64), np.ones(len(h), np.int64), 1)
-    add(clear_first, "assignee", assignee_before, np.full(len(h), none_person), 0)
-    add(ev_kind == HANDOFF, "team", np.where(g_before >= 0, g_before, none_team), g_now, 1)
-    add(ev_kind == PICKUP, "assignee", np.full(len(h), none_person), issues.assignee[hist], 0)
-    add(noise == TAKEOVER, "assignee", assignee_before, issues.assignee[hist], 0)
-    add(noise == PRIORITY, "priority", issues.priority[prev], issues.priority[hist], 0)
-    add(noise == LABELS, "labels", issues.labels[prev], issues.labels[hist], 0)
-    add(noise == SPRINT, "sprint", issues.sprint[prev], issues.sprint[hist], 0)
-    rank_dir = 1 + (h_id % 2)
-    add(noise == RANK, "rank", np.zeros(len(h), np.int64), rank_dir, 0)
-
-    item_hist = np.concatenate([x[0] for x in items])
-    item_pos = np.concatenate([np.full(len(x[0]), x[4]) for x in items])
-    texts = pa.concat_arrays([
-        concat(parts[k][0], pick(f, parts[k][1]), ",", pick(t, parts[k][2]), "}").cast(pa.string())
-        for _, k, f, t, _ in items
-    ])
-    order = np.lexsort((item_pos, item_hist))
-    texts = texts.take(pa.array(order))
-    item_hist = item_hist[order]
-    n_items = len(item_hist)
-    item_offsets = np.searchsorted(item_hist, np.arange(len(hist) + 1))
-    items_json = render.join_groups(texts, item_offsets)
-
+    # Who made each history: events as simulated; other fields are edited by the assignee,
+    # or by someone of the team (of the team-to-be before triage).
     actor = issues.actor[hist]
-    # Other fields are edited by the assignee, or by someone of the team (of the team-to-be before triage).
     team = np.where(g_now >= 0, g_now, trace.resolver[rows.ticket[hist]])
     noise_author = np.where(issues.assignee[hist] >= 0, issues.assignee[hist], people.member(team, (h_id % 97) / 97))
     author = np.where(rows.is_event[hist], np.where(actor == SYSTEM_ACTOR, system_code, actor), noise_author)
-    history_json = concat(
-        '{"id":"', render.numbers(h_id), '","author":', pick(author, person_json), ',"created":"',
-        stamp.take(pa.array(hist)), '","items":[', items_json, "]}",
-    )
-    h_ticket = rows.ticket[hist]
-    hist_offsets = np.searchsorted(h_ticket, np.arange(n + 1))
-    histories = render.join_groups(history_json, hist_offsets)
-    h_count = np.diff(hist_offsets)
 
-    # Fields: the issue as it stands at the export.
-    last_row = np.r_[np.flatnonzero(rows.first)[1:] - 1, len(rows) - 1]
+    # The issue as it stands at the export.
+    first_row = np.flatnonzero(rows.first)
+    last_row = np.r_[first_row[1:] - 1, len(rows) - 1]
     final_state = trace.state[rec[last_row]]
-    done_now = is_done[final_state]
     row_state = trace.state[rec]
     row_state_before = row_state[np.maximum(np.arange(len(rows)) - 1, 0)]
     done_rows = rows.is_event & (trace.kind[rec] == STATE) & is_done[row_state] & ~is_done[row_state_before]
     resolved_row = rows.carry(rows.first | done_rows, np.where(done_rows, np.arange(len(rows)), -1))[last_row]
-    resolution_date = np.where(done_now & (resolved_row >= 0), resolved_row, -1)
-    type_json = [js({"self": f"{SITE}/rest/api/3/issuetype/{ISSUE_TYPES[t][0]}", "id": ISSUE_TYPES[t][0], "name": t,
-                     "subtask": False, "hierarchyLevel": 0}) for t in process.type_names]
-    project_json = [js({"self": f"{SITE}/rest/api/3/project/{PROJECTS[p][0]}", "id": PROJECTS[p][0], "key": p,
-                        "name": PROJECTS[p][1], "projectTypeKey": "service_desk" if p == "HELP" else "software"})
-                    for p in (ISSUE_TYPES[t][1] for t in process.type_names)]
-    status_json = [
-        js({"self": f"{SITE}/rest/api/3/status/{STATUSES[x][0]}", "name": x, "id": STATUSES[x][0],
-            "statusCategory": {"id": CATEGORIES[STATUSES[x][1]][0], "key": STATUSES[x][1],
-                               "colorName": CATEGORIES[STATUSES[x][1]][1], "name": CATEGORIES[STATUSES[x][1]][2]}})
-        if x in STATUSES else "null" for x in labels
-    ]
-    priority_json = [js({"self": f"{SITE}/rest/api/3/priority/{i}", "name": name, "id": i}) for i, name in PRIORITIES]
-    team_json = [js({"id": str(_team_id(t)), "name": t, "title": t, "isShared": True}) for t in process.groups] + ["null"]
-    labels_json = [js(s.split()) for s in LABEL_SETS]
-    ttype = trace.ticket_type
-    summaries = [js(s) for t in process.type_names for s in SUMMARIES[t]]
-    issue_no = np.arange(n) + 10_100
+    resolution_row = np.where(is_done[final_state] & (resolved_row >= 0), resolved_row, -1)
     final_assignee = issues.assignee[last_row]
     final_group = trace.group[rec[last_row]]
-    created = stamp.take(pa.array(np.flatnonzero(rows.first)))
-    resolution = np.where(resolution_date >= 0, 0, 1)
-    fields = concat(
-        '{"summary":', pick(ttype.astype(np.int64) * 6 + issues.summary, summaries),
-        ',"issuetype":', pick(ttype, type_json),
-        ',"project":', pick(ttype, project_json),
-        ',"created":"', created,
-        '","updated":"', stamp.take(pa.array(last_row)),
-        '","status":', pick(final_state, status_json),
-        ',"priority":', pick(issues.priority[last_row], priority_json),
-        ',"assignee":', pick(np.where(final_assignee >= 0, final_assignee, null_person), person_json),
-        ',"reporter":', pick(trace.requester, person_json),
-        ',"creator":', pick(trace.requester, person_json),
-        ',"resolution":', pick(resolution, [js({"self": f"{SITE}/rest/api/3/resolution/10000", "id": "10000", "name": "Done"}), "null"]),
-        ',"resolutiondate":', _optional_string(stamp, resolution_date),
-        ',"labels":', pick(issues.labels[last_row], labels_json),
-        ',"customfield_10001":', pick(np.where(final_group >= 0, final_group, len(process.groups)), team_json),
-        "}",
-    )
-    issue_json = concat(
-        '{"expand":"operations,versionedRepresentations,editmeta,changelog,renderedFields","id":"', render.numbers(issue_no),
-        '","self":"', concat(f"{SITE}/rest/api/3/issue/", render.numbers(issue_no)),
-        '","key":"', keys(issues),
-        '","changelog":{"startAt":0,"maxResults":', render.numbers(h_count), ',"total":', render.numbers(h_count),
-        ',"histories":[', histories, "]},\"fields\":", fields, "}",
-    )
-    separators = np.full(n, ",", dtype=object)
-    if n:
-        separators[-1] = ""
-    body = concat(issue_json, pa.array(separators.tolist(), pa.string()))
+    ttype = trace.ticket_type.astype(np.int64)
+    vocab = _field_vocabulary(process.type_names, process.groups, labels)
+
+    def issues_text(t0: int, t1: int) -> pa.Array:
+        h0, h1 = int(hist_offsets[t0]), int(hist_offsets[t1])
+        i0, i1 = int(item_offsets[h0]), int(item_offsets[h1])
+        items = render.by_template(item_kind[i0:i1], [item_builder(k, i0) for k in ITEM_KINDS])
+        h = np.arange(h0, h1)
+        history_json = concat(
+            '{"id":"', render.numbers(h_id[h]), '","author":', pick(author[h], person_json), ',"created":"',
+            stamps(hist[h]), '","items":[', render.join_groups(items, item_offsets[h0 : h1 + 1] - i0), "]}",
+        )
+        t = np.arange(t0, t1)
+        counts = render.numbers(np.diff(hist_offsets[t0 : t1 + 1]))
+        resolution = resolution_row[t]
+        fields = concat(
+            '{"summary":', pick(ttype[t] * 6 + issues.summary[t], vocab["summary"]),
+            ',"issuetype":', pick(ttype[t], vocab["issuetype"]),
+            ',"project":', pick(ttype[t], vocab["project"]),
+            ',"created":"', stamps(first_row[t]),
+            '","updated":"', stamps(last_row[t]),
+            '","status":', pick(final_state[t], vocab["status"]),
+            ',"priority":', pick(issues.priority[last_row[t]], vocab["priority"]),
+            ',"assignee":', pick(np.where(final_assignee[t] >= 0, final_assignee[t], null_person), person_json),
+            ',"reporter":', pick(trace.requester[t], person_json),
+            ',"creator":', pick(trace.requester[t], person_json),
+            ',"resolution":', pick(np.where(resolution >= 0, 0, 1), vocab["resolution"]),
+            ',"resolutiondate":', _optional_string(stamps(np.maximum(resolution, 0)), resolution >= 0),
+            ',"labels":', pick(issues.labels[last_row[t]], vocab["labels"]),
+            ',"customfield_10001":', pick(np.where(final_group[t] >= 0, final_group[t], len(process.groups)), vocab["team"]),
+            "}",
+        )
+        issue_no = render.numbers(t + 10_100)
+        return concat(
+            pick((t > 0).astype(np.int64), ["", ","]),
+            '{"expand":"operations,versionedRepresentations,editmeta,changelog,renderedFields","id":"', issue_no,
+            '","self":"', concat(f"{SITE}/rest/api/3/issue/", issue_no),
+            '","key":"', keys(issues).slice(t0, t1 - t0),
+            '","changelog":{"startAt":0,"maxResults":', counts, ',"total":', counts,
+            ',"histories":[', render.join_groups(history_json, hist_offsets[t0 : t1 + 1] - h0), ']},"fields":', fields, "}",
+        )
+
     head = f'{{"expand":"schema,names","startAt":0,"maxResults":{n},"total":{n},"issues":['
-    render.write_text_parts(path, [head, body, "]}\n"])
-    return n, n_items
+    chunks = (issues_text(t0, min(t0 + TICKET_CHUNK, n)) for t0 in range(0, n, TICKET_CHUNK))
+    render.write_text_parts(path, [head, *chunks, "]}\n"])
+    return n, len(item_hist)
 
 
-def _optional_string(stamp: pa.Array, at: np.ndarray) -> pa.Array:
-    quoted = concat('"', stamp.take(pa.array(np.maximum(at, 0))), '"')
-    return pc.if_else(pa.array(at >= 0), quoted, pa.scalar("null"))
+def _field_vocabulary(type_names: list[str], groups: list[str], labels: list[str]) -> dict[str, list[str]]:
+    """Return the JSON of each value an issue's fields can take, by field."""
+    projects = [ISSUE_TYPES[t][1] for t in type_names]
+    return {
+        "summary": [js(x) for t in type_names for x in SUMMARIES[t]],
+        "issuetype": [js({"self": f"{SITE}/rest/api/3/issuetype/{ISSUE_TYPES[t][0]}", "id": ISSUE_TYPES[t][0], "name": t,
+                          "subtask": False, "hierarchyLevel": 0}) for t in type_names],
+        "project": [js({"self": f"{SITE}/rest/api/3/project/{PROJECTS[p][0]}", "id": PROJECTS[p][0], "key": p,
+                        "name": PROJECTS[p][1], "projectTypeKey": "service_desk" if p == "HELP" else "software"}) for p in projects],
+        "status": [
+            js({"self": f"{SITE}/rest/api/3/status/{STATUSES[x][0]}", "name": x, "id": STATUSES[x][0],
+                "statusCategory": {"id": CATEGORIES[STATUSES[x][1]][0], "key": STATUSES[x][1],
+                                   "colorName": CATEGORIES[STATUSES[x][1]][1], "name": CATEGORIES[STATUSES[x][1]][2]}})
+            if x in STATUSES else "null" for x in labels
+        ],
+        "priority": [js({"self": f"{SITE}/rest/api/3/priority/{i}", "name": name, "id": i}) for i, name in PRIORITIES],
+        "resolution": [js({"self": f"{SITE}/rest/api/3/resolution/10000", "id": "10000", "name": "Done"}), "null"],
+        "labels": [js(x.split()) for x in LABEL_SETS],
+        "team": [js({"id": str(_team_id(g)), "name": g, "title": g, "isShared": True}) for g in groups] + ["null"],
+    }
+
+
+def _optional_string(text: pa.Array, present: np.ndarray) -> pa.Array:
+    """Return each text as a JSON string, or null where not ``present``."""
+    return pc.if_else(pa.array(present), concat('"', text, '"'), pa.scalar("null"))
 
 
 def _team_id(team: str) -> str:

@@ -171,14 +171,29 @@ def join_groups(texts: pa.Array, offsets: np.ndarray, sep: str = ",") -> pa.Arra
     return pc.binary_join(lists, sep)
 
 
+def by_template(template: np.ndarray, builders: list[Callable[[np.ndarray], pa.Array]]) -> pa.Array:
+    """Return one text per element, in order: builder ``k`` makes the texts of the elements
+    whose ``template`` is ``k``, given their positions."""
+    positions, parts = [], []
+    for k, build in enumerate(builders):
+        at = np.flatnonzero(template == k)
+        if at.size:
+            positions.append(at)
+            parts.append(build(at).cast(pa.string()))
+    if not parts:
+        return pa.array([], pa.string())
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    return pa.concat_arrays(parts).take(pa.array(order))
+
+
 def write_text_parts(path: str | os.PathLike[str], parts: Iterable[str | pa.Array]) -> Path:
-    """Write literal strings and string arrays (each element followed by nothing) to ``path``."""
+    """Write literal strings and string arrays (their elements back to back) to ``path``, as they come."""
     out = Path(path)
     with out.open("wb") as fh:
         for part in parts:
             if isinstance(part, str):
                 fh.write(part.encode("utf-8"))
-            else:
+            elif len(part):
                 data = part.buffers()[2]
                 offsets = np.frombuffer(part.buffers()[1], dtype=np.int32, count=len(part) + 1, offset=part.offset * 4)
                 fh.write(memoryview(data)[offsets[0] : offsets[-1]])

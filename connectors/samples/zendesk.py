@@ -27,6 +27,7 @@ them).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,7 @@ MEANINGS = {
 }
 
 COMMENT, PRIORITY, TAGS, TYPE, TAKEOVER = range(5)
+AUDIT_CHUNK = 100_000
 NOISE_COUNTS = np.array([0.5, 0.32, 0.13, 0.05])
 NOISE_KINDS = np.array([0.45, 0.14, 0.14, 0.09, 0.18])
 
@@ -243,18 +245,19 @@ def write(zd: Tickets, path: str | os.PathLike[str]) -> int:
     via_names = ["Web form", "Mail", "Rule"]
     via_text = [js(v) for v in via_names]
 
-    # Child events: (row, position, text pieces). Each kind is built as a block, then put in order.
-    blocks: list[tuple[np.ndarray, int, pa.Array]] = []
+    # Child events, as (row, position in the audit, template); a template makes the text of its children from their rows.
+    c_rows: list[np.ndarray] = []
+    c_pos: list[np.ndarray] = []
+    builders: list[Callable[[np.ndarray], pa.Array]] = []
 
-    def child(mask: np.ndarray, position: int, body: pa.Array | str, event_type: str) -> None:
+    def child(mask: np.ndarray, position: int, body: Callable[[np.ndarray], pa.Array] | str, event_type: str) -> None:
         at = np.flatnonzero(mask)
-        if not len(at):
-            return
-        if isinstance(body, str):
-            text = concat(',"via":', pick(via[at], via_text), ',"via_reference_id":null,', body, f',"event_type":"{event_type}"}}')
-        else:
-            text = concat(',"via":', pick(via[at], via_text), ',"via_reference_id":null,', body.take(pa.array(at)), f',"event_type":"{event_type}"}}')
-        blocks.append((at, position, text))
+        c_rows.append(at)
+        c_pos.append(np.full(len(at), position))
+        make = (lambda r: pa.array([body] * len(r), pa.string())) if isinstance(body, str) else body
+        builders.append(lambda r: concat(
+            ',"via":', pick(via[r], via_text), ',"via_reference_id":null,', make(r), f',"event_type":"{event_type}"}}'
+        ))
 
     created = rows.is_event & (ev_kind == CREATE)
     group_id_text = [str(g) for g in GROUP_IDS] + ["null"]
@@ -262,82 +265,85 @@ def write(zd: Tickets, path: str | os.PathLike[str]) -> int:
     assignee_text = [str(x) for x in person_text_ids.tolist()] + ["null"]
     none_person = len(people.names)
     none_group = len(GROUPS)
-    subjects = [js(s) for t in TYPES for s in SUBJECTS[t]]
+    subjects = [js(x) for t in TYPES for x in SUBJECTS[t]]
     true_type = np.array([TYPES.index(t) for t in trace.process.type_names])[trace.ticket_type]
-    status_text = [js(s) for s in labels]
+    status_text = [js(x) for x in labels]
     tag_text = [js(t) for t in TAG_SETS]
-    full = np.arange(n_rows)
+    priority_text = [js(p) for p in PRIORITIES]
+    type_text = [js(t) for t in TYPES]
+    k = len(TAG_SETS)
+    added = [js(sorted(set(TAG_SETS[b]) - set(TAG_SETS[a]))) for a in range(k) for b in range(k)]
+    removed = [js(sorted(set(TAG_SETS[a]) - set(TAG_SETS[b]))) for a in range(k) for b in range(k)]
 
     def values(codes: np.ndarray, texts: list[str]) -> pa.Array:
         return pick(np.asarray(codes, np.int64), texts)
 
     # Creation audits.
-    child(created, 0, concat('"subject":', values(true_type[tk] * 6 + zd.subject[tk], subjects)), "Create")
-    child(created, 1, concat('"requester_id":', values(trace.requester[tk], assignee_text)), "Create")
+    child(created, 0, lambda r: concat('"subject":', values(true_type[tk[r]] * 6 + zd.subject[tk[r]], subjects)), "Create")
+    child(created, 1, lambda r: concat('"requester_id":', values(trace.requester[tk[r]], assignee_text)), "Create")
     child(created, 2, '"status":"new"', "Create")
-    child(created, 3, concat('"priority":', values(zd.priority, [js(p) for p in PRIORITIES])), "Create")
-    child(created, 4, concat('"type":', values(zd.ticket_type, [js(t) for t in TYPES])), "Create")
-    child(created & (group_now >= 0), 5, concat('"group_id":', values(np.maximum(group_now, 0), group_id_text)), "Create")
-    child(created, 6, concat('"tags":', values(zd.tags, tag_text), ',"added_tags":', values(zd.tags, tag_text), ',"removed_tags":[]'), "Create")
+    child(created, 3, lambda r: concat('"priority":', values(zd.priority[r], priority_text)), "Create")
+    child(created, 4, lambda r: concat('"type":', values(zd.ticket_type[r], type_text)), "Create")
+    child(created & (group_now >= 0), 5, lambda r: concat('"group_id":', values(group_now[r], group_id_text)), "Create")
+    child(created, 6, lambda r: concat('"tags":', values(zd.tags[r], tag_text), ',"added_tags":', values(zd.tags[r], tag_text),
+                                       ',"removed_tags":[]'), "Create")
     # Comments: on creation, on every status change made by a person, and as the only child of COMMENT audits.
     commented = created | ((ev_kind == STATE) & (actor != SYSTEM_ACTOR)) | (noise == COMMENT)
-    public = ~((ev_kind == STATE) & np.isin(state_now, [labels.index("hold")]))
+    public = ~((ev_kind == STATE) & (state_now == labels.index("hold")))
     child(commented & public, -1, '"comment_present":true,"comment_public":true', "Comment")
     child(commented & ~public, -1, '"comment_present":true,"comment_public":false', "Comment")
     # Changes.
-    child(ev_kind == STATE, 1, concat('"status":', values(state_now, status_text), ',"previous_value":', values(state_before, status_text)), "Change")
-    clear = (ev_kind == HANDOFF) & (assignee_before >= 0)
-    child(clear, 1, concat('"assignee_id":null,"previous_value":', values(np.maximum(assignee_before, 0), assignee_text)), "Change")
-    child(ev_kind == HANDOFF, 2, concat(
-        '"group_id":', values(np.maximum(group_now, 0), group_id_text),
-        ',"previous_value":', values(np.where(group_before >= 0, group_before, none_group), group_id_text),
+    child(ev_kind == STATE, 1, lambda r: concat('"status":', values(state_now[r], status_text),
+                                                ',"previous_value":', values(state_before[r], status_text)), "Change")
+    child((ev_kind == HANDOFF) & (assignee_before >= 0), 1,
+          lambda r: concat('"assignee_id":null,"previous_value":', values(assignee_before[r], assignee_text)), "Change")
+    child(ev_kind == HANDOFF, 2, lambda r: concat(
+        '"group_id":', values(group_now[r], group_id_text),
+        ',"previous_value":', values(np.where(group_before[r] >= 0, group_before[r], none_group), group_id_text),
     ), "Change")
-    taken = (ev_kind == PICKUP) | (noise == TAKEOVER)
-    child(taken, 1, concat(
-        '"assignee_id":', values(np.maximum(assignee_now, 0), assignee_text),
-        ',"previous_value":', values(np.where(assignee_before >= 0, assignee_before, none_person), assignee_text),
+    child((ev_kind == PICKUP) | (noise == TAKEOVER), 1, lambda r: concat(
+        '"assignee_id":', values(assignee_now[r], assignee_text),
+        ',"previous_value":', values(np.where(assignee_before[r] >= 0, assignee_before[r], none_person), assignee_text),
     ), "Change")
-    child(noise == PRIORITY, 1, concat('"priority":', values(zd.priority, [js(p) for p in PRIORITIES]),
-                                       ',"previous_value":', values(zd.priority[prev], [js(p) for p in PRIORITIES])), "Change")
-    child(noise == TYPE, 1, concat('"type":', values(zd.ticket_type, [js(t) for t in TYPES]),
-                                   ',"previous_value":', values(zd.ticket_type[prev], [js(t) for t in TYPES])), "Change")
-    k = len(TAG_SETS)
-    added = [js(sorted(set(TAG_SETS[b]) - set(TAG_SETS[a]))) for a in range(k) for b in range(k)]
-    removed = [js(sorted(set(TAG_SETS[a]) - set(TAG_SETS[b]))) for a in range(k) for b in range(k)]
-    pair = zd.tags[prev] * k + zd.tags
-    child(noise == TAGS, 1, concat('"tags":', values(zd.tags, tag_text), ',"added_tags":', values(pair, added),
-                                   ',"removed_tags":', values(pair, removed), ',"previous_value":', values(zd.tags[prev], tag_text)), "Change")
-    del full
+    child(noise == PRIORITY, 1, lambda r: concat('"priority":', values(zd.priority[r], priority_text),
+                                                 ',"previous_value":', values(zd.priority[prev[r]], priority_text)), "Change")
+    child(noise == TYPE, 1, lambda r: concat('"type":', values(zd.ticket_type[r], type_text),
+                                             ',"previous_value":', values(zd.ticket_type[prev[r]], type_text)), "Change")
+    child(noise == TAGS, 1, lambda r: concat(
+        '"tags":', values(zd.tags[r], tag_text), ',"added_tags":', values(zd.tags[prev[r]] * k + zd.tags[r], added),
+        ',"removed_tags":', values(zd.tags[prev[r]] * k + zd.tags[r], removed), ',"previous_value":', values(zd.tags[prev[r]], tag_text),
+    ), "Change")
 
-    c_row = np.concatenate([b[0] for b in blocks])
-    c_pos = np.concatenate([np.full(len(b[0]), b[1]) for b in blocks])
-    c_text = pa.concat_arrays([b[2].cast(pa.string()) for b in blocks])
-    # Audits in time order (ties by ticket); children in their audit's order.
+    # Audits run in time order (ties by ticket); children in their audit's order.
     audit_order = np.lexsort((tk, rows.time))
     audit_rank = np.empty(n_rows, np.int64)
     audit_rank[audit_order] = np.arange(n_rows)
-    order = np.lexsort((c_pos, audit_rank[c_row]))
-    c_row, c_text = c_row[order], c_text.take(pa.array(order))
-    n_children = len(c_row)
-    child_id = 5_000_000_000 + np.arange(n_children) * 3
-    children = concat('{"id":', render.numbers(child_id), c_text)
-    offsets = np.searchsorted(audit_rank[c_row], np.arange(n_rows + 1))
-    child_json = render.join_groups(children, offsets)
+    c_row = np.concatenate(c_rows)
+    c_template = np.concatenate([np.full(len(r), i) for i, r in enumerate(c_rows)])
+    order = np.lexsort((np.concatenate(c_pos), audit_rank[c_row]))
+    c_row, c_template = c_row[order], c_template[order]
+    child_offsets = np.searchsorted(audit_rank[c_row], np.arange(n_rows + 1))
 
-    at = audit_order
-    audit_id = 4_000_000_000 + np.arange(n_rows) * 5
-    stamp = render.timestamps(rows.time[at], "%Y-%m-%dT%H:%M:%SZ")
-    record = concat(
-        '{"id":', render.numbers(audit_id), ',"ticket_id":', render.numbers(tk[at].astype(np.int64) + 1),
-        ',"timestamp":', render.numbers(rows.time[at]), ',"created_at":"', stamp, '","updater_id":', render.numbers(updater[at]),
-        ',"via":', pick(via[at], via_text), ',"merged_ticket_ids":[],"event_type":"Audit","child_events":[', child_json, "]}",
-    )
-    separators = pa.array([","] * (n_rows - 1) + [""], pa.string()) if n_rows else pa.array([], pa.string())
+    def audits_text(a0: int, a1: int) -> pa.Array:
+        c0, c1 = int(child_offsets[a0]), int(child_offsets[a1])
+        rows_of = c_row[c0:c1]
+        bodies = render.by_template(c_template[c0:c1], [lambda at, b=b: b(rows_of[at]) for b in builders])
+        children = concat('{"id":', render.numbers(5_000_000_000 + np.arange(c0, c1) * 3), bodies)
+        at = audit_order[a0:a1]
+        return concat(
+            pick((np.arange(a0, a1) > 0).astype(np.int64), ["", ","]),
+            '{"id":', render.numbers(4_000_000_000 + np.arange(a0, a1) * 5), ',"ticket_id":', render.numbers(tk[at].astype(np.int64) + 1),
+            ',"timestamp":', render.numbers(rows.time[at]), ',"created_at":"', render.timestamps(rows.time[at], "%Y-%m-%dT%H:%M:%SZ"),
+            '","updater_id":', render.numbers(updater[at]), ',"via":', pick(via[at], via_text),
+            ',"merged_ticket_ids":[],"event_type":"Audit","child_events":[', render.join_groups(children, child_offsets[a0 : a1 + 1] - c0), "]}",
+        )
+
     end_time = int(rows.time.max()) if n_rows else 0
     tail = (f'],"next_page":"{SUBDOMAIN}/api/v2/incremental/ticket_events.json?start_time={end_time}",'
             f'"count":{n_rows},"end_of_stream":true,"end_time":{end_time}}}\n')
-    render.write_text_parts(path, ['{"ticket_events":[', concat(record, separators), tail])
-    return n_children
+    chunks = (audits_text(a0, min(a0 + AUDIT_CHUNK, n_rows)) for a0 in range(0, n_rows, AUDIT_CHUNK))
+    render.write_text_parts(path, ['{"ticket_events":[', *chunks, tail])
+    return len(c_row)
 
 
 def events(zd: Tickets) -> Events:
