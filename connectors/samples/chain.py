@@ -11,7 +11,7 @@ turns the flows of a source into flat arrays that
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -111,7 +111,6 @@ class Compiled:
     type_resolver_count: np.ndarray
     type_detours: np.ndarray
     type_detour_count: np.ndarray
-    node_type: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
 
 
 ACTORS = (ASSIGNEE, REQUESTER, SYSTEM, PICKER)
@@ -142,7 +141,6 @@ def compile_process(flows: list[Flow], *, labels: list[str] | None = None, group
     node_pick = np.zeros(k, bool)
     node_actor = np.zeros(k, np.int8)
     node_final = np.zeros(k, bool)
-    node_type = np.zeros(k, np.int16)
     succ = np.zeros((k, width), np.int32)
     cum = np.ones((k, width), np.float64)
     waits = np.zeros((k, width, 4), np.float64)
@@ -153,7 +151,6 @@ def compile_process(flows: list[Flow], *, labels: list[str] | None = None, group
                 raise ValueError(f"flow {flow.name!r}: start step {start!r} is not among its steps")
         for name, step in flow.steps.items():
             i = index[(t, name)]
-            node_type[i] = t
             if step.label is not None:
                 node_label[i] = code(label_list, step.label)
             if step.group in (None, ""):
@@ -235,5 +232,4 @@ def compile_process(flows: list[Flow], *, labels: list[str] | None = None, group
         type_resolver_count=resolver_count,
         type_detours=detours,
         type_detour_count=detour_count,
-        node_type=node_type,
     )

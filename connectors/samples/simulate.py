@@ -65,8 +65,6 @@ class Trace:
 
     process: Compiled
     people: People
-    mode: str
-    export_at: int
     # per ticket
     ticket_type: np.ndarray  # int16
     requester: np.ndarray  # int32 person id
@@ -97,7 +95,7 @@ class Trace:
 
 def arrivals(rng: np.random.Generator, n: int) -> np.ndarray:
     """Return ``n`` sorted opening times, busier on weekdays and in office hours."""
-    weekday = (np.arange(WINDOW_DAYS) + 0) % 7  # START is a Monday
+    weekday = np.arange(WINDOW_DAYS) % 7  # START is a Monday
     day_weight = WEEKDAY_LOAD[weekday]
     day = rng.choice(WINDOW_DAYS, size=n, p=day_weight / day_weight.sum())
     hour = rng.choice(24, size=n, p=HOUR_LOAD / HOUR_LOAD.sum())
@@ -106,7 +104,12 @@ def arrivals(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Generator, *, mode: str = "changes") -> Trace:
-    """Run every ticket through its flow; return the records, sorted by ticket and time."""
+    """Run every ticket through its flow; return the records, sorted by ticket and time.
+
+    In ``changes`` mode the hand-off labels (Reassigned, Assigned to group,
+    Assigned) are added to ``process.labels``. A ticket still moving after
+    ``MAX_ROUNDS`` updates stops where it is, as if still open at the export.
+    """
     if mode not in ("changes", "activities"):
         raise ValueError(f"unknown mode {mode!r}")
     labels = process.labels
@@ -146,7 +149,7 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
     # Creation: every ticket's first record.
     all_idx = np.arange(n)
     u = rng.random((n, 3))
-    _, g_target = _group_target(process, node, all_idx, group, pgroup, resolver, ttype, u[:, 0])
+    g_target = _group_target(process, node, all_idx, group, pgroup, resolver, ttype, u[:, 0])
     group[:] = np.where(g_target >= 0, g_target, -1)
     state[:] = process.node_label[node]
     picked = process.node_pick[node] & (group >= 0)
@@ -171,7 +174,7 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
 
         g_old = group[active]
         a_old = assignee[active]
-        g_kind, g_target = _group_target(process, nxt, active, group, pgroup, resolver, ttype, u[:, 2])
+        g_target = _group_target(process, nxt, active, group, pgroup, resolver, ttype, u[:, 2])
         g_change = (g_target >= 0) & (g_target != g_old)
         g_new = np.where(g_change, g_target, g_old)
         a_mid = np.where(g_change, -1, a_old)
@@ -221,8 +224,6 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
     return Trace(
         process=process,
         people=people,
-        mode=mode,
-        export_at=EXPORT_AT,
         ticket_type=ttype,
         requester=requester,
         resolver=resolver,
@@ -239,8 +240,8 @@ def _group_target(
     resolver: np.ndarray,
     ttype: np.ndarray,
     u: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return each step's hand-off kind and target group (-1: no hand-off)."""
+) -> np.ndarray:
+    """Return each step's hand-off target group (-1: no hand-off)."""
     kind = process.node_group[nodes]
     target = np.full(len(nodes), -1, np.int16)
     target = np.where(kind == GROUP_RESOLVER, resolver[idx], target)
@@ -259,7 +260,7 @@ def _group_target(
             ok = (chosen < 0) & (candidate >= 0) & (candidate != group[idx[detour]]) & (candidate != resolver[idx[detour]])
             chosen = np.where(ok, candidate, chosen)
         target[detour] = chosen
-    return kind, target
+    return target
 
 
 def _actor(
