@@ -97,4 +97,8 @@ def group_table(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, re
 def _h(seconds: float) -> str:
     if seconds is None or np.isnan(seconds):
         return "-"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

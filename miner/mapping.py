@@ -13,7 +13,6 @@ at, not once per event, and the result is spread back to the events.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -43,14 +42,21 @@ class Matcher:
     values: tuple[str, ...]
 
     def mask(self, values: pd.Series) -> np.ndarray:
-        text = values.astype("str").where(values.notna(), None)
+        """Return which ``values`` match; evaluated with Python's re on distinct values.
+
+        (Arrow-backed pandas strings would use RE2, which lacks some of Python's
+        syntax and rejects what fnmatch produces.)
+        """
+        text = values.astype(object).where(values.notna(), None).to_numpy()
         if self.mode == "exact":
-            return text.isin(self.values).to_numpy(dtype=bool)
+            wanted = set(self.values)
+            return np.fromiter((v in wanted for v in text), dtype=bool, count=len(text))
+        # Each value compiles on its own: a user's pattern may carry inline flags like (?i).
         if self.mode == "glob":
-            pattern = "|".join(f"(?:{fnmatch.translate(v)})" for v in self.values)
-            return text.str.match(pattern).fillna(False).to_numpy(dtype=bool)
-        pattern = "|".join(f"(?:{v})" for v in self.values)
-        return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+            tests = [re.compile(_glob(v), re.DOTALL).fullmatch for v in self.values]
+        else:
+            tests = [re.compile(v).search for v in self.values]
+        return np.fromiter((v is not None and any(t(str(v)) for t in tests) for v in text), dtype=bool, count=len(text))
 
     def describe(self) -> str:
         shown = " | ".join(self.values)
@@ -207,6 +213,27 @@ def _parse_rule(raw: object, index: int, line: int | None, text: str, origin: st
         wait = "queue"
     practice = raw.get("practice")
     return Rule(tuple(matchers), stage, kind, wait, str(practice) if practice else None, f"{origin} rule {index + 1}", line)
+
+
+def _glob(pattern: str) -> str:
+    """Translate a shell glob (* ? [abc]) into a regular expression."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
 
 
 def _matcher(column: str, value: object, fail) -> Matcher:  # type: ignore[no-untyped-def]

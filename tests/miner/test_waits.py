@@ -1,0 +1,92 @@
+"""Time in state, wait classes, hand-off waits, steps against targets, flow efficiency, groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from miner.compare import compare
+from miner.design import parse_design_text
+from miner.discovery import discover
+from tests.helpers import make_log
+
+COLUMNS = ("case_id", "activity", "minutes", "group")
+
+
+def run(rows, design=None):
+    log = make_log(rows, columns=COLUMNS)
+    found = discover(log)
+    return found, compare(log, found, design)
+
+
+def test_wait_classes_and_handoff_window():
+    rows = [
+        ("A", "Log call", 0, "SD"),              # engage work 10
+        ("A", "Investigate", 10, "SD"),          # work 20
+        ("A", "Queued", 30, "L2"),               # group change: queue wait becomes hand-off wait, 40
+        ("A", "Awaiting customer", 70, "L2"),    # customer wait stays customer, 20
+        ("A", "Investigate", 90, "L2"),          # L2's first work, 30
+        ("A", "Pending vendor", 120, "L2"),      # vendor wait, 60
+        ("A", "Investigate", 180, "L2"),         # work, 20
+        ("A", "Resolved", 200, "L2"),            # done: lead time ends
+        ("A", "Closed", 900, "L2"),
+    ]
+    found, c = run(rows)
+    by = c.waits.by_class
+    assert by["work"] == (10 + 20 + 30 + 20) * 60
+    assert by["handoff"] == 40 * 60
+    assert by["customer"] == 20 * 60
+    assert by["vendor"] == 60 * 60
+    assert by["queue"] == 0
+    assert found.tickets["lead_time_s"].iloc[0] == 200 * 60
+    assert c.waits.flow_efficiency == {"median": pytest.approx(80 / 200), "pooled": pytest.approx(80 / 200)}
+
+
+def test_wait_transitions_name_the_work_on_both_sides():
+    rows = [("A", "Investigate", 0, "SD"), ("A", "Awaiting customer", 10, "SD"), ("A", "Pending vendor", 25, "SD"),
+            ("A", "Investigate", 60, "SD"), ("A", "Resolved", 70, "SD")]
+    _, c = run(rows)
+    t = c.waits.transitions.iloc[0]
+    assert (t["source"], t["target"], t["waits"], t["total_s"]) == ("Investigate", "Investigate", 1, 50 * 60)
+
+
+DESIGN = """
+[[stream]]
+name = "Incident"
+applies_to = "default"
+  [[stream.step]]
+  stage = "engage"
+  target = "15m"
+  [[stream.step]]
+  stage = "deliver and support"
+  target = "1h"
+"""
+
+
+def test_steps_against_targets_and_complete_accurate():
+    rows = [
+        ("A", "Log call", 0, "SD"), ("A", "Investigate", 10, "SD"), ("A", "Resolved", 40, "SD"),          # engage 10, deliver 30
+        ("B", "Log call", 0, "SD"), ("B", "Investigate", 30, "SD"), ("B", "Categorise", 120, "SD"),       # engage 30 → over by 15
+        ("B", "Investigate", 130, "SD"), ("B", "Resolved", 140, "SD"),                                     # deliver 90+10=100 → over by 40
+    ]
+    _, c = run(rows, parse_design_text(DESIGN, "d.toml"))
+    steps = c.steps.set_index("stage")
+    engage, deliver = steps.loc["engage"], steps.loc["deliver_support"]
+    assert (engage["tickets"], engage["over_target"], engage["median_excess_s"]) == (2, 1, (30 + 10 - 15) * 60)
+    assert (deliver["over_target"], deliver["median_excess_s"]) == (1, (100 - 60) * 60)
+    # B left engage and came back to it: engage is complete and accurate for A only.
+    assert engage["complete_accurate"] == 0.5
+    assert engage["work_median_s"] == pytest.approx((10 + 40) / 2 * 60)
+
+
+def test_moved_bottleneck_flags_the_fast_group_that_pushes_cost_downstream():
+    rows = []
+    for i in range(6):
+        # SD passes on within 5 minutes; L2 waits 3 h for it, redoes the triage and sends it back.
+        rows += [(f"T{i}", "Log call", 0, "SD"), (f"T{i}", "Reassigned", 5, "L2"), (f"T{i}", "Categorise", 185, "L2"),
+                 (f"T{i}", "Investigate", 190, "L2"), (f"T{i}", "Reassigned", 250, "SD"), (f"T{i}", "Log call", 260, "SD"),
+                 (f"T{i}", "Reassigned", 265, "L3"), (f"T{i}", "Investigate", 275, "L3"), (f"T{i}", "Resolved", 400, "L3")]
+    _, c = run(rows)
+    groups = c.groups.set_index("group")
+    assert bool(groups.loc["SD", "moved_bottleneck"])
+    assert not groups.loc["L2", "moved_bottleneck"]
+    assert groups.loc["SD", "reason"].startswith("fast locally (median 10 min per visit")
