@@ -325,6 +325,18 @@ def test_servicenow_list_truth_counts_the_columns(samples: dict) -> None:
         assert [e[0] for e in events] == ["Opened"] + ["Resolved"] * (r["resolved_at"] != "(empty)") + ["Closed"] * (r["closed_at"] != "(empty)")
 
 
+def test_servicenow_audit_counters_agree_with_the_events(samples: dict) -> None:
+    """reopen_count and reassignment_count on a ticket's last row are its reopens and reassignments."""
+    path, truth = samples["servicenow-audit"]
+    _, rows = _csv_rows(path)
+    last = {r["number"]: r for r in rows}
+    for number, row in last.items():
+        case = truth["cases"][number]
+        assert int(row["reopen_count"]) == case["reopens"], number
+        assert int(row["reassignment_count"]) == case["reassignments"], number
+        assert row["assignment_group"] == (case["group_path"][-1] if case["group_path"] else "")
+
+
 def test_large_samples_keep_only_totals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small = generate("jira", tickets=40, seed=2, path=tmp_path / "small.json")
     monkeypatch.setattr(truth_module, "CASE_DETAIL_LIMIT", 30)
