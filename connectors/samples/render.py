@@ -42,6 +42,8 @@ def timestamps(seconds: np.ndarray, fmt: str, *, offset_minutes: np.ndarray | No
     body = fmt[:-2] if zone else fmt
     cut = min((i for i in (body.find(d) for d in ("%H", "%I", "%M", "%S", "%p")) if i >= 0), default=len(body))
     date_fmt, time_fmt = body[:cut], body[cut:]
+    if any(d in time_fmt for d in ("%Y", "%y", "%m", "%d", "%b", "%z")):
+        raise ValueError(f"format {fmt!r}: date directives must come before time ones, and %z only at the end")
     day = local // 86_400
     first = int(day.min())
     parts: list[pa.Array] = []
