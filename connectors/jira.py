@@ -442,9 +442,19 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     for name in _ISSUE_FIELDS:
         codes, names = _codes(np.asarray(walk.issue_fields[name], dtype=object))
         events[name] = pd.Categorical.from_codes(codes[issue_of_event], categories=pd.Index(names, dtype="str"))
+    # Each row gives at most one event: in row order, cases come in order of first appearance.
+    events = events.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
     events = _drop_empty(events)
 
     rejects.fill(report, n)
+    if not len(events):
+        if not len(keep):
+            reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
+            raise EmptyExport(f"{path}: every row was rejected: {reasons}")
+        raise EmptyExport(
+            f"{path}: no events: none of the {len(keep):,} rows loaded changes a status, a team or the assignee "
+            "of an unassigned issue, and no issue carries its 'fields.created'; export issues that have status changes"
+        )
     table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS])
     report.events = len(table)
 

@@ -415,6 +415,7 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     )
     rejects.fill(report, n)
     table, counts = _derive(changes, rejects.kept)
+    _require_events(table, counts, report, names["row"])
     report.events = len(table)
     report.derivation = _derivation(counts, names["row"])
     if walk.empty_records:
@@ -430,13 +431,20 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         if role in options.given_columns():
             flag = "--" + role.replace("_", "-") + "-col"
             raise BadOption(f"{path}: {flag} does not apply to a Zendesk field history (its events come from field_name and value); leave it out, or pass --source csv")
+    if not probe.is_table:
+        raise UnreadableExport(f"{path}: a Zendesk field history is a table (CSV, XLSX or Parquet), but this file is {probe.kind}; pass --source zendesk-events or zendesk-audits for JSON")
     text = probe.table
     frame = to_frame(text)
-    found = _history_columns(set(frame.columns), options.given_columns())
-    for role in ("case_id", "field", "value", "timestamp"):
+    found = _history_columns(set(frame.columns), options.given_columns(), path)
+    for role, what, fix in (
+        ("case_id", "ticket id", "pass --case-col NAME"),
+        ("field", "field name", "rename it field_name"),
+        ("value", "value", "rename it value"),
+        ("timestamp", "time", "pass --timestamp-col NAME"),
+    ):
         if not found.get(role):
             wanted = " or ".join(repr(n.replace(" ", "_")) for n in HISTORY_COLUMNS[role][:3])
-            raise MissingColumn(f"{path}: no {role.replace('_id', '')} column ({wanted}) in a Zendesk field history; pass --{role.replace('_id', '').replace('_', '-')}-col NAME")
+            raise MissingColumn(f"{path}: no {what} column ({wanted}) in a Zendesk field history; {fix}")
     report = LoadReport(path, "zendesk-history", "")
     report.notes.extend(text.notes)
     n = len(frame)
@@ -477,6 +485,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     )
     rejects.fill(report, n + sum(r.count for r in text.rejected))
     table, counts = _derive(changes, rejects.kept)
+    _require_events(table, counts, report, "row")
     report.events = len(table)
     report.derivation = _derivation(counts, "row")
     report.choose("case_id", found["case_id"], "given" if "case_id" in options.given_columns() else "the ticket each change belongs to")
@@ -493,7 +502,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     return table, report
 
 
-def _history_columns(columns: set[str], given: dict[str, str]) -> dict[str, str]:
+def _history_columns(columns: set[str], given: dict[str, str], path: str = "") -> dict[str, str]:
     by_name: dict[str, str] = {}
     for c in sorted(columns):
         by_name.setdefault(normalise(c), c)
@@ -501,7 +510,8 @@ def _history_columns(columns: set[str], given: dict[str, str]) -> dict[str, str]
     for role, wanted in HISTORY_COLUMNS.items():
         if role in given:
             if given[role] not in columns:
-                raise MissingColumn(f"no column {given[role]!r} for {role}")
+                shown = ", ".join(repr(c) for c in sorted(columns)[:12])
+                raise MissingColumn(f"{path}: no column {given[role]!r} for {role} (columns: {shown})")
             found[role] = given[role]
             continue
         found[role] = next((by_name[w] for w in wanted if w in by_name), "")
@@ -598,6 +608,8 @@ def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, obj
     if ch.via is not None:
         via = ch.via.take(order)
         events["via"] = pd.Categorical.from_codes(via.codes[positions], categories=pd.Index(via.names.astype(str), dtype="str"))
+    # Each row gives at most one event: in row order, cases come in order of first appearance.
+    events = events.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
     required = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
     events = events.drop(columns=[c for c in events.columns if c not in required and events[c].isna().all()])
     table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP)])
@@ -629,6 +641,19 @@ def _tally(codes: np.ndarray, names: np.ndarray, missing: str, *, lower: bool = 
     if (codes < 0).any():
         counts[missing] += int((codes < 0).sum())
     return counts.most_common()
+
+
+def _require_events(table: pd.DataFrame, counts: dict[str, object], report: LoadReport, row: str) -> None:
+    """Raise a one-line error when nothing in the file gives an event."""
+    if len(table):
+        return
+    if not counts["loaded"]:
+        reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
+        raise EmptyExport(f"{report.path}: every {row} was rejected: {reasons}")
+    raise EmptyExport(
+        f"{report.path}: no events: none of the {_plural(int(str(counts['loaded'])), row)} loaded sets a ticket's status, "
+        "group or assignee; export a time window that holds ticket updates"
+    )
 
 
 def _derivation(counts: dict[str, object], row: str) -> str:

@@ -191,6 +191,21 @@ def test_bulkfetch_cases_are_issue_ids():
     assert (report.rows_read, report.rows_rejected, report.events) == (4, 0, 4)
 
 
+def test_cases_keep_their_order_of_first_appearance(tmp_path):
+    # The first issue's only event is a team change, the second's a status change:
+    # cases still come in file order, as the event table promises.
+    history = {"id": "1", "author": {"displayName": "Ann"}, "created": "2025-06-02T08:00:00.000+0000"}
+    doc = {"issueChangeLogs": [
+        {"issueId": "9", "changeHistories": [{**history, "items": [{"field": "Team", "fromString": None, "toString": "Ops"}]}]},
+        {"issueId": "1", "changeHistories": [{**history, "items": [{"field": "status", "fromString": "A", "toString": "B"}]}]},
+    ]}
+    path = tmp_path / "bulk.json"
+    path.write_text(json.dumps(doc))
+    log, report = connectors.load(path)
+    assert list(log["case_id"].astype(str)) == ["9", "1"]
+    assert list(log["case_id"].cat.categories) == ["9", "1"]
+
+
 def _activities(log: pd.DataFrame) -> list[tuple[str, str, str]]:
     return [(str(c), str(a), t.isoformat()) for c, a, t in zip(log["case_id"], log["activity"], log["timestamp"], strict=True)]
 
