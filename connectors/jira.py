@@ -330,7 +330,11 @@ def _shape_note(walk: _Walk) -> str:
         "bulkfetch": "bulk changelog (issueChangeLogs[].changeHistories[])",
     }
     shapes = ", ".join(f"{names[s]}{f' x{n}' if n > 1 else ''}" for s, n in walk.shapes.items())
-    return f"Jira {shapes}: {len(walk.case):,} issue entries, {len(walk.h_issue):,} histories, {len(walk.i_hist):,} items"
+    rows = "a row is one changelog item" + (" or issue creation record" if any(walk.created_row) else "")
+    return (
+        f"Jira {shapes}: {len(walk.case):,} issue entries, {len(walk.h_issue):,} histories, {len(walk.i_hist):,} items; "
+        f"{rows}, numbered in file order"
+    )
 
 
 def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> pd.DataFrame:
@@ -458,7 +462,8 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS])
     report.events = len(table)
 
-    _choose_changelog_columns(report, walk, has_group=bool((kind == _GROUP).any()), categories=categories)
+    group_fields = sorted({str(field_names[c]) for c in field_codes[item_index[(kind == _GROUP) & (item_index >= 0)]]})
+    _choose_changelog_columns(report, walk, group_fields=group_fields, categories=categories)
     kept_items = int((~creation).sum())
     other = ~creation & ~np.isin(np.arange(len(kind)), positions)
     report.derivation = _changelog_derivation(
@@ -494,7 +499,7 @@ def _status_categories(walk: _Walk) -> dict[str, str]:
     return pairs
 
 
-def _choose_changelog_columns(report: LoadReport, walk: _Walk, *, has_group: bool, categories: dict[str, str]) -> None:
+def _choose_changelog_columns(report: LoadReport, walk: _Walk, *, group_fields: list[str], categories: dict[str, str]) -> None:
     cases = []
     if walk.shapes["search"]:
         cases.append("issues[].key")
@@ -510,8 +515,9 @@ def _choose_changelog_columns(report: LoadReport, walk: _Walk, *, has_group: boo
     )
     report.choose("timestamp", "histories[].created", "when the change was made" + ("; fields.created for the first status" if walk.shapes["search"] else ""))
     report.choose("resource", "histories[].author.displayName", "who made the change; for Assigned, the person who picked the issue up")
-    if has_group:
-        report.choose("group", "items[].toString where field is a team", f"team fields: {', '.join(sorted(GROUP_FIELDS))}")
+    if group_fields:
+        named = " or ".join(repr(f) for f in group_fields)
+        report.choose("group", f"items[].toString where field is {named}", "the team after each history; its changes give Reassigned")
     if categories:
         report.notes.append(
             f"status categories of {len(categories):,} statuses learned from the issues' current status "

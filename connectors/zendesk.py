@@ -335,7 +335,10 @@ def load_events(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     report = LoadReport(str(probe.path), "zendesk-events", "")
     json_lines = _is_json_lines(probe) and walk.form == "a JSON array"
     form = "JSON lines" if json_lines else walk.form
-    report.notes.append(f"ticket events in {form}: {_plural(len(walk.case), 'audit')}, {_plural(walk.rows, 'child event')}")
+    report.notes.append(
+        f"ticket events in {form}: {_plural(len(walk.case), 'audit')} holding {_plural(walk.rows, 'child event')}; "
+        "a row is one child event, numbered in file order"
+    )
     names = {"record": "ticket_events[]", "row": "child event", "author": "ticket_events[].updater_id",
              "activity": "child_events[].status", "group": "child_events[].group_id"}
     return _load_walk(walk, probe, options, report, names), report
@@ -345,7 +348,10 @@ def load_audits(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     """Load the ticket audits export."""
     walk = _walk_audits(_json(probe, options, "a Zendesk audits export"), probe.path)
     report = LoadReport(str(probe.path), "zendesk-audits", "")
-    report.notes.append(f"audits in {walk.form}: {_plural(len(walk.case), 'audit')}, {_plural(walk.rows, 'audit event')}")
+    report.notes.append(
+        f"audits in {walk.form}: {_plural(len(walk.case), 'audit')} holding {_plural(walk.rows, 'audit event')}; "
+        "a row is one audit event, numbered in file order"
+    )
     names = {"record": "audits[]", "row": "audit event", "author": "audits[].author_id",
              "activity": "events[].value where field_name is 'status'", "group": "events[].value where field_name is 'group_id'"}
     return _load_walk(walk, probe, options, report, names), report
@@ -465,8 +471,8 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     if not options.keep_duplicates:
         rejects.add("exact duplicate of an earlier row (pass --keep-duplicates to keep)", frame.duplicated().to_numpy() & rejects.kept)
 
-    previous = found.get("previous")
-    resource = found.get("resource")
+    previous = found.get("previous") or None
+    resource = found.get("resource") or None
     time = parsed.values.to_numpy(dtype="datetime64[us]")
     # Rows of one ticket at one instant are one update, as an audit is.
     record = pd.DataFrame({"case": case.to_numpy(dtype=object), "time": time}).groupby(["case", "time"], sort=False, dropna=False).ngroup()
@@ -497,7 +503,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     if counts["groups"]:
         report.choose("group", f"{found['value']} where {found['field']} is 'group_id'", "the ticket's group id after the change")
     _note_system(report, counts)
-    if previous is None:
+    if not previous:
         report.notes.append("no previous-value column: a change replaces the ticket's value from the row before it in time order; rows of one ticket at one time are one update")
     return table, report
 

@@ -145,9 +145,12 @@ def test_search_changelog_accounting_and_report():
         "activity": "items[].toString where field is 'status'",
         "timestamp": "histories[].created",
         "resource": "histories[].author.displayName",
-        "group": "items[].toString where field is a team",
+        "group": "items[].toString where field is 'Team'",
     }
-    assert report.notes[0] == "Jira search results with changelog (issues[].changelog.histories[]): 3 issue entries, 8 histories, 13 items"
+    assert report.notes[0] == (
+        "Jira search results with changelog (issues[].changelog.histories[]): 3 issue entries, 8 histories, 13 items; "
+        "a row is one changelog item or issue creation record, numbered in file order"
+    )
     assert any(n.startswith("status categories of 3 statuses learned from the issues' current status") for n in report.notes)
     assert report.flags == ["--source jira-changelog"]
 

@@ -119,7 +119,7 @@ def test_ticket_events_accounting_and_report():
         "resource": "ticket_events[].updater_id",
         "group": "child_events[].group_id",
     }
-    assert report.notes[0] == "ticket events in 1 page: 12 audits, 27 child events"
+    assert report.notes[0] == "ticket events in 1 page: 12 audits holding 27 child events; a row is one child event, numbered in file order"
     assert "resource -1 is Zendesk itself (triggers and automations)" in report.notes
     assert any("1 audit without created_at read from 'timestamp' (epoch seconds)" in n for n in report.notes)
 
@@ -139,15 +139,15 @@ def test_duplicates_are_kept_on_request():
 def test_json_lines_read_like_the_json():
     lines, report = connectors.load(ZD / "ticket_events.jsonl")
     assert events(lines, "101", *ATTRS) == EVENTS_101
-    assert report.notes[0] == "ticket events in JSON lines: 7 audits, 18 child events"
+    assert report.notes[0] == "ticket events in JSON lines: 7 audits holding 18 child events; a row is one child event, numbered in file order"
 
 
 @pytest.mark.parametrize(
     "make, note",
     [
-        pytest.param(lambda d: d["ticket_events"], "ticket events in a JSON array: 12 audits, 27 child events", id="array-of-events"),
+        pytest.param(lambda d: d["ticket_events"], "ticket events in a JSON array: 12 audits holding 27 child events; a row is one child event, numbered in file order", id="array-of-events"),
         pytest.param(lambda d: [{"ticket_events": d["ticket_events"][:5]}, {"ticket_events": d["ticket_events"][5:]}],
-                     "ticket events in 2 pages: 12 audits, 27 child events", id="array-of-pages"),
+                     "ticket events in 2 pages: 12 audits holding 27 child events; a row is one child event, numbered in file order", id="array-of-pages"),
     ],
 )
 def test_arrays_of_events_or_pages(tmp_path, make, note):
@@ -255,6 +255,10 @@ def test_history_accounting_and_report():
         "resource": "user_id",
         "group": "value where field_name is 'group_id'",
     }
+    assert report.notes[-1] == (
+        "no previous-value column: a change replaces the ticket's value from the row before it in time order; "
+        "rows of one ticket at one time are one update"
+    )
 
 
 def test_history_xlsx_reads_like_the_csv(tmp_path):
