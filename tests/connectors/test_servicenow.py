@@ -619,6 +619,97 @@ def test_snapshot_events_match_a_brute_force_reading(rows: list[tuple], rng) -> 
     assert report.derivation.endswith(f"{silent:,} {'row changes' if silent == 1 else 'rows change'} none of state, group or assignee, so add no event")
 
 
+AUDIT_VALUES = {
+    "state": ["", "1", "2", "3", "6"],
+    "hold_reason": ["", "1", "4"],
+    "assignment_group": ["", "G1", "G2"],
+    "assigned_to": ["", "P1", "P2"],
+    "priority": ["", "2", "3"],
+}
+HOLD_LABELS = {"1": "Awaiting Caller", "4": "Awaiting Vendor"}
+audit_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["DOC1", "DOC2"]),
+        st.integers(0, 5),  # minute
+        st.integers(0, 2),  # record_checkpoint
+        st.sampled_from(sorted(AUDIT_VALUES)),
+    ).flatmap(lambda r: st.tuples(*map(st.just, r), st.sampled_from(AUDIT_VALUES[r[3]]), st.sampled_from(AUDIT_VALUES[r[3]]))),
+    min_size=1, max_size=25,
+)
+
+
+def _sys_audit_reference(rows: list[tuple]) -> dict[str, list[tuple[str, int, str | None, str | None]]]:
+    """Brute force: replay each ticket's field changes update by update, then compare snapshots."""
+    order = {"assignment_group": 0, "assigned_to": 1, "hold_reason": 2, "state": 3, "priority": 4}
+    out: dict[str, list[tuple[str, int, str | None, str | None]]] = {}
+    for doc in dict.fromkeys(r[0] for r in rows):
+        mine = sorted((r for r in rows if r[0] == doc), key=lambda r: (r[1], r[2], order[r[3]]))
+        values = {f: None for f in order}
+        for field in order:  # before a field's first change: that change's old value
+            first = next((r for r in mine if r[3] == field), None)
+            values[field] = (first[4] or None) if first else None
+        snapshots = []
+        if any(values[f] for f in ("state", "hold_reason", "assignment_group", "assigned_to")):
+            snapshots.append((mine[0][1], dict(values)))
+        for key in dict.fromkeys((r[1], r[2]) for r in mine):
+            update = [r for r in mine if (r[1], r[2]) == key]
+            if all(r[3] == "priority" for r in update):
+                continue
+            for r in update:
+                values[r[3]] = r[5] or None
+            snapshots.append((key[0], dict(values)))
+        label = group = person = None
+        events = []
+        for i, (minute, v) in enumerate(snapshots):
+            if i and v["assignment_group"] and v["assignment_group"] != group:
+                events.append(("Assigned to group" if group is None else "Reassigned", minute, v["assignment_group"], v["assigned_to"]))
+            if i and v["assigned_to"] and person is None:
+                events.append(("Assigned", minute, v["assignment_group"], v["assigned_to"]))
+            new_label = label
+            if v["state"]:
+                new_label = RAW[v["state"]]
+                if new_label == "On Hold" and v["hold_reason"]:
+                    new_label = f"On Hold ({HOLD_LABELS[v['hold_reason']]})"
+            if new_label is not None and new_label != label:
+                events.append((new_label, minute, v["assignment_group"], v["assigned_to"]))
+            label, group, person = new_label, v["assignment_group"], v["assigned_to"]
+        if events:
+            out[doc] = events
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(audit_rows)
+@example([  # one update: state and hold reason together, listed state first
+    ("DOC1", 0, 0, "state", "", "2"), ("DOC1", 1, 1, "state", "2", "3"), ("DOC1", 1, 1, "hold_reason", "", "1"),
+    ("DOC1", 2, 2, "hold_reason", "1", ""), ("DOC1", 2, 2, "state", "3", "2"),
+])
+@example([  # two updates in one minute, told apart by record_checkpoint
+    ("DOC1", 0, 0, "state", "", "2"), ("DOC1", 1, 1, "state", "2", "3"), ("DOC1", 1, 2, "state", "3", "2"),
+])
+@example([  # history that starts after creation, with a hand-off in the first update
+    ("DOC2", 3, 0, "priority", "3", "2"), ("DOC2", 4, 1, "state", "2", "6"), ("DOC2", 4, 1, "assignment_group", "G1", "G2"),
+])
+def test_sys_audit_events_match_a_brute_force_replay(rows: list[tuple]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["sys_id", "tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "record_checkpoint", "sys_created_on"])
+    for i, (doc, minute, checkpoint, field, old, new) in enumerate(rows):
+        writer.writerow([f"s{i}", "incident", doc, field, old, new, checkpoint, f"2024-01-01 10:{minute:02d}:00"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sys_audit.csv"
+        path.write_text(buffer.getvalue())
+        log, report = connectors.load(path)
+    assert report.source == "servicenow-sys-audit"
+    got = {
+        case: [(a, int(t[-2:]), g, p) for a, t, g, p in events]
+        for case, events in traces(log, "group", "resource").items()
+    }
+    assert got == _sys_audit_reference(rows)
+    check_event_table(log)
+    assert report.rows_read == report.rows_loaded == len(rows)
+
+
 # --- Volume ---------------------------------------------------------------------------------------
 
 
