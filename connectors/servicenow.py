@@ -94,6 +94,11 @@ NUMBER_PREFIXES = {
     "INC": "incident", "CHG": "change_request", "RITM": "sc_req_item", "SCTASK": "sc_task",
     "TASK": "task", "PRB": "problem", "REQ": "sc_request",
 }
+# sys_class_name and tablename hold a table's name, or in a display export its label.
+TABLE_NAMES = {normalise(name): name for name in STATE_LABELS} | {
+    "change request": "change_request", "requested item": "sc_req_item", "catalog task": "sc_task",
+    "request": "sc_request",
+}
 # An incident_state column keyed like this is read with the incident_state codes.
 _INCIDENT_STATE = "incident (incident_state)"
 
@@ -156,6 +161,14 @@ def _header(probe: Probe) -> _Header | None:
     return _Header(probe.header) if probe.is_table else None
 
 
+def _all(header: _Header | None, fields: Sequence[str]) -> list[str] | None:
+    """Return the columns of all ``fields``, or None if the export lacks one."""
+    if header is None:
+        return None
+    found = [header.find(f) for f in fields]
+    return [c for c in found if c is not None] if None not in found else None
+
+
 def _named(columns: Sequence[str]) -> str:
     return ", ".join(columns)
 
@@ -166,24 +179,19 @@ def _named(columns: Sequence[str]) -> str:
 def detect_metric(probe: Probe) -> str | None:
     """Recognise a metric_instance export by its definition/start/end columns."""
     h = _header(probe)
-    if h is None:
+    found = _all(h, ("definition", "id", "start", "end"))
+    value = h.find("value", "field_value") if h else None
+    if found is None or value is None:
         return None
-    found = [h.find(f) for f in ("definition", "id", "start", "end")]
-    value = h.find("value", "field_value")
-    if None in found or value is None:
-        return None
-    return f"columns {_named([*found, value])}: metric_instance intervals (a ticket's time in each state, group or assignee)"  # type: ignore[list-item]
+    return f"columns {_named([*found, value])}: metric_instance intervals (a ticket's time in each state, group or assignee)"
 
 
 def detect_sys_audit(probe: Probe) -> str | None:
     """Recognise a sys_audit export by its documentkey/fieldname/oldvalue/newvalue columns."""
-    h = _header(probe)
-    if h is None:
+    found = _all(_header(probe), ("documentkey", "fieldname", "oldvalue", "newvalue"))
+    if found is None:
         return None
-    found = [h.find(f) for f in ("documentkey", "fieldname", "oldvalue", "newvalue")]
-    if None in found:
-        return None
-    return f"columns {_named(found)}: sys_audit field history (one row per changed field)"  # type: ignore[arg-type]
+    return f"columns {_named(found)}: sys_audit field history (one row per changed field)"
 
 
 def detect_audit(probe: Probe) -> str | None:
@@ -454,7 +462,7 @@ def _state_labels(
         if distinct:
             inp.report.notes.append(f"{where}: display values ({_few(distinct)}), used as they are")
         return values
-    shown = [v for v, r in zip(distinct, raw, strict=True) if r is not None]
+    coded = [v for v, r in zip(distinct, raw, strict=True) if r is not None]
     display = [v for v, r in zip(distinct, raw, strict=True) if r is None]
     table, names, how = _row_tables(len(codes), tables, numbers, codes, raw)
     if incident_state is not None and "incident" in names:
@@ -483,7 +491,7 @@ def _state_labels(
     if unknown:
         inp.report.warnings.append(f"{where}: state codes vsm does not know, kept as 'state <code>': {', '.join(unknown)}")
     inp.report.notes.append(
-        f"{where}: raw state codes ({_few(shown)}) mapped to labels {how}"
+        f"{where}: raw state codes ({_few(coded)}) mapped to labels {how}"
         + (f"; display values ({_few(display)}) used as they are" if display else "")
     )
     return _dedupe(_Labelled(key, labels))
@@ -503,7 +511,7 @@ def _row_tables(
         return names.index(name)
 
     if tables is not None:
-        lut = np.array([index(t.lower()) for t in tables.names] + [-1], dtype=np.int64)
+        lut = np.array([index(TABLE_NAMES.get(normalise(t), t)) for t in tables.names] + [-1], dtype=np.int64)
         table = lut[tables.codes]
         if (table >= 0).any():
             how.append(f"by the table in each row ({_few(names)})")
@@ -847,9 +855,9 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
         resource = inp.codes(person_col).take(rows) if person_col else _none(len(rows))
         for kind, by_col in enumerate(by_cols):
             if by_col:
-                by = inp.codes(by_col).take(rows)
-                filled = (kinds == kind) & (by.codes >= 0)
-                resource = _Labelled(np.where(filled, by.codes + len(resource.names), resource.codes), resource.names + by.names)
+                who = inp.codes(by_col).take(rows)
+                filled = (kinds == kind) & (who.codes >= 0)
+                resource = _Labelled(np.where(filled, who.codes + len(resource.names), resource.codes), resource.names + who.names)
     table = _event_table(
         inp, rows=rows, case=case.take(rows), activity=_Labelled(kinds, list(_EVENTS)), micros=micros,
         group=inp.codes(group_col).take(rows) if group_col else None, resource=resource,

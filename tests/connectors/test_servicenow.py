@@ -332,6 +332,18 @@ def test_raw_state_codes_are_read_with_the_tickets_table(name: str, expected: di
     assert any(n.startswith("'state': raw state codes") and n.endswith(how) for n in report.notes)
 
 
+def test_a_display_class_name_decides_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "audit.csv"
+    path.write_text(
+        "number,sys_class_name,state,sys_mod_count,sys_updated_on\n"
+        "X1,Requested Item,1,0,2024-01-01 10:00:00\nX1,Requested Item,3,1,2024-01-01 11:00:00\n"
+        "X2,Change Request,-5,0,2024-01-01 10:00:00\nX2,Change Request,3,1,2024-01-01 11:00:00\n"
+    )
+    log, report = connectors.load(path)
+    assert activities(log) == {"X1": ["Open", "Closed Complete"], "X2": ["New", "Closed"]}
+    assert report.warnings == []
+
+
 def test_raw_codes_without_table_or_prefix_are_read_by_the_codes_seen(tmp_path: Path) -> None:
     path = tmp_path / "audit.csv"
     path.write_text(
