@@ -703,7 +703,8 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
 
     report.choose("case_id", key, "Jira's issue key")
     report.choose("activity", f"Created, {status or 'Status'}, Resolved",
-                  f"'Created' and 'Resolved' events, and the current status at {changed or 'Status Category Changed'!r}")
+                  f"'Created' and 'Resolved' events, and the current status at {changed or 'Status Category Changed'!r} "
+                  "(when the issue entered the status's category; a status of the same category may have been entered later)")
     report.choose("timestamp", ", ".join(c for c in (created, changed, resolved) if c), "the export's dated columns (it has no history)")
     if creator or assignee:
         report.choose("resource", " / ".join(c for c in (creator, assignee) if c),

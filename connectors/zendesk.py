@@ -31,6 +31,12 @@ Events, from the ``Create`` and ``Change`` rows, in time order per ticket:
 * ``assignee_id`` set when the ticket had no assignee: ``Assigned``, whose
   resource is the new assignee.
 
+A ticket's creation gives one event, its first status, which carries the
+group and assignee it was created with (as the ServiceNow and Jira
+connectors do): ``Create`` rows of group_id and assignee_id give no event. A
+field history marks no creation, so there a ticket's first update is taken as
+its creation when it sets the status.
+
 The previous value is the row's ``previous_value`` where Zendesk gives it,
 else the ticket's value before the row in time order. Other rows give no
 event: a status equal to the previous one, other assignee changes, comments,
@@ -490,7 +496,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         via=None,
     )
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table, counts = _derive(changes, rejects.kept)
+    table, counts = _derive(changes, rejects.kept, first_update_creates=True)
     _require_events(table, counts, report, "row")
     report.events = len(table)
     report.derivation = _derivation(counts, "row")
@@ -505,6 +511,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     _note_system(report, counts)
     if not previous:
         report.notes.append("no previous-value column: a change replaces the ticket's value from the row before it in time order; rows of one ticket at one time are one update")
+    report.notes.append("a ticket's first update that sets its status is taken as its creation: the group and assignee it sets give no event")
     return table, report
 
 
@@ -565,8 +572,15 @@ class _Changes:
         self.via = via
 
 
-def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, object]]:
-    """Return the event table for the kept rows of ``ch`` and what each kind of row gave."""
+def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Return the event table for the kept rows of ``ch`` and what each kind of row gave.
+
+    A ticket's creation gives one event, its first status, carrying the group
+    and assignee it was created with: ``Create`` rows of group_id and
+    assignee_id give no event. A field history marks no creation: with
+    ``first_update_creates``, a ticket's first update is its creation when it
+    sets the status (Zendesk's creating audit always does).
+    """
     keep = np.flatnonzero(kept)
     # Case codes count up in order of first appearance (factorize), as the event table lists cases.
     case_codes = ch.case.codes[keep]
@@ -578,6 +592,7 @@ def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, obj
 
     # What each distinct kind and field name is, then per row by code.
     kind_is_change = np.isin(np.char.lower(ch.kind.names.astype(str)), list(FIELD_CHANGES))
+    kind_is_create = np.char.lower(ch.kind.names.astype(str)) == "create"
     slot_of_field = np.array([TRACKED.index(f) if f in TRACKED else -1 for f in (str(n).lower() for n in ch.field.names)], dtype=np.int64)
     kind = ch.kind.codes[order]
     field = ch.field.codes[order]
@@ -589,8 +604,14 @@ def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, obj
     status, group, assignee = tracked[STATUS], tracked[GROUP_ID], tracked[ASSIGNEE_ID]
     is_status, is_group, is_assignee = (slot == TRACKED.index(STATUS)), (slot == TRACKED.index(GROUP_ID)), (slot == TRACKED.index(ASSIGNEE_ID))
     ev_status = np.flatnonzero(is_status & (status.new >= 0) & (status.new != status.old))
-    ev_group = np.flatnonzero(is_group & (group.new >= 0) & (group.new != group.old))
-    ev_pickup = np.flatnonzero(is_assignee & (assignee.new >= 0) & (assignee.old < 0))
+    created = (kind >= 0) & kind_is_create[kind.clip(0)] if len(kind_is_create) else np.zeros(len(order), bool)
+    if first_update_creates and len(order):
+        record = ch.record[order]
+        sets_status = np.zeros(int(record.max()) + 1, dtype=bool)
+        sets_status[record[is_status]] = True
+        created |= (record == record[s.case_start]) & sets_status[record]
+    ev_group = np.flatnonzero(is_group & ~created & (group.new >= 0) & (group.new != group.old))
+    ev_pickup = np.flatnonzero(is_assignee & ~created & (assignee.new >= 0) & (assignee.old < 0))
     positions = np.concatenate([ev_status, ev_group, ev_pickup])
 
     author = ch.author.take(order)
@@ -629,8 +650,9 @@ def _derive(ch: _Changes, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, obj
         "groups": len(ev_group),
         "pickups": len(ev_pickup),
         "status_repeats": int((unchanged & is_status).sum()),
-        "group_other": int((unchanged & is_group).sum()),
-        "assignee_other": int((unchanged & is_assignee).sum()),
+        "group_other": int((unchanged & is_group & ~created).sum()),
+        "assignee_other": int((unchanged & is_assignee & ~created).sum()),
+        "at_creation": int((unchanged & (is_group | is_assignee) & created).sum()),
         "other_fields": _tally(field[unchanged & ~is_status & ~is_group & ~is_assignee], ch.field.names, "(no field)", lower=True),
         "other_kinds": _tally(kind[~is_field_change], ch.kind.names, "(no type)"),
         "updater_system": bool((resource == "-1").any()),
@@ -675,6 +697,8 @@ def _derivation(counts: dict[str, object], row: str) -> str:
     none = []
     if n("status_repeats"):
         none.append(f"{_plural(n('status_repeats'), 'repeat')} of the ticket's status")
+    if n("at_creation"):
+        none.append(f"{_plural(n('at_creation'), 'group or assignee value')} set at a ticket's creation (its first event carries them)")
     if n("assignee_other"):
         none.append(f"{_plural(n('assignee_other'), 'assignee change')} that {'is' if n('assignee_other') == 1 else 'are'} not a pickup")
     if n("group_other"):

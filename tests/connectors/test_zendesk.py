@@ -88,11 +88,10 @@ ATTRS = ("assignee", "priority", "type", "tags", "via", "source_row")
 def test_ticket_events_per_ticket():
     log, report = connectors.load(ZD / "ticket_events.json")
     assert events(log, "101", *ATTRS) == EVENTS_101
-    # Ticket 102: created with group and assignee; its second audit has only an epoch 'timestamp'.
+    # Ticket 102 is created with a group and an assignee: one event carries them.
+    # Its second audit has only an epoch 'timestamp'.
     assert events(log, "102", "assignee", "source_row") == [
         ("new", "2026-03-02 12:00", "910", "20", "903", 19),
-        ("Assigned to group", "2026-03-02 12:00", "910", "20", "903", 20),
-        ("Assigned", "2026-03-02 12:00", "903", "20", "903", 21),
         ("solved", "2026-03-03 11:00", "903", "20", "903", 22),
     ]
     assert list(log["case_id"].cat.categories) == ["101", "102"]
@@ -100,7 +99,7 @@ def test_ticket_events_per_ticket():
 
 def test_ticket_events_accounting_and_report():
     log, report = connectors.load(ZD / "ticket_events.json")
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (27, 22, 5, 13)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (27, 22, 5, 11)
     assert accounting_holds(report)
     assert [(r.reason.split(" (")[0], r.count, r.examples) for r in report.rejections] == [
         ("no 'ticket_id'", 1, [{"row": 23}]),
@@ -108,8 +107,9 @@ def test_ticket_events_accounting_and_report():
         ("repeats an audit already read", 3, [{"row": 25}, {"row": 26}, {"row": 27}]),
     ]
     assert report.derivation == (
-        "22 child events loaded: 8 status changes, 3 group changes and 2 pickups (Assigned) became events; "
-        "no event from 1 assignee change that is not a pickup, 5 changes of other fields (priority 2, subject 1, type 1, tags 1) "
+        "22 child events loaded: 8 status changes, 2 group changes and 1 pickup (Assigned) became events; "
+        "no event from 2 group or assignee values set at a ticket's creation (its first event carries them), "
+        "1 assignee change that is not a pickup, 5 changes of other fields (priority 2, subject 1, type 1, tags 1) "
         "and 3 other child events (Comment 2, Notification 1)"
     )
     assert {role: c.column for role, c in report.columns.items()} == {
@@ -129,7 +129,7 @@ def test_duplicates_are_kept_on_request():
     assert report.rows_rejected == 2
     # The repeated audit carries its previous_values (no group, no assignee, status new),
     # so kept, it gives its three events again: why repeats are rejected by default.
-    assert report.events == 16
+    assert report.events == 14
     repeated = [e for e in events(log, "101", "source_row") if e[1] == "2026-03-02 09:30"]
     assert [(e[0], e[4]) for e in repeated] == [
         ("Assigned to group", 6), ("Assigned", 7), ("open", 8), ("Assigned to group", 25), ("Assigned", 26), ("open", 27)
@@ -177,17 +177,18 @@ def test_audits_per_ticket():
         ("open", "2026-04-02 08:00", "700", "30", "701", "low", "vpn client", "email", 13),
         ("solved", "2026-04-02 11:00", "701", "30", "701", "low", "vpn client", "web", 14),
     ]
-    # A Create that sets a status other than 'new' is still the first status.
-    assert events(log, "202") == [("open", "2026-04-03 07:00", "705", "31"), ("Assigned to group", "2026-04-03 07:00", "705", "31")]
+    # A Create that sets a status other than 'new' is still the first status; it carries the group.
+    assert events(log, "202") == [("open", "2026-04-03 07:00", "705", "31")]
 
 
 def test_audits_accounting_counts_comments():
     log, report = connectors.load(ZD / "audits.json")
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (18, 17, 1, 9)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (18, 17, 1, 8)
     assert [(r.reason, r.count, r.examples) for r in report.rejections] == [("the audit has no 'created_at' time", 1, [{"row": 18}])]
     assert report.derivation == (
-        "17 audit events loaded: 6 status changes, 2 group changes and 1 pickup (Assigned) became events; "
-        "no event from 4 changes of other fields (tags 2, priority 1, 360001234 1) and 4 other audit events (Comment 3, Notification 1)"
+        "17 audit events loaded: 6 status changes, 1 group change and 1 pickup (Assigned) became events; "
+        "no event from 1 group or assignee value set at a ticket's creation (its first event carries them), "
+        "4 changes of other fields (tags 2, priority 1, 360001234 1) and 4 other audit events (Comment 3, Notification 1)"
     )
     assert report.columns["activity"].column == "events[].value where field_name is 'status'"
 
@@ -202,7 +203,7 @@ def test_one_audit_and_an_array_of_audits(tmp_path):
     array.write_text(json.dumps(doc["audits"]))
     log, report = connectors.load(array)
     assert report.source_reason == "a JSON array of audits with 'events' (Zendesk ticket audits)"
-    assert report.events == 9
+    assert report.events == 8
 
 
 # --------------------------------------------------------------------------
@@ -226,17 +227,22 @@ HISTORY_302 = [  # written out of time order
     ("open", "2026-05-04 10:00", "804", None, 16),
     ("solved", "2026-05-05 10:00", "804", None, 14),
 ]
+HISTORY_304 = [  # created with a group (its first update sets the status): one event carries it
+    ("new", "2026-05-06 09:00", "805", "50", 20),
+    ("Reassigned", "2026-05-06 10:00", "806", "51", 22),
+]
 
 
 def test_history_per_ticket():
     log, report = connectors.load(ZD / "ticket_field_history.csv")
     assert events(log, "301", "assignee", "priority", "source_row") == HISTORY_301
     assert events(log, "302", "source_row") == HISTORY_302
+    assert events(log, "304", "source_row") == HISTORY_304
 
 
 def test_history_accounting_and_report():
     log, report = connectors.load(ZD / "ticket_field_history.csv")
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (18, 15, 3, 11)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (21, 18, 3, 13)
     assert accounting_holds(report)
     assert [(r.reason, r.count, r.examples) for r in report.rejections] == [
         ("no ticket id in 'ticket_id'", 1, [{"row": 17}]),
@@ -244,9 +250,9 @@ def test_history_accounting_and_report():
         ("exact duplicate of an earlier row (pass --keep-duplicates to keep)", 1, [{"row": 19}]),
     ]
     assert report.derivation == (
-        "15 rows loaded: 7 status changes, 2 group changes and 2 pickups (Assigned) became events; "
-        "no event from 1 repeat of the ticket's status, 1 assignee change that is not a pickup "
-        "and 2 changes of other fields (priority 1, subject 1)"
+        "18 rows loaded: 8 status changes, 3 group changes and 2 pickups (Assigned) became events; "
+        "no event from 1 repeat of the ticket's status, 1 group or assignee value set at a ticket's creation "
+        "(its first event carries them), 1 assignee change that is not a pickup and 2 changes of other fields (priority 1, subject 1)"
     )
     assert {role: c.column for role, c in report.columns.items()} == {
         "case_id": "ticket_id",
@@ -255,16 +261,17 @@ def test_history_accounting_and_report():
         "resource": "user_id",
         "group": "value where field_name is 'group_id'",
     }
-    assert report.notes[-1] == (
+    assert report.notes[-2:] == [
         "no previous-value column: a change replaces the ticket's value from the row before it in time order; "
-        "rows of one ticket at one time are one update"
-    )
+        "rows of one ticket at one time are one update",
+        "a ticket's first update that sets its status is taken as its creation: the group and assignee it sets give no event",
+    ]
 
 
 def test_history_xlsx_reads_like_the_csv(tmp_path):
     log, report = connectors.load(_history_xlsx(tmp_path))
     assert events(log, "301", "assignee", "priority", "source_row") == HISTORY_301
-    assert (report.rows_read, report.rows_rejected, report.events) == (18, 3, 11)
+    assert (report.rows_read, report.rows_rejected, report.events) == (21, 3, 13)
 
 
 def test_history_column_variants_and_options(tmp_path):
@@ -358,7 +365,7 @@ def test_inspect_prints_the_reading():
     result = run_cli("inspect", str(ZD / "ticket_events.json"))
     assert result.exit_code == 0
     assert "Rows        27 read = 22 loaded + 5 rejected" in result.stdout
-    assert "Events      13 (22 child events loaded: 8 status changes" in result.stdout
+    assert "Events      11 (22 child events loaded: 8 status changes" in result.stdout
     assert result.stderr.startswith("Warning: 5 of 27 rows rejected: ")
 
 
@@ -384,15 +391,19 @@ def reference(rows: list[tuple[str, tuple[str, str, int, str]]]) -> list[tuple[s
     for ticket in dict.fromkeys(t for _, (t, _) in unique):
         mine = sorted(((c[2], n, c) for n, (t, c) in unique if t == ticket), key=lambda x: (x[0], x[1]))
         state: dict[str, str | None] = {"status": None, "group_id": None, "assignee_id": None}
+        # The first update (rows at the ticket's first minute) is its creation if it sets the status.
+        first = mine[0][0]
+        creation = any(c[0] == "status" for m, _, c in mine if m == first)
         found = []
         for minute, _, (field, value, _, user) in mine:
+            at_creation = creation and minute == first
             new = value or None
             old = state.get(field)
             if field == "status" and new is not None and new != old:
                 found.append([ticket, new, minute, user])
-            elif field == "group_id" and new is not None and new != old:
+            elif field == "group_id" and new is not None and new != old and not at_creation:
                 found.append([ticket, "Reassigned" if old is not None else "Assigned to group", minute, user])
-            elif field == "assignee_id" and new is not None and old is None:
+            elif field == "assignee_id" and new is not None and old is None and not at_creation:
                 found.append([ticket, "Assigned", minute, new])
             if field in state:
                 state[field] = new
