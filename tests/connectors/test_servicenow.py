@@ -332,57 +332,56 @@ def test_raw_state_codes_are_read_with_the_tickets_table(name: str, expected: di
     assert any(n.startswith("'state': raw state codes") and n.endswith(how) for n in report.notes)
 
 
-def test_a_display_class_name_decides_the_table(tmp_path: Path) -> None:
+SNAPSHOT_HEADER = "number,state,sys_mod_count,sys_updated_on"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "note"),
+    [
+        pytest.param(
+            "number,sys_class_name,state,sys_mod_count,sys_updated_on\n"
+            "X1,Requested Item,1,0,2024-01-01 10:00:00\nX1,Requested Item,3,1,2024-01-01 11:00:00\n"
+            "X2,Change Request,-5,0,2024-01-01 10:00:00\nX2,Change Request,3,1,2024-01-01 11:00:00\n",
+            {"X1": ["Open", "Closed Complete"], "X2": ["New", "Closed"]},
+            "mapped to labels by the table in each row (sc_req_item, change_request)",
+            id="display-class-names-decide-the-table",
+        ),
+        pytest.param(
+            f"{SNAPSHOT_HEADER}\nT1,-5,0,2024-01-01 10:00:00\nT1,1,1,2024-01-01 11:00:00\nT1,7,2,2024-01-01 12:00:00\n",
+            {"T1": ["Pending", "Open", "Closed Skipped"]},
+            "mapped to labels as sc_req_item states: the codes seen (-5, 1, 7) fit no other table",
+            id="no-table-no-prefix-codes-decide",
+        ),
+        pytest.param(
+            f"{SNAPSHOT_HEADER}\nT1,1,0,2024-01-01 10:00:00\nT1,2,1,2024-01-01 11:00:00\n",
+            {"T1": ["New", "In Progress"]},
+            "as incident states: the codes seen (1, 2) fit incident, sc_req_item",
+            id="ambiguous-codes-read-as-incident",
+        ),
+        pytest.param(
+            f"{SNAPSHOT_HEADER}\nINC1,New,0,2024-01-01 10:00:00\nINC1,2,1,2024-01-01 11:00:00\nINC1,In Progress,2,2024-01-01 12:00:00\n",
+            {"INC1": ["New", "In Progress"]},
+            "display values (New, In Progress) used as they are",
+            id="raw-code-and-display-value-are-one-state",
+        ),
+        pytest.param(
+            # A to nothing is no hand-off; nothing to A is a group assignment again.
+            f"{SNAPSHOT_HEADER},assignment_group\nINC1,New,0,2024-01-01 10:00:00,A\nINC1,,1,2024-01-01 11:00:00,\nINC1,New,2,2024-01-01 12:00:00,A\n",
+            {"INC1": ["New", "Assigned to group"]},
+            None,
+            id="row-without-state-keeps-the-previous",
+        ),
+    ],
+)
+def test_small_snapshots(tmp_path: Path, text: str, expected: dict[str, list[str]], note: str | None) -> None:
     path = tmp_path / "audit.csv"
-    path.write_text(
-        "number,sys_class_name,state,sys_mod_count,sys_updated_on\n"
-        "X1,Requested Item,1,0,2024-01-01 10:00:00\nX1,Requested Item,3,1,2024-01-01 11:00:00\n"
-        "X2,Change Request,-5,0,2024-01-01 10:00:00\nX2,Change Request,3,1,2024-01-01 11:00:00\n"
-    )
+    path.write_text(text)
     log, report = connectors.load(path)
-    assert activities(log) == {"X1": ["Open", "Closed Complete"], "X2": ["New", "Closed"]}
+    assert report.source == "servicenow-audit"
+    assert activities(log) == expected
     assert report.warnings == []
-
-
-def test_raw_codes_without_table_or_prefix_are_read_by_the_codes_seen(tmp_path: Path) -> None:
-    path = tmp_path / "audit.csv"
-    path.write_text(
-        "number,state,sys_mod_count,sys_updated_on\n"
-        "T1,-5,0,2024-01-01 10:00:00\nT1,1,1,2024-01-01 11:00:00\nT1,7,2,2024-01-01 12:00:00\n"
-    )
-    log, report = connectors.load(path)
-    assert activities(log) == {"T1": ["Pending", "Open", "Closed Skipped"]}
-    assert "'state': raw state codes (-5, 1, 7) mapped to labels as sc_req_item states: the codes seen (-5, 1, 7) fit no other table" in report.notes
-
-
-def test_ambiguous_codes_are_read_as_incident_states_and_the_notes_say_so(tmp_path: Path) -> None:
-    path = tmp_path / "audit.csv"
-    path.write_text("number,state,sys_mod_count,sys_updated_on\nT1,1,0,2024-01-01 10:00:00\nT1,2,1,2024-01-01 11:00:00\n")
-    log, report = connectors.load(path)
-    assert activities(log) == {"T1": ["New", "In Progress"]}
-    assert any("fit incident, sc_req_item" in n for n in report.notes)
-
-
-def test_display_values_and_raw_codes_of_one_state_are_one_state(tmp_path: Path) -> None:
-    path = tmp_path / "audit.csv"
-    path.write_text(
-        "number,state,sys_mod_count,sys_updated_on\n"
-        "INC1,New,0,2024-01-01 10:00:00\nINC1,2,1,2024-01-01 11:00:00\nINC1,In Progress,2,2024-01-01 12:00:00\n"
-    )
-    log, _ = connectors.load(path)
-    assert activities(log) == {"INC1": ["New", "In Progress"]}
-
-
-def test_a_row_without_a_state_keeps_the_previous_one(tmp_path: Path) -> None:
-    path = tmp_path / "audit.csv"
-    path.write_text(
-        "number,state,sys_mod_count,sys_updated_on,assignment_group\n"
-        "INC1,New,0,2024-01-01 10:00:00,A\nINC1,,1,2024-01-01 11:00:00,\nINC1,New,2,2024-01-01 12:00:00,A\n"
-    )
-    log, report = connectors.load(path)
-    # A to nothing is no hand-off; nothing to A is a group assignment again.
-    assert activities(log) == {"INC1": ["New", "Assigned to group"]}
-    assert report.derivation.endswith("1 row changes none of state, group or assignee, so add no event")
+    if note:
+        assert any(note in n for n in report.notes), report.notes
 
 
 def test_user_columns_override_the_defaults(tmp_path: Path) -> None:
