@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from connectors.columns import normalise
 from connectors.dates import parse_timestamps
-from connectors.errors import MissingColumn
+from connectors.errors import EmptyExport, MissingColumn
 from connectors.eventlog import (
     ACTIVITY,
     CANONICAL_COLUMNS,
@@ -753,12 +753,20 @@ def _event_table(
     group: _Labelled | None = None,
     resource: _Labelled | None = None,
     attributes: Sequence[str] = (),
+    none: str = "",
 ) -> pd.DataFrame:
     """Return the canonical table of events given in their final order, and fill the report's accounting.
 
     ``rows`` are the input rows the events come from (for ``source_row`` and
-    the attributes); the other arrays hold one value per event.
+    the attributes); the other arrays hold one value per event. ``none`` says
+    why loaded rows might give no event, and what to export instead.
     """
+    inp.rejects.fill(inp.report, inp.rows_read)
+    if not len(rows):
+        if not inp.report.rows_loaded:
+            reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in inp.report.rejections)
+            raise EmptyExport(f"{inp.path}: every row was rejected: {reasons}")
+        raise EmptyExport(f"{inp.path}: no events: {_count(inp.report.rows_loaded, 'row')} loaded, but {none}")
     frame: dict[str, object] = {
         CASE_ID: _categorical(case),
         ACTIVITY: _categorical(activity),
@@ -782,7 +790,6 @@ def _event_table(
         else:
             frame[name] = values.to_pandas()
         names.append(name)
-    inp.rejects.fill(inp.report, inp.rows_read)
     table = make_event_table(pd.DataFrame(frame), attributes=names)
     inp.report.events = len(table)
     return table
@@ -930,6 +937,8 @@ def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRe
         micros=when.micros[rows[at]], group=group.take(at) if group_col else None,
         resource=person.take(at) if person_col else None,
         attributes=_attributes(inp, (case_col, when_col, state_col, hold_col, group_col, person_col)),
+        none=f"none has a state in {state_col!r}, and none changes the group or assignee; pass --activity-col "
+        "with the column that holds the state",
     )
     inp.report.notes.append(
         f"{_count(first, 'ticket')}; a ticket's first row gives its first state, dated at that row's update "
@@ -1054,6 +1063,8 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
         activity=_activities(kinds, changes.label[at], changes.from_empty[at], state.names),
         micros=t[snap_start[at]], group=_Labelled(group[at], names[0]), resource=_Labelled(person[at], names[1]),
         attributes=_attributes(inp, (doc_col, when_col)),
+        none="none changes state, incident_state, assignment_group or assigned_to; export the sys_audit rows "
+        "of those fields",
     )
 
     inp.report.notes.append(
@@ -1206,6 +1217,8 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
         micros=s[events], end=e[events], group=_Labelled(held_at(_GROUP)[events], holder.names),
         resource=_Labelled(held_at(_PICKUP)[events], holder.names),
         attributes=_attributes(inp, (case_col, start_col, end_col, value_cols[0])),
+        none=f"no definition measures a state, an assignment group or an assignee ({_few(definition.names)}); "
+        "export instances of 'Incident State Duration', 'Assignment Group' or 'Assigned to Duration'",
     )
 
     inp.report.notes.append(

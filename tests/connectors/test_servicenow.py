@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import connectors
-from connectors.errors import MissingColumn
+from connectors.errors import EmptyExport, MissingColumn
 from connectors.eventlog import check_event_table
 from tests.conftest import DATA, run_cli
 
@@ -384,6 +384,43 @@ def test_small_snapshots(tmp_path: Path, text: str, expected: dict[str, list[str
         assert any(note in n for n in report.notes), report.notes
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        pytest.param(
+            "audit.csv", "number,state,sys_mod_count,sys_updated_on\nINC1,,0,2024-01-01 10:00:00\nINC1,,1,2024-01-01 11:00:00\n",
+            r"audit\.csv: no events: 2 rows loaded, but none has a state in 'state', and none changes the group or "
+            r"assignee; pass --activity-col with the column that holds the state$",
+            id="snapshot-without-states",
+        ),
+        pytest.param(
+            "list.csv", "number,opened_at,state\n,2024-01-01 10:00:00,New\nINC2,?,New\n",
+            r"list\.csv: every row was rejected: no ticket number in 'number' \(1\); no date in 'opened_at' \(the Opened event\) \(1\)$",
+            id="list-every-row-rejected",
+        ),
+        pytest.param(
+            "sys_audit.csv",
+            "documentkey,fieldname,oldvalue,newvalue,sys_created_on\nabc,priority,3,2,2024-01-01 10:00:00\n",
+            r"no events: 1 row loaded, but none changes state, incident_state, assignment_group or assigned_to; "
+            r"export the sys_audit rows of those fields$",
+            id="sys-audit-of-other-fields",
+        ),
+        pytest.param(
+            "metric.csv",
+            "definition,id,start,end,value\nCreate to Resolve Duration,abc,2024-01-01 10:00:00,2024-01-01 11:00:00,true\n",
+            r"no events: 1 row loaded, but no definition measures a state, an assignment group or an assignee "
+            r"\(Create to Resolve Duration\); export instances of 'Incident State Duration'",
+            id="metric-of-other-definitions",
+        ),
+    ],
+)
+def test_an_export_that_gives_no_event_is_one_clear_error(tmp_path: Path, name: str, text: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(EmptyExport, match=message):
+        connectors.load(path)
+
+
 def test_user_columns_override_the_defaults(tmp_path: Path) -> None:
     log, report = connectors.load(SN / "incident_audit.csv", resource_col="sys_updated_by")
     assert report.columns["resource"].column == "sys_updated_by"
@@ -610,12 +647,16 @@ def test_snapshot_events_match_a_brute_force_reading(rows: list[tuple], rng) -> 
     writer.writerow(["number", "sys_updated_on", "sys_mod_count", "state", "hold_reason", "assignment_group", "assigned_to"])
     for number, minute, state, hold, group, person, count in shuffled:
         writer.writerow([number or "", f"2024-01-01 10:{minute:02d}:00", count, state or "", hold or "", group or "", person or ""])
+    expected, silent = _reference(numbered)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit.csv"
         path.write_text(buffer.getvalue())
+        if not expected:
+            with pytest.raises(EmptyExport, match=r"(no events: .* loaded, but none has a state)|(every row was rejected)"):
+                connectors.load(path, source="servicenow-audit")
+            return
         log, report = connectors.load(path, source="servicenow-audit")
 
-    expected, silent = _reference(numbered)
     got = {
         case: [(a, int(t[-2:]), g, p) for a, t, g, p in events]
         for case, events in traces(log, "group", "resource").items()
@@ -707,16 +748,21 @@ def test_sys_audit_events_match_a_brute_force_replay(rows: list[tuple]) -> None:
     writer.writerow(["sys_id", "tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "record_checkpoint", "sys_created_on"])
     for i, (doc, minute, checkpoint, field, old, new) in enumerate(rows):
         writer.writerow([f"s{i}", "incident", doc, field, old, new, checkpoint, f"2024-01-01 10:{minute:02d}:00"])
+    expected = _sys_audit_reference(rows)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sys_audit.csv"
         path.write_text(buffer.getvalue())
+        if not expected:
+            with pytest.raises(EmptyExport, match=r"no events: .* loaded, but none changes state"):
+                connectors.load(path)
+            return
         log, report = connectors.load(path)
     assert report.source == "servicenow-sys-audit"
     got = {
         case: [(a, int(t[-2:]), g, p) for a, t, g, p in events]
         for case, events in traces(log, "group", "resource").items()
     }
-    assert got == _sys_audit_reference(rows)
+    assert got == expected
     check_event_table(log)
     assert report.rows_read == report.rows_loaded == len(rows)
 
