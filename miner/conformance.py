@@ -20,7 +20,7 @@ import pandas as pd
 
 from miner.cases import CaseArrays
 from miner.design import Design, DesignedStream
-from miner.mapping import EventClasses
+from miner.mapping import ALL_KINDS, EventClasses
 from miner.valuechain import STAGES, label
 from miner.variants import collapse_repeats, variants
 
@@ -38,10 +38,11 @@ class Alignment:
     deviations: list[tuple[str, str]] = field(default_factory=list)  # (type, step label)
 
 
-def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignment:
+def align(path: list[str], stream: DesignedStream, symbols: list[str], *, complete: bool = True) -> Alignment:
     """Return the optimal alignment of ``path`` (symbols) with the stream's steps.
 
-    ``symbols[j]`` is the symbol step j accepts. The design is the workflow
+    ``symbols[j]`` is the symbol step j accepts; ``complete`` is false for a
+    ticket not yet delivered. The design is the workflow
     net step 1 → step 2 → …, where an optional step has a silent skip and a
     repeatable step a silent arc back to before it: after a repeatable step,
     the ticket may go back and do it again, including after later repeatable
@@ -83,8 +84,11 @@ def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignm
             if c + 1.0 < nxt[j]:
                 nxt[j] = c + 1.0
                 bnxt[j] = (i, j, "log")
+    # A ticket still open at the export's end is judged on the steps so far:
+    # its alignment may stop anywhere in the design (a prefix alignment).
+    end = m if complete else min(range(m + 1), key=lambda j: (cost[n][j], -j))
     moves: list[tuple[str, str]] = []
-    i, j = n, m
+    i, j = n, end
     while (i, j) != (0, 0):
         pi, pj, kind = back[i][j]  # type: ignore[misc]
         if kind == "model":
@@ -93,8 +97,8 @@ def align(path: list[str], stream: DesignedStream, symbols: list[str]) -> Alignm
             moves.append((kind, path[pi]))
         i, j = pi, pj
     moves.reverse()
-    required = sum(1 for s in steps if not s.optional)
-    total = cost[n][m]
+    required = sum(1 for s in steps[:end] if not s.optional)
+    total = cost[n][end]
     worst = n + required
     fitness = 1.0 - total / worst if worst else 1.0
     result = Alignment(total, fitness, moves)
@@ -167,7 +171,12 @@ class Conformance:
 def conformance(
     arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray, lead_time_s: np.ndarray
 ) -> Conformance:
-    """Align every ticket with its designed stream; summarise per stream and per deviation."""
+    """Align every ticket with its designed stream; summarise per stream and per deviation.
+
+    Tickets whose last state is not a delivered one are still open and are
+    judged on the steps they have reached so far.
+    """
+    still_open = classes.kind[arrays.case_start[1:] - 1] != ALL_KINDS.index("done") if arrays.n_cases else np.zeros(0, bool)
     rows = []
     for s_index, stream in enumerate(design.streams):
         cases = np.flatnonzero(assigned == s_index)
@@ -181,20 +190,25 @@ def conformance(
         sym, starts, _ = collapse_repeats(codes[keep_event], dense, starts)
         var = variants(sym, starts, names)
         symbols = step_symbols(stream)
-        results = [align(list(path), stream, symbols) for path in var.table["path"]]
-        fit = np.array([r.fitness for r in results])[var.of_case]
-        devs = [results[v].deviations for v in var.of_case]
-        rows.append(pd.DataFrame({"case": cases, "stream": stream.name, "fitness": fit, "deviations": devs}))
+        is_open = still_open[cases]
+        paths = list(var.table["path"])
+        results: dict[tuple[int, bool], Alignment] = {}
+        for key in set(zip(var.of_case.tolist(), is_open.tolist(), strict=True)):
+            results[key] = align(list(paths[key[0]]), stream, symbols, complete=not key[1])
+        keys = list(zip(var.of_case.tolist(), is_open.tolist(), strict=True))
+        fit = np.array([results[k].fitness for k in keys])
+        devs = [results[k].deviations for k in keys]
+        rows.append(pd.DataFrame({"case": cases, "stream": stream.name, "fitness": fit, "deviations": devs, "open": is_open}))
     if rows:
         per_ticket = pd.concat(rows, ignore_index=True)
     else:
-        per_ticket = pd.DataFrame({"case": pd.Series([], dtype=np.int64), "stream": [], "fitness": [], "deviations": []})
+        per_ticket = pd.DataFrame({"case": pd.Series([], dtype=np.int64), "stream": [], "fitness": [], "deviations": [], "open": []})
     per_ticket["conforming"] = per_ticket["fitness"] >= 1.0 - 1e-12
     per_ticket["lead_time_s"] = lead_time_s[per_ticket["case"].to_numpy()] if len(per_ticket) else []
     per_ticket["case_id"] = arrays.case_ids[per_ticket["case"].to_numpy()] if len(per_ticket) else []
 
     summary = per_ticket.groupby("stream", sort=False).agg(
-        tickets=("case", "size"), fitness=("fitness", "mean"), conforming_share=("conforming", "mean")
+        tickets=("case", "size"), fitness=("fitness", "mean"), conforming_share=("conforming", "mean"), open=("open", "sum")
     ).reset_index().rename(columns={"stream": "name"})
     order = {s.name: i for i, s in enumerate(design.streams)}
     summary = summary.sort_values("name", key=lambda c: c.map(order), ignore_index=True)

@@ -62,7 +62,8 @@ class Rework:
     event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen
     top_pairs: pd.DataFrame  # pair, bounces, tickets, time_s
     by_activity: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_s
-    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, rework_time_s, bounced_back
+    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, rework_share, bounced_back, examples
+    loops: pd.DataFrame  # from_activity, to_activity, loops, tickets, time_s, examples: work sent back to earlier work
 
 
 def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_lead: np.ndarray, stage_rank: np.ndarray) -> Rework:
@@ -126,9 +127,58 @@ def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_l
     table = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
     table["activity"] = arrays.activity_names[table["a"].to_numpy()].astype(str) if len(table) else []
     table["time_s"] = table["time_s"] / US
+    table["examples"] = _examples(by_act, "a", table["a"], arrays)
     table = table.sort_values(["tickets", "activity"], ascending=[False, True], ignore_index=True)
     del bounces
-    return Rework(per, events, pairs, table[["activity", "repetitions", "self_loops", "tickets", "time_s"]], handoffs)
+    loops = _loops(arrays, classes, repetition, dur)
+    return Rework(per, events, pairs, table[["activity", "repetitions", "self_loops", "tickets", "time_s", "examples"]], handoffs, loops)
+
+
+def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, dur: np.ndarray) -> pd.DataFrame:
+    """Rework loops: work sent back to an activity the ticket had done earlier.
+
+    A loop is a repetition that goes back: the repeated activity was first done
+    before the work activity the ticket comes from (Design → Review → Design).
+    Coming out of a delivered state is a reopen, not a loop; going forward
+    again after a loop (→ Review) is repetition but not a loop; a redo after
+    only a hand-off is a repetition too.
+    """
+    own = ((classes.kind == WORK) | (classes.kind == DONE)) & ~classes.inherited
+    act = arrays.activity.astype(np.int64)
+    n_act = max(len(arrays.activity_names), 1)
+    key = arrays.case.astype(np.int64) * n_act + act
+    first_seen = pd.Series(np.arange(arrays.n_events)).groupby(key).transform("min").to_numpy()
+    status = pd.Series(np.where(own, act, np.nan))
+    prev = status.groupby(arrays.case, sort=False).shift(1).groupby(arrays.case, sort=False).ffill().to_numpy()
+    prev_kind = pd.Series(np.where(own, classes.kind, np.nan)).groupby(arrays.case, sort=False).shift(1).groupby(arrays.case, sort=False).ffill().to_numpy()
+    known = ~np.isnan(prev)
+    prev_act = np.where(known, prev, 0).astype(np.int64)
+    prev_first = pd.Series(first_seen, index=key).groupby(level=0).first()
+    prev_first_pos = prev_first.reindex(arrays.case.astype(np.int64) * n_act + prev_act).to_numpy()
+    hit = repetition & known & (prev_kind == WORK) & (prev_act != act) & (first_seen < prev_first_pos)
+    columns = ["from_activity", "to_activity", "loops", "tickets", "time_s", "examples"]
+    if not hit.any():
+        return pd.DataFrame(columns=columns)
+    idx = np.flatnonzero(hit)
+    frame = pd.DataFrame({"src": prev_act[idx], "dst": act[idx], "case": arrays.case[idx], "t": dur[idx]})
+    names = arrays.activity_names
+    n = len(names)
+    frame["key"] = frame["src"] * n + frame["dst"]
+    table = frame.groupby("key").agg(loops=("case", "size"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
+    table["from_activity"] = names[(table["key"] // n).to_numpy()].astype(str)
+    table["to_activity"] = names[(table["key"] % n).to_numpy()].astype(str)
+    table["time_s"] /= US
+    table["examples"] = _examples(frame, "key", table["key"], arrays)
+    return table.sort_values(["loops", "from_activity", "to_activity"], ascending=[False, True, True], ignore_index=True)[columns]
+
+
+def _examples(frame: pd.DataFrame, key: str, keys: pd.Series, arrays: CaseArrays, k: int = 3) -> list[list[str]]:
+    """Up to ``k`` example ticket ids per key, the costliest first."""
+    if frame.empty:
+        return []
+    top = frame.sort_values("t", ascending=False).drop_duplicates([key, "case"]).groupby(key, sort=False).head(k)
+    ids = top.groupby(key, sort=False)["case"].apply(lambda c: [str(x) for x in arrays.case_ids[c.to_numpy()]])
+    return [ids.get(v, []) for v in keys]
 
 
 def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -186,8 +236,8 @@ def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndar
 def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Count bounces and reassignments on each case's group sequence; attribute rework to hand-offs."""
     n_cases = arrays.n_cases
-    empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_s"])
-    empty_handoffs = pd.DataFrame(columns=["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back"])
+    empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_s", "examples"])
+    empty_handoffs = pd.DataFrame(columns=["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back", "examples"])
     if arrays.group is None:
         per["bounces"] = 0
         per["reassignments"] = 0
@@ -225,8 +275,10 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
         lo, hi = np.minimum(x, y), np.maximum(x, y)
         frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": time_in_middle[b] / US})
         pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
-        pairs["pair"] = [f"{names[a]} ↔ {names[c]}" for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
-        pairs = pairs.sort_values(["bounces", "pair"], ascending=[False, True], ignore_index=True)[["pair", "bounces", "tickets", "time_s"]]
+        pairs["pair"] = [" ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
+        frame["pair_key"] = frame["lo"] * (len(names) + 1) + frame["hi"]
+        pairs["examples"] = _examples(frame, "pair_key", pairs["lo"] * (len(names) + 1) + pairs["hi"], arrays)
+        pairs = pairs.sort_values(["bounces", "pair"], ascending=[False, True], ignore_index=True)[["pair", "bounces", "tickets", "time_s", "examples"]]
     else:
         pairs = empty_pairs
 
@@ -242,10 +294,12 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     followed[np.unique(seg_of_event[hit])] = True
     returned = np.zeros(len(h), dtype=bool)
     returned[np.isin(h + 1, b)] = True  # the next run goes back to the sender
-    frame = pd.DataFrame({"f": run_group[h - 1], "t": run_group[h], "rw": followed, "back": returned})
+    frame = pd.DataFrame({"f": run_group[h - 1], "t": run_group[h], "rw": followed, "back": returned, "case": run_case[h]})
     table = frame.groupby(["f", "t"]).agg(handoffs=("rw", "size"), followed_by_rework=("rw", "sum"), bounced_back=("back", "sum")).reset_index()
+    bad = frame[frame["rw"] | frame["back"]].assign(key=lambda d: d["f"] * (len(names) + 1) + d["t"], t=1.0)
+    table["examples"] = _examples(bad, "key", table["f"] * (len(names) + 1) + table["t"], arrays) if len(bad) else [[] for _ in range(len(table))]
     table["from_group"] = names[table["f"].to_numpy()].astype(str)
     table["to_group"] = names[table["t"].to_numpy()].astype(str)
     table["rework_share"] = table["followed_by_rework"] / table["handoffs"]
     table = table.sort_values(["followed_by_rework", "handoffs", "from_group", "to_group"], ascending=[False, False, True, True], ignore_index=True)
-    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back"]]
+    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back", "examples"]]

@@ -24,8 +24,9 @@ def step_table(
 
     Work and wait times are per ticket that reached the step (medians over
     those tickets); the wait of a step is the waiting attributed to its stage
-    (waits take the stage of the work they wait for). %C&A is the share of
-    tickets that left the step and never came back to it.
+    (waits take the stage of the work they wait for). %C&A (complete and
+    accurate) is the share of the tickets that reached the step that, once
+    they moved on from it, never had to come back to it.
     """
     n_cases = arrays.n_cases
     case = arrays.case
@@ -33,7 +34,7 @@ def step_table(
     dur = duration.astype(np.float64)
     is_work = tclass == WORK_CLASS
     is_wait = np.isin(tclass, WAIT_CLASSES)
-    returned, left = _returns(arrays, classes)
+    returned = _returns(arrays, classes)
     rows = []
     for s_index, stream in enumerate(design.streams):
         tickets = assigned == s_index
@@ -52,7 +53,6 @@ def step_table(
             r = int(reached.sum())
             over = reached & (total > step.target_s) if step.target_s else np.zeros(n_cases, bool)
             s = STAGES.index(step.stage)
-            left_mask = left[:, s] & tickets
             rows.append(
                 {
                     "stream": stream.name,
@@ -73,15 +73,15 @@ def step_table(
                     "over_target": int(over.sum()),
                     "over_target_share": (int(over.sum()) / r) if r and step.target_s else None,
                     "median_excess_s": float(np.median(total[over] - step.target_s)) if over.any() else None,
-                    "complete_accurate": (1.0 - float((returned[:, s] & left_mask).sum()) / left_mask.sum()) if left_mask.any() else None,
+                    "complete_accurate": (1.0 - float((returned[:, s] & reached).sum()) / r) if r else None,
                     "examples_over_target": [str(x) for x in arrays.case_ids[np.flatnonzero(over)[np.argsort(-total[over])][:3]]] if over.any() else [],
                 }
             )
     return pd.DataFrame(rows)
 
 
-def _returns(arrays: CaseArrays, classes: EventClasses) -> tuple[np.ndarray, np.ndarray]:
-    """Return per case and stage: the case came back to the stage after leaving it; the case left it."""
+def _returns(arrays: CaseArrays, classes: EventClasses) -> np.ndarray:
+    """Return per case and stage whether the case came back to the stage after leaving it."""
     n_cases = arrays.n_cases
     mapped = classes.stage >= 0
     codes = classes.stage[mapped].astype(np.int64)
@@ -91,9 +91,4 @@ def _returns(arrays: CaseArrays, classes: EventClasses) -> tuple[np.ndarray, np.
     path_case = np.repeat(np.arange(n_cases), np.diff(starts))
     visits = np.zeros((n_cases, len(STAGES)), dtype=np.int64)
     np.add.at(visits, (path_case, codes), 1)
-    # A visit is 'left' unless it is the last step of the path.
-    last = np.zeros(len(codes), dtype=bool)
-    last[starts[1:][np.diff(starts) > 0] - 1] = True
-    left_visits = np.zeros_like(visits)
-    np.add.at(left_visits, (path_case[~last], codes[~last]), 1)
-    return visits >= 2, left_visits >= 1
+    return visits >= 2

@@ -25,6 +25,8 @@ TYPE_NAMES = [
     "sys class name", "service", "category", "case category", "service type", "priority",
 ]
 MAX_STREAMS = 40
+# "contact type" says how a ticket arrived, not what kind of work it is.
+NOT_TYPES = ("contact", "channel", "via", "source", "origin")
 PATH_STREAM = "path"
 
 
@@ -48,15 +50,18 @@ def choose_stream_attribute(log: pd.DataFrame, arrays: CaseArrays, stream_by: st
             raise BadOption(f"--stream-by {stream_by!r} is not a column of the log{hint}; or pass --stream-by path")
         return StreamChoice(stream_by, "given with --stream-by")
     normal = {c: re.sub(r"[^a-z]+", " ", c.lower().removeprefix("case:")).strip() for c in attrs}
-    for wanted in TYPE_NAMES:
-        for col, name in normal.items():
-            if name != wanted and not name.endswith(" " + wanted):
-                continue
-            values = case_values(log[col], arrays)
-            distinct = values.nunique(dropna=True)
-            covered = values.notna().mean() if len(values) else 0
-            if 2 <= distinct <= MAX_STREAMS and covered >= 0.5:
-                return StreamChoice(col, f"attribute {col!r}: {distinct} ticket types covering {covered:.0%} of tickets")
+    # Exact names first, best first; then names that end in one ("incident type").
+    for exact in (True, False):
+        for wanted in TYPE_NAMES:
+            for col, name in normal.items():
+                hit = name == wanted if exact else (name.endswith(" " + wanted) and not name.startswith(NOT_TYPES))
+                if not hit:
+                    continue
+                values = case_values(log[col], arrays)
+                distinct = values.nunique(dropna=True)
+                covered = values.notna().mean() if len(values) else 0
+                if 2 <= distinct <= MAX_STREAMS and covered >= 0.5:
+                    return StreamChoice(col, f"attribute {col!r}: {distinct} ticket types covering {covered:.0%} of tickets")
     return StreamChoice(None, "value-chain path (no ticket-type attribute with 2 to 40 values)")
 
 

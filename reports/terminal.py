@@ -8,6 +8,7 @@ import pandas as pd
 
 from connectors.report import LoadReport
 from miner.summary import LogSummary
+from reports.units import human as duration
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], *, align: str | None = None, indent: int = 2) -> str:
@@ -35,20 +36,6 @@ def _fmt(value: object) -> str:
 
 def when(ts: pd.Timestamp | None) -> str:
     return "-" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def duration(seconds: float | None) -> str:
-    """Return a duration the way people say it: 45 s, 12 min, 3.5 h, 4.2 d."""
-    if seconds is None or pd.isna(seconds):
-        return "-"
-    s = float(seconds)
-    if abs(s) < 90:
-        return f"{s:.0f} s"
-    if abs(s) < 90 * 60:
-        return f"{s / 60:.0f} min"
-    if abs(s) < 36 * 3600:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
 
 
 def load_report_text(report: LoadReport, summary: LogSummary, *, top: int = 25) -> str:

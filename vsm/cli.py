@@ -128,7 +128,7 @@ def cli() -> None:
 def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     """Show how an export is read: source, columns, rows, activities.
 
-    Example: vsm inspect sample_logs/jira_issues.csv --json -
+    Example: vsm inspect sample_logs/jira_changelog.json --json -
     """
     from miner.summary import summarize
     from reports.jsonout import inspect_document
@@ -264,6 +264,92 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     text, n = bootstrap_design(found, export)
     write_text(output, text, protect=(export,))
     click.echo(f"Wrote {output}: {n} streams; edit them into the flow you intend, then run vsm compare --design {output}", err=True)
+
+
+class Progress:
+    """Step-by-step progress on stderr: what is running and how long it took."""
+
+    def __init__(self, quiet: bool, steps: int) -> None:
+        self.quiet = quiet
+        self.steps = steps
+        self.done = 0
+
+    def __call__(self, label: str) -> Any:
+        import contextlib
+        import time
+
+        @contextlib.contextmanager
+        def step() -> Any:
+            self.done += 1
+            start = time.perf_counter()
+            if not self.quiet:
+                click.echo(f"[{self.done}/{self.steps}] {label} …", err=True, nl=False)
+            yield
+            if not self.quiet:
+                click.echo(f" {time.perf_counter() - start:.1f} s", err=True)
+
+        return step()
+
+
+@cli.command()
+@click.argument("export", type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("--design", "design_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Designed value streams (TOML); default: the built-in ITIL streams.")
+@click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--json", "json_path", metavar="PATH", help="Also write the results as JSON.")
+@click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the result tables as CSV files into DIR.")
+@click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
+           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, **kwargs: Any) -> None:
+    """Write the value-stream report: one offline HTML file.
+
+    It answers where work waits, which hand-offs cause rework and which steps
+    add no value, with a value-stream map per designed stream, the process
+    map, rework, waits, groups and a variants explorer.
+
+    Example: vsm report sample_logs/servicenow_audit.csv -o report.html
+    """
+    import miner
+    from miner.compare import compare as run_compare
+    from miner.design import load_design
+    from miner.summary import summarize
+    from reports.output import check_not_input, write_text
+
+    from pathlib import Path
+
+    for target in [output, json_path]:
+        if target:
+            check_not_input(Path(target), (export,))
+    design = load_design(design_path)
+    progress = Progress(quiet, 4)
+    with progress(f"Loading {export}"):
+        log, report_ = _load(export, kwargs)
+    with progress(f"Mining {len(log):,} events"):
+        found = miner.discover(log, mapping_path, stream_by=stream_by, source=report_.source)
+        summary = summarize(log)
+    with progress("Comparing with the designed streams"):
+        comparison = run_compare(log, found, design)
+    for warning in [*found.mapping.warnings, *design.warnings]:
+        click.echo(f"Warning: {warning}", err=True)
+    with progress("Rendering"):
+        from reports.html import render
+
+        html = render(report_, summary, found, comparison, title=title)
+        write_text(output, html, protect=(export,))
+        if json_path:
+            from reports.jsonout import compare_document, dumps
+
+            write_text(json_path, dumps(compare_document(report_, summary, found, comparison)), protect=(export,))
+        if csv_dir:
+            from reports.csvout import result_tables, write_tables
+
+            write_tables(csv_dir, result_tables(found, comparison, report_), protect=(export,))
+    if not quiet:
+        click.echo(f"Wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
 
 
 @cli.group()

@@ -176,7 +176,7 @@ def test_defaults_none_turns_off_builtin_rules(tmp_path):
         pytest.param("jira-changelog", "In Progress", ("obtain_build", "work", None), id="jira-in-progress"),
         pytest.param("csv", "Awaiting customer reply", ("deliver_support", "wait", "customer"), id="kw-customer"),
         pytest.param("csv", "Queued", ("deliver_support", "wait", "queue"), id="kw-queued"),
-        pytest.param("csv", "Deploy to production", ("design_transition", "work", None), id="kw-deploy"),
+        pytest.param("csv", "Deploy to production", ("deliver_support", "work", None), id="kw-deploy"),
         pytest.param("csv", "CAB review", ("design_transition", "work", None), id="kw-cab"),
         pytest.param("csv", "Post-implementation review", ("improve", "work", None), id="kw-pir"),
         pytest.param("csv", "Build", ("obtain_build", "work", None), id="kw-build"),

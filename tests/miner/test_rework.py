@@ -65,7 +65,7 @@ def test_ping_pong_bounces_reassignments_and_pairs():
     assert (per.loc["A", "bounces"], per.loc["A", "reassignments"]) == (2, 3)
     assert per.loc["A", "bounce_s"] == (20 + 5) * 60  # time in the middle group of each bounce
     assert per.loc["B", "bounces"] == 0
-    assert c.rework.top_pairs.to_dict("records") == [{"pair": "L1 ↔ L2", "bounces": 2, "tickets": 1, "time_s": 1500.0}]
+    assert c.rework.top_pairs.to_dict("records") == [{"pair": "L1 ↔ L2", "bounces": 2, "tickets": 1, "time_s": 1500.0, "examples": ["A"]}]
 
 
 def _brute_force_bounces(groups: list[str | None]) -> tuple[int, int]:

@@ -1,0 +1,147 @@
+"""Charts drawn with matplotlib's SVG backend, inlined into the report.
+
+Text stays text (svg.fonttype none), ids are salted for byte-identical output,
+and maths parsing is off so that a '$' in ticket data is just a '$'.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from reports.svg import esc, short
+from reports.units import human
+
+RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "vsm",
+    "text.parse_math": False,
+    "font.size": 9,
+    "font.family": "sans-serif",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+}
+WAIT, WORK, INK, MUTED = "#dc2626", "#059669", "#1f2937", "#6b7280"
+DURATION_TICKS = [(60, "1 min"), (600, "10 min"), (3600, "1 h"), (4 * 3600, "4 h"), (86400, "1 d"), (7 * 86400, "1 w"),
+                  (30 * 86400, "30 d"), (90 * 86400, "90 d"), (365 * 86400, "1 y"), (3 * 365 * 86400, "3 y")]
+CLASS_COLOURS = {"work": WORK, "queue": "#f97316", "handoff": "#a855f7", "customer": "#0ea5e9", "vendor": "#eab308",
+                 "internal": "#64748b", "done": "#d1d5db", "unclassified": "#e5e7eb"}
+
+
+def _figure(width: float, height: float, *, left: float = 0.08, bottom: float = 0.2, right: float = 0.98, top: float = 0.95):  # type: ignore[no-untyped-def]
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    # Fixed margins: matplotlib's automatic layouts cost more than the drawing.
+    fig = Figure(figsize=(width, height), dpi=72)
+    fig.subplots_adjust(left=left, bottom=bottom, right=right, top=top)
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _svg(fig, label: str) -> Markup:  # type: ignore[no-untyped-def]
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "vsm"})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r'<svg ', f'<svg role="img" aria-label="{esc(label)}" class="chart" ', text, count=1)
+    return Markup(text)
+
+
+def with_style(func):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        import matplotlib
+
+        with matplotlib.rc_context(RC):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@with_style
+def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
+    """Distribution of lead times per designed stream (log scale), with medians."""
+    fig = _figure(13, 3.4, bottom=0.17)
+    ax = fig.add_subplot()
+    values = np.asarray(lead_s, dtype=float)
+    positive = values[values > 0]
+    if len(positive) == 0:
+        ax.text(0.5, 0.5, "no lead times to show", ha="center", transform=ax.transAxes)
+        return _svg(fig, "Lead-time distribution")
+    bins = np.logspace(np.log10(max(positive.min(), 60.0)), np.log10(positive.max() * 1.01), 48)
+    for name in streams.value_counts().index[:5]:
+        v = values[(streams.to_numpy() == name) & (values > 0)]
+        ax.hist(np.maximum(v, bins[0]), bins=bins, histtype="step", linewidth=1.6, label=f"{name}: median {human(float(np.median(v)))}")
+    ax.set_xscale("log")
+    ticks = [t for t in DURATION_TICKS if bins[0] / 3 <= t[0] <= bins[-1] * 3]
+    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("lead time (log scale)")
+    ax.set_ylabel("tickets")
+    ax.legend(frameon=False, fontsize=9)
+    return _svg(fig, "Lead-time distribution per designed stream")
+
+
+@with_style
+def time_by_class(by_class: dict[str, float]) -> Markup:
+    """One bar: where lead time goes, work against each kind of waiting."""
+    fig = _figure(13, 1.25, left=0.02, bottom=0.32, top=0.98)
+    ax = fig.add_subplot()
+    total = sum(v for k, v in by_class.items() if k != "done") or 1.0
+    left = 0.0
+    for name, value in by_class.items():
+        if name == "done" or value <= 0:
+            continue
+        share = value / total
+        label = "waiting for hand-off" if name == "handoff" else name if name in ("work", "unclassified") else f"{name} wait"
+        ax.barh([0], [share], left=left, color=CLASS_COLOURS.get(name, MUTED), edgecolor="white", label=f"{label} {share:.0%}")
+        if share > 0.09:
+            ax.text(left + share / 2, 0, f"{share:.0%}", ha="center", va="center", color="white", fontsize=10, fontweight="bold")
+        left += share
+    ax.set_xlim(0, 1)
+    ax.set_axis_off()
+    ax.legend(frameon=False, ncol=7, loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=9)
+    return _svg(fig, "Share of lead time by kind of time")
+
+
+@with_style
+def bottleneck_bars(bottlenecks: pd.DataFrame) -> Markup:
+    """Total waiting carried by the top steps and transitions."""
+    top = bottlenecks.head(10).iloc[::-1]
+    labels = [short(f"{k}: {n}", 60) for k, n in zip(top["kind"], top["name"], strict=True)]
+    height = 0.32 * max(len(top), 2) + 0.7
+    fig = _figure(13, height, left=min(0.45, 0.012 + 0.0066 * max(map(len, labels))), bottom=0.45 / height + 0.05, top=0.97)
+    ax = fig.add_subplot()
+    colours = [WAIT if k == "step" else "#f97316" for k in top["kind"]]
+    ax.barh(range(len(top)), top["total_wait_s"] / 86400, color=colours)
+    ax.set_yticks(range(len(top)), labels)
+    ax.set_xlabel("total waiting (days, all tickets)")
+    return _svg(fig, "Bottleneck ranking by total waiting")
+
+
+@with_style
+def group_scatter(groups: pd.DataFrame) -> Markup:
+    """Each group's own time per visit against the cost it causes downstream."""
+    fig = _figure(13, 3.8, bottom=0.14)
+    ax = fig.add_subplot()
+    data = groups[groups["visits"] > 0]
+    flagged = data["moved_bottleneck"].astype(bool)
+    x = data["local_time_median_s"] / 3600
+    y = data["downstream_cost_per_visit_s"] / 3600
+    sizes = 20 + 180 * np.sqrt(data["visits"] / max(data["visits"].max(), 1))
+    ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
+    ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
+    for name, xi, yi in zip(data["group"], x, y, strict=True):
+        ax.annotate(short(str(name), 24), (xi, yi), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("own time per visit (median, hours)")
+    ax.set_ylabel("downstream cost per visit (hours)")
+    if len(x) and (x > 0).all() and x.max() / max(x.min(), 1e-9) > 50:
+        ax.set_xscale("log")
+    ax.legend(frameon=False, fontsize=8)
+    return _svg(fig, "Groups: own speed against downstream cost")
+

@@ -1,0 +1,220 @@
+"""The HTML report: one self-contained file (inline CSS, JS and SVG) that makes
+the three questions of value-stream mapping obvious, and opens anywhere.
+
+Every string from the input reaches the page through Jinja's autoescaping or
+:func:`reports.svg.esc`; the data for the variants explorer is JSON with
+``<``, ``>`` and ``&`` escaped; a Content-Security-Policy allows no network
+requests and only the report's own script, by its hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from miner.conformance import align, step_symbols
+from miner.valuechain import DESCRIPTIONS, LABELS, STAGES
+from reports import charts, processmap, vsmap
+from reports.findings import answers
+from reports.svg import STAGE_COLOURS
+from reports.units import human, pct
+
+EXPLORER_ROWS = 500
+STATIC_ROWS = 25
+
+GLOSSARY = [
+    ("Value stream", "The sequence of value-chain activities one kind of ticket goes through, from request to value delivered."),
+    ("Lead time", "From a ticket's first event until it was finally delivered (the start of its last run of resolved/closed states); time after delivery, such as waiting to be auto-closed, is not lead time."),
+    ("Work time / wait time", "Time in a state runs to the ticket's next event; the value-chain mapping says whether that state is work or waiting (queue, customer, vendor, internal, hand-off)."),
+    ("Hand-off wait", "From a change of assignment group until that group's first work."),
+    ("Flow efficiency", "Work time ÷ lead time: for the median ticket, and pooled over all tickets."),
+    ("%C&A", "Complete and accurate: the share of tickets that leave a step and are never sent back to it."),
+    ("Fitness", "How well a ticket's path fits its designed stream: 1 − alignment cost ÷ (path length + required steps), as in pm4py's alignment fitness. 1 means it follows the design exactly."),
+    ("Skipped / extra / repeated / out of order", "Deviations in the alignment: a designed step not taken, a step the design does not have, a step done again, a step done elsewhere than designed."),
+    ("Self-loop", "An activity directly repeated (A → A)."),
+    ("Repetition", "Work done again after other work or a hand-off (A → B → A); resuming after a wait is not counted."),
+    ("Backflow", "A return to an earlier value-chain step of the designed order."),
+    ("Reopen", "A ticket resolved or closed, then active again."),
+    ("Bounce (ping-pong)", "X → Y → X in a ticket's sequence of groups, consecutive repeats removed; X → Y → X → Y is two bounces."),
+    ("Moved bottleneck", "A group whose own time per visit is short while its hand-offs cause more waiting and rework downstream than most groups'."),
+]
+
+
+def render(report: Any, summary: Any, found: Any, comparison: Any, *, title: str | None = None) -> str:
+    """Return the whole report as one HTML document."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["human"] = human
+    env.filters["pct"] = pct
+    env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
+    script = _static("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    context = build_context(report, summary, found, comparison, title=title)
+    context["css"] = Markup(_static("report.css"))
+    context["script"] = Markup(script)
+    context["csp"] = (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def build_context(report: Any, summary: Any, found: Any, comparison: Any, *, title: str | None = None) -> dict[str, Any]:
+    tickets = found.tickets
+    stream_of_case = comparison.stream_of_case()
+    streams = [_stream_context(found, comparison, r, stream_of_case) for r in comparison.conformance.streams.itertuples(index=False)]
+    activity_counts = {str(a): int(n) for a, n in zip(summary.activity_table["activity"], summary.activity_table["events"], strict=True)}
+    pmap, hidden = processmap.draw(found.edges, activity_counts, found.dfg.start_activities, found.dfg.end_activities)
+    variants = _variants(found, stream_of_case)
+    lead = tickets["lead_time_s"]
+    percentiles = []
+    for name in [s["name"] for s in streams]:
+        v = lead[stream_of_case == name]
+        if len(v):
+            q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
+            percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
+    groups = comparison.groups
+    return {
+        "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "report": report,
+        "summary": summary,
+        "period": f"{_date(summary.start)} to {_date(summary.end)}",
+        "coverage": found.classes.coverage,
+        "mapping": found.mapping.description,
+        "unmapped": list(found.classes.unmapped.items())[:12],
+        "answers": answers(found, comparison),
+        "streams": streams,
+        "stream_grouping": found.stream_choice.reason,
+        "process_map": pmap,
+        "hidden_edges": hidden,
+        "rework": _rework_context(found, comparison),
+        "by_class": comparison.waits.by_class,
+        "class_chart": charts.time_by_class(comparison.waits.by_class),
+        "bottleneck_chart": charts.bottleneck_bars(comparison.bottlenecks) if len(comparison.bottlenecks) else None,
+        "bottlenecks": comparison.bottlenecks.to_dict("records"),
+        "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case)),
+        "percentiles": percentiles,
+        "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
+        "flow": comparison.waits.flow_efficiency,
+        "by_state": comparison.waits.by_state.head(15).to_dict("records"),
+        "groups": groups.to_dict("records"),
+        "group_chart": charts.group_scatter(groups) if len(groups) else None,
+        "variants_static": variants[:STATIC_ROWS],
+        "variants_total": len(found.activity_variants.table),
+        "variants_json": Markup(_script_json(variants)),
+        "glossary_stages": [(LABELS[s], DESCRIPTIONS[s], STAGE_COLOURS[s]) for s in STAGES],
+        "glossary": GLOSSARY,
+        "rejections": report.rejections,
+        "design_origin": comparison.design.origin,
+        "design_warnings": comparison.design.warnings,
+    }
+
+
+def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.ndarray) -> dict[str, Any]:
+    design = next(s for s in comparison.design.streams if s.name == row.name)
+    steps = comparison.steps[comparison.steps["stream"] == row.name]
+    mine = stream_of_case == row.name
+    tickets = found.tickets[mine]
+    arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
+    lead = tickets["lead_time_s"]
+    work = tickets["work_s"]
+    figures = vsmap.StreamFigures(
+        row.name, int(row.tickets),
+        float(lead.median()) if len(lead) else None,
+        float(work.median()) if len(work) else None,
+        float(work.sum() / lead.sum()) if lead.sum() > 0 else None,
+    )
+    by_label = {v: k for k, v in LABELS.items()}
+    symbols = step_symbols(design)
+    discovered = []
+    for path, n in tickets["path"].value_counts().head(5).items():
+        stages = [by_label[p] for p in str(path).split(" → ") if p in by_label]
+        alignment = align(stages, design, symbols)
+        moves = []
+        for kind, symbol in alignment.moves:
+            stage = symbol.partition("|")[0]
+            moves.append({"kind": kind, "label": LABELS.get(stage, stage), "colour": STAGE_COLOURS.get(stage, "#6b7280")})
+        discovered.append({"tickets": int(n), "share": n / max(len(tickets), 1), "moves": moves, "fitness": alignment.fitness})
+    devs = comparison.conformance.deviations
+    return {
+        "name": row.name,
+        "tickets": int(row.tickets),
+        "share": row.tickets / max(len(found.tickets), 1),
+        "fitness": row.fitness,
+        "conforming": row.conforming_share,
+        "applies_to": "tickets no other stream takes" if design.is_default else ", ".join(m.describe() for m in design.applies_to),
+        "map": vsmap.draw(steps, arcs, figures) if len(steps) else None,
+        "designed": [{"label": s.label, "optional": s.optional, "repeat": s.repeat, "colour": STAGE_COLOURS.get(s.stage, "#6b7280"),
+                      "practices": ", ".join(s.practices), "target": human(s.target_s) if s.target_s else None} for s in design.steps],
+        "discovered": discovered,
+        "deviations": devs[devs["stream"] == row.name].head(12).to_dict("records"),
+        "figures": figures,
+    }
+
+
+def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
+    per = comparison.rework.per_ticket
+    n = max(len(per), 1)
+    kinds = []
+    for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
+        hit = per[per[name] > 0]
+        worst = hit.sort_values(f"{name}_s", ascending=False).head(3)
+        kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
+                      "time_s": float(per[f"{name}_s"].sum()),
+                      "examples": [str(x) for x in found.arrays.case_ids[worst["case"].to_numpy()]]})
+    bounced = per["bounces"] > 0
+    return {
+        "kinds": kinds,
+        "with_rework": int(per["any_rework"].sum()),
+        "share": float(per["any_rework"].sum() / n),
+        "bounced": int(bounced.sum()),
+        "bounce_share": float(bounced.sum() / n),
+        "bounces": int(per["bounces"].sum()),
+        "reassignments": int(per["reassignments"].sum()),
+        "has_groups": found.arrays.group is not None,
+        "pairs": comparison.rework.top_pairs.head(10).to_dict("records"),
+        "handoffs": comparison.rework.handoffs.head(12).to_dict("records"),
+        "activities": comparison.rework.by_activity.head(12).to_dict("records"),
+    }
+
+
+def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:
+    table = found.activity_variants.table.head(EXPLORER_ROWS)
+    of_case = found.activity_variants.of_case
+    lead = found.tickets["lead_time_s"].to_numpy()
+    frame = pd.DataFrame({"v": of_case, "lead": lead, "stream": stream_of_case})
+    frame = frame[frame["v"] < len(table)]
+    med = frame.groupby("v")["lead"].median()
+    main = frame.groupby("v")["stream"].agg(lambda s: s.value_counts().index[0])
+    total = max(len(found.tickets), 1)
+    out = []
+    for i, r in enumerate(table.itertuples(index=False)):
+        out.append({"rank": int(r.variant), "tickets": int(r.cases), "share": round(r.cases / total, 6),
+                    "steps": int(r.length), "lead": human(med.get(i)), "lead_s": float(med.get(i, 0.0)),
+                    "stream": str(main.get(i, "")), "path": " → ".join(r.path)})
+    return out
+
+
+def _script_json(data: object) -> str:
+    """JSON safe inside a <script> element: no '<', '>' or '&' survive as such."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _static(name: str) -> str:
+    return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _date(ts: Any) -> str:
+    return "–" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")

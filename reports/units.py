@@ -1,0 +1,26 @@
+"""How numbers read in vsm's output."""
+
+from __future__ import annotations
+
+import math
+
+
+def human(seconds: float | None) -> str:
+    """Return a duration the way people say it: 45 s, 12 min, 3.5 h, 4.2 d."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "–"
+    s = float(seconds)
+    if abs(s) < 90:
+        return f"{s:.0f} s"
+    if abs(s) < 90 * 60:
+        return f"{s / 60:.0f} min"
+    if abs(s) < 36 * 3600:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} d"
+
+
+def pct(share: float | None, digits: int = 0) -> str:
+    """Return a share as a percentage, or a dash."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    return f"{share * 100:.{digits}f}%"

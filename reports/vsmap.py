@@ -1,0 +1,116 @@
+"""The value-stream map: designed steps left to right, the wait before each, a
+ladder of waiting against working time underneath, and rework arcs back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from markupsafe import Markup
+
+from miner.valuechain import LABELS
+from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, human, short
+from reports.units import pct
+
+BOX_W = 190
+BOX_H = 128
+GAP = 86
+
+
+@dataclass
+class StreamFigures:
+    name: str
+    tickets: int
+    lead_median_s: float | None
+    work_median_s: float | None
+    flow_efficiency: float | None
+
+
+def rework_arcs(paths: pd.Series, stages: list[str]) -> list[tuple[int, int, int]]:
+    """Return (from step, to step, tickets) for moves back to an earlier designed step.
+
+    ``paths`` holds each ticket's value-chain path (labels joined by ' → ').
+    """
+    by_label = {v: k for k, v in LABELS.items()}
+    rank = {s: i for i, s in enumerate(stages)}
+    counts: dict[tuple[int, int], int] = {}
+    for path, n in paths.value_counts().items():
+        seq = [by_label.get(p) for p in str(path).split(" → ") if p]
+        moves = set()
+        for a, b in zip(seq, seq[1:], strict=False):
+            if a in rank and b in rank and rank[b] < rank[a]:
+                moves.add((rank[a], rank[b]))
+        for move in moves:
+            counts[move] = counts.get(move, 0) + int(n)
+    return sorted(((a, b, n) for (a, b), n in counts.items()), key=lambda t: -t[2])
+
+
+def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures) -> Markup:
+    """Return the value-stream map of one stream as inline SVG."""
+    n = len(steps)
+    shown = arcs[:6]
+    top = 30 + (34 + 14 * len(shown) if shown else 0)  # room for rework arcs above the boxes
+    ladder = top + BOX_H + 58
+    width = 24 + n * (BOX_W + GAP) + 210
+    height = ladder + 96
+    svg = Svg(width, height, label=f"Value-stream map of {figures.name}")
+    x0 = 24 + GAP
+    xs = [x0 + i * (BOX_W + GAP) for i in range(n)]
+    max_arc = max((t for _, _, t in arcs), default=1)
+
+    # Rework arcs: from a later step back to an earlier one, above the boxes.
+    for k, (a, b, tickets) in enumerate(shown):
+        xa, xb = xs[a] + BOX_W * 0.62, xs[b] + BOX_W * 0.38
+        lift = 26 + 14 * k
+        y = top - 4
+        d = f"M{xa:.1f},{y} C{xa:.1f},{y - lift * 2:.1f} {xb:.1f},{y - lift * 2:.1f} {xb:.1f},{y}"
+        svg.path(d, stroke=WAIT, width=1.2 + 3.5 * tickets / max_arc, marker=True, title=f"{tickets} tickets went back")
+        svg.text((xa + xb) / 2, y - lift * 1.5 - 4, f"↺ {tickets:,} tickets back", size=11, anchor="middle", fill=WAIT)
+
+    prev_x = 24
+    for i, row in enumerate(steps.itertuples(index=False)):
+        x = xs[i]
+        colour = STAGE_COLOURS.get(row.stage, INK)
+        # The wait before the step: a triangle in the gap, as in classic value-stream maps.
+        cx = (prev_x + x) / 2 if i else x - GAP / 2
+        svg.add(f'<polygon points="{cx - 13:.1f},{top + 78} {cx + 13:.1f},{top + 78} {cx:.1f},{top + 55}" fill="#fde68a" stroke="#b45309"/>')
+        svg.text(cx, top + 73, "W", size=10, anchor="middle", weight="bold", fill="#92400e")
+        svg.text(cx, top + 96, human(row.wait_median_s), size=11, anchor="middle", fill=WAIT, weight="bold", title="median wait before this step")
+        svg.line(cx + 16, top + BOX_H / 2 - 10, x - 2, top + BOX_H / 2 - 10, stroke=MUTED, marker=True)
+        dash = "5,4" if row.optional else None
+        svg.rect(x, top, BOX_W, BOX_H, fill="#ffffff", stroke=colour, width=1.6)
+        if dash:
+            svg.add(f'<rect x="{x:.1f}" y="{top}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="none" stroke="#ffffff" stroke-width="1.8" stroke-dasharray="{dash}"/>')
+        svg.rect(x, top, BOX_W, 24, fill=colour, stroke=colour)
+        svg.text(x + BOX_W / 2, top + 16, short(str(row.label), 30) + (" (optional)" if row.optional else ""), size=12, anchor="middle", weight="bold", fill="#ffffff")
+        practices = ", ".join(row.practices) if len(row.practices) else "practices not set"
+        svg.text(x + 8, top + 39, short(practices, 32), size=10, fill=MUTED, title=practices)
+        lines = [
+            f"{int(row.tickets):,} tickets ({pct(row.reach_share)})",
+            f"work: median {human(row.work_median_s)}",
+            f"%C&A: {pct(row.complete_accurate)}",
+        ]
+        if row.target_s and row.target_s == row.target_s:
+            lines.append(f"target {human(row.target_s)}: {pct(row.over_target_share)} over")
+        for k, line in enumerate(lines):
+            svg.text(x + 8, top + 58 + 17 * k, line, size=12)
+        prev_x = x + BOX_W
+
+    # The ladder: waiting on the upper level between boxes, working on the lower one under them.
+    up, down = ladder, ladder + 30
+    points = [f"M24,{up}"]
+    for i, row in enumerate(steps.itertuples(index=False)):
+        x = xs[i]
+        points.append(f"L{x:.1f},{up} L{x:.1f},{down} L{x + BOX_W:.1f},{down} L{x + BOX_W:.1f},{up}")
+        svg.text(x + BOX_W / 2, down + 16, human(row.work_median_s), size=11, anchor="middle", fill=WORK)
+    svg.path(" ".join(points), stroke=INK, width=1.4)
+    svg.text(12, up - 6, "wait", size=10, fill=WAIT)
+    svg.text(12, down + 12, "work", size=10, fill=WORK)
+
+    # Totals.
+    tx = xs[-1] + BOX_W + 30 if n else 40
+    svg.rect(tx, ladder - 8, 176, 74, fill="#f9fafb", stroke=MUTED)
+    svg.text(tx + 10, ladder + 10, f"lead time: median {human(figures.lead_median_s)}", size=12, weight="bold")
+    svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}", size=12, fill=WORK)
+    svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency)}", size=12)
+    return svg.markup()
