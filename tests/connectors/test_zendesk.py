@@ -440,3 +440,79 @@ def test_random_histories_match_the_reference(rows):
     assert report.rows_read == len(rows)
     assert report.rows_rejected == len(rows) - len(set(rows))
     assert accounting_holds(report)
+
+
+# Property: random incremental exports (Create audit first, then Changes with previous_value)
+
+VALUES = {"status": ["new", "open", "pending", "solved"], "group_id": [7, 8, None], "assignee_id": [50, 51, None]}
+change_child = st.sampled_from(list(VALUES)).flatmap(
+    lambda f: st.tuples(st.just(f), st.sampled_from(VALUES[f]), st.sampled_from(VALUES[f]))
+)
+audit = st.tuples(st.integers(1, 5), st.sampled_from([1, 2]),
+                  st.lists(st.one_of(change_child, st.just(("comment", None, None))), min_size=1, max_size=3))
+ticket = st.tuples(st.sampled_from(["new", "open"]), st.sampled_from([None, 7]), st.sampled_from([None, 50]),
+                   st.lists(audit, max_size=5))
+
+
+def events_reference(tickets: list[tuple]) -> list[tuple[str, str, int, str, str | None]]:
+    """(ticket, activity, minute, resource, group) by the module docstring's rules, audit by audit."""
+    out = []
+    for k, (status, group, assignee, audits) in enumerate(tickets):
+        tid = str(100 + k)
+        creation = [("status", status, None)] + [(f, v, None) for f, v in (("group_id", group), ("assignee_id", assignee)) if v is not None]
+        ordered = [(0, 0, 9, creation, True)] + [(m, i + 1, a, ch, False) for i, (m, a, ch) in enumerate(audits)]
+        ordered.sort(key=lambda x: (x[0], x[1]))
+        # Before a field's first row, its value is that row's previous_value (Create rows have none).
+        first_prev: dict[str, object] = {}
+        for _, _, _, children, is_create in ordered:
+            for field, _, prev in children:
+                if field != "comment":
+                    first_prev.setdefault(field, None if is_create else prev)
+        state = {f: first_prev.get(f) for f in VALUES}
+        seen: set[str] = set()
+        for minute, _, author, children, is_create in ordered:
+            found = []
+            for field, value, prev in children:
+                if field == "comment":
+                    continue
+                old = (state[field] if field in seen else None) if is_create else prev
+                if field == "status" and value is not None and value != old:
+                    found.append([value, str(author)])
+                elif field == "group_id" and not is_create and value is not None and value != old:
+                    found.append(["Reassigned" if old is not None else "Assigned to group", str(author)])
+                elif field == "assignee_id" and not is_create and value is not None and old is None:
+                    found.append(["Assigned", str(value)])
+                state[field] = value
+                seen.add(field)
+            g = state["group_id"]
+            out += [(tid, a, minute, r, None if g is None else str(g)) for a, r in found]
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ticket, min_size=1, max_size=3))
+def test_random_ticket_events_match_the_reference(tickets):
+    base = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    records, n_children = [], 0
+    for k, (status, group, assignee, audits) in enumerate(tickets):
+        create = [{"status": status, "event_type": "Create"}]
+        create += [{f: v, "event_type": "Create"} for f, v in (("group_id", group), ("assignee_id", assignee)) if v is not None]
+        records.append({"id": k * 100, "ticket_id": 100 + k, "created_at": base.isoformat(), "updater_id": 9, "child_events": create})
+        n_children += len(create)
+        for i, (minute, author, children) in enumerate(audits):
+            kids = [{"type": "Comment", "body": "hi", "event_type": "Comment"} if f == "comment"
+                    else {f: v, "previous_value": p, "event_type": "Change"} for f, v, p in children]
+            records.append({"id": k * 100 + i + 1, "ticket_id": 100 + k, "created_at": (base + pd.Timedelta(minutes=minute)).isoformat(),
+                            "updater_id": author, "child_events": kids})
+            n_children += len(kids)
+    expected = events_reference(tickets)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.json"
+        path.write_text(json.dumps({"ticket_events": records, "end_of_stream": True}))
+        log, report = connectors.load(path)
+    group = log["group"] if "group" in log else [None] * len(log)
+    got = [(str(c), str(a), int((t - base) / pd.Timedelta(minutes=1)), str(r), None if pd.isna(g) else str(g))
+           for c, a, t, r, g in zip(log["case_id"], log["activity"], log["timestamp"], log["resource"], group, strict=True)]
+    assert got == expected
+    assert (report.rows_read, report.rows_rejected) == (n_children, 0)
+    assert accounting_holds(report)
