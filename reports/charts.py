@@ -49,6 +49,8 @@ def _svg(fig, label: str) -> Markup:  # type: ignore[no-untyped-def]
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "vsm"})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)  # RDF boilerplate
+    text = re.sub(r'\s+xmlns:xlink="[^"]*"', "", text, count=1) if "xlink:" not in text[200:] else text
     text = re.sub(r'<svg ', f'<svg role="img" aria-label="{esc(label)}" class="chart" ', text, count=1)
     return Markup(text)
 
@@ -131,17 +133,20 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     ax = fig.add_subplot()
     data = groups[groups["visits"] > 0]
     flagged = data["moved_bottleneck"].astype(bool)
-    x = data["local_time_median_s"] / 3600
+    x = data["local_time_median_s"].clip(lower=60)
     y = data["downstream_cost_per_visit_s"] / 3600
     sizes = 20 + 180 * np.sqrt(data["visits"] / max(data["visits"].max(), 1))
     ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
     ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
     for name, xi, yi in zip(data["group"], x, y, strict=True):
         ax.annotate(short(str(name), 24), (xi, yi), fontsize=8, xytext=(4, 3), textcoords="offset points")
-    ax.set_xlabel("own time per visit (median, hours)")
+    ax.set_xlabel("own time per visit (median, log scale)")
     ax.set_ylabel("downstream cost per visit (hours)")
-    if len(x) and (x > 0).all() and x.max() / max(x.min(), 1e-9) > 50:
-        ax.set_xscale("log")
+    ax.set_xscale("log")
+    lo, hi = float(x.min()) if len(x) else 60.0, float(x.max()) if len(x) else 3600.0
+    ticks = [t for t in DURATION_TICKS if lo / 3 <= t[0] <= hi * 3]
+    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+    ax.minorticks_off()
     ax.legend(frameon=False, fontsize=8)
     return _svg(fig, "Groups: own speed against downstream cost")
 

@@ -35,4 +35,17 @@ def layered(n_nodes: int, edges: list[tuple[int, int]], weights: list[float] | N
     kept = [w for (a, b), w in zip(edges, weights or [1.0] * len(edges), strict=True) if a != b]
     layout = graph.layout_sugiyama(weights=kept or None, hgap=1, vgap=1, maxiter=200)
     coords = layout.coords[:n_nodes]
-    return Placed([float(y) for _, y in coords], [float(x) for x, _ in coords])
+    layers = [int(round(y)) for _, y in coords]
+    # Sugiyama spaces nodes around the dummy vertices of long edges, which
+    # leaves wide gaps; keep its crossing-reduced order but pack each layer.
+    by_layer: dict[int, list[int]] = {}
+    for node, layer in enumerate(layers):
+        by_layer.setdefault(layer, []).append(node)
+    widest = max(len(nodes) for nodes in by_layer.values())
+    slots = [0.0] * n_nodes
+    for nodes in by_layer.values():
+        nodes.sort(key=lambda v: coords[v][0])
+        offset = (widest - len(nodes)) / 2
+        for rank, node in enumerate(nodes):
+            slots[node] = offset + rank
+    return Placed([float(v) for v in layers], slots)

@@ -64,8 +64,14 @@ def draw(edges: pd.DataFrame, activity_counts: dict[str, int], start: dict[str, 
             x1, y1 = cx[s], ys[s] + NODE_H
             x2, y2 = cx[t], ys[t]
             mid = (y1 + y2) / 2
-            d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2 - 2:.1f}"
-            lx, ly, anchor = (x1 + x2) / 2, mid + 3, "middle"
+            if ys[t] - ys[s] > Y_GAP * 1.5 and abs(x1 - x2) < X_GAP / 2:
+                # Skips a layer straight down: bow out so it does not run through the nodes between.
+                bow = x1 + (0.75 if (index[s] + index[t]) % 2 else -0.75) * X_GAP
+                d = f"M{x1:.1f},{y1:.1f} C{bow:.1f},{y1 + Y_GAP * 0.6:.1f} {bow:.1f},{y2 - Y_GAP * 0.6:.1f} {x2:.1f},{y2 - 2:.1f}"
+                lx, ly, anchor = (x1 + 3 * bow) / 4, mid + 3, "middle"
+            else:
+                d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2 - 2:.1f}"
+                lx, ly, anchor = (x1 + x2) / 2, mid + 3, "middle"
         else:
             # Backwards: leave at the right of the source, arrive at the right of the target.
             x1, y1 = cx[s] + widths[s] / 2, ys[s] + NODE_H / 2

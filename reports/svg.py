@@ -74,6 +74,7 @@ class Svg:
         return Markup(
             f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(self.label)}" '
             f'viewBox="0 0 {self.width:.0f} {self.height:.0f}" width="{self.width:.0f}" height="{self.height:.0f}" '
+            f'style="max-width: 100%; height: auto" '
             f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif">{defs}{"".join(self.parts)}</svg>'
         )
 

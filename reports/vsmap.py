@@ -12,9 +12,9 @@ from miner.valuechain import LABELS
 from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, human, short
 from reports.units import pct
 
-BOX_W = 190
+BOX_W = 180
 BOX_H = 128
-GAP = 86
+GAP = 74
 
 
 @dataclass

@@ -351,12 +351,6 @@ def test_large_samples_keep_only_totals(tmp_path: Path, monkeypatch: pytest.Monk
 # --------------------------------------------------------------------------
 # Reading the exports back with the connectors
 
-ZENDESK_CREATION_GROUP = (
-    "the Zendesk connector turns a group_id set in a ticket's Create audit into an 'Assigned to group' event; the truth "
-    "follows the ServiceNow audit and Jira connectors, where a ticket's creation gives one event carrying its first group"
-)
-
-
 def _loaded(path: Path) -> list[tuple]:
     import connectors
 
@@ -375,7 +369,7 @@ def _expected(truth: dict) -> list[tuple]:
     pytest.param("servicenow", id="servicenow"),
     pytest.param("servicenow-audit", id="servicenow-audit"),
     pytest.param("jira", id="jira"),
-    pytest.param("zendesk", id="zendesk", marks=pytest.mark.xfail(reason=ZENDESK_CREATION_GROUP, strict=True)),
+    pytest.param("zendesk", id="zendesk"),
     pytest.param("csv", id="csv"),
 ])
 def test_connector_reads_the_truth_back(source: str, samples: dict) -> None:
@@ -383,15 +377,6 @@ def test_connector_reads_the_truth_back(source: str, samples: dict) -> None:
     got = _loaded(path)
     assert len(got) == truth["events"]
     assert got == _expected(truth)
-
-
-def test_zendesk_differs_only_by_creation_group_events(samples: dict) -> None:
-    path, truth = samples["zendesk"]
-    got = _loaded(path)
-    extra = [e for e in got if e[1] == "Assigned to group" and e not in set(_expected(truth))]
-    created = {cid: case["events"][0] for cid, case in truth["cases"].items()}
-    assert all(created[e[0]][1] == e[2] for e in extra), "every extra event is at a ticket's creation"
-    assert [e for e in got if e not in set(extra)] == _expected(truth)
 
 
 @pytest.mark.parametrize("source", SOURCE_PARAMS)
