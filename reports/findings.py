@@ -18,6 +18,9 @@ class Finding:
     text: str
     examples: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.text = self.text[:1].upper() + self.text[1:]
+
 
 @dataclass
 class Answers:
