@@ -244,33 +244,45 @@ def _parse_strptime(text: pa.Array, fmt: _Format, timezone: str) -> pd.Series:
 
 
 def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Series:
-    """Parse again, strictly, the rows whose day may have rolled over (31/02 -> 02/03)."""
+    """Blank the rows whose day rolled over (31/02 read as 02/03).
+
+    Arrow's strptime normalises an impossible day into the next month, so a
+    rolled-over value always lands on day 1 to 3; for those rows only, the day
+    as written is read back and compared with the parsed day.
+    """
     day = values.dt.day.to_numpy(dtype="float64", na_value=np.nan)
     suspects = np.flatnonzero(day <= 3)
     if len(suspects) == 0:
         return values
-    # A value that prints back as it was written (leading zeros and case aside)
-    # has not rolled over; only the others need the strict parse, which is slow.
-    written = text.take(pa.array(suspects))
-    printed = pc.strftime(pa.array(values.iloc[suspects].to_numpy(dtype="datetime64[us]")), format=fmt.strptime)
-    same = pc.equal(_unpadded(written), _unpadded(printed)).to_numpy(zero_copy_only=False)
-    suspects = suspects[~np.asarray(same, dtype=bool)]
-    if len(suspects) == 0:
-        return values
-    strings = pd.Series(text.take(pa.array(suspects)).to_pandas(), dtype=object)
-    strict = pd.to_datetime(strings, format=fmt.strptime, errors="coerce")
-    if isinstance(strict.dtype, pd.DatetimeTZDtype):
-        strict = strict.dt.tz_convert("UTC").dt.tz_localize(None)
-    rolled = suspects[strict.isna().to_numpy()]
+    written = pc.extract_regex(text.take(pa.array(suspects)), _day_pattern(fmt.strptime)).field("d")
+    written_day = pc.cast(written, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
+    rolled = suspects[written_day != day[suspects]]
     if len(rolled):
         values = values.copy()
         values.iloc[rolled] = pd.NaT
     return values
 
 
-def _unpadded(text: pa.Array) -> pa.Array:
-    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(text))
-    return pc.replace_substring_regex(lowered, r"(^|[^0-9])0+([0-9])", r"\1\2")
+_DIRECTIVES = {
+    "d": r"(?P<d>\d{1,2})", "m": r"\d{1,2}", "Y": r"\d{4}", "y": r"\d{2}", "H": r"\d{1,2}", "I": r"\d{1,2}",
+    "M": r"\d{1,2}", "S": r"\d{1,2}", "p": r"[AaPp]\.?[Mm]\.?", "b": r"[A-Za-z]+", "B": r"[A-Za-z]+",
+    "z": r"(?:Z|[+-]\d{2}:?\d{2})", "f": r"\d+", "%": "%",
+}
+
+
+def _day_pattern(strptime: str) -> str:
+    """Return a regular expression for values written in ``strptime`` that captures the day as 'd'."""
+    out = []
+    i = 0
+    while i < len(strptime):
+        ch = strptime[i]
+        if ch == "%" and i + 1 < len(strptime):
+            out.append(_DIRECTIVES.get(strptime[i + 1], ".*?"))
+            i += 2
+            continue
+        out.append(r"\s+" if ch == " " else re.escape(ch))
+        i += 1
+    return "^\\s*" + "".join(out)
 
 
 def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
@@ -341,6 +353,10 @@ def _to_arrow_strings(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Arra
         column = column.combine_chunks()
     if isinstance(column, pa.Array):
         arr = column
+    elif isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # Arrow-backed strings hand over their buffers without a copy.
+        chunked = pa.chunked_array(column.array._pa_array) if hasattr(column.array, "_pa_array") else pa.array(column.array)
+        arr = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
     else:
         # from_pandas: pandas 3 string columns hold NaN, not None, for missing values.
         arr = pa.array(column.astype("str").where(column.notna(), None).to_numpy(dtype=object), pa.string(), from_pandas=True)
