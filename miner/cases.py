@@ -66,6 +66,16 @@ class CaseArrays:
         return out
 
     @cached_property
+    def first_index(self) -> np.ndarray:
+        """Per event: the index of its case's first event."""
+        return self.case_start[:-1][self.case]
+
+    @cached_property
+    def end_index(self) -> np.ndarray:
+        """Per event: one past the index of its case's last event."""
+        return self.case_start[1:][self.case]
+
+    @cached_property
     def finish(self) -> np.ndarray:
         """When each event ends: its end timestamp if known, else its timestamp."""
         if self.end is None:

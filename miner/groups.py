@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from miner import segments
 from miner.cases import US, CaseArrays
 from miner.rework import Rework
 from miner.waits import CLASSES
@@ -35,24 +36,27 @@ def group_table(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, re
     if arrays.group is None or not (arrays.group >= 0).any():
         return pd.DataFrame(columns=columns)
     case = arrays.case
-    g = pd.Series(np.where(arrays.group >= 0, arrays.group, np.nan))
-    current = g.groupby(case, sort=False).ffill().to_numpy()  # the group holding each event's state
+    has_group = arrays.group >= 0
+    current = segments.ffill(arrays.group.astype(np.float64), has_group, arrays.first_index)  # the group holding each event's state
     has = ~np.isnan(current)
-    prev = pd.Series(current).groupby(case, sort=False).shift(1).to_numpy()
+    prev = segments.previous(current, arrays.is_first)
     change = has & ~np.isnan(prev) & (current != prev)
     visit_start = has & (change | np.isnan(prev))
     visit = np.cumsum(visit_start) - 1
     dur = np.where(in_lead, duration, 0).astype(np.float64)
 
-    vframe = pd.DataFrame({"visit": visit[has], "group": current[has].astype(int), "case": case[has], "t": dur[has]})
-    per_visit = vframe.groupby("visit").agg(group=("group", "first"), case=("case", "first"), t=("t", "sum"))
+    starts = np.flatnonzero(visit_start)
+    per_visit = pd.DataFrame({
+        "group": current[starts].astype(int),
+        "case": case[starts],
+        "t": np.bincount(visit[has], weights=dur[has], minlength=len(starts)),
+    })
 
     # Downstream of each hand-off: its hand-off wait and the rework before the next hand-off.
     handoff_wait = np.where(tclass == CLASSES.index("handoff"), dur, 0.0)
     events = rework.event_kind
     rework_cost = np.where(events["repetition"] | events["self_loop"], dur, 0.0) + np.where(events["backflow"], dur, 0.0)
-    sender = np.where(change, prev, np.nan)
-    seg_sender = pd.Series(sender).groupby(case, sort=False).ffill().to_numpy()
+    seg_sender = segments.ffill(prev, change, arrays.first_index)
     after = ~np.isnan(seg_sender) & has
     down = pd.DataFrame({"g": seg_sender[after].astype(int), "wait": handoff_wait[after], "rework": rework_cost[after]})
     down_wait = down.groupby("g")["wait"].sum()

@@ -24,6 +24,7 @@ import pandas as pd
 
 from connectors.errors import ConfigError
 from connectors.eventlog import ACTIVITY
+from miner import segments
 from miner.cases import CaseArrays
 from miner.valuechain import INHERIT, KINDS, LABELS, STAGES, UNMAPPED, WAIT_KINDS, label, stage_key, suggest_stage
 
@@ -47,6 +48,10 @@ class Matcher:
         (Arrow-backed pandas strings would use RE2, which lacks some of Python's
         syntax and rejects what fnmatch produces.)
         """
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        if len(uniques) < len(values):
+            hits = self.mask(pd.Series(uniques))
+            return np.where(codes >= 0, hits[np.maximum(codes, 0)], False)
         text = values.astype(object).where(values.notna(), None).to_numpy()
         if self.mode == "exact":
             wanted = set(self.values)
@@ -311,13 +316,12 @@ def _inherit_stages(stage: np.ndarray, arrays: CaseArrays) -> np.ndarray:
     inherit = stage == INHERIT_CODE
     if not inherit.any():
         return stage
-    s = pd.Series(np.where(stage >= 0, stage, np.nan))
-    by_case = s.groupby(arrays.case, sort=False)
-    filled = by_case.bfill()
-    filled = filled.fillna(s.where(~inherit).groupby(arrays.case, sort=False).ffill())
-    fallback = STAGES.index("deliver_support")
+    concrete = stage >= 0
+    nxt = segments.bfill(stage, concrete, arrays.end_index, fill=-1)
+    prev = segments.ffill(stage, concrete, arrays.first_index, fill=-1)
+    filled = np.where(nxt >= 0, nxt, np.where(prev >= 0, prev, STAGES.index("deliver_support")))
     out = stage.copy()
-    out[inherit] = filled[inherit].fillna(fallback).to_numpy().astype(np.int8)
+    out[inherit] = filled[inherit].astype(np.int8)
     return out
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from miner import segments
 from miner.cases import US, CaseArrays
 from miner.mapping import ALL_KINDS, EventClasses
 from miner.valuechain import STAGES, WAIT_KINDS
@@ -88,13 +89,13 @@ def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_l
 
     # repetitions
     n_act = max(len(arrays.activity_names), 1)
-    seen_before = pd.Series(case * n_act + act).groupby(case * n_act + act, sort=False).cumcount().to_numpy() > 0
+    key = case * n_act + act
+    seen_before = pd.Series(key).duplicated().to_numpy()
     counted = (kind == WORK) & ~classes.inherited
     # Waiting does not separate two occurrences of an activity (that is a
     # resumption); other work, or a hand-off to another group, does.
     separates = (kind != WAIT) | (classes.wait == HANDOFF)
-    non_wait = pd.Series(np.where(separates, act, np.nan))
-    prev_non_wait = non_wait.groupby(case, sort=False).shift(1).groupby(case, sort=False).ffill().to_numpy()
+    prev_non_wait = segments.previous_valid(act.astype(np.float64), separates, arrays.first_index)
     repetition = counted & seen_before & ~self_loop & (prev_non_wait != act)
 
     # reopens, among status events
@@ -147,14 +148,18 @@ def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, du
     act = arrays.activity.astype(np.int64)
     n_act = max(len(arrays.activity_names), 1)
     key = arrays.case.astype(np.int64) * n_act + act
-    first_seen = pd.Series(np.arange(arrays.n_events)).groupby(key).transform("min").to_numpy()
-    status = pd.Series(np.where(own, act, np.nan))
-    prev = status.groupby(arrays.case, sort=False).shift(1).groupby(arrays.case, sort=False).ffill().to_numpy()
-    prev_kind = pd.Series(np.where(own, classes.kind, np.nan)).groupby(arrays.case, sort=False).shift(1).groupby(arrays.case, sort=False).ffill().to_numpy()
+    codes, _ = pd.factorize(key)
+    # factorize numbers keys in order of first appearance, so the first
+    # occurrences, in order, are the positions of codes 0, 1, 2 …
+    first_of_code = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    first_seen = first_of_code[codes]
+    prev = segments.previous_valid(act.astype(np.float64), own, arrays.first_index)
+    prev_kind = segments.previous_valid(classes.kind.astype(np.float64), own, arrays.first_index)
     known = ~np.isnan(prev)
     prev_act = np.where(known, prev, 0).astype(np.int64)
-    prev_first = pd.Series(first_seen, index=key).groupby(level=0).first()
-    prev_first_pos = prev_first.reindex(arrays.case.astype(np.int64) * n_act + prev_act).to_numpy()
+    prev_key = arrays.case.astype(np.int64) * n_act + prev_act
+    prev_codes = pd.Index(pd.unique(key)).get_indexer(prev_key)
+    prev_first_pos = np.where(prev_codes >= 0, first_of_code[np.maximum(prev_codes, 0)], np.iinfo(np.int64).max)
     hit = repetition & known & (prev_kind == WORK) & (prev_act != act) & (first_seen < prev_first_pos)
     columns = ["from_activity", "to_activity", "loops", "tickets", "time_s", "examples"]
     if not hit.any():
@@ -220,12 +225,11 @@ def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndar
     out = np.zeros(n, dtype=np.float64)
     if not backflow.any():
         return out
-    r = pd.Series(np.where(stage_events, rank, np.nan))
-    reached = r.groupby(arrays.case, sort=False).cummax()
-    before = reached.groupby(arrays.case, sort=False).shift(1).to_numpy()
-    below = stage_events & (rank < np.nan_to_num(before, nan=-1))
+    reached = segments.cummax(np.where(stage_events, rank, -1), arrays.case)
+    before = segments.previous(reached, arrays.is_first, -1)
+    below = stage_events & (rank < before)
     # Time in states from a backflow while the ticket stays below the stage it had reached.
-    below_f = pd.Series(np.where(stage_events, below, np.nan)).groupby(arrays.case, sort=False).ffill().fillna(False).to_numpy(dtype=bool)
+    below_f = segments.ffill(below.astype(np.float64), stage_events, arrays.first_index, fill=0.0).astype(bool)
     cost = np.where(below_f & in_lead, arrays.duration_to_next, 0).astype(np.float64)
     episode = np.cumsum(backflow)
     totals = np.bincount(episode, weights=cost, minlength=int(episode.max()) + 1)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from miner import segments
 from miner.cases import US, CaseArrays
 from miner.mapping import ALL_KINDS, EventClasses
 from miner.stats import grouped_quantiles
@@ -62,14 +63,15 @@ def handoff_window(arrays: CaseArrays, work: np.ndarray) -> np.ndarray:
     n = arrays.n_events
     if arrays.group is None or n == 0:
         return np.zeros(n, dtype=bool)
-    g = pd.Series(np.where(arrays.group >= 0, arrays.group, np.nan))
-    known = g.groupby(arrays.case, sort=False).ffill().to_numpy()
-    prev = pd.Series(known).groupby(arrays.case, sort=False).shift(1).to_numpy()
+    has_group = arrays.group >= 0
+    known = segments.ffill(arrays.group.astype(np.float64), has_group, arrays.first_index)
+    prev = segments.previous(known, arrays.is_first)
     change = ~np.isnan(prev) & ~np.isnan(known) & (known != prev)
     starts = change | arrays.is_first
-    segment = np.cumsum(starts) - 1
-    started_by_change = change[np.flatnonzero(starts)][segment]
-    worked_before = pd.Series(work.astype(np.int64)).groupby(segment, sort=False).cumsum().to_numpy() - work
+    segment_start = segments.last_valid_index(starts, arrays.first_index)
+    started_by_change = change[segment_start]
+    before = np.cumsum(work) - work  # work events before each event, over the whole log
+    worked_before = before - before[segment_start]
     return started_by_change & (worked_before == 0) & ~work
 
 
@@ -97,7 +99,8 @@ def _by_state(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Dat
     key = tclass.astype(np.int64) * n_act + arrays.activity
     keys, counts, (median, p90) = grouped_quantiles(key, dur, (0.5, 0.9))
     totals = np.bincount(np.searchsorted(keys, key), weights=dur, minlength=len(keys)) if len(keys) else np.zeros(0)
-    tickets = pd.Series(arrays.case).groupby(key).nunique().reindex(keys).to_numpy() if len(keys) else np.zeros(0)
+    pairs = pd.DataFrame({"k": key, "c": arrays.case}).drop_duplicates()
+    tickets = pairs["k"].value_counts().reindex(keys).to_numpy() if len(keys) else np.zeros(0)
     all_time = dur.sum()
     frame = pd.DataFrame(
         {
@@ -124,9 +127,9 @@ def _wait_transitions(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -
     waiting = ~work & (tclass != CLASSES.index("done")) & (tclass != CLASSES.index("unclassified")) & (dur > 0)
     if not waiting.any():
         return pd.DataFrame(columns=["source", "target", "waits", "tickets", "total_s", "median_s", "examples"])
-    act = pd.Series(np.where(work, arrays.activity, np.nan))
-    prev_work = act.groupby(arrays.case, sort=False).ffill().to_numpy()
-    next_work = act.groupby(arrays.case, sort=False).bfill().to_numpy()
+    act = arrays.activity.astype(np.float64)
+    prev_work = segments.ffill(act, work, arrays.first_index)
+    next_work = segments.bfill(act, work, arrays.end_index)
     # A wait run: consecutive waiting events of one case.
     run_start = waiting & ~np.r_[False, waiting[:-1] & arrays.same_case_next]
     run = np.cumsum(run_start)

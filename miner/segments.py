@@ -1,0 +1,75 @@
+"""Operations within each case's contiguous run of events, on flat arrays.
+
+Events are sorted by case, so "within a case" means within a segment of the
+arrays. These replace pandas' groupby(case).shift/ffill/bfill/cummax, which
+re-factorise the case column on every call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def previous(values: np.ndarray, is_first: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """Return each event's predecessor in its case (``fill`` for a case's first event)."""
+    out = np.empty(len(values), dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    if len(values):
+        out[1:] = values[:-1]
+        out[is_first] = fill
+    return out
+
+
+def last_valid_index(valid: np.ndarray, case_first_index: np.ndarray) -> np.ndarray:
+    """Per event: the index of the latest valid event of its case at or before it, or -1."""
+    idx = np.where(valid, np.arange(len(valid)), -1)
+    latest = np.maximum.accumulate(idx) if len(idx) else idx
+    return np.where(latest >= case_first_index, latest, -1)
+
+
+def next_valid_index(valid: np.ndarray, case_end_index: np.ndarray) -> np.ndarray:
+    """Per event: the index of the earliest valid event of its case at or after it, or -1.
+
+    ``case_end_index`` is, per event, one past the last event of its case.
+    """
+    n = len(valid)
+    idx = np.where(valid, np.arange(n), n)
+    earliest = np.minimum.accumulate(idx[::-1])[::-1] if n else idx
+    return np.where(earliest < case_end_index, earliest, -1)
+
+
+def ffill(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """Forward-fill ``values`` within cases from the events where ``valid`` holds."""
+    src = last_valid_index(valid, case_first_index)
+    out = np.where(src >= 0, values[np.maximum(src, 0)], fill)
+    return out
+
+
+def bfill(values: np.ndarray, valid: np.ndarray, case_end_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """Backward-fill ``values`` within cases from the events where ``valid`` holds."""
+    src = next_valid_index(valid, case_end_index)
+    return np.where(src >= 0, values[np.maximum(src, 0)], fill)
+
+
+def previous_valid(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """Per event: the value of the latest valid event strictly before it in its case."""
+    src = last_valid_index(valid, case_first_index)
+    before = previous(src.astype(np.int64), np.arange(len(valid)) == case_first_index, -1)
+    before = np.where(before >= case_first_index, before, -1)
+    return np.where(before >= 0, values[np.maximum(before, 0)], fill)
+
+
+def cummax(values: np.ndarray, case: np.ndarray) -> np.ndarray:
+    """Running maximum within each case (values must be finite)."""
+    if len(values) == 0:
+        return values.astype(np.float64)
+    v = values.astype(np.float64)
+    span = float(np.nanmax(v) - np.nanmin(v)) + 1.0
+    offset = case.astype(np.float64) * span * 2
+    return np.maximum.accumulate(v - np.nanmin(v) + offset) - offset + np.nanmin(v)
+
+
+def cumsum(values: np.ndarray, case_start: np.ndarray, case: np.ndarray) -> np.ndarray:
+    """Running sum within each case."""
+    total = np.cumsum(values)
+    before = np.r_[0, total][case_start[:-1]]
+    return total - before[case]
