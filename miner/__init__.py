@@ -1,7 +1,8 @@
 """Miner: value-chain mapping, discovery, conformance, rework and waits.
 
->>> found = miner.discover(log)            # log: the canonical event table
+>>> found = miner.discover(log)              # log: the canonical event table
 >>> found.edges, found.variants, found.streams, found.tickets
+>>> compared = miner.compare(log)            # the same, plus compared.comparison
 
 Names are imported on first use, so that importing the package is cheap.
 """
@@ -13,7 +14,10 @@ from typing import Any
 
 _PUBLIC = {
     "discover": "miner.discovery",
-    "Discovery": "miner.discovery",
+    "compare": "miner.discovery",
+    "make_plan": "miner.discovery",
+    "run": "miner.discovery",
+    "Results": "miner.results",
     "resolve_mapping": "miner.mapping",
     "Mapping": "miner.mapping",
     "summarize": "miner.summary",

@@ -13,6 +13,7 @@ Alignments are computed once per distinct path and joined to the tickets.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -161,23 +162,21 @@ def event_symbols(arrays: CaseArrays, classes: EventClasses, stream: DesignedStr
     return codes, np.array(names, dtype=object)
 
 
-@dataclass
-class Conformance:
-    per_ticket: pd.DataFrame  # case index, stream, fitness, conforming, deviations (list of (type, step))
-    streams: pd.DataFrame  # name, tickets, fitness, conforming_share
-    deviations: pd.DataFrame  # stream, type, step, tickets, share, median_extra_lead_s, examples
+DEVIATION_SEP = "\x1f"  # joins type and step in a ticket's deviation list
+EXAMPLES = 5
 
 
-def conformance(
-    arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray, lead_time_s: np.ndarray
-) -> Conformance:
-    """Align every ticket with its designed stream; summarise per stream and per deviation.
+def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray) -> pd.DataFrame:
+    """Return per ticket its alignment fitness with its designed stream, its deviations, and whether it is still open.
 
     Tickets whose last state is not a delivered one are still open and are
-    judged on the steps they have reached so far.
+    judged on the steps they have reached so far. Deviations are strings
+    'type<US>step'. Tickets no stream applies to get NaN fitness.
     """
-    still_open = classes.kind[arrays.case_start[1:] - 1] != ALL_KINDS.index("done") if arrays.n_cases else np.zeros(0, bool)
-    rows = []
+    n = arrays.n_cases
+    still_open = classes.kind[arrays.case_start[1:] - 1] != ALL_KINDS.index("done") if n else np.zeros(0, bool)
+    fitness = np.full(n, np.nan)
+    deviations: list[list[str]] = [[] for _ in range(n)]
     for s_index, stream in enumerate(design.streams):
         cases = np.flatnonzero(assigned == s_index)
         if len(cases) == 0:
@@ -193,41 +192,50 @@ def conformance(
         is_open = still_open[cases]
         paths = list(var.table["path"])
         results: dict[tuple[int, bool], Alignment] = {}
-        for key in set(zip(var.of_case.tolist(), is_open.tolist(), strict=True)):
-            results[key] = align(list(paths[key[0]]), stream, symbols, complete=not key[1])
         keys = list(zip(var.of_case.tolist(), is_open.tolist(), strict=True))
-        fit = np.array([results[k].fitness for k in keys])
-        devs = [results[k].deviations for k in keys]
-        rows.append(pd.DataFrame({"case": cases, "stream": stream.name, "fitness": fit, "deviations": devs, "open": is_open}))
-    if rows:
-        per_ticket = pd.concat(rows, ignore_index=True)
-    else:
-        per_ticket = pd.DataFrame({"case": pd.Series([], dtype=np.int64), "stream": [], "fitness": [], "deviations": [], "open": []})
-    per_ticket["conforming"] = per_ticket["fitness"] >= 1.0 - 1e-12
-    per_ticket["lead_time_s"] = lead_time_s[per_ticket["case"].to_numpy()] if len(per_ticket) else []
-    per_ticket["case_id"] = arrays.case_ids[per_ticket["case"].to_numpy()] if len(per_ticket) else []
+        for key in set(keys):
+            results[key] = align(list(paths[key[0]]), stream, symbols, complete=not key[1])
+        fitness[cases] = [results[k].fitness for k in keys]
+        for c, k in zip(cases.tolist(), keys, strict=True):
+            deviations[c] = [f"{t}{DEVIATION_SEP}{step}" for t, step in results[k].deviations]
+    return pd.DataFrame({"fitness": fitness, "deviations": deviations, "open": still_open})
 
-    summary = per_ticket.groupby("stream", sort=False).agg(
-        tickets=("case", "size"), fitness=("fitness", "mean"), conforming_share=("conforming", "mean"), open=("open", "sum")
-    ).reset_index().rename(columns={"stream": "name"})
+
+def stream_summary(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Return per designed stream: tickets, mean fitness, share conforming, tickets still open."""
+    assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    summary = assigned.groupby("designed_stream", sort=False).agg(
+        tickets=("case_id", "size"), fitness=("fitness", lambda f: math.fsum(f.tolist()) / len(f)),
+        conforming_share=("conforming", "mean"), open=("open", "sum"),
+    ).reset_index().rename(columns={"designed_stream": "name"})
     order = {s.name: i for i, s in enumerate(design.streams)}
-    summary = summary.sort_values("name", key=lambda c: c.map(order), ignore_index=True)
-    return Conformance(per_ticket, summary, _deviation_table(per_ticket))
+    return summary.sort_values("name", key=lambda c: c.map(order), ignore_index=True)
 
 
-def _deviation_table(per_ticket: pd.DataFrame) -> pd.DataFrame:
+NO_STREAM = "(none)"
+
+
+def deviation_table(tickets: pd.DataFrame) -> pd.DataFrame:
+    """Return per stream and deviation: tickets, share, and the median lead time it adds over conforming tickets.
+
+    Examples are the deviating tickets with the longest lead times.
+    """
     columns = ["stream", "type", "step", "tickets", "share", "median_extra_lead_s", "examples"]
-    exploded = per_ticket[["stream", "case_id", "lead_time_s", "deviations"]].explode("deviations").dropna(subset=["deviations"])
+    frame = tickets[["designed_stream", "case_id", "lead_time_s", "deviations"]].rename(columns={"designed_stream": "stream"})
+    exploded = frame.explode("deviations").dropna(subset=["deviations"])
     if exploded.empty:
         return pd.DataFrame(columns=columns)
-    exploded["type"] = [d[0] for d in exploded["deviations"]]
-    exploded["step"] = [d[1] for d in exploded["deviations"]]
+    parts = exploded["deviations"].astype(str).str.split(DEVIATION_SEP, n=1, regex=False)
+    exploded["type"] = parts.str[0]
+    exploded["step"] = parts.str[1]
     exploded = exploded.drop_duplicates(["stream", "case_id", "type", "step"])
-    totals = per_ticket.groupby("stream").size()
-    conforming_lead = per_ticket[per_ticket["conforming"]].groupby("stream")["lead_time_s"].median()
-    grouped = exploded.groupby(["stream", "type", "step"], sort=False)
-    table = grouped.agg(tickets=("case_id", "size"), median_lead=("lead_time_s", "median")).reset_index()
-    table["examples"] = [list(map(str, g.head(5)["case_id"])) for _, g in grouped]
+    assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    totals = assigned.groupby("designed_stream").size()
+    conforming_lead = assigned[assigned["conforming"]].groupby("designed_stream")["lead_time_s"].median()
+    table = exploded.groupby(["stream", "type", "step"], sort=False).agg(tickets=("case_id", "size"), median_lead=("lead_time_s", "median")).reset_index()
+    ranked = exploded.sort_values(["stream", "type", "step", "lead_time_s", "case_id"], ascending=[True, True, True, False, True])
+    examples = ranked.groupby(["stream", "type", "step"], sort=False)["case_id"].agg(lambda c: [str(x) for x in c.head(EXAMPLES)])
+    table["examples"] = [examples[(a, b, c)] for a, b, c in zip(table["stream"], table["type"], table["step"], strict=True)]
     table["share"] = table["tickets"] / table["stream"].map(totals)
     table["median_extra_lead_s"] = table["median_lead"] - table["stream"].map(conforming_lead)
     table = table.sort_values(["stream", "tickets", "type", "step"], ascending=[True, False, True, True], ignore_index=True)

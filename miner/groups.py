@@ -27,14 +27,16 @@ from miner.rework import Rework
 from miner.waits import CLASSES
 
 MIN_VISITS = 5
+COLUMNS = ["group", "tickets", "visits", "local_time_median_s", "handoffs_out", "downstream_wait_s",
+           "downstream_rework_s", "downstream_cost_per_visit_s", "bounced_back_share", "moved_bottleneck", "reason"]
 
 
-def group_table(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rework: Rework, in_lead: np.ndarray) -> pd.DataFrame:
-    """Return one row per group: local time, downstream cost, and the moved-bottleneck flag."""
-    columns = ["group", "tickets", "visits", "local_time_median_s", "handoffs_out", "downstream_wait_s",
-               "downstream_rework_s", "downstream_cost_per_visit_s", "bounced_back_share", "moved_bottleneck", "reason"]
+def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rework: Rework, in_lead: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return per group the additive downstream figures, and one row per visit (group, t_s, case_id)."""
+    empty = (pd.DataFrame(columns=["group", "handoffs_out", "downstream_wait_us", "downstream_rework_us", "bounced_back"]),
+             pd.DataFrame({"group": pd.Series([], dtype=object), "t_us": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object)}))
     if arrays.group is None or not (arrays.group >= 0).any():
-        return pd.DataFrame(columns=columns)
+        return empty
     case = arrays.case
     has_group = arrays.group >= 0
     current = segments.ffill(arrays.group.astype(np.float64), has_group, arrays.first_index)  # the group holding each event's state
@@ -43,45 +45,62 @@ def group_table(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, re
     change = has & ~np.isnan(prev) & (current != prev)
     visit_start = has & (change | np.isnan(prev))
     visit = np.cumsum(visit_start) - 1
-    dur = np.where(in_lead, duration, 0).astype(np.float64)
-
+    dur = np.where(in_lead, duration, 0).astype(np.int64)
+    names = arrays.group_names.astype(str)
     starts = np.flatnonzero(visit_start)
-    per_visit = pd.DataFrame({
-        "group": current[starts].astype(int),
-        "case": case[starts],
-        "t": np.bincount(visit[has], weights=dur[has], minlength=len(starts)),
+    visits = pd.DataFrame({
+        "group": names[current[starts].astype(int)].astype(object),
+        "t_us": np.add.reduceat(dur[has], np.searchsorted(visit[has], np.arange(len(starts)))) if len(starts) else np.zeros(0, dtype=np.int64),
+        "case_id": arrays.case_ids[case[starts]].astype(str),
     })
 
     # Downstream of each hand-off: its hand-off wait and the rework before the next hand-off.
-    handoff_wait = np.where(tclass == CLASSES.index("handoff"), dur, 0.0)
+    handoff_wait = np.where(tclass == CLASSES.index("handoff"), dur, 0)
     events = rework.event_kind
-    rework_cost = np.where(events["repetition"] | events["self_loop"], dur, 0.0) + np.where(events["backflow"], dur, 0.0)
+    rework_cost = np.where(events["repetition"] | events["self_loop"] | events["backflow"], dur, 0)
     seg_sender = segments.ffill(prev, change, arrays.first_index)
     after = ~np.isnan(seg_sender) & has
-    down = pd.DataFrame({"g": seg_sender[after].astype(int), "wait": handoff_wait[after], "rework": rework_cost[after]})
-    down_wait = down.groupby("g")["wait"].sum()
-    down_rework = down.groupby("g")["rework"].sum()
+    sender = seg_sender[after].astype(int)
+    n_groups = len(names)
+    down_wait = pd.Series(handoff_wait[after]).groupby(sender).sum().reindex(range(n_groups), fill_value=0).to_numpy()
+    down_rework = pd.Series(rework_cost[after]).groupby(sender).sum().reindex(range(n_groups), fill_value=0).to_numpy()
     # Reopens are charged to the group that delivered the ticket.
-    reopen_time = rework.event_kind["reopen_us"].to_numpy()
-    reopened = reopen_time > 0
-    if reopened.any():
-        idx = np.flatnonzero(reopened)
+    reopen_time = events["reopen_us"].to_numpy()
+    idx = np.flatnonzero(reopen_time > 0)
+    if len(idx):
         holder = current[np.maximum(idx - 1, 0)]
         ok = ~np.isnan(holder)
-        extra = pd.Series(reopen_time[idx][ok]).groupby(holder[ok].astype(int)).sum()
-        down_rework = down_rework.add(extra, fill_value=0.0)
-    handoffs = pd.Series(prev[change].astype(int)).value_counts()
-    names = arrays.group_names
-    out = per_visit.groupby("group").agg(tickets=("case", "nunique"), visits=("t", "size"), local=("t", "median"))
-    out.index.name = None
-    out["handoffs_out"] = handoffs.reindex(out.index).fillna(0).astype(int)
-    out["downstream_wait_s"] = down_wait.reindex(out.index).fillna(0.0) / US
-    out["downstream_rework_s"] = down_rework.reindex(out.index).fillna(0.0) / US
-    out["local_time_median_s"] = out["local"] / US
-    out["downstream_cost_per_visit_s"] = (out["downstream_wait_s"] + out["downstream_rework_s"]) / out["visits"]
+        down_rework = down_rework + pd.Series(reopen_time[idx][ok].astype(np.int64)).groupby(holder[ok].astype(int)).sum().reindex(range(n_groups), fill_value=0).to_numpy()
+    handoffs_out = np.bincount(prev[change].astype(int), minlength=n_groups)
     bounced = rework.handoffs.groupby("from_group")["bounced_back"].sum() if len(rework.handoffs) else pd.Series(dtype=float)
-    out["group"] = names[out.index.to_numpy()].astype(str)
-    out["bounced_back_share"] = (bounced.reindex(out["group"]).fillna(0).to_numpy() / out["handoffs_out"].replace(0, np.nan)).fillna(0.0)
+    table = pd.DataFrame({
+        "group": names.astype(object),
+        "handoffs_out": handoffs_out,
+        "downstream_wait_us": down_wait.astype(np.int64),
+        "downstream_rework_us": down_rework.astype(np.int64),
+        "bounced_back": bounced.reindex(names).fillna(0).to_numpy(),
+    })
+    used = np.zeros(n_groups, dtype=bool)
+    used[np.unique(current[has].astype(int))] = True
+    return table[used].reset_index(drop=True), visits
+
+
+def group_table(additive: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per group: local time, downstream cost, and the moved-bottleneck flag.
+
+    ``visits`` is the aggregate of the visit measure: group, count (visits),
+    distinct (tickets), q50 (median µs per visit).
+    """
+    if additive.empty or visits.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    out = visits.rename(columns={"count": "visits", "distinct": "tickets"})
+    out["local_time_median_s"] = out["q50"] / US
+    out = out.merge(additive, on="group", how="left").fillna({"handoffs_out": 0, "downstream_wait_us": 0, "downstream_rework_us": 0, "bounced_back": 0})
+    out["downstream_wait_s"] = out["downstream_wait_us"] / US
+    out["downstream_rework_s"] = out["downstream_rework_us"] / US
+    out["handoffs_out"] = out["handoffs_out"].astype(int)
+    out["downstream_cost_per_visit_s"] = (out["downstream_wait_s"] + out["downstream_rework_s"]) / out["visits"]
+    out["bounced_back_share"] = (out["bounced_back"] / out["handoffs_out"].replace(0, np.nan)).fillna(0.0)
     eligible = out["visits"] >= MIN_VISITS
     local_med = out.loc[eligible, "local_time_median_s"].median() if eligible.any() else np.nan
     cost_med = out.loc[eligible, "downstream_cost_per_visit_s"].median() if eligible.any() else np.nan
@@ -95,7 +114,7 @@ def group_table(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, re
         for f, lt, dc in zip(flag, out["local_time_median_s"], out["downstream_cost_per_visit_s"], strict=True)
     ]
     out = out.sort_values(["moved_bottleneck", "downstream_cost_per_visit_s", "group"], ascending=[False, False, True], ignore_index=True)
-    return out[columns]
+    return out[COLUMNS]
 
 
 def _h(seconds: float) -> str:

@@ -263,8 +263,6 @@ def _matcher(column: str, value: object, fail) -> Matcher:  # type: ignore[no-un
 def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> EventClasses:
     """Return the stage, kind and wait of every event of ``log``."""
     columns = [c for c in mapping.columns() if c in log.columns]
-    missing = [c for c in mapping.columns() if c not in log.columns]
-    _check_user_rules(log, mapping, missing)
     combo, uniques = _combinations(log, columns)
     n_u = len(uniques)
     rule_of = np.full(n_u, -1, dtype=np.int32)
@@ -372,10 +370,13 @@ def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, map
     return out.sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
 
 
-def _check_user_rules(log: pd.DataFrame, mapping: Mapping, missing_columns: list[str]) -> None:
-    """Raise for likely typos in a user's rules; warn about rules that match nothing."""
-    activities = set(map(str, log[ACTIVITY].cat.categories))
-    attribute_columns = [str(c) for c in log.columns]
+def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str]) -> None:
+    """Raise for likely typos in a user's rules; warn about rules that match nothing.
+
+    ``activities`` and ``columns`` are those of the whole log.
+    """
+    attribute_columns = [str(c) for c in columns]
+    missing_columns = [c for c in mapping.columns() if c not in columns]
     for rule in mapping.rules[: mapping.user_rules]:
         where = f"{mapping.path}:{rule.line}" if rule.line else str(mapping.path)
         for m in rule.matchers:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from miner.cases import subset
-from miner.dfg import directly_follows
-from miner.discovery import Discovery
 from miner.pm4py_adapter import ProcessModel, inductive_model
+from miner.results import Results
 
 MAIN_STREAM_SHARE = 0.05
 MAX_MODELS = 6
@@ -22,14 +18,17 @@ class StreamModel:
     model: ProcessModel
 
 
-def stream_models(found: Discovery, *, noise: float = 0.2) -> list[StreamModel]:
+def stream_models(found: Results, *, noise: float = 0.2) -> list[StreamModel]:
     """Return a model for each main stream (at least 5% of tickets, at most six streams)."""
     out = []
-    names = found.tickets["stream"].to_numpy()
+    edges_all = found.tables["stream_edges"]
+    ends = found.tables["stream_ends"]
     for row in found.streams.itertuples(index=False):
         if len(out) >= MAX_MODELS or (row.share < MAIN_STREAM_SHARE and out):
             break
-        part = subset(found.arrays, np.asarray(names == row.stream))
-        dfg = directly_follows(part)
-        out.append(StreamModel(str(row.stream), int(row.tickets), inductive_model(dfg.edges, dfg.start_activities, dfg.end_activities, noise=noise)))
+        edges = edges_all[edges_all["stream"] == row.stream]
+        mine = ends[ends["stream"] == row.stream]
+        start = {str(a): int(n) for a, n in zip(mine.loc[mine["kind"] == "start", "activity"], mine.loc[mine["kind"] == "start", "count"], strict=True)}
+        end = {str(a): int(n) for a, n in zip(mine.loc[mine["kind"] == "end", "activity"], mine.loc[mine["kind"] == "end", "count"], strict=True)}
+        out.append(StreamModel(str(row.stream), int(row.tickets), inductive_model(edges, start, end, noise=noise)))
     return out

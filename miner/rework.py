@@ -55,16 +55,23 @@ WAIT = ALL_KINDS.index("wait")
 DONE = ALL_KINDS.index("done")
 IMPROVE = STAGES.index("improve")
 HANDOFF = WAIT_KINDS.index("handoff")
+KEY_SEP = " → "  # joins the two parts of a key in examples (from → to)
 
 
 @dataclass
 class Rework:
+    """Rework in one set of cases: per ticket, per event, and additive tables that merge by summing.
+
+    ``examples`` holds, per table and key, the costliest tickets (table, key, case_id, cost).
+    """
+
     per_ticket: pd.DataFrame  # one row per case: counts and seconds per kind, bounces, reassignments
-    event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen
-    top_pairs: pd.DataFrame  # pair, bounces, tickets, time_s
-    by_activity: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_s
-    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, rework_share, bounced_back, examples
-    loops: pd.DataFrame  # from_activity, to_activity, loops, tickets, time_s, examples: work sent back to earlier work
+    event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen (+ their costs in µs)
+    pairs: pd.DataFrame  # pair, bounces, tickets, time_us
+    repeated: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_us
+    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, bounced_back
+    loops: pd.DataFrame  # from_activity, to_activity, loops, tickets, time_us: work sent back to earlier work
+    examples: pd.DataFrame  # table, key, case_id, cost
 
 
 def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_lead: np.ndarray, stage_rank: np.ndarray) -> Rework:
@@ -119,23 +126,45 @@ def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_l
         per[name] = np.bincount(case[flags], minlength=arrays.n_cases)
         per[f"{name}_s"] = np.bincount(case, weights=cost, minlength=arrays.n_cases) / US
 
-    bounces, pairs, handoffs = _ping_pong(arrays, per, self_loop | repetition | backflow | reopen)
+    bounces, pairs, handoffs, pair_examples, handoff_examples = _ping_pong(arrays, per, self_loop | repetition | backflow | reopen)
     per["any_rework"] = (per[["self_loops", "repetitions", "backflows", "reopens"]].sum(axis=1) > 0)
     events = pd.DataFrame({"self_loop": self_loop, "repetition": repetition, "backflow": backflow, "reopen": reopen,
                            "backflow_us": backflow_time, "reopen_us": reopen_time})
-    by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": dur * (repetition | self_loop)})
+    by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": duration.astype(np.int64) * (repetition | self_loop)})
     by_act = by_act[by_act["rep"] | by_act["loop"]]
-    table = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
-    table["activity"] = arrays.activity_names[table["a"].to_numpy()].astype(str) if len(table) else []
-    table["time_s"] = table["time_s"] / US
-    table["examples"] = _examples(by_act, "a", table["a"], arrays)
-    table = table.sort_values(["tickets", "activity"], ascending=[False, True], ignore_index=True)
+    repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
+    repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
+    by_act["key"] = arrays.activity_names[by_act["a"].to_numpy()].astype(str) if len(by_act) else []
+    loops, loop_examples = _loops(arrays, classes, repetition, duration.astype(np.int64))
+    examples = pd.concat([
+        examples_frame("repeated", by_act["key"], by_act["case"], by_act["t"] / US, arrays),
+        loop_examples, pair_examples, handoff_examples,
+    ], ignore_index=True)
     del bounces
-    loops = _loops(arrays, classes, repetition, dur)
-    return Rework(per, events, pairs, table[["activity", "repetitions", "self_loops", "tickets", "time_s", "examples"]], handoffs, loops)
+    return Rework(per, events, pairs, repeated[["activity", "repetitions", "self_loops", "tickets", "time_us"]], handoffs, loops, examples)
 
 
-def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, dur: np.ndarray) -> pd.DataFrame:
+EXAMPLES = 3
+
+
+def examples_frame(table: str, keys: pd.Series, case: pd.Series | np.ndarray, cost: pd.Series | np.ndarray, arrays: CaseArrays, k: int = EXAMPLES) -> pd.DataFrame:
+    """Return up to ``k`` example tickets per key, the costliest first (ties: by ticket id)."""
+    frame = pd.DataFrame({"key": np.asarray(keys, dtype=object), "case_id": arrays.case_ids[np.asarray(case, dtype=np.int64)].astype(str),
+                          "cost": np.asarray(cost, dtype=np.float64)})
+    return top_examples(frame.assign(table=table), k)
+
+
+def top_examples(frame: pd.DataFrame, k: int = EXAMPLES) -> pd.DataFrame:
+    """Keep, per (table, key), each ticket once at its highest cost, and the ``k`` costliest tickets."""
+    if frame.empty:
+        return pd.DataFrame({"table": pd.Series([], dtype=object), "key": pd.Series([], dtype=object),
+                             "case_id": pd.Series([], dtype=object), "cost": pd.Series([], dtype=np.float64)})
+    frame = frame.sort_values(["table", "key", "cost", "case_id"], ascending=[True, True, False, True], kind="stable")
+    frame = frame.drop_duplicates(["table", "key", "case_id"])
+    return frame.groupby(["table", "key"], sort=False).head(k)[["table", "key", "case_id", "cost"]].reset_index(drop=True)
+
+
+def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, dur: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rework loops: work sent back to an activity the ticket had done earlier.
 
     A loop is a repetition that goes back: the repeated activity was first done
@@ -161,29 +190,19 @@ def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, du
     prev_codes = pd.Index(pd.unique(key)).get_indexer(prev_key)
     prev_first_pos = np.where(prev_codes >= 0, first_of_code[np.maximum(prev_codes, 0)], np.iinfo(np.int64).max)
     hit = repetition & known & (prev_kind == WORK) & (prev_act != act) & (first_seen < prev_first_pos)
-    columns = ["from_activity", "to_activity", "loops", "tickets", "time_s", "examples"]
+    columns = ["from_activity", "to_activity", "loops", "tickets", "time_us"]
     if not hit.any():
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), top_examples(pd.DataFrame())
     idx = np.flatnonzero(hit)
     frame = pd.DataFrame({"src": prev_act[idx], "dst": act[idx], "case": arrays.case[idx], "t": dur[idx]})
     names = arrays.activity_names
     n = len(names)
     frame["key"] = frame["src"] * n + frame["dst"]
-    table = frame.groupby("key").agg(loops=("case", "size"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
+    table = frame.groupby("key").agg(loops=("case", "size"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     table["from_activity"] = names[(table["key"] // n).to_numpy()].astype(str)
     table["to_activity"] = names[(table["key"] % n).to_numpy()].astype(str)
-    table["time_s"] /= US
-    table["examples"] = _examples(frame, "key", table["key"], arrays)
-    return table.sort_values(["loops", "from_activity", "to_activity"], ascending=[False, True, True], ignore_index=True)[columns]
-
-
-def _examples(frame: pd.DataFrame, key: str, keys: pd.Series, arrays: CaseArrays, k: int = 3) -> list[list[str]]:
-    """Up to ``k`` example ticket ids per key, the costliest first."""
-    if frame.empty:
-        return []
-    top = frame.sort_values("t", ascending=False).drop_duplicates([key, "case"]).groupby(key, sort=False).head(k)
-    ids = top.groupby(key, sort=False)["case"].apply(lambda c: [str(x) for x in arrays.case_ids[c.to_numpy()]])
-    return [ids.get(v, []) for v in keys]
+    keys = names[frame["src"].to_numpy()].astype(str).astype(object) + KEY_SEP + names[frame["dst"].to_numpy()].astype(str).astype(object)
+    return table[columns], examples_frame("loops", keys, frame["case"], frame["t"] / US, arrays)
 
 
 def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -237,16 +256,17 @@ def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndar
     return out
 
 
-def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Count bounces and reassignments on each case's group sequence; attribute rework to hand-offs."""
     n_cases = arrays.n_cases
-    empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_s", "examples"])
-    empty_handoffs = pd.DataFrame(columns=["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back", "examples"])
+    empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_us"])
+    empty_handoffs = pd.DataFrame(columns=["from_group", "to_group", "handoffs", "followed_by_rework", "bounced_back"])
+    no_examples = top_examples(pd.DataFrame())
     if arrays.group is None:
         per["bounces"] = 0
         per["reassignments"] = 0
         per["bounce_s"] = 0.0
-        return np.zeros(n_cases, dtype=np.int64), empty_pairs, empty_handoffs
+        return np.zeros(n_cases, dtype=np.int64), empty_pairs, empty_handoffs, no_examples, no_examples
     g = arrays.group.astype(np.int64)
     has = g >= 0
     idx = np.flatnonzero(has)
@@ -277,19 +297,20 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     if len(b):
         x, y = run_group[b], run_group[b - 1]
         lo, hi = np.minimum(x, y), np.maximum(x, y)
-        frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": time_in_middle[b] / US})
-        pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_s=("t", "sum")).reset_index()
-        pairs["pair"] = [" ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
-        frame["pair_key"] = frame["lo"] * (len(names) + 1) + frame["hi"]
-        pairs["examples"] = _examples(frame, "pair_key", pairs["lo"] * (len(names) + 1) + pairs["hi"], arrays)
-        pairs = pairs.sort_values(["bounces", "pair"], ascending=[False, True], ignore_index=True)[["pair", "bounces", "tickets", "time_s", "examples"]]
+        frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": (run_ts[b] - run_ts[b - 1]).astype(np.int64)})
+        pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
+        label = {(a, c): " ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)}
+        pairs["pair"] = [label[(a, c)] for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
+        pairs = pairs[["pair", "bounces", "tickets", "time_us"]]
+        pair_examples = examples_frame("pairs", [label[(a, c)] for a, c in zip(frame["lo"], frame["hi"], strict=True)], frame["case"], frame["t"] / US, arrays)
     else:
         pairs = empty_pairs
+        pair_examples = no_examples
 
     # Hand-offs (group changes) and what followed each one until the next.
     h = np.flatnonzero(reassign)
     if len(h) == 0:
-        return per["bounces"].to_numpy(), pairs, empty_handoffs
+        return per["bounces"].to_numpy(), pairs, empty_handoffs, pair_examples, no_examples
     seg_of_event = np.searchsorted(run_event[h], np.arange(arrays.n_events), side="right") - 1
     valid = seg_of_event >= 0
     valid[valid] &= run_case[h][seg_of_event[valid]] == arrays.case[valid]
@@ -300,10 +321,15 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     returned[np.isin(h + 1, b)] = True  # the next run goes back to the sender
     frame = pd.DataFrame({"f": run_group[h - 1], "t": run_group[h], "rw": followed, "back": returned, "case": run_case[h]})
     table = frame.groupby(["f", "t"]).agg(handoffs=("rw", "size"), followed_by_rework=("rw", "sum"), bounced_back=("back", "sum")).reset_index()
-    bad = frame[frame["rw"] | frame["back"]].assign(key=lambda d: d["f"] * (len(names) + 1) + d["t"], t=1.0)
-    table["examples"] = _examples(bad, "key", table["f"] * (len(names) + 1) + table["t"], arrays) if len(bad) else [[] for _ in range(len(table))]
     table["from_group"] = names[table["f"].to_numpy()].astype(str)
     table["to_group"] = names[table["t"].to_numpy()].astype(str)
-    table["rework_share"] = table["followed_by_rework"] / table["handoffs"]
-    table = table.sort_values(["followed_by_rework", "handoffs", "from_group", "to_group"], ascending=[False, False, True, True], ignore_index=True)
-    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back", "examples"]]
+    bad = frame[frame["rw"] | frame["back"]]
+    keys = names[bad["f"].to_numpy()].astype(str).astype(object) + KEY_SEP + names[bad["t"].to_numpy()].astype(str).astype(object)
+    # Every such hand-off counts the same; the tickets with the longest stay after it come first.
+    hb = h[bad.index.to_numpy()]
+    nxt = np.minimum(hb + 1, m - 1)
+    same_case = (hb + 1 < m) & (run_case[nxt] == run_case[hb])
+    until = np.where(same_case, run_ts[nxt], arrays.case_last_ts[run_case[hb]])
+    cost = (until - run_ts[hb]) / US
+    handoff_examples = examples_frame("handoffs", keys, bad["case"], cost, arrays)
+    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "bounced_back"]], pair_examples, handoff_examples

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import BadOption
-from connectors.eventlog import attribute_columns
+from connectors.eventlog import CANONICAL_COLUMNS, attribute_columns
 from miner.cases import US, CaseArrays
 from miner.stats import grouped_quantiles
 
@@ -36,32 +36,55 @@ class StreamChoice:
     reason: str
 
 
-def choose_stream_attribute(log: pd.DataFrame, arrays: CaseArrays, stream_by: str | None) -> StreamChoice:
-    """Return the attribute to group tickets by, and why."""
-    attrs = attribute_columns(log)
+def candidate_columns(columns: list[str]) -> list[tuple[str, bool, int]]:
+    """Return the attribute columns whose names say 'kind of ticket', as (column, exact, rank), best first."""
+    normal = {c: re.sub(r"[^a-z]+", " ", c.lower().removeprefix("case:")).strip() for c in columns}
+    out = []
+    # Exact names first, best first; then names that end in one ("incident type").
+    for exact in (True, False):
+        for rank, wanted in enumerate(TYPE_NAMES):
+            for col, name in normal.items():
+                hit = name == wanted if exact else (name.endswith(" " + wanted) and not name.startswith(NOT_TYPES))
+                if hit and col not in [c for c, _, _ in out]:
+                    out.append((col, exact, rank))
+    return out
+
+
+def attribute_profile(log: pd.DataFrame, arrays: CaseArrays) -> pd.DataFrame:
+    """Count tickets per (candidate attribute, last value); merges across partitions by summing.
+
+    A row with value None counts the tickets that have no value.
+    """
+    rows = []
+    for col, _, _ in candidate_columns(attribute_columns(log)):
+        values = case_values(log[col], arrays)
+        counts = values.astype(object).where(values.notna(), None).value_counts(dropna=False)
+        for value, n in counts.items():
+            rows.append({"attribute": col, "value": None if pd.isna(value) else str(value), "tickets": int(n)})
+    return pd.DataFrame(rows, columns=["attribute", "value", "tickets"])
+
+
+def choose_stream_attribute(columns: list[str], profile: pd.DataFrame, stream_by: str | None) -> StreamChoice:
+    """Return the attribute to group tickets by, and why, from the log's columns and attribute profile."""
+    attrs = [c for c in columns if c not in CANONICAL_COLUMNS]
     if stream_by == PATH_STREAM:
         return StreamChoice(None, "value-chain path (given)")
     if stream_by:
-        if stream_by not in log.columns:
+        if stream_by not in columns:
             import difflib
 
             close = difflib.get_close_matches(stream_by, attrs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (attributes: {', '.join(attrs[:10]) or 'none'})"
             raise BadOption(f"--stream-by {stream_by!r} is not a column of the log{hint}; or pass --stream-by path")
         return StreamChoice(stream_by, "given with --stream-by")
-    normal = {c: re.sub(r"[^a-z]+", " ", c.lower().removeprefix("case:")).strip() for c in attrs}
-    # Exact names first, best first; then names that end in one ("incident type").
-    for exact in (True, False):
-        for wanted in TYPE_NAMES:
-            for col, name in normal.items():
-                hit = name == wanted if exact else (name.endswith(" " + wanted) and not name.startswith(NOT_TYPES))
-                if not hit:
-                    continue
-                values = case_values(log[col], arrays)
-                distinct = values.nunique(dropna=True)
-                covered = values.notna().mean() if len(values) else 0
-                if 2 <= distinct <= MAX_STREAMS and covered >= 0.5:
-                    return StreamChoice(col, f"attribute {col!r}: {distinct} ticket types covering {covered:.0%} of tickets")
+    for col, _, _ in candidate_columns(attrs):
+        mine = profile[profile["attribute"] == col]
+        total = int(mine["tickets"].sum())
+        known = mine[mine["value"].notna()]
+        distinct = len(known)
+        covered = known["tickets"].sum() / total if total else 0
+        if 2 <= distinct <= MAX_STREAMS and covered >= 0.5:
+            return StreamChoice(col, f"attribute {col!r}: {distinct} ticket types covering {covered:.0%} of tickets")
     return StreamChoice(None, "value-chain path (no ticket-type attribute with 2 to 40 values)")
 
 

@@ -59,7 +59,6 @@ def ticket_table(
     classes: EventClasses,
     tim: Timing,
     *,
-    variant_of_case: np.ndarray,
     vc_paths: np.ndarray,
     streams: np.ndarray,
 ) -> pd.DataFrame:
@@ -71,7 +70,6 @@ def ticket_table(
             "case_id": arrays.case_ids.astype(str),
             "stream": streams,
             "path": vc_paths,
-            "variant": variant_of_case + 1 if len(variant_of_case) else variant_of_case,
             "events": arrays.case_len,
             "start": pd.to_datetime(arrays.case_first_ts, unit="us", utc=True),
             "end": pd.to_datetime(arrays.case_last_ts, unit="us", utc=True),

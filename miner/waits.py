@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from miner import segments
 from miner.cases import US, CaseArrays
 from miner.mapping import ALL_KINDS, EventClasses
-from miner.stats import grouped_quantiles
 from miner.valuechain import WAIT_KINDS
 
 WORK = ALL_KINDS.index("work")
@@ -34,13 +35,14 @@ _HANDOFF = WAIT_KINDS.index("handoff")
 
 
 @dataclass
-class Waits:
+class WaitPart:
+    """Waiting in one set of cases: event classes, additive totals, and the values behind the quantiles."""
+
     time_class: np.ndarray  # per event: index into CLASSES
-    by_class: dict[str, float]  # seconds per class, within lead time
-    by_state: pd.DataFrame  # activity, class, events, tickets, total_s, median_s, p90_s, share
-    transitions: pd.DataFrame  # source, target, waits, tickets, total_s, median_s (waiting between two work activities)
-    flow_efficiency: dict[str, float | None]
-    handoff_windows: np.ndarray  # per event: it lies between a group change and the new group's first work
+    handoff_windows: np.ndarray  # per event: between a group change and the new group's first work
+    by_class: pd.DataFrame  # class, us (microseconds within lead time)
+    states: pd.DataFrame  # measure: activity, class, duration_us, case_id (one row per event)
+    runs: pd.DataFrame  # measure: source, target, t_us, case_id (one row per run of waiting between two works)
 
 
 def event_classes(arrays: CaseArrays, classes: EventClasses) -> tuple[np.ndarray, np.ndarray]:
@@ -75,76 +77,64 @@ def handoff_window(arrays: CaseArrays, work: np.ndarray) -> np.ndarray:
     return started_by_change & (worked_before == 0) & ~work
 
 
-def waits(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, lead_time: np.ndarray, work_time: np.ndarray) -> Waits:
-    """Return time in each state and class, waiting between work activities, and flow efficiency."""
+def wait_part(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray) -> WaitPart:
+    """Return the time class of every event and the waiting measures of these cases."""
     tclass, window = event_classes(arrays, classes)
-    dur = duration.astype(np.float64)
-    by_class = {name: float(dur[tclass == i].sum() / US) for i, name in enumerate(CLASSES)}
-    by_state = _by_state(arrays, tclass, dur)
-    transitions = _wait_transitions(arrays, tclass, dur)
-    lead = lead_time.astype(np.float64)
+    # Whole microseconds, summed as integers: partitions merge to the same totals in any order.
+    dur = duration.astype(np.int64)
+    by_class = pd.DataFrame({"class": list(CLASSES), "us": [int(dur[tclass == i].sum()) for i in range(len(CLASSES))]})
+    states = pd.DataFrame({
+        "activity": arrays.activity_names[arrays.activity].astype(str),
+        "class": np.array(CLASSES, dtype=object)[tclass],
+        "duration_us": dur,
+        "case_id": arrays.case_ids[arrays.case].astype(str),
+    })
+    return WaitPart(tclass, window, by_class, states, _wait_runs(arrays, tclass, dur))
+
+
+def flow_efficiency(work_s: np.ndarray, lead_s: np.ndarray) -> dict[str, float | None]:
+    """Work time ÷ lead time: for the median ticket, and pooled over all tickets."""
+    lead = lead_s.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_ticket = np.where(lead > 0, work_time / lead, np.nan)
+        per_ticket = np.where(lead > 0, work_s / lead, np.nan)
     valid = per_ticket[~np.isnan(per_ticket)]
-    flow = {
+    return {
         "median": float(np.median(valid)) if len(valid) else None,
-        "pooled": float(work_time.sum() / lead.sum()) if lead.sum() > 0 else None,
+        "pooled": math.fsum(work_s.tolist()) / math.fsum(lead.tolist()) if lead.sum() > 0 else None,
     }
-    return Waits(tclass, by_class, by_state, transitions, flow, window)
 
 
-def _by_state(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.DataFrame:
-    """Per activity and time class: how long tickets spent in it."""
-    n_act = max(len(arrays.activity_names), 1)
-    key = tclass.astype(np.int64) * n_act + arrays.activity
-    keys, counts, (median, p90) = grouped_quantiles(key, dur, (0.5, 0.9))
-    totals = np.bincount(np.searchsorted(keys, key), weights=dur, minlength=len(keys)) if len(keys) else np.zeros(0)
-    pairs = pd.DataFrame({"k": key, "c": arrays.case}).drop_duplicates()
-    tickets = pairs["k"].value_counts().reindex(keys).to_numpy() if len(keys) else np.zeros(0)
-    all_time = dur.sum()
-    frame = pd.DataFrame(
-        {
-            "activity": arrays.activity_names[keys % n_act].astype(str) if len(keys) else [],
-            "class": [CLASSES[k] for k in keys // n_act],
-            "events": counts,
-            "tickets": tickets,
-            "total_s": totals / US,
-            "median_s": median / US,
-            "p90_s": p90 / US,
-            "share": totals / all_time if all_time else 0.0,
-        }
-    )
-    return frame.sort_values(["total_s", "activity"], ascending=[False, True], ignore_index=True)
-
-
-def _wait_transitions(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.DataFrame:
-    """Waiting spent between one work activity and the next, by (previous work, next work).
+def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.DataFrame:  # dur: int64 µs
+    """One row per run of waiting between two pieces of work: (previous work, next work, seconds, ticket).
 
     Each run of non-work states inside a ticket (waits, hand-offs) is one wait,
-    attributed to the work activities before and after it.
+    attributed to the work activities before and after it ('(start)' and
+    '(end)' where there is none).
     """
     work = tclass == CLASSES.index("work")
     waiting = ~work & (tclass != CLASSES.index("done")) & (tclass != CLASSES.index("unclassified")) & (dur > 0)
     if not waiting.any():
-        return pd.DataFrame(columns=["source", "target", "waits", "tickets", "total_s", "median_s", "examples"])
+        return pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
+                             "t_us": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object)})
     act = arrays.activity.astype(np.float64)
     prev_work = segments.ffill(act, work, arrays.first_index)
     next_work = segments.bfill(act, work, arrays.end_index)
-    # A wait run: consecutive waiting events of one case.
     run_start = waiting & ~np.r_[False, waiting[:-1] & arrays.same_case_next]
-    run = np.cumsum(run_start)
+    run = np.cumsum(run_start) - 1
     idx = np.flatnonzero(waiting)
-    frame = pd.DataFrame({"run": run[idx], "case": arrays.case[idx], "t": dur[idx], "src": prev_work[idx], "dst": next_work[idx]})
-    per_run = frame.groupby("run").agg(case=("case", "first"), t=("t", "sum"), src=("src", "first"), dst=("dst", "last"))
-    names = np.append(arrays.activity_names.astype(str), "(start)")
+    first = np.flatnonzero(run_start)
+    # A run's events are consecutive in idx: where each run starts and ends there.
+    pos_first = np.searchsorted(idx, first)
+    pos_last = np.r_[pos_first[1:] - 1, len(idx) - 1]
+    totals = np.add.reduceat(dur[idx].astype(np.int64), pos_first) if len(first) else np.zeros(0, dtype=np.int64)
+    src = prev_work[first]
+    dst = next_work[idx[pos_last]]
+    start_names = np.append(arrays.activity_names.astype(str), "(start)").astype(object)
+    end_names = np.append(arrays.activity_names.astype(str), "(end)").astype(object)
     nan_code = len(arrays.activity_names)
-    per_run["source"] = names[per_run["src"].fillna(nan_code).astype(int).to_numpy()]
-    names_end = np.append(arrays.activity_names.astype(str), "(end)")
-    per_run["target"] = names_end[per_run["dst"].fillna(nan_code).astype(int).to_numpy()]
-    per_run["case_id"] = arrays.case_ids[per_run["case"].to_numpy()]
-    grouped = per_run.groupby(["source", "target"], sort=False)
-    table = grouped.agg(waits=("t", "size"), tickets=("case", "nunique"), total_s=("t", "sum"), median_s=("t", "median")).reset_index()
-    table["examples"] = [list(map(str, g.sort_values("t", ascending=False).head(3)["case_id"])) for _, g in grouped]
-    table["total_s"] /= US
-    table["median_s"] /= US
-    return table.sort_values(["total_s", "source", "target"], ascending=[False, True, True], ignore_index=True)
+    return pd.DataFrame({
+        "source": start_names[np.where(np.isnan(src), nan_code, src).astype(np.int64)],
+        "target": end_names[np.where(np.isnan(dst), nan_code, dst).astype(np.int64)],
+        "t_us": totals,
+        "case_id": arrays.case_ids[arrays.case[first]].astype(str),
+    })

@@ -47,34 +47,23 @@ def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect
     return paths
 
 
-def result_tables(found: Any, comparison: Any, report: Any) -> dict[str, pd.DataFrame]:
+def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
     """Return the tables vsm writes with --csv-dir."""
-    tickets = found.tickets.copy()
-    tickets["designed_stream"] = comparison.stream_of_case()
-    conf = comparison.conformance.per_ticket.set_index("case")
-    tickets["fitness"] = conf["fitness"].reindex(range(len(tickets))).to_numpy()
-    tickets["deviations"] = [
-        "; ".join(f"{t} {s}" for t, s in d) if isinstance(d, list) else ""
-        for d in conf["deviations"].reindex(range(len(tickets))).to_numpy()
-    ]
-    per = comparison.rework.per_ticket.drop(columns=["case"])
-    tickets = pd.concat([tickets.reset_index(drop=True), per.reset_index(drop=True)], axis=1)
-    variants = found.activity_variants.table.copy()
+    tickets = found.tickets.drop(columns=["activity_path"]).copy()
+    tickets.insert(3, "activities", found.tickets["activity_path"].str.replace("\x1f", " → ", regex=False))
+    if "deviations" in tickets:
+        tickets["deviations"] = ["; ".join(x.replace("\x1f", " ") for x in d) for d in tickets["deviations"]]
+    variants = found.variants.copy()
     variants["path"] = [" → ".join(p) for p in variants["path"]]
     rejections = pd.DataFrame(
         [{"reason": r.reason, "count": r.count, "examples": [str(e.get("row")) for e in r.examples]} for r in report.rejections],
         columns=["reason", "count", "examples"],
     )
-    return {
-        "tickets": tickets,
-        "edges": found.edges,
-        "variants": variants,
-        "deviations": comparison.conformance.deviations,
-        "steps": comparison.steps,
-        "waits_by_state": comparison.waits.by_state,
-        "bottlenecks": comparison.bottlenecks,
-        "rework_pairs": comparison.rework.top_pairs,
-        "handoffs": comparison.rework.handoffs,
-        "groups": comparison.groups,
-        "rejected_rows": rejections,
-    }
+    tables = {"tickets": tickets, "edges": found.edges, "variants": variants, "rejected_rows": rejections}
+    c = found.comparison
+    if c is not None:
+        tables.update({
+            "deviations": c.deviations, "steps": c.steps, "waits_by_state": c.by_state, "bottlenecks": c.bottlenecks,
+            "rework_pairs": c.pairs, "rework_loops": c.loops, "handoffs": c.handoffs, "groups": c.groups,
+        })
+    return tables

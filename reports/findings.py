@@ -29,9 +29,10 @@ class Answers:
     no_value: list[Finding]
 
 
-def answers(found: Any, comparison: Any) -> Answers:
+def answers(found: Any) -> Answers:
     """Return sentences answering: where does work wait, which hand-offs cause rework, which steps add no value."""
-    return Answers(_where_work_waits(found, comparison), _handoffs_and_rework(found, comparison), _no_value(found, comparison))
+    c = found.comparison
+    return Answers(_where_work_waits(found, c), _handoffs_and_rework(found, c), _no_value(found, c))
 
 
 def _where_work_waits(found: Any, c: Any) -> list[Finding]:
@@ -40,15 +41,14 @@ def _where_work_waits(found: Any, c: Any) -> list[Finding]:
     tickets = found.tickets
     if len(steps):
         row = steps.sort_values("wait_total_s", ascending=False).iloc[0]
-        stream_names = c.stream_of_case()
-        lead_total = tickets.loc[stream_names == row["stream"], "lead_time_s"].sum()
+        lead_total = tickets.loc[tickets["designed_stream"] == row["stream"], "lead_time_s"].sum()
         if row["wait_total_s"] > 0:
             out.append(Finding(
                 f"Work waits longest before {row['label']} in the {row['stream']} stream: median {human(row['wait_median_s'])} "
                 f"per ticket, {pct(row['wait_total_s'] / lead_total if lead_total else None)} of that stream's lead time.",
                 list(row.get("examples_over_target") or []),
             ))
-    by_class = c.waits.by_class
+    by_class = c.by_class
     waiting = sum(by_class[k] for k in WAIT_CLASSES)
     total = sum(v for k, v in by_class.items() if k != "done")
     if total:
@@ -57,9 +57,9 @@ def _where_work_waits(found: Any, c: Any) -> list[Finding]:
         out.append(Finding(
             f"Overall, tickets spend {pct(waiting / total)} of their lead time waiting"
             + (f" (of the waiting: {detail})" if detail else "")
-            + f"; flow efficiency is {pct(c.waits.flow_efficiency['pooled'])} pooled, {pct(c.waits.flow_efficiency['median'])} for the median ticket."
+            + f"; flow efficiency is {pct(c.flow_efficiency['pooled'])} pooled, {pct(c.flow_efficiency['median'])} for the median ticket."
         ))
-    transitions = c.waits.transitions
+    transitions = c.transitions
     if len(transitions):
         t = transitions.iloc[0]
         out.append(Finding(
@@ -72,10 +72,10 @@ def _where_work_waits(found: Any, c: Any) -> list[Finding]:
 
 def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
     out: list[Finding] = []
-    per = c.rework.per_ticket
+    per = found.tickets
     n = max(len(per), 1)
-    handoffs = c.rework.handoffs
-    if found.arrays.group is None:
+    handoffs = c.handoffs
+    if not found.has_groups:
         out.append(Finding("The export has no group or team column, so hand-offs between teams cannot be seen."))
     elif len(handoffs):
         risky = handoffs[handoffs["handoffs"] >= 3].sort_values(["rework_share", "handoffs"], ascending=False)
@@ -87,7 +87,7 @@ def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
                 list(h["examples"]),
             ))
         bounced = int((per["bounces"] > 0).sum())
-        pairs = c.rework.top_pairs
+        pairs = c.pairs
         if bounced and len(pairs):
             p = pairs.iloc[0]
             out.append(Finding(
@@ -99,13 +99,13 @@ def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
             out.append(Finding(f"No ticket bounces between groups; {int(per['reassignments'].sum()):,} reassignments in all."))
     reopened = int((per["reopens"] > 0).sum())
     if reopened:
-        worst = per.sort_values("reopens_s", ascending=False).head(3)
+        worst = per.sort_values(["reopens_s", "case_id"], ascending=[False, True]).head(3)
         out.append(Finding(
             f"{pct(reopened / n)} of tickets are reopened after delivery ({int(per['reopens'].sum()):,} reopens), "
             f"costing {human(per['reopens_s'].sum())} until they were delivered again.",
-            [str(x) for x in found.arrays.case_ids[worst["case"].to_numpy()]],
+            [str(x) for x in worst["case_id"]],
         ))
-    repeated = c.rework.by_activity
+    repeated = c.repeated
     if len(repeated):
         r = repeated.iloc[0]
         out.append(Finding(
@@ -120,7 +120,7 @@ def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
 
 def _no_value(found: Any, c: Any) -> list[Finding]:
     out: list[Finding] = []
-    by_state = c.waits.by_state
+    by_state = c.by_state
     waiting = by_state[by_state["class"].isin(WAIT_CLASSES)]
     total_time = by_state["total_s"].sum()
     if len(waiting):
@@ -129,12 +129,12 @@ def _no_value(found: Any, c: Any) -> list[Finding]:
             f"'{w['activity']}' adds only waiting ({w['class']} wait): {human(w['total_s'])} in all, "
             f"{pct(w['total_s'] / total_time if total_time else None)} of all time in the log, median {human(w['median_s'])} per visit."
         ))
-    per = c.rework.per_ticket
+    per = found.tickets
     rework_time = per[["self_loops_s", "repetitions_s", "backflows_s", "reopens_s"]].sum().sum()
     lead = found.tickets["lead_time_s"].sum()
     if rework_time > 0 and lead > 0:
         out.append(Finding(f"Rework takes {human(rework_time)}, {pct(rework_time / lead)} of all lead time: time spent doing work again."))
-    devs = c.conformance.deviations
+    devs = c.deviations
     extra = devs[devs["type"].isin(["extra", "repeated"])] if len(devs) else devs
     if len(extra):
         d = extra.sort_values("tickets", ascending=False).iloc[0]

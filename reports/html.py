@@ -48,7 +48,7 @@ GLOSSARY = [
 ]
 
 
-def render(report: Any, summary: Any, found: Any, comparison: Any, *, title: str | None = None) -> str:
+def render(report: Any, found: Any, *, title: str | None = None) -> str:
     """Return the whole report as one HTML document."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -59,7 +59,7 @@ def render(report: Any, summary: Any, found: Any, comparison: Any, *, title: str
     env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
     script = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    context = build_context(report, summary, found, comparison, title=title)
+    context = build_context(report, found, title=title)
     context["css"] = Markup(_static("report.css"))
     context["script"] = Markup(script)
     context["csp"] = (
@@ -69,12 +69,14 @@ def render(report: Any, summary: Any, found: Any, comparison: Any, *, title: str
     return env.get_template("report.html.j2").render(**context)
 
 
-def build_context(report: Any, summary: Any, found: Any, comparison: Any, *, title: str | None = None) -> dict[str, Any]:
+def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[str, Any]:
     tickets = found.tickets
-    stream_of_case = comparison.stream_of_case()
-    streams = [_stream_context(found, comparison, r, stream_of_case) for r in comparison.conformance.streams.itertuples(index=False)]
+    summary = found.summary
+    comparison = found.comparison
+    stream_of_case = tickets["designed_stream"].to_numpy()
+    streams = [_stream_context(found, comparison, r, stream_of_case) for r in comparison.streams.itertuples(index=False)]
     activity_counts = {str(a): int(n) for a, n in zip(summary.activity_table["activity"], summary.activity_table["events"], strict=True)}
-    pmap, hidden = processmap.draw(found.edges, activity_counts, found.dfg.start_activities, found.dfg.end_activities)
+    pmap, hidden = processmap.draw(found.edges, activity_counts, found.start_activities, found.end_activities)
     variants = _variants(found, stream_of_case)
     lead = tickets["lead_time_s"]
     percentiles = []
@@ -90,28 +92,28 @@ def build_context(report: Any, summary: Any, found: Any, comparison: Any, *, tit
         "report": report,
         "summary": summary,
         "period": f"{_date(summary.start)} to {_date(summary.end)}",
-        "coverage": found.classes.coverage,
+        "coverage": found.coverage,
         "mapping": found.mapping.description,
-        "unmapped": list(found.classes.unmapped.items())[:12],
-        "answers": answers(found, comparison),
+        "unmapped": list(found.unmapped.items())[:12],
+        "answers": answers(found),
         "streams": streams,
         "stream_grouping": found.stream_choice.reason,
         "process_map": pmap,
         "hidden_edges": hidden,
         "rework": _rework_context(found, comparison),
-        "by_class": comparison.waits.by_class,
-        "class_chart": charts.time_by_class(comparison.waits.by_class),
+        "by_class": comparison.by_class,
+        "class_chart": charts.time_by_class(comparison.by_class),
         "bottleneck_chart": charts.bottleneck_bars(comparison.bottlenecks) if len(comparison.bottlenecks) else None,
         "bottlenecks": comparison.bottlenecks.to_dict("records"),
         "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case)),
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
-        "flow": comparison.waits.flow_efficiency,
-        "by_state": comparison.waits.by_state.head(15).to_dict("records"),
+        "flow": comparison.flow_efficiency,
+        "by_state": comparison.by_state.head(15).to_dict("records"),
         "groups": groups.to_dict("records"),
         "group_chart": charts.group_scatter(groups) if len(groups) else None,
         "variants_static": variants[:STATIC_ROWS],
-        "variants_total": len(found.activity_variants.table),
+        "variants_total": len(found.variants),
         "variants_json": Markup(_script_json(variants)),
         "glossary_stages": [(LABELS[s], DESCRIPTIONS[s], STAGE_COLOURS[s]) for s in STAGES],
         "glossary": GLOSSARY,
@@ -146,7 +148,7 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
             stage = symbol.partition("|")[0]
             moves.append({"kind": kind, "label": LABELS.get(stage, stage), "colour": STAGE_COLOURS.get(stage, "#6b7280")})
         discovered.append({"tickets": int(n), "share": n / max(len(tickets), 1), "moves": moves, "fitness": alignment.fitness})
-    devs = comparison.conformance.deviations
+    devs = comparison.deviations
     return {
         "name": row.name,
         "tickets": int(row.tickets),
@@ -164,15 +166,14 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
 
 
 def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
-    per = comparison.rework.per_ticket
+    per = found.tickets
     n = max(len(per), 1)
     kinds = []
     for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
         hit = per[per[name] > 0]
-        worst = hit.sort_values(f"{name}_s", ascending=False).head(3)
+        worst = hit.sort_values([f"{name}_s", "case_id"], ascending=[False, True]).head(3)
         kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
-                      "time_s": float(per[f"{name}_s"].sum()),
-                      "examples": [str(x) for x in found.arrays.case_ids[worst["case"].to_numpy()]]})
+                      "time_s": float(per[f"{name}_s"].sum()), "examples": [str(x) for x in worst["case_id"]]})
     bounced = per["bounces"] > 0
     return {
         "kinds": kinds,
@@ -182,27 +183,27 @@ def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
         "bounce_share": float(bounced.sum() / n),
         "bounces": int(per["bounces"].sum()),
         "reassignments": int(per["reassignments"].sum()),
-        "has_groups": found.arrays.group is not None,
-        "pairs": comparison.rework.top_pairs.head(10).to_dict("records"),
-        "handoffs": comparison.rework.handoffs.head(12).to_dict("records"),
-        "activities": comparison.rework.by_activity.head(12).to_dict("records"),
+        "has_groups": found.has_groups,
+        "pairs": comparison.pairs.head(10).to_dict("records"),
+        "handoffs": comparison.handoffs.head(12).to_dict("records"),
+        "activities": comparison.repeated.head(12).to_dict("records"),
+        "loops": comparison.loops.head(12).to_dict("records"),
     }
 
 
 def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:
-    table = found.activity_variants.table.head(EXPLORER_ROWS)
-    of_case = found.activity_variants.of_case
-    lead = found.tickets["lead_time_s"].to_numpy()
-    frame = pd.DataFrame({"v": of_case, "lead": lead, "stream": stream_of_case})
-    frame = frame[frame["v"] < len(table)]
+    table = found.variants.head(EXPLORER_ROWS)
+    tickets = found.tickets
+    frame = pd.DataFrame({"v": tickets["variant"].to_numpy(), "lead": tickets["lead_time_s"].to_numpy(), "stream": stream_of_case})
+    frame = frame[frame["v"] <= len(table)]
     med = frame.groupby("v")["lead"].median()
-    main = frame.groupby("v")["stream"].agg(lambda s: s.value_counts().index[0])
-    total = max(len(found.tickets), 1)
+    main = frame.groupby("v")["stream"].agg(lambda s: sorted(s.value_counts().items(), key=lambda x: (-x[1], x[0]))[0][0])
+    total = max(len(tickets), 1)
     out = []
-    for i, r in enumerate(table.itertuples(index=False)):
+    for r in table.itertuples(index=False):
         out.append({"rank": int(r.variant), "tickets": int(r.cases), "share": round(r.cases / total, 6),
-                    "steps": int(r.length), "lead": human(med.get(i)), "lead_s": float(med.get(i, 0.0)),
-                    "stream": str(main.get(i, "")), "path": " → ".join(r.path)})
+                    "steps": int(r.length), "lead": human(med.get(r.variant)), "lead_s": float(med.get(r.variant, 0.0)),
+                    "stream": str(main.get(r.variant, "")), "path": " → ".join(r.path)})
     return out
 
 

@@ -75,39 +75,28 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def mine_document(report: LoadReport, summary: LogSummary, found: Any, *, top: int = 20, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def mine_document(report: LoadReport, found: Any, *, top: int = 20, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Return the ``vsm mine --json`` document (schema in docs/json-schema.md)."""
+    summary = found.summary
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "mine", **header(report)}
     doc["log"] = log_section(report, summary)
     doc["load"] = load_section(report)
-    edges = found.edges
-    doc["activity_dfg"] = [
-        {
-            "source": r.source, "target": r.target, "count": int(r.count),
-            "median_wait_s": r.median_wait_s, "p90_wait_s": r.p90_wait_s,
-            "mean_wait_s": r.mean_wait_s, "total_wait_s": r.total_wait_s,
-        }
-        for r in edges.itertuples(index=False)
-    ]
-    doc["start_activities"] = found.dfg.start_activities
-    doc["end_activities"] = found.dfg.end_activities
-    doc["variants"] = variants_section(found.activity_variants.table, summary.cases, top)
-    classes = found.classes
+    doc["activity_dfg"] = records(found.edges)
+    doc["start_activities"] = found.start_activities
+    doc["end_activities"] = found.end_activities
+    doc["variants"] = variants_section(found.variants, summary.cases, top)
     doc["value_chain"] = {
-        "coverage": classes.coverage,
+        "coverage": found.coverage,
         "mapping": found.mapping.description,
-        "unmapped": classes.unmapped,
-        "activities": [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items() if k != "rule_stage"}
-            for row in classes.activities.to_dict("records")
-        ],
-        "variants": variants_section(found.vc_variants.table, summary.cases, top),
+        "unmapped": found.unmapped,
+        "activities": records(found.mapping_table.drop(columns=["rule_stage"])),
+        "variants": variants_section(found.vc_variants, summary.cases, top),
         "warnings": list(found.mapping.warnings),
     }
     doc["rework"] = {"by_activity": found.rework_by_activity}
     doc["case_duration_s"] = found.case_duration_s
-    lead = found.tickets["lead_time_s"].to_numpy()
-    doc["lead_time_s"] = _stats(lead)
+    doc["lead_time_s"] = found.lead_time_s
+    doc["time_in_state_s"] = found.time_in_state_s
     doc["stream_grouping"] = {
         "by": "attribute" if found.stream_choice.column else "path",
         "attribute": found.stream_choice.column,
@@ -174,33 +163,31 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
     return {"median": float(q[0]), "p90": float(q[1]), "mean": float(values.mean())}
 
 
-def compare_document(report: LoadReport, summary: LogSummary, found: Any, comparison: Any, *, top: int = 20,
-                     models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def compare_document(report: LoadReport, found: Any, *, top: int = 20, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Return the ``vsm compare --json`` document: issue 3's keys plus the comparison."""
-    from miner.compare import headline
-
-    doc = mine_document(report, summary, found, top=top, models=models)
+    doc = mine_document(report, found, top=top, models=models)
     doc["kind"] = "compare"
-    doc["conformance"] = conformance_section(comparison)
-    doc["rework"].update(rework_section(comparison))
-    doc["waits"] = waits_section(comparison)
-    doc["groups"] = records(comparison.groups)
-    doc["headline"] = headline(found, comparison)
+    c = found.comparison
+    doc["conformance"] = conformance_section(c)
+    doc["rework"].update(rework_section(found))
+    doc["waits"] = waits_section(c)
+    doc["groups"] = records(c.groups)
+    doc["headline"] = c.headline
     return doc
 
 
 def conformance_section(c: Any) -> dict[str, Any]:
-    devs = c.conformance.deviations
     streams = []
-    for r in c.conformance.streams.itertuples(index=False):
+    for r in c.streams.itertuples(index=False):
         design = next(s for s in c.design.streams if s.name == r.name)
-        mine = devs[devs["stream"] == r.name]
+        mine = c.deviations[c.deviations["stream"] == r.name]
         streams.append({
             "name": r.name,
             "applies_to": "default" if design.is_default else [m.describe() for m in design.applies_to],
             "steps": [{"stage": s.stage, "label": s.label, "practices": list(s.practices), "target_s": s.target_s,
                        "optional": s.optional, "repeat": s.repeat} for s in design.steps],
             "tickets": int(r.tickets),
+            "open": int(r.open),
             "fitness": r.fitness,
             "conforming_share": r.conforming_share,
             "deviations": records(mine.drop(columns=["stream"])),
@@ -208,8 +195,9 @@ def conformance_section(c: Any) -> dict[str, Any]:
     return {"design": c.design.origin, "streams": streams, "warnings": list(c.design.warnings)}
 
 
-def rework_section(c: Any) -> dict[str, Any]:
-    per = c.rework.per_ticket
+def rework_section(found: Any) -> dict[str, Any]:
+    per = found.tickets
+    c = found.comparison
     out: dict[str, Any] = {"cases_with_rework": int(per["any_rework"].sum())}
     for name in ("self_loops", "repetitions", "backflows", "reopens"):
         out[name] = {"count": int(per[name].sum()), "cases": int((per[name] > 0).sum()), "time_s": float(per[f"{name}_s"].sum())}
@@ -221,24 +209,24 @@ def rework_section(c: Any) -> dict[str, Any]:
         "reassignments": int(per["reassignments"].sum()),
         "cases_reassigned": int((per["reassignments"] > 0).sum()),
         "time_s": float(per["bounce_s"].sum()),
-        "top_pairs": records(c.rework.top_pairs.head(10)),
+        "top_pairs": records(c.pairs.head(10)),
     }
-    out["repeated_activities"] = records(c.rework.by_activity.head(20))
-    out["handoffs"] = records(c.rework.handoffs.head(20))
+    out["loops"] = records(c.loops.head(20))
+    out["repeated_activities"] = records(c.repeated.head(20))
+    out["handoffs"] = records(c.handoffs.head(20))
     return out
 
 
 def waits_section(c: Any) -> dict[str, Any]:
     from miner.waits import __doc__ as semantics
 
-    w = c.waits
     return {
-        "by_class": w.by_class,
-        "by_state": records(w.by_state),
+        "by_class": c.by_class,
+        "by_state": records(c.by_state),
         "by_step": records(c.steps.drop(columns=["examples_over_target"], errors="ignore")),
         "bottlenecks": records(c.bottlenecks),
-        "transitions": records(w.transitions.head(20)),
-        "flow_efficiency": w.flow_efficiency,
+        "transitions": records(c.transitions.head(20)),
+        "flow_efficiency": c.flow_efficiency,
         "semantics": " ".join((semantics or "").split()),
     }
 

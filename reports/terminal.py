@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -73,51 +74,46 @@ def _quote(text: str) -> str:
     return text if all(ch.isalnum() or ch in "._/-+:" for ch in text) else f"'{text}'"
 
 
-def mine_text(report: LoadReport, summary: LogSummary, found: object, *, top: int = 10) -> str:
+def mine_text(report: LoadReport, found: Any, *, top: int = 10) -> str:
     """Return what ``vsm mine`` prints: streams, variants, edges, rework, mapping coverage."""
-    f = found  # a miner.discovery.Discovery
-    classes = f.classes  # type: ignore[attr-defined]
+    summary = found.summary
     out = [
         f"Log        {summary.cases:,} tickets, {summary.events:,} events, {summary.activities:,} activities, "
         f"{when(summary.start)} to {when(summary.end)}  [{report.source}]",
-        f"Mapping    {classes.coverage:.1%} of events mapped to the value chain ({f.mapping.description})",  # type: ignore[attr-defined]
+        f"Mapping    {found.coverage:.1%} of events mapped to the value chain ({found.mapping.description})",
     ]
-    if classes.unmapped:
-        listed = ", ".join(f"{a} ({n:,})" for a, n in list(classes.unmapped.items())[:6])
-        more = f" and {len(classes.unmapped) - 6} more" if len(classes.unmapped) > 6 else ""
+    if found.unmapped:
+        listed = ", ".join(f"{a} ({n:,})" for a, n in list(found.unmapped.items())[:6])
+        more = f" and {len(found.unmapped) - 6} more" if len(found.unmapped) > 6 else ""
         out.append(f"Unmapped   {listed}{more}; `vsm mapping init` writes a file to fix them")
-    dur = f.case_duration_s  # type: ignore[attr-defined]
-    lead = f.tickets["lead_time_s"]  # type: ignore[attr-defined]
+    lead = found.lead_time_s
     out.append(
-        f"Lead time  median {duration(lead.median() if len(lead) else None)}, p90 {duration(lead.quantile(0.9) if len(lead) else None)}"
-        f"  (case duration, first to last event: median {duration(dur['median'])})"
+        f"Lead time  median {duration(lead['median'])}, p90 {duration(lead['p90'])}"
+        f"  (case duration, first to last event: median {duration(found.case_duration_s['median'])})"
     )
-    choice = f.stream_choice  # type: ignore[attr-defined]
-    out += ["", f"Value streams, by {choice.reason}"]
-    streams = f.streams.head(top)  # type: ignore[attr-defined]
+    out += ["", f"Value streams, by {found.stream_choice.reason}"]
     out.append(
         table(
             [(s.stream, int(s.tickets), f"{s.share:.0%}", duration(s.lead_time_median_s), duration(s.lead_time_p90_s), s.path)
-             for s in streams.itertuples(index=False)],
+             for s in found.streams.head(top).itertuples(index=False)],
             ["stream", "tickets", "share", "lead median", "lead p90", "main value-chain path"],
             align="lrrrrl",
         )
     )
-    if len(f.streams) > top:  # type: ignore[attr-defined]
-        out.append(f"  … {len(f.streams) - top} more streams in --json")  # type: ignore[attr-defined]
-    vc = f.vc_variants.table  # type: ignore[attr-defined]
+    if len(found.streams) > top:
+        out.append(f"  … {len(found.streams) - top} more streams in --json")
+    vc = found.vc_variants
     out += ["", f"Value-chain paths ({len(vc):,})"]
     out.append(table([(int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", " → ".join(r.path) or "(unmapped)") for r in vc.head(top).itertuples(index=False)],
                      ["tickets", "share", "path"], align="rrl"))
-    var = f.activity_variants.table  # type: ignore[attr-defined]
+    var = found.variants
     out += ["", f"Top variants ({len(var):,} in all)"]
     out.append(table([(int(r.variant), int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", _short(" → ".join(r.path), 110)) for r in var.head(top).itertuples(index=False)],
                      ["#", "tickets", "share", "activities"], align="rrrl"))
-    edges = f.edges.head(top)  # type: ignore[attr-defined]
     out += ["", "Top hand-overs between activities (directly-follows)"]
-    out.append(table([(f"{e.source} → {e.target}", int(e.count), duration(e.median_wait_s), duration(e.p90_wait_s)) for e in edges.itertuples(index=False)],
+    out.append(table([(f"{e.source} → {e.target}", int(e.count), duration(e.median_wait_s), duration(e.p90_wait_s)) for e in found.edges.head(top).itertuples(index=False)],
                      ["edge", "count", "median wait", "p90 wait"], align="lrrr"))
-    rework = list(f.rework_by_activity.items())[:top]  # type: ignore[attr-defined]
+    rework = list(found.rework_by_activity.items())[:top]
     if rework:
         out += ["", "Rework: tickets in which an activity occurs twice or more"]
         out.append(table([(a, n, f"{n / max(summary.cases, 1):.1%}") for a, n in rework], ["activity", "tickets", "share"], align="lrr"))
@@ -128,23 +124,23 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def compare_text(report: LoadReport, summary: LogSummary, found: object, comparison: object, *, top: int = 5) -> str:
+def compare_text(report: LoadReport, found: Any, *, top: int = 5) -> str:
     """Return what ``vsm compare`` prints: per stream fitness and deviations, rework, waits, groups."""
-    c = comparison
-    f = found
+    c = found.comparison
+    summary = found.summary
+    tickets = found.tickets
     n = max(summary.cases, 1)
     out = [
         f"Log        {summary.cases:,} tickets, {summary.events:,} events, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
-        f"Mapping    {f.classes.coverage:.1%} of events mapped ({f.mapping.description})",  # type: ignore[attr-defined]
-        f"Design     {c.design.origin}: " + ", ".join(  # type: ignore[attr-defined]
-            f"{r.name} {int(r.tickets):,}" for r in c.conformance.streams.itertuples(index=False)  # type: ignore[attr-defined]
-        ),
+        f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
+        f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
     ]
-    devs = c.conformance.deviations  # type: ignore[attr-defined]
-    for r in c.conformance.streams.itertuples(index=False):  # type: ignore[attr-defined]
-        design = next(s for s in c.design.streams if s.name == r.name)  # type: ignore[attr-defined]
+    devs = c.deviations
+    for r in c.streams.itertuples(index=False):
+        design = next(s for s in c.design.streams if s.name == r.name)
         steps = " → ".join(f"[{s.label}]" if s.optional else s.label for s in design.steps)
-        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly",
+        still_open = f"; {int(r.open):,} still open, judged on the steps so far" if r.open else ""
+        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly{still_open}",
                 f"  designed   {steps}"]
         mine = devs[devs["stream"] == r.name].head(top)
         if len(mine):
@@ -152,40 +148,38 @@ def compare_text(report: LoadReport, summary: LogSummary, found: object, compari
                 [(f"{d.type} {d.step}", int(d.tickets), f"{d.share:.0%}", _signed(d.median_extra_lead_s), ", ".join(d.examples[:2]))
                  for d in mine.itertuples(index=False)],
                 ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
-    per = c.rework.per_ticket  # type: ignore[attr-defined]
-    rw = int(per["any_rework"].sum())
-    out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(per['self_loops'].sum()):,} self-loops, "
-            f"{int(per['repetitions'].sum()):,} repetitions, {int(per['backflows'].sum()):,} backflows, {int(per['reopens'].sum()):,} reopens"]
-    bounced = int((per["bounces"] > 0).sum())
-    pairs = c.rework.top_pairs  # type: ignore[attr-defined]
+    rw = int(tickets["any_rework"].sum())
+    out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(tickets['self_loops'].sum()):,} self-loops, "
+            f"{int(tickets['repetitions'].sum()):,} repetitions, {int(tickets['backflows'].sum()):,} backflows, {int(tickets['reopens'].sum()):,} reopens"]
+    if len(c.loops):
+        out.append("Loops      " + ", ".join(f"{r.from_activity} → {r.to_activity} ({int(r.loops):,})" for r in c.loops.head(top).itertuples(index=False)))
+    bounced = int((tickets["bounces"] > 0).sum())
+    pairs = c.pairs
     top_pair = f"; most between {pairs.iloc[0]['pair']} ({int(pairs.iloc[0]['bounces']):,})" if len(pairs) else ""
-    out.append(f"Ping-pong  {int(per['bounces'].sum()):,} bounces in {bounced:,} tickets ({bounced / n:.0%}), "
-               f"{int(per['reassignments'].sum()):,} reassignments{top_pair}")
-    handoffs = c.rework.handoffs  # type: ignore[attr-defined]
-    risky = handoffs[handoffs["followed_by_rework"] > 0].head(top)
+    out.append(f"Ping-pong  {int(tickets['bounces'].sum()):,} bounces in {bounced:,} tickets ({bounced / n:.0%}), "
+               f"{int(tickets['reassignments'].sum()):,} reassignments{top_pair}")
+    risky = c.handoffs[c.handoffs["followed_by_rework"] > 0].head(top)
     if len(risky):
         out.append("Hand-offs followed by rework")
         out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework), f"{h.rework_share:.0%}", int(h.bounced_back))
                           for h in risky.itertuples(index=False)],
                          ["hand-off", "count", "then rework", "share", "sent back"], align="lrrrr", indent=4))
-    w = c.waits  # type: ignore[attr-defined]
-    fe = w.flow_efficiency
-    kinds = ", ".join(f"{k} {duration(v)}" for k, v in w.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
+    fe = c.flow_efficiency
+    kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
     out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
-    bn = c.bottlenecks.head(top)  # type: ignore[attr-defined]
+    bn = c.bottlenecks.head(top)
     if len(bn):
         out.append("Where work waits most (total waiting)")
         out.append(table([(b.kind, b.name, duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), duration(b.median_wait_s))
                           for b in bn.itertuples(index=False)],
                          ["", "where", "total", "share", "tickets", "median"], align="llrrrr", indent=4))
-    over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps  # type: ignore[attr-defined]
+    over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps
     if len(over):
         out.append("Steps over target")
         out.append(table([(f"{s.stream}: {s.label}", duration(s.target_s), int(s.over_target), f"{s.over_target_share:.0%}", duration(s.median_excess_s))
                           for s in over.head(top).itertuples(index=False)],
                          ["step", "target", "tickets over", "share", "median excess"], align="lrrrr", indent=4))
-    groups = c.groups  # type: ignore[attr-defined]
-    flagged = groups[groups["moved_bottleneck"]] if len(groups) else groups
+    flagged = c.groups[c.groups["moved_bottleneck"]] if len(c.groups) else c.groups
     for g in flagged.itertuples(index=False):
         out.append(f"Moved bottleneck: {g.group} looks {g.reason}")
     return "\n".join(out)

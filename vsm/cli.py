@@ -69,8 +69,15 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     source = given.pop("source", "auto")
     log, report = connectors.load(export, source=source, **given)
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        _warn(warning)
     return log, report
+
+
+def _warn(message: str) -> None:
+    """Print a warning on stderr as one line, whatever the data it quotes."""
+    from connectors.errors import one_line
+
+    click.echo(f"Warning: {one_line(message)}", err=True)
 
 
 def _write_json(doc: Any, path: str | None) -> None:
@@ -168,15 +175,13 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     Example: vsm mine sample_logs/service_desk_events.csv --json mined.json
     """
     import miner
-    from miner.summary import summarize
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
     log, report = _load(export, kwargs)
     found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
     for warning in found.mapping.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    summary = summarize(log)
+        _warn(warning)
     models = None
     if bpmn_dir:
         from miner.models import stream_models
@@ -188,9 +193,9 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
                   for m, p in zip(built, paths, strict=True)]
         click.echo(f"Wrote {len(paths)} BPMN model(s) to {bpmn_dir}", err=True)
     if json_path != "-":
-        click.echo(mine_text(report, summary, found, top=top))
+        click.echo(mine_text(report, found, top=top))
     if json_path:
-        _write_json(mine_document(report, summary, found, models=models), json_path)
+        _write_json(mine_document(report, found, models=models), json_path)
 
 
 @cli.command()
@@ -215,10 +220,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
     import miner
-    from miner.compare import compare as run_compare
-    from miner.compare import headline
     from miner.design import load_design
-    from miner.summary import summarize
     from miner.thresholds import breaches, parse_fail_on
     from reports.jsonout import compare_document
     from reports.terminal import compare_text
@@ -226,16 +228,14 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     thresholds = parse_fail_on(fail_on) if fail_on else []
     design = load_design(design_path)
     log, report = _load(export, kwargs)
-    found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
-    comparison = run_compare(log, found, design)
+    found = miner.compare(log, design, mapping_path, stream_by=stream_by, source=report.source)
     for warning in [*found.mapping.warnings, *design.warnings]:
-        click.echo(f"Warning: {warning}", err=True)
-    summary = summarize(log)
+        _warn(warning)
     if json_path != "-":
-        click.echo(compare_text(report, summary, found, comparison, top=top))
+        click.echo(compare_text(report, found, top=top))
     if json_path:
-        _write_json(compare_document(report, summary, found, comparison), json_path)
-    breached = breaches(thresholds, headline(found, comparison))
+        _write_json(compare_document(report, found), json_path)
+    breached = breaches(thresholds, found.comparison.headline)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
         sys.exit(EXIT_THRESHOLD)
@@ -313,41 +313,36 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
-    import miner
-    from miner.compare import compare as run_compare
-    from miner.design import load_design
-    from miner.summary import summarize
-    from reports.output import check_not_input, write_text
-
     from pathlib import Path
+
+    import miner
+    from miner.design import load_design
+    from reports.output import check_not_input, write_text
 
     for target in [output, json_path]:
         if target:
             check_not_input(Path(target), (export,))
     design = load_design(design_path)
-    progress = Progress(quiet, 4)
+    progress = Progress(quiet, 3)
     with progress(f"Loading {export}"):
         log, report_ = _load(export, kwargs)
-    with progress(f"Mining {len(log):,} events"):
-        found = miner.discover(log, mapping_path, stream_by=stream_by, source=report_.source)
-        summary = summarize(log)
-    with progress("Comparing with the designed streams"):
-        comparison = run_compare(log, found, design)
+    with progress(f"Mining and comparing {len(log):,} events"):
+        found = miner.compare(log, design, mapping_path, stream_by=stream_by, source=report_.source)
     for warning in [*found.mapping.warnings, *design.warnings]:
-        click.echo(f"Warning: {warning}", err=True)
+        _warn(warning)
     with progress("Rendering"):
         from reports.html import render
 
-        html = render(report_, summary, found, comparison, title=title)
+        html = render(report_, found, title=title)
         write_text(output, html, protect=(export,))
         if json_path:
             from reports.jsonout import compare_document, dumps
 
-            write_text(json_path, dumps(compare_document(report_, summary, found, comparison)), protect=(export,))
+            write_text(json_path, dumps(compare_document(report_, found)), protect=(export,))
         if csv_dir:
             from reports.csvout import result_tables, write_tables
 
-            write_tables(csv_dir, result_tables(found, comparison, report_), protect=(export,))
+            write_tables(csv_dir, result_tables(found, report_), protect=(export,))
     if not quiet:
         click.echo(f"Wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
 
@@ -368,11 +363,12 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     Example: vsm mapping init sample_logs/servicenow_audit.csv -o mapping.toml
     """
     from miner.cases import case_arrays
-    from miner.mapping import apply_mapping, render_mapping_file, resolve_mapping
+    from miner.mapping import apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
     from reports.output import write_text
 
     log, report = _load(export, kwargs)
     rules = resolve_mapping(mapping_path, report.source)
+    check_user_rules(rules, set(map(str, log["activity"].cat.categories)), [str(c) for c in log.columns])
     classes = apply_mapping(log, case_arrays(log), rules)
     write_text(output, render_mapping_file(classes, report.source, export), protect=(export,))
     unmapped = len(classes.unmapped)

@@ -137,7 +137,7 @@ def test_fitness_equals_pm4py_alignments_on_real_logs(name, steps):
     log, report = connectors.load(real_log(name))
     found = miner.discover(log, source=report.source)
     stream = stream_of(steps)
-    paths = [list(p) for p in found.vc_variants.table["path"]]
+    paths = [list(p) for p in found.vc_variants["path"]]
     by_label = {"engage": "engage", "design and transition": "design_transition", "obtain/build": "obtain_build",
                 "deliver and support": "deliver_support", "improve": "improve", "plan": "plan"}
     paths = [[by_label[s] for s in p] for p in paths]

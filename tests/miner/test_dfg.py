@@ -5,13 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miner.cases import case_arrays
-from miner.dfg import directly_follows
+from miner.discovery import discover
 from tests.helpers import make_log
 
 
 def edges(log):
-    return {(r.source, r.target): (int(r.count), r.median_wait_s, r.p90_wait_s) for r in directly_follows(case_arrays(log)).edges.itertuples()}
+    return {(r.source, r.target): (int(r.count), r.median_wait_s, r.p90_wait_s) for r in discover(log).edges.itertuples()}
 
 
 def test_counts_and_waits():
@@ -20,9 +19,9 @@ def test_counts_and_waits():
     assert got[("a", "b")] == (2, 1200.0, 600 + 0.9 * 1200)  # waits 600 s and 1800 s
     assert got[("b", "c")] == (1, 1800.0, 1800.0)
     assert got[("b", "b")] == (1, 60.0, 60.0)
-    dfg = directly_follows(case_arrays(log))
-    assert dfg.start_activities == {"a": 2}
-    assert dfg.end_activities == {"b": 1, "c": 1}
+    found = discover(log)
+    assert found.start_activities == {"a": 2}
+    assert found.end_activities == {"b": 1, "c": 1}
 
 
 def test_equal_timestamps_keep_input_order():

@@ -10,8 +10,7 @@ import pytest
 
 import connectors
 import miner
-from miner.cases import US
-from miner.compare import compare
+from miner.cases import US, case_arrays
 from tests.conftest import SAMPLE_LOGS
 
 HISTORY_SAMPLES = ["servicenow_audit.csv", "jira_changelog.json", "zendesk_ticket_events.json", "service_desk_events.csv"]
@@ -19,13 +18,13 @@ HISTORY_SAMPLES = ["servicenow_audit.csv", "jira_changelog.json", "zendesk_ticke
 
 def mined(path: Path):
     log, report = connectors.load(path)
-    found = miner.discover(log, source=report.source)
-    return log, found, compare(log, found)
+    found = miner.compare(log, source=report.source)
+    return log, found, found.comparison
 
 
 def figures(log, found, c) -> dict:
-    per = c.rework.per_ticket
-    loops = c.rework.loops
+    per = found.tickets
+    loops = c.loops
     return {
         "events": len(log),
         "reopens": int(per["reopens"].sum()),
@@ -36,7 +35,7 @@ def figures(log, found, c) -> dict:
         "cases_with_reassignment": int((per["reassignments"] > 0).sum()),
         "self_loops": int(per["self_loops"].sum()),
         "rework_loops": {f"{r.from_activity}→{r.to_activity}": int(r.loops) for r in loops.itertuples()},
-        "top_group_pairs": [[r.pair, int(r.bounces)] for r in c.rework.top_pairs.itertuples()],
+        "top_group_pairs": [[r.pair, int(r.bounces)] for r in c.pairs.itertuples()],
     }
 
 
@@ -68,17 +67,15 @@ def test_top_group_pairs_equal_the_truth(sample):
 
 def test_time_in_each_state_is_exact_to_the_second(sample):
     name, truth, log, found, c = sample
-    a = found.arrays
-    totals = np.bincount(a.activity, weights=a.duration_to_next.astype(float), minlength=len(a.activity_names)) / US
-    ours = {str(a.activity_names[i]): int(round(v)) for i, v in enumerate(totals)}
+    ours = {a: int(round(v)) for a, v in found.time_in_state_s.items()}
     assert ours == {k: int(v) for k, v in truth["totals"]["time_in_state_s"].items() if k in ours}
     assert set(truth["totals"]["time_in_state_s"]) - set(ours) <= {k for k, v in truth["totals"]["time_in_state_s"].items() if v == 0}
 
 
 def test_per_ticket_waits_reopens_and_bounces(sample):
     name, truth, log, found, c = sample
-    a = found.arrays
-    per = c.rework.per_ticket.set_index(a.case_ids.astype(str))
+    a = case_arrays(log)
+    per = found.tickets.set_index("case_id")
     durations = a.duration_to_next / US
     for case_id, expected in truth["cases"].items():
         assert per.loc[case_id, "reopens"] == expected["reopens"], case_id
@@ -91,7 +88,7 @@ def test_per_ticket_waits_reopens_and_bounces(sample):
             if d:
                 spent[str(act)] = spent.get(str(act), 0) + int(round(d))
         assert spent == {k: v for k, v in expected["time_in_state_s"].items() if v}, case_id
-        assert found.tickets["duration_s"].iloc[idx] == expected["lead_time_s"], case_id
+        assert per.loc[case_id, "duration_s"] == expected["lead_time_s"], case_id
 
 
 def test_snapshot_repeats_are_not_rework():
@@ -99,7 +96,7 @@ def test_snapshot_repeats_are_not_rework():
     truth = json.loads((SAMPLE_LOGS / "servicenow_audit.csv.truth.json").read_text())
     assert truth["folded_rows"] > 0
     log, found, c = mined(SAMPLE_LOGS / "servicenow_audit.csv")
-    assert int(c.rework.per_ticket["self_loops"].sum()) == truth["totals"]["self_loops"]
+    assert int(found.tickets["self_loops"].sum()) == truth["totals"]["self_loops"]
 
 
 @pytest.mark.parametrize("source, name", [("csv", "log.csv"), ("jira", "log.json"), ("servicenow-audit", "log.csv")])

@@ -6,7 +6,7 @@ import pytest
 
 from connectors.errors import ConfigError
 from miner.cases import case_arrays
-from miner.mapping import apply_mapping, builtin_mapping, parse_mapping_text, resolve_mapping
+from miner.mapping import apply_mapping, builtin_mapping, check_user_rules, parse_mapping_text, resolve_mapping
 from miner.valuechain import STAGES
 from tests.helpers import make_log
 
@@ -23,6 +23,7 @@ LOG = make_log(
     ],
     columns=("case_id", "activity", "minutes", "group", "category"),
 )
+ACTIVITIES = set(map(str, LOG["activity"].cat.categories))
 
 
 def classify(text: str, log=LOG) -> list[tuple[str, str | None, str | None]]:
@@ -143,14 +144,14 @@ def test_unknown_activity_gets_a_suggestion(tmp_path):
     path.write_text('version = 1\n\n[[rule]]\nactivity = "Fix ruoter"\nstage = "engage"\n')
     mapping = resolve_mapping(path, "csv")
     with pytest.raises(ConfigError, match=r"m.toml:3: activity 'Fix ruoter' does not occur in the log; did you mean 'Fix router'\?"):
-        apply_mapping(LOG, case_arrays(LOG), mapping)
+        check_user_rules(mapping, ACTIVITIES, list(LOG.columns))
 
 
 def test_unknown_far_activity_is_a_warning(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text('[[rule]]\nactivity = "Completely different"\nstage = "engage"\n')
     mapping = resolve_mapping(path, "csv")
-    apply_mapping(LOG, case_arrays(LOG), mapping)
+    check_user_rules(mapping, ACTIVITIES, list(LOG.columns))
     assert mapping.warnings == [f"{path}:1: activity 'Completely different' does not occur in the log"]
 
 

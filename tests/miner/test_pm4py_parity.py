@@ -69,8 +69,8 @@ def test_matches_pm4py_computed(real):
     ref = _pm4py_figures(log)
     ours = {(r.source, r.target): int(r.count) for r in found.edges.itertuples()}
     assert ours == ref["dfg"]
-    assert found.dfg.start_activities == ref["start"]
-    assert found.dfg.end_activities == ref["end"]
+    assert found.start_activities == ref["start"]
+    assert found.end_activities == ref["end"]
     assert len(found.variants) == ref["variants"]
     assert found.rework_by_activity == ref["rework"]
     assert found.case_duration_s["median"] == pytest.approx(ref["median"], abs=1e-6)

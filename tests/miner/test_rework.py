@@ -5,22 +5,18 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miner.compare import compare
-from miner.discovery import discover
+from miner.discovery import compare
 from tests.helpers import make_log
 
 
 def run(rows, columns=("case_id", "activity", "minutes", "group")):
-    log = make_log(rows, columns=columns)
-    found = discover(log)
-    return found, compare(log, found)
+    found = compare(make_log(rows, columns=columns))
+    return found, found.comparison
 
 
 def per_ticket(rows, columns=("case_id", "activity", "minutes", "group")):
-    found, c = run(rows, columns)
-    frame = c.rework.per_ticket.copy()
-    frame.index = found.arrays.case_ids
-    return frame
+    found, _ = run(rows, columns)
+    return found.tickets.set_index("case_id")
 
 
 def test_self_loop_repetition_and_resumption():
@@ -61,11 +57,11 @@ def test_ping_pong_bounces_reassignments_and_pairs():
             ("A", "Reassigned", 35, "L2"), ("A", "Investigate", 60, "L2"), ("A", "Resolved", 70, "L2"),
             ("B", "Investigate", 0, "L1"), ("B", "Resolved", 5, "L1")]
     found, c = run(rows)
-    per = c.rework.per_ticket.set_index(found.arrays.case_ids)
+    per = found.tickets.set_index("case_id")
     assert (per.loc["A", "bounces"], per.loc["A", "reassignments"]) == (2, 3)
     assert per.loc["A", "bounce_s"] == (20 + 5) * 60  # time in the middle group of each bounce
     assert per.loc["B", "bounces"] == 0
-    assert c.rework.top_pairs.to_dict("records") == [{"pair": "L1 ↔ L2", "bounces": 2, "tickets": 1, "time_s": 1500.0, "examples": ["A"]}]
+    assert c.pairs.to_dict("records") == [{"pair": "L1 ↔ L2", "bounces": 2, "tickets": 1, "time_s": 1500.0, "examples": ["A"]}]
 
 
 def _brute_force_bounces(groups: list[str | None]) -> tuple[int, int]:
@@ -84,7 +80,7 @@ def _brute_force_bounces(groups: list[str | None]) -> tuple[int, int]:
 def test_ping_pong_equals_brute_force_on_random_group_sequences(sequences):
     rows = [(f"c{i}", "Investigate", k, g) for i, seq in enumerate(sequences) for k, g in enumerate(seq)]
     found, c = run(rows)
-    per = c.rework.per_ticket.set_index(found.arrays.case_ids)
+    per = found.tickets.set_index("case_id")
     for i, seq in enumerate(sequences):
         assert (per.loc[f"c{i}", "bounces"], per.loc[f"c{i}", "reassignments"]) == _brute_force_bounces(seq)
 
@@ -93,6 +89,6 @@ def test_handoffs_followed_by_rework_and_sent_back():
     rows = [("A", "Investigate", 0, "L1"), ("A", "Test", 5, "L1"), ("A", "Reassigned", 10, "L2"), ("A", "Investigate", 20, "L2"),
             ("A", "Reassigned", 40, "L1"), ("A", "Investigate", 50, "L1"), ("A", "Resolved", 60, "L1")]
     _, c = run(rows)
-    table = {(h.from_group, h.to_group): (h.handoffs, h.followed_by_rework, h.bounced_back) for h in c.rework.handoffs.itertuples()}
+    table = {(h.from_group, h.to_group): (h.handoffs, h.followed_by_rework, h.bounced_back) for h in c.handoffs.itertuples()}
     assert table[("L1", "L2")] == (1, 1, 1)  # L2 repeated the investigation, then sent it back
     assert table[("L2", "L1")] == (1, 1, 0)

@@ -44,5 +44,5 @@ def test_value_chain_variants_collapse_consecutive_stages():
     paths = dict(zip(found.tickets["case_id"], found.tickets["path"], strict=True))
     assert paths["A"] == "engage → deliver and support"
     assert paths == {"A": "engage → deliver and support", "B": "engage → deliver and support"}
-    assert len(found.vc_variants.table) == 1
+    assert len(found.vc_variants) == 1
     assert len(found.variants) == 2

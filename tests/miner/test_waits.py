@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from miner.compare import compare
 from miner.design import parse_design_text
-from miner.discovery import discover
+from miner.discovery import compare
 from tests.helpers import make_log
 
 COLUMNS = ("case_id", "activity", "minutes", "group")
 
 
 def run(rows, design=None):
-    log = make_log(rows, columns=COLUMNS)
-    found = discover(log)
-    return found, compare(log, found, design)
+    found = compare(make_log(rows, columns=COLUMNS), design)
+    return found, found.comparison
 
 
 def test_wait_classes_and_handoff_window():
@@ -31,21 +29,21 @@ def test_wait_classes_and_handoff_window():
         ("A", "Closed", 900, "L2"),
     ]
     found, c = run(rows)
-    by = c.waits.by_class
+    by = c.by_class
     assert by["work"] == (10 + 20 + 30 + 20) * 60
     assert by["handoff"] == 40 * 60
     assert by["customer"] == 20 * 60
     assert by["vendor"] == 60 * 60
     assert by["queue"] == 0
     assert found.tickets["lead_time_s"].iloc[0] == 200 * 60
-    assert c.waits.flow_efficiency == {"median": pytest.approx(80 / 200), "pooled": pytest.approx(80 / 200)}
+    assert c.flow_efficiency == {"median": pytest.approx(80 / 200), "pooled": pytest.approx(80 / 200)}
 
 
 def test_wait_transitions_name_the_work_on_both_sides():
     rows = [("A", "Investigate", 0, "SD"), ("A", "Awaiting customer", 10, "SD"), ("A", "Pending vendor", 25, "SD"),
             ("A", "Investigate", 60, "SD"), ("A", "Resolved", 70, "SD")]
     _, c = run(rows)
-    t = c.waits.transitions.iloc[0]
+    t = c.transitions.iloc[0]
     assert (t["source"], t["target"], t["waits"], t["total_s"]) == ("Investigate", "Investigate", 1, 50 * 60)
 
 

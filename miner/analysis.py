@@ -1,0 +1,232 @@
+"""Analysis of one set of whole cases: the part of mining that runs per partition.
+
+Everything vsm computes is a function of single cases, so a log can be cut into
+partitions of whole cases, each analysed on its own (here, or by Spark), and the
+results merged (:mod:`miner.results`). One :class:`Partial` holds:
+
+* ``tickets``: one row per ticket with everything about it (paths, lead time,
+  time per stage and per designed step, rework, conformance);
+* ``tables``: small additive tables (counts and sums keyed by activity, group,
+  pair …) that merge by summing;
+* ``measures``: one value per event or per wait, behind every median and
+  percentile, which merge by concatenation or aggregate where they live;
+* ``examples``: the costliest example tickets per finding, which merge by
+  keeping the costliest.
+
+The embedded engine analyses the whole log as one partition, so both engines
+run the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from miner.cases import US, CaseArrays, case_arrays
+from miner.conformance import NO_STREAM, align_tickets
+from miner.design import Design, assign_streams
+from miner.dfg import edge_waits
+from miner.groups import group_part
+from miner.mapping import Mapping, apply_mapping
+from miner.rework import Rework, rework, top_examples
+from miner.steps import step_values
+from miner.streams import case_values
+from miner.tickets import ticket_table, timing
+from miner.valuechain import LABELS, STAGES
+from miner.variants import collapse_repeats, variants
+from miner.waits import wait_part
+
+PATH_SEP = "\x1f"  # joins activities in a ticket's activity path
+VC_SEP = " → "  # joins value-chain stages in a ticket's value-chain path
+
+# Additive tables: their key columns; every other column is summed on merge.
+# Times in them, and in the measures, are whole microseconds (int64, columns
+# ending in _us), so that sums are exact in any order of partitions.
+TABLE_KEYS: dict[str, list[str]] = {
+    "activities": ["activity"],  # events, cases, time_in_state_s
+    "starts": ["activity"],
+    "ends": ["activity"],
+    "mapping": ["activity", "rule", "stage"],  # events
+    "pm4py_rework": ["activity"],  # cases in which the activity occurs twice or more
+    "stream_edges": ["stream", "source", "target"],  # count, for a model per stream
+    "stream_ends": ["stream", "kind", "activity"],  # count of start and end activities per stream
+    "pairs": ["pair"],
+    "repeated": ["activity"],
+    "handoffs": ["from_group", "to_group"],
+    "loops": ["from_activity", "to_activity"],
+    "by_class": ["class"],
+    "groups": ["group"],
+}
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    keys: tuple[str, ...]
+    value: str
+    quantiles: tuple[float, ...]
+    distinct: str | None = None  # a column whose distinct values are counted per key (tickets)
+
+
+MEASURES: dict[str, MeasureSpec] = {
+    "edges": MeasureSpec(("source", "target"), "wait_us", (0.5, 0.9)),
+    "states": MeasureSpec(("activity", "class"), "duration_us", (0.5, 0.9), "case_id"),
+    "waits": MeasureSpec(("source", "target"), "t_us", (0.5,), "case_id"),
+    "visits": MeasureSpec(("group",), "t_us", (0.5,), "case_id"),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What is decided once for the whole log, before any partition is analysed."""
+
+    source: str
+    mapping: Mapping
+    stream_column: str | None
+    stream_reason: str
+    design: Design | None = None  # None: discovery only (vsm mine)
+
+
+@dataclass
+class Partial:
+    tickets: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    measures: dict[str, pd.DataFrame] = field(default_factory=dict)
+    examples: pd.DataFrame = field(default_factory=lambda: top_examples(pd.DataFrame()))
+    has_groups: bool = False
+
+
+def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
+    """Analyse the whole cases in ``log`` (the canonical table) under ``plan``."""
+    arrays = case_arrays(log)
+    classes = apply_mapping(log, arrays, plan.mapping)
+    tim = timing(arrays, classes)
+    names = arrays.activity_names.astype(str)
+
+    act_var = variants(arrays.activity, arrays.case_start, arrays.activity_names)
+    act_paths = np.array([PATH_SEP.join(p) for p in act_var.table["path"]], dtype=object)
+    vc_var = _value_chain_variants(arrays, classes)
+    vc_paths = np.array([VC_SEP.join(p) for p in vc_var.table["path"]], dtype=object)
+    vc_of_case = vc_paths[vc_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
+    if plan.stream_column is not None:
+        types = case_values(log[plan.stream_column], arrays).fillna(NO_STREAM).astype(str).to_numpy()
+    else:
+        types = vc_of_case.astype(str)
+
+    tickets = ticket_table(arrays, classes, tim, vc_paths=vc_of_case, streams=types)
+    tickets["activity_path"] = act_paths[act_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
+    tickets["first_activity"] = names[arrays.activity[arrays.case_start[:-1]]] if arrays.n_cases else []
+
+    tables = _discovery_tables(arrays, classes, types)
+    src, dst, wait = edge_waits(arrays)
+    measures = {"edges": pd.DataFrame({"source": names[src].astype(object), "target": names[dst].astype(object), "wait_us": wait.astype(np.int64)})}
+    part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
+    if plan.design is not None:
+        _compare(log, arrays, classes, tim, plan.design, part)
+    return part
+
+
+def _value_chain_variants(arrays: CaseArrays, classes) -> object:  # type: ignore[no-untyped-def]
+    """Variants over value-chain stages, consecutive repeats collapsed; unmapped events left out."""
+    mapped = classes.stage >= 0
+    codes = classes.stage[mapped].astype(np.int64)
+    case = arrays.case[mapped]
+    starts = np.searchsorted(case, np.arange(arrays.n_cases + 1)).astype(np.int64)
+    codes, starts, _ = collapse_repeats(codes, case, starts)
+    return variants(codes, starts, np.array([LABELS[s] for s in STAGES], dtype=object))
+
+
+def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    names = arrays.activity_names.astype(str).astype(object)
+    n_act = len(names)
+    act = arrays.activity.astype(np.int64)
+    events = np.bincount(act, minlength=n_act)
+    key = arrays.case.astype(np.int64) * max(n_act, 1) + act
+    pair_counts = pd.Series(key).value_counts()
+    pair_act = (pair_counts.index.to_numpy() % max(n_act, 1)).astype(np.int64)
+    cases = np.bincount(pair_act, minlength=n_act)
+    repeated = np.bincount(pair_act[pair_counts.to_numpy() >= 2], minlength=n_act)
+    time_in_state = pd.Series(arrays.duration_to_next.astype(np.int64)).groupby(act).sum().reindex(range(n_act), fill_value=0).to_numpy()
+    used = events > 0
+    tables = {
+        "activities": pd.DataFrame({"activity": names, "events": events, "cases": cases, "time_in_state_us": time_in_state})[used],
+        "pm4py_rework": pd.DataFrame({"activity": names, "cases": repeated})[repeated > 0],
+    }
+    for kind, mask in (("starts", arrays.is_first), ("ends", arrays.is_last)):
+        counts = np.bincount(act[mask], minlength=n_act)
+        tables[kind] = pd.DataFrame({"activity": names, "count": counts})[counts > 0]
+    # Mapping: events per (activity, rule, resolved stage), to name each activity's usual class.
+    rule = classes.rule.astype(np.int64)
+    stage = classes.stage.astype(np.int64)
+    m = pd.DataFrame({"a": act, "rule": rule, "stage": stage}).value_counts().reset_index(name="events")
+    tables["mapping"] = pd.DataFrame({"activity": names[m["a"].to_numpy()], "rule": m["rule"].to_numpy(),
+                                      "stage": m["stage"].to_numpy(), "events": m["events"].to_numpy()})
+    # Directly-follows counts and start/end activities per ticket type, for a model per stream.
+    if arrays.n_events > 1:
+        follows = arrays.same_case_next
+        t = types[arrays.case[:-1][follows]]
+        frame = pd.DataFrame({"stream": t, "source": names[act[:-1][follows]], "target": names[act[1:][follows]]})
+        tables["stream_edges"] = frame.value_counts().reset_index(name="count")
+    else:
+        tables["stream_edges"] = pd.DataFrame(columns=["stream", "source", "target", "count"])
+    ends = []
+    for kind, mask in (("start", arrays.is_first), ("end", arrays.is_last)):
+        frame = pd.DataFrame({"stream": types[arrays.case[mask]], "kind": kind, "activity": names[act[mask]]})
+        ends.append(frame.value_counts().reset_index(name="count"))
+    tables["stream_ends"] = pd.concat(ends, ignore_index=True)
+    return tables
+
+
+def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, tim, design: Design, part: Partial) -> None:  # type: ignore[no-untyped-def]
+    tickets = part.tickets
+    columns = {m.column for s in design.streams for m in (s.applies_to or ()) if m.column != "stream"}
+    attrs = pd.DataFrame({c: case_values(log[c], arrays).reset_index(drop=True) for c in columns if c in log.columns})
+    assigned = assign_streams(design, pd.Series(tickets["stream"].to_numpy(), dtype=object), attrs)
+    stream_names = np.array([s.name for s in design.streams] + [NO_STREAM], dtype=object)
+    tickets["designed_stream"] = stream_names[np.where(assigned >= 0, assigned, len(design.streams))]
+
+    aligned = align_tickets(arrays, classes, design, assigned)
+    tickets["fitness"] = aligned["fitness"].to_numpy()
+    tickets["deviations"] = aligned["deviations"].to_numpy()
+    tickets["open"] = aligned["open"].to_numpy()
+    tickets["conforming"] = tickets["fitness"] >= 1.0 - 1e-12
+
+    rank = _stage_rank(arrays.case, classes.stage, design, assigned)
+    rw: Rework = rework(arrays, classes, tim.duration, tim.in_lead, rank)
+    per = rw.per_ticket.drop(columns=["case"])
+    for col in per.columns:
+        tickets[col] = per[col].to_numpy()
+
+    wp = wait_part(arrays, classes, tim.duration)
+    steps = step_values(arrays, classes, wp.time_class, tim.duration, design, assigned)
+    for col in steps.columns:
+        tickets[col] = steps[col].to_numpy()
+    groups, visits = group_part(arrays, wp.time_class, tim.duration, rw, tim.in_lead)
+
+    part.tables.update({"pairs": rw.pairs, "repeated": rw.repeated, "handoffs": rw.handoffs, "loops": rw.loops,
+                        "by_class": wp.by_class, "groups": groups})
+    part.measures.update({"states": wp.states, "waits": wp.runs, "visits": visits})
+    wait_examples = wp.runs.assign(table="waits", key=wp.runs["source"].astype(object) + VC_SEP + wp.runs["target"].astype(object),
+                                   cost=wp.runs["t_us"] / US)[["table", "key", "case_id", "cost"]]
+    part.examples = top_examples(pd.concat([rw.examples, wait_examples], ignore_index=True))
+
+
+def _stage_rank(case: np.ndarray, stage: np.ndarray, design: Design, assigned: np.ndarray) -> np.ndarray:
+    """Per event: its stage's position in its ticket's designed order.
+
+    Designed stages rank 10, 20 …; a stage the design lacks ranks just before
+    the first designed stage that follows it in the value chain's order.
+    """
+    table = np.full((len(design.streams) + 1, len(STAGES)), -1, dtype=np.int64)
+    for i, stream in enumerate([*design.streams, None]):
+        ranks = stream.stage_rank() if stream else {}
+        for s, name in enumerate(STAGES):
+            if name in ranks:
+                table[i, s] = 10 * (ranks[name] + 1)
+            else:
+                later = [10 * (ranks[x] + 1) for x in STAGES[s + 1:] if x in ranks]
+                table[i, s] = (min(later) - 5) if later else 10 * (len(ranks) + 1) + 5
+    row = np.where(assigned >= 0, assigned, len(design.streams))[case]
+    return np.where(stage >= 0, table[row, np.maximum(stage, 0)], -1)
+

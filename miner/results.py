@@ -1,0 +1,375 @@
+"""Merging partial analyses and turning them into the final tables vsm reports.
+
+:func:`combine` merges :class:`~miner.analysis.Partial` results of disjoint
+sets of cases; :func:`aggregate_measures` reduces the measures to counts,
+sums, exact quantiles and distinct counts per key (Spark does the same in SQL,
+see :mod:`miner.spark`); :func:`finalize` builds :class:`Results`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from miner.analysis import MEASURES, PATH_SEP, TABLE_KEYS, VC_SEP, Partial, Plan
+from miner.cases import US
+from miner.conformance import NO_STREAM, deviation_table, stream_summary
+from miner.design import Design
+from miner.groups import group_table
+from miner.mapping import INHERIT, UNMAPPED
+from miner.rework import EXAMPLES, KEY_SEP, top_examples
+from miner.stats import grouped_quantiles, quantiles
+from miner.steps import step_table
+from miner.streams import StreamChoice, stream_table
+from miner.summary import LogSummary
+from miner.valuechain import STAGES, label
+from miner.waits import CLASSES, flow_efficiency
+
+TOP_BOTTLENECKS = 10
+WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
+
+
+@dataclass
+class Comparison:
+    """The actual flow against the designed streams."""
+
+    design: Design
+    streams: pd.DataFrame  # name, tickets, fitness, conforming_share, open
+    deviations: pd.DataFrame  # stream, type, step, tickets, share, median_extra_lead_s, examples
+    pairs: pd.DataFrame  # pair, bounces, tickets, time_s, examples
+    handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, rework_share, bounced_back, examples
+    loops: pd.DataFrame  # from_activity, to_activity, loops, tickets, time_s, examples
+    repeated: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_s, examples
+    by_class: dict[str, float]
+    by_state: pd.DataFrame  # activity, class, events, tickets, total_s, median_s, p90_s, share
+    transitions: pd.DataFrame  # source, target, waits, tickets, total_s, median_s, examples
+    flow_efficiency: dict[str, float | None]
+    steps: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    groups: pd.DataFrame
+    headline: dict[str, float | None]
+
+
+@dataclass
+class Results:
+    """Everything vsm found in a log: the DataFrames reports are made of."""
+
+    plan: Plan
+    summary: LogSummary
+    tickets: pd.DataFrame  # one row per ticket
+    edges: pd.DataFrame  # source, target, count, median_wait_s, p90_wait_s, mean_wait_s, total_wait_s
+    start_activities: dict[str, int]
+    end_activities: dict[str, int]
+    variants: pd.DataFrame  # variant, cases, length, path (tuple)
+    vc_variants: pd.DataFrame
+    mapping_table: pd.DataFrame  # activity, events, stage, rule_stage, kind, wait, practice, rule
+    coverage: float
+    unmapped: dict[str, int]
+    rework_by_activity: dict[str, int]
+    case_duration_s: dict[str, float | None]
+    lead_time_s: dict[str, float | None]
+    time_in_state_s: dict[str, float]
+    stream_choice: StreamChoice
+    streams: pd.DataFrame
+    streams_by_path: pd.DataFrame
+    has_groups: bool
+    tables: dict[str, pd.DataFrame]
+    comparison: Comparison | None = None
+
+    @property
+    def mapping(self) -> Any:
+        return self.plan.mapping
+
+
+def combine(parts: list[Partial]) -> Partial:
+    """Merge the analyses of disjoint sets of cases."""
+    if len(parts) == 1:
+        return parts[0]
+    tickets = pd.concat([p.tickets for p in parts], ignore_index=True)
+    tables = {}
+    for name, keys in TABLE_KEYS.items():
+        frames = [p.tables[name] for p in parts if name in p.tables and len(p.tables[name])]
+        if not frames:
+            tables[name] = next((p.tables[name] for p in parts if name in p.tables), pd.DataFrame())
+            continue
+        merged = pd.concat(frames, ignore_index=True)
+        tables[name] = merged.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
+    measures = {name: pd.concat([p.measures[name] for p in parts if name in p.measures], ignore_index=True)
+                for name in MEASURES if any(name in p.measures for p in parts)}
+    examples = top_examples(pd.concat([p.examples for p in parts], ignore_index=True), k=EXAMPLES)
+    return Partial(tickets, tables, measures, examples, any(p.has_groups for p in parts))
+
+
+def aggregate_measures(measures: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Reduce each measure to: keys, count, sum, q<percent> per quantile, distinct (when asked).
+
+    Values are integer microseconds; sums stay integers, quantiles interpolate
+    linearly between order statistics (numpy's default, and Spark's percentile).
+    """
+    out = {}
+    for name, frame in measures.items():
+        spec = MEASURES[name]
+        keys = list(spec.keys)
+        columns = [*keys, "count", "sum", *(f"q{int(q * 100)}" for q in spec.quantiles)] + (["distinct"] if spec.distinct else [])
+        if frame.empty:
+            out[name] = pd.DataFrame(columns=columns)
+            continue
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame[keys].astype(object))) if len(keys) > 1 else pd.factorize(frame[keys[0]])
+        values = frame[spec.value].to_numpy(dtype=np.int64)
+        key_codes, counts, qs = grouped_quantiles(codes.astype(np.int64), values, spec.quantiles)
+        agg = pd.DataFrame(list(uniques[key_codes]) if len(keys) > 1 else {keys[0]: uniques[key_codes]}, columns=keys)
+        agg["count"] = counts
+        # Integer microseconds sum exactly, whatever the order of the rows.
+        agg["sum"] = pd.Series(values).groupby(codes).sum().reindex(key_codes).to_numpy()
+        for q, column in zip(spec.quantiles, qs, strict=True):
+            agg[f"q{int(q * 100)}"] = column
+        if spec.distinct:
+            pairs = pd.DataFrame({"k": codes, "d": frame[spec.distinct].to_numpy()}).drop_duplicates()
+            agg["distinct"] = pairs["k"].value_counts().reindex(key_codes).to_numpy()
+        out[name] = agg[columns]
+    return out
+
+
+def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> Results:
+    """Build the final tables from merged analyses and aggregated measures."""
+    tickets = part.tickets.reset_index(drop=True)
+    t = part.tables
+    variants_table = _variants(tickets["activity_path"], PATH_SEP)
+    tickets["variant"] = tickets["activity_path"].map(dict(zip(variants_table["key"], variants_table["variant"], strict=True)))
+    variants_table = variants_table.drop(columns="key")
+    vc = _variants(tickets["path"], VC_SEP).drop(columns="key")
+    activities = t["activities"].sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
+    summary = LogSummary(
+        cases=len(tickets),
+        events=int(activities["events"].sum()) if len(activities) else 0,
+        activities=len(activities),
+        start=tickets["start"].min() if len(tickets) else None,
+        end=tickets["end"].max() if len(tickets) else None,
+        activity_table=activities[["activity", "events", "cases"]],
+    )
+    mapping_table, coverage, unmapped = _mapping_table(t["mapping"], plan)
+    durations = tickets["duration_s"].to_numpy()
+    median, p90 = quantiles(durations, (0.5, 0.9))
+    lead = tickets["lead_time_s"].to_numpy()
+    lead_q = quantiles(lead, (0.5, 0.9))
+    if plan.stream_column is not None:
+        group = pd.Series(tickets["stream"].to_numpy(), dtype=object).where(lambda s: s != NO_STREAM, None)
+    else:
+        group = pd.Series(tickets["path"].to_numpy(), dtype=object)
+    results = Results(
+        plan=plan,
+        summary=summary,
+        tickets=tickets,
+        edges=_edges(aggregates.get("edges")),
+        start_activities=_named_counts(t["starts"], "count"),
+        end_activities=_named_counts(t["ends"], "count"),
+        variants=variants_table,
+        vc_variants=vc,
+        mapping_table=mapping_table,
+        coverage=coverage,
+        unmapped=unmapped,
+        rework_by_activity=_named_counts(t["pm4py_rework"], "cases"),
+        case_duration_s={"median": median, "p90": p90, "mean": fmean(durations)},
+        lead_time_s={"median": lead_q[0], "p90": lead_q[1], "mean": fmean(lead)},
+        time_in_state_s={a: int(s) / US for a, s in zip(activities["activity"], activities["time_in_state_us"], strict=True)},
+        stream_choice=StreamChoice(plan.stream_column, plan.stream_reason),
+        streams=stream_table(tickets, group, variants_table),
+        streams_by_path=stream_table(tickets, pd.Series(tickets["path"].to_numpy(), dtype=object), variants_table),
+        has_groups=part.has_groups,
+        tables=t,
+    )
+    if plan.design is not None:
+        results.comparison = _comparison(results, part, aggregates, plan.design)
+    return results
+
+
+def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFrame], design: Design) -> Comparison:
+    tickets = results.tickets
+    t = part.tables
+    ex = part.examples
+    by_class = {row["class"]: int(row["us"]) / US for _, row in t["by_class"].iterrows()}
+    by_class = {c: by_class.get(c, 0.0) for c in CLASSES}
+    steps = step_table(tickets, design)
+    transitions = _transitions(aggregates.get("waits"), ex)
+    pairs = _with_examples(t["pairs"], ["pair"], ex, "pairs").sort_values(["bounces", "pair"], ascending=[False, True], ignore_index=True)
+    handoffs = t["handoffs"].copy()
+    handoffs["rework_share"] = handoffs["followed_by_rework"] / handoffs["handoffs"] if len(handoffs) else []
+    handoffs = _with_examples(handoffs, ["from_group", "to_group"], ex, "handoffs").sort_values(
+        ["followed_by_rework", "handoffs", "from_group", "to_group"], ascending=[False, False, True, True], ignore_index=True)
+    handoffs = handoffs[["from_group", "to_group", "handoffs", "followed_by_rework", "rework_share", "bounced_back", "examples"]]
+    loops = _with_examples(t["loops"], ["from_activity", "to_activity"], ex, "loops").sort_values(
+        ["loops", "from_activity", "to_activity"], ascending=[False, True, True], ignore_index=True)
+    repeated = _with_examples(t["repeated"], ["activity"], ex, "repeated").sort_values(["tickets", "activity"], ascending=[False, True], ignore_index=True)
+    for frame in (pairs, loops, repeated):
+        frame.insert(list(frame.columns).index("time_us"), "time_s", frame["time_us"].astype(np.int64) / US)
+    pairs, loops, repeated = (f.drop(columns="time_us") for f in (pairs, loops, repeated))
+    for frame in (pairs, handoffs, loops, repeated):
+        for col in frame.columns:
+            if col in ("bounces", "tickets", "handoffs", "followed_by_rework", "bounced_back", "loops", "repetitions", "self_loops"):
+                frame[col] = frame[col].astype(np.int64)
+    comparison = Comparison(
+        design=design,
+        streams=stream_summary(tickets, design),
+        deviations=deviation_table(tickets),
+        pairs=pairs,
+        handoffs=handoffs,
+        loops=loops,
+        repeated=repeated,
+        by_class=by_class,
+        by_state=_by_state(aggregates.get("states")),
+        transitions=transitions,
+        flow_efficiency=flow_efficiency(tickets["work_s"].to_numpy(), tickets["lead_time_s"].to_numpy()),
+        steps=steps,
+        bottlenecks=_bottlenecks(steps, transitions, by_class),
+        groups=group_table(t["groups"], _rename_visits(aggregates.get("visits"))),
+        headline={},
+    )
+    comparison.headline = headline(tickets, comparison)
+    return comparison
+
+
+def headline(tickets: pd.DataFrame, c: Comparison) -> dict[str, float | None]:
+    """Return the figures --fail-on can test (see miner.thresholds.METRICS)."""
+    n = max(len(tickets), 1)
+    assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    lead = tickets["lead_time_s"]
+    waiting = sum(c.by_class[k] for k in WAIT_CLASSES)
+    total = sum(c.by_class.values())
+    return {
+        "fitness": fmean(assigned["fitness"].to_numpy()),
+        "conforming_share": float(assigned["conforming"].mean()) if len(assigned) else None,
+        "rework_rate": float(tickets["any_rework"].sum() / n),
+        "reopen_rate": float((tickets["reopens"] > 0).sum() / n),
+        "pingpong_rate": float((tickets["bounces"] > 0).sum() / n),
+        "flow_efficiency": c.flow_efficiency["pooled"],
+        "lead_time_median_h": float(lead.median() / 3600) if len(lead) else None,
+        "lead_time_p90_h": float(lead.quantile(0.9) / 3600) if len(lead) else None,
+        "wait_share": waiting / total if total else None,
+    }
+
+
+def fmean(values: np.ndarray) -> float | None:
+    """Mean with exactly rounded summation: the same in any order of the values."""
+    values = values[~np.isnan(values)] if len(values) else values
+    return math.fsum(values.tolist()) / len(values) if len(values) else None
+
+
+def _variants(paths: pd.Series, sep: str) -> pd.DataFrame:
+    """Number distinct paths: most frequent first, equal counts in path order."""
+    counts = paths.value_counts()
+    table = pd.DataFrame({"key": counts.index.to_numpy(dtype=object), "cases": counts.to_numpy()})
+    table["path"] = [tuple(k.split(sep)) if k else () for k in table["key"]]
+    table["length"] = [len(p) for p in table["path"]]
+    table["sort"] = [" \x00 ".join(p) for p in table["path"]]
+    table = table.sort_values(["cases", "sort"], ascending=[False, True], ignore_index=True).drop(columns="sort")
+    table.insert(0, "variant", np.arange(1, len(table) + 1))
+    return table[["variant", "cases", "length", "path", "key"]]
+
+
+def _edges(agg: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["source", "target", "count", "median_wait_s", "p90_wait_s", "mean_wait_s", "total_wait_s"]
+    if agg is None or agg.empty:
+        return pd.DataFrame(columns=columns)
+    total = agg["sum"].astype(np.int64)
+    edges = pd.DataFrame({
+        "source": agg["source"].astype(str), "target": agg["target"].astype(str), "count": agg["count"].astype(np.int64),
+        "median_wait_s": agg["q50"] / US, "p90_wait_s": agg["q90"] / US, "mean_wait_s": total / agg["count"] / US, "total_wait_s": total / US,
+    })
+    return edges.sort_values(["count", "source", "target"], ascending=[False, True, True], ignore_index=True)[columns]
+
+
+def _by_state(agg: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["activity", "class", "events", "tickets", "total_s", "median_s", "p90_s", "share"]
+    if agg is None or agg.empty:
+        return pd.DataFrame(columns=columns)
+    sums = agg["sum"].astype(np.int64)
+    total = int(sums.sum())
+    frame = pd.DataFrame({
+        "activity": agg["activity"].astype(str), "class": agg["class"].astype(str), "events": agg["count"].astype(np.int64),
+        "tickets": agg["distinct"].astype(np.int64), "total_s": sums / US, "median_s": agg["q50"] / US, "p90_s": agg["q90"] / US,
+        "share": sums / total if total else 0.0,
+    })
+    return frame.sort_values(["total_s", "activity", "class"], ascending=[False, True, True], ignore_index=True)[columns]
+
+
+def _transitions(agg: pd.DataFrame | None, examples: pd.DataFrame) -> pd.DataFrame:
+    columns = ["source", "target", "waits", "tickets", "total_s", "median_s", "examples"]
+    if agg is None or agg.empty:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame({
+        "source": agg["source"].astype(str), "target": agg["target"].astype(str), "waits": agg["count"].astype(np.int64),
+        "tickets": agg["distinct"].astype(np.int64), "total_s": agg["sum"].astype(np.int64) / US, "median_s": agg["q50"] / US,
+    })
+    frame = _with_examples(frame, ["source", "target"], examples, "waits", sep=VC_SEP)
+    return frame.sort_values(["total_s", "source", "target"], ascending=[False, True, True], ignore_index=True)[columns]
+
+
+def _rename_visits(agg: pd.DataFrame | None) -> pd.DataFrame:
+    if agg is None:
+        return pd.DataFrame(columns=["group", "count", "distinct", "q50"])
+    return agg
+
+
+def _with_examples(frame: pd.DataFrame, keys: list[str], examples: pd.DataFrame, table: str, sep: str = KEY_SEP) -> pd.DataFrame:
+    """Attach each row's example tickets (costliest first) from the merged examples."""
+    out = frame.copy()
+    if out.empty:
+        out["examples"] = pd.Series([], dtype=object)
+        return out
+    mine = examples[examples["table"] == table]
+    by_key = {k: list(g["case_id"]) for k, g in mine.groupby("key", sort=False)}
+    joined = out[keys[0]].astype(str) if len(keys) == 1 else out[keys[0]].astype(str) + sep + out[keys[1]].astype(str)
+    out["examples"] = [by_key.get(k, []) for k in joined]
+    return out
+
+
+def _bottlenecks(steps: pd.DataFrame, transitions: pd.DataFrame, by_class: dict[str, float]) -> pd.DataFrame:
+    """Rank designed steps and waits between activities by the total waiting they carry."""
+    rows = []
+    for r in steps.itertuples(index=False):
+        if r.wait_total_s > 0:
+            rows.append({"kind": "step", "name": f"{r.stream}: {r.label}", "total_wait_s": r.wait_total_s,
+                         "tickets": r.tickets, "median_wait_s": r.wait_median_s, "examples": r.examples_over_target})
+    for r in transitions.head(50).itertuples(index=False):
+        rows.append({"kind": "transition", "name": f"{r.source} → {r.target}", "total_wait_s": r.total_s,
+                     "tickets": r.tickets, "median_wait_s": r.median_s, "examples": r.examples})
+    frame = pd.DataFrame(rows, columns=["kind", "name", "total_wait_s", "tickets", "median_wait_s", "examples"])
+    all_wait = sum(by_class[k] for k in WAIT_CLASSES)
+    frame["share_of_waiting"] = frame["total_wait_s"] / all_wait if all_wait else 0.0
+    return frame.sort_values(["total_wait_s", "name"], ascending=[False, True], ignore_index=True).head(TOP_BOTTLENECKS)
+
+
+def _mapping_table(counts: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, float, dict[str, int]]:
+    """Per activity: events and the class most of its events got; coverage; unmapped events per activity."""
+    columns = ["activity", "events", "stage", "rule_stage", "kind", "wait", "practice", "rule"]
+    if counts.empty:
+        return pd.DataFrame(columns=columns), 1.0, {}
+    totals = counts.groupby("activity")["events"].sum()
+    mapped = int(counts.loc[counts["rule"] >= 0, "events"].sum())
+    all_events = int(counts["events"].sum())
+    unmapped_counts = counts[counts["rule"] < 0].groupby("activity")["events"].sum()
+    unmapped = {str(a): int(n) for a, n in sorted(unmapped_counts.items(), key=lambda x: (-x[1], str(x[0])))}
+    best = counts.sort_values(["activity", "events", "rule"], ascending=[True, False, True]).drop_duplicates("activity")
+    rows = []
+    for a, r, s in best[["activity", "rule", "stage"]].itertuples(index=False, name=None):
+        rl = plan.mapping.rules[r] if r >= 0 else None
+        rows.append({
+            "activity": str(a), "events": int(totals[a]),
+            "stage": label(STAGES[s]) if s >= 0 else UNMAPPED,
+            "rule_stage": (INHERIT if rl.stage == INHERIT else label(rl.stage)) if rl else UNMAPPED,
+            "kind": rl.kind if rl else UNMAPPED, "wait": rl.wait if rl else None,
+            "practice": rl.practice if rl else None, "rule": rl.origin if rl else None,
+        })
+    table = pd.DataFrame(rows, columns=columns).sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
+    return table, (mapped / all_events if all_events else 1.0), unmapped
+
+
+def _named_counts(frame: pd.DataFrame, column: str) -> dict[str, int]:
+    if frame is None or frame.empty:
+        return {}
+    ordered = frame.sort_values([column, "activity"], ascending=[False, True])
+    return {str(a): int(n) for a, n in zip(ordered["activity"], ordered[column], strict=True)}

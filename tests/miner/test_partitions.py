@@ -1,0 +1,40 @@
+"""Analysing a log in partitions of whole cases and merging gives exactly the same
+results as analysing it at once: the property the Spark engine relies on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import connectors
+from miner.analysis import analyse
+from miner.discovery import make_plan, run
+from miner.results import aggregate_measures, combine, finalize
+from reports.jsonout import compare_document, dumps
+from tests.conftest import SAMPLE_LOGS
+
+
+def document(report, results) -> dict:
+    doc = json.loads(dumps(compare_document(report, results)))
+    doc.pop("generated_at")
+    return doc
+
+
+@pytest.mark.parametrize("name", ["servicenow_audit.csv", "service_desk_events.csv", "jira_changelog.json"])
+@pytest.mark.parametrize("parts", [2, 5])
+def test_partitioned_analysis_equals_the_whole(name, parts):
+    log, report = connectors.load(SAMPLE_LOGS / name)
+    plan = make_plan(log, source=report.source, design=True)
+    whole = run(log, plan)
+    rng = np.random.default_rng(parts)
+    assign = rng.integers(0, parts, size=len(log["case_id"].cat.categories))
+    pieces = []
+    for p in range(parts):
+        mask = assign[log["case_id"].cat.codes.to_numpy()] == p
+        if mask.any():
+            pieces.append(analyse(log[mask].reset_index(drop=True), plan))
+    merged = combine(pieces)
+    split = finalize(merged, aggregate_measures(merged.measures), plan)
+    assert document(report, split) == document(report, whole)
