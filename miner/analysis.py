@@ -30,7 +30,7 @@ from miner.design import Design, assign_streams
 from miner.dfg import edge_waits
 from miner.groups import group_part
 from miner.mapping import Mapping, apply_mapping
-from miner.rework import Rework, rework, top_examples
+from miner.rework import Rework, examples_frame, rework, top_examples
 from miner.steps import step_values
 from miner.streams import case_values
 from miner.tickets import ticket_table, timing
@@ -120,7 +120,9 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
 
     tables = _discovery_tables(arrays, classes, types)
     src, dst, wait = edge_waits(arrays)
-    measures = {"edges": pd.DataFrame({"source": names[src].astype(object), "target": names[dst].astype(object), "wait_us": wait.astype(np.int64)})}
+    categories = pd.Index(names)
+    measures = {"edges": pd.DataFrame({"source": pd.Categorical.from_codes(src, categories=categories),
+                                       "target": pd.Categorical.from_codes(dst, categories=categories), "wait_us": wait.astype(np.int64)})}
     part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
     if plan.design is not None:
         _compare(log, arrays, classes, tim, plan.design, part)
@@ -163,17 +165,24 @@ def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[st
     tables["mapping"] = pd.DataFrame({"activity": names[m["a"].to_numpy()], "rule": m["rule"].to_numpy(),
                                       "stage": m["stage"].to_numpy(), "events": m["events"].to_numpy()})
     # Directly-follows counts and start/end activities per ticket type, for a model per stream.
+    type_codes, type_names = pd.factorize(types)
+    type_names = np.asarray(type_names, dtype=object)
+    width = max(n_act, 1)
     if arrays.n_events > 1:
         follows = arrays.same_case_next
-        t = types[arrays.case[:-1][follows]]
-        frame = pd.DataFrame({"stream": t, "source": names[act[:-1][follows]], "target": names[act[1:][follows]]})
-        tables["stream_edges"] = frame.value_counts().reset_index(name="count")
+        key = (type_codes[arrays.case[:-1][follows]].astype(np.int64) * width + act[:-1][follows]) * width + act[1:][follows]
+        counts = pd.Series(key).value_counts(sort=False)
+        k = counts.index.to_numpy()
+        tables["stream_edges"] = pd.DataFrame({"stream": type_names[k // (width * width)], "source": names[(k // width) % width],
+                                               "target": names[k % width], "count": counts.to_numpy()})
     else:
         tables["stream_edges"] = pd.DataFrame(columns=["stream", "source", "target", "count"])
     ends = []
     for kind, mask in (("start", arrays.is_first), ("end", arrays.is_last)):
-        frame = pd.DataFrame({"stream": types[arrays.case[mask]], "kind": kind, "activity": names[act[mask]]})
-        ends.append(frame.value_counts().reset_index(name="count"))
+        key = type_codes[arrays.case[mask]].astype(np.int64) * width + act[mask]
+        counts = pd.Series(key).value_counts(sort=False)
+        k = counts.index.to_numpy()
+        ends.append(pd.DataFrame({"stream": type_names[k // width], "kind": kind, "activity": names[k % width], "count": counts.to_numpy()}))
     tables["stream_ends"] = pd.concat(ends, ignore_index=True)
     return tables
 
@@ -207,8 +216,13 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, tim, design: Design
     part.tables.update({"pairs": rw.pairs, "repeated": rw.repeated, "handoffs": rw.handoffs, "loops": rw.loops,
                         "by_class": wp.by_class, "groups": groups})
     part.measures.update({"states": wp.states, "waits": wp.runs, "visits": visits})
-    wait_examples = wp.runs.assign(table="waits", key=wp.runs["source"].astype(object) + VC_SEP + wp.runs["target"].astype(object),
-                                   cost=wp.runs["t_us"] / US)[["table", "key", "case_id", "cost"]]
+    runs = wp.runs
+    src, dst = runs["source"].cat, runs["target"].cat
+    pair_codes, used = pd.factorize(src.codes.to_numpy().astype(np.int64) * len(dst.categories) + dst.codes.to_numpy())
+    used = np.asarray(used, dtype=np.int64)
+    pair_names = np.array([f"{src.categories[u // len(dst.categories)]}{VC_SEP}{dst.categories[u % len(dst.categories)]}" for u in used], dtype=object)
+    wait_examples = examples_frame("waits", pair_codes, runs["case_id"].cat.codes.to_numpy(), runs["t_us"].to_numpy() / US,
+                                   arrays, key_names=pair_names)
     part.examples = top_examples(pd.concat([rw.examples, wait_examples], ignore_index=True))
 
 

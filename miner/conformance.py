@@ -176,7 +176,8 @@ def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, ass
     n = arrays.n_cases
     still_open = classes.kind[arrays.case_start[1:] - 1] != ALL_KINDS.index("done") if n else np.zeros(0, bool)
     fitness = np.full(n, np.nan)
-    deviations: list[list[str]] = [[] for _ in range(n)]
+    deviations = np.empty(n, dtype=object)
+    deviations[:] = [[] for _ in range(n)]
     for s_index, stream in enumerate(design.streams):
         cases = np.flatnonzero(assigned == s_index)
         if len(cases) == 0:
@@ -191,13 +192,14 @@ def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, ass
         symbols = step_symbols(stream)
         is_open = still_open[cases]
         paths = list(var.table["path"])
-        results: dict[tuple[int, bool], Alignment] = {}
-        keys = list(zip(var.of_case.tolist(), is_open.tolist(), strict=True))
-        for key in set(keys):
-            results[key] = align(list(paths[key[0]]), stream, symbols, complete=not key[1])
-        fitness[cases] = [results[k].fitness for k in keys]
-        for c, k in zip(cases.tolist(), keys, strict=True):
-            deviations[c] = [f"{t}{DEVIATION_SEP}{step}" for t, step in results[k].deviations]
+        # One alignment per distinct (path, still open), spread to the tickets by index.
+        key = var.of_case.astype(np.int64) * 2 + is_open.astype(np.int64)
+        unique_keys, inverse = np.unique(key, return_inverse=True)
+        aligned = [align(list(paths[k // 2]), stream, symbols, complete=not (k % 2)) for k in unique_keys.tolist()]
+        fitness[cases] = np.array([a.fitness for a in aligned])[inverse]
+        per_key = np.empty(len(aligned), dtype=object)
+        per_key[:] = [[f"{t}{DEVIATION_SEP}{step}" for t, step in a.deviations] for a in aligned]
+        deviations[cases] = per_key[inverse]
     return pd.DataFrame({"fitness": fitness, "deviations": deviations, "open": still_open})
 
 

@@ -49,9 +49,9 @@ def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rew
     names = arrays.group_names.astype(str)
     starts = np.flatnonzero(visit_start)
     visits = pd.DataFrame({
-        "group": names[current[starts].astype(int)].astype(object),
+        "group": pd.Categorical.from_codes(current[starts].astype(np.int64), categories=names),
         "t_us": np.add.reduceat(dur[has], np.searchsorted(visit[has], np.arange(len(starts)))) if len(starts) else np.zeros(0, dtype=np.int64),
-        "case_id": arrays.case_ids[case[starts]].astype(str),
+        "case_id": pd.Categorical.from_codes(case[starts], categories=arrays.case_ids.astype(str)),
     })
 
     # Downstream of each hand-off: its hand-off wait and the rework before the next hand-off.

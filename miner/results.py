@@ -98,7 +98,7 @@ def combine(parts: list[Partial]) -> Partial:
             continue
         merged = pd.concat(frames, ignore_index=True)
         tables[name] = merged.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
-    measures = {name: pd.concat([p.measures[name] for p in parts if name in p.measures], ignore_index=True)
+    measures = {name: concat_measures([p.measures[name] for p in parts if name in p.measures])
                 for name in MEASURES if any(name in p.measures for p in parts)}
     examples = top_examples(pd.concat([p.examples for p in parts], ignore_index=True), k=EXAMPLES)
     return Partial(tickets, tables, measures, examples, any(p.has_groups for p in parts))
@@ -118,20 +118,57 @@ def aggregate_measures(measures: dict[str, pd.DataFrame]) -> dict[str, pd.DataFr
         if frame.empty:
             out[name] = pd.DataFrame(columns=columns)
             continue
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame[keys].astype(object))) if len(keys) > 1 else pd.factorize(frame[keys[0]])
+        codes, uniques = _key_codes(frame, keys)
         values = frame[spec.value].to_numpy(dtype=np.int64)
         key_codes, counts, qs = grouped_quantiles(codes.astype(np.int64), values, spec.quantiles)
-        agg = pd.DataFrame(list(uniques[key_codes]) if len(keys) > 1 else {keys[0]: uniques[key_codes]}, columns=keys)
+        agg = uniques.iloc[key_codes].reset_index(drop=True)
         agg["count"] = counts
         # Integer microseconds sum exactly, whatever the order of the rows.
         agg["sum"] = pd.Series(values).groupby(codes).sum().reindex(key_codes).to_numpy()
         for q, column in zip(spec.quantiles, qs, strict=True):
             agg[f"q{int(q * 100)}"] = column
         if spec.distinct:
-            pairs = pd.DataFrame({"k": codes, "d": frame[spec.distinct].to_numpy()}).drop_duplicates()
-            agg["distinct"] = pairs["k"].value_counts().reindex(key_codes).to_numpy()
+            d_codes, d_values = pd.factorize(frame[spec.distinct])
+            pairs = pd.unique(codes.astype(np.int64) * (len(d_values) + 1) + d_codes)
+            agg["distinct"] = np.bincount(pairs // (len(d_values) + 1), minlength=len(uniques))[key_codes]
         out[name] = agg[columns]
     return out
+
+
+def concat_measures(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate measure frames, keeping categorical columns categorical across differing categories."""
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if len(frames) == 1:
+        return frames[0]
+    out = {}
+    for col in frames[0].columns:
+        if isinstance(frames[0][col].dtype, pd.CategoricalDtype):
+            out[col] = pd.api.types.union_categoricals([f[col] for f in frames], ignore_order=True)
+        else:
+            out[col] = np.concatenate([f[col].to_numpy() for f in frames])
+    return pd.DataFrame(out)
+
+
+def _key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return a code per row for its combination of ``keys``, and the combinations (as strings) per code."""
+    parts = []
+    for k in keys:
+        col = frame[k]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            parts.append((col.cat.codes.to_numpy().astype(np.int64), np.asarray(col.cat.categories, dtype=object)))
+        else:
+            c, u = pd.factorize(col)
+            parts.append((c.astype(np.int64), np.asarray(u, dtype=object)))
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for c, u in parts:
+        combined = combined * (len(u) + 1) + c
+    codes, uniques = pd.factorize(combined)
+    rest = np.asarray(uniques, dtype=np.int64)
+    columns = {}
+    for k, (_, u) in zip(reversed(keys), reversed(parts), strict=True):
+        columns[k] = u[rest % (len(u) + 1)].astype(str)
+        rest = rest // (len(u) + 1)
+    return codes.astype(np.int64), pd.DataFrame({k: columns[k] for k in keys})
 
 
 def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> Results:

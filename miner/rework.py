@@ -147,10 +147,35 @@ def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_l
 EXAMPLES = 3
 
 
-def examples_frame(table: str, keys: pd.Series, case: pd.Series | np.ndarray, cost: pd.Series | np.ndarray, arrays: CaseArrays, k: int = EXAMPLES) -> pd.DataFrame:
-    """Return up to ``k`` example tickets per key, the costliest first (ties: by ticket id)."""
-    frame = pd.DataFrame({"key": np.asarray(keys, dtype=object), "case_id": arrays.case_ids[np.asarray(case, dtype=np.int64)].astype(str),
-                          "cost": np.asarray(cost, dtype=np.float64)})
+def examples_frame(
+    table: str, keys: np.ndarray | pd.Series, case: pd.Series | np.ndarray, cost: pd.Series | np.ndarray, arrays: CaseArrays,
+    k: int = EXAMPLES, key_names: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Return up to ``k`` example tickets per key, the costliest first (ties: by ticket id).
+
+    ``keys`` are strings, or integer codes into ``key_names``.
+    """
+    case = np.asarray(case, dtype=np.int64)
+    cost = np.asarray(cost, dtype=np.float64)
+    if key_names is None:
+        key_codes, key_names = pd.factorize(np.asarray(keys, dtype=object))
+        key_names = np.asarray(key_names, dtype=object)
+    else:
+        key_codes = np.asarray(keys, dtype=np.int64)
+    if len(case) > 4 * k:
+        # Before building any strings, keep per key only the tickets that can make
+        # its top k: each ticket at its highest cost, down to the k-th cost (ties kept).
+        order = np.lexsort((-cost, case, key_codes))
+        first = np.r_[True, (key_codes[order][1:] != key_codes[order][:-1]) | (case[order][1:] != case[order][:-1])]
+        best = order[first]
+        order = best[np.lexsort((-cost[best], key_codes[best]))]
+        sorted_keys = key_codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        sizes = np.diff(np.r_[starts, len(order)])
+        kth = cost[order][starts + np.minimum(k, sizes) - 1]  # the k-th largest cost of each key
+        keep = order[cost[order] >= np.repeat(kth, sizes)]
+        key_codes, case, cost = key_codes[keep], case[keep], cost[keep]
+    frame = pd.DataFrame({"key": key_names[key_codes], "case_id": arrays.case_ids[case].astype(str), "cost": cost})
     return top_examples(frame.assign(table=table), k)
 
 

@@ -14,9 +14,7 @@ def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...
     """
     if len(keys) == 0:
         return np.zeros(0, dtype=keys.dtype), np.zeros(0, dtype=np.int64), [np.zeros(0) for _ in qs]
-    order = np.lexsort((values, keys))
-    k = keys[order]
-    v = values[order].astype(np.float64)
+    k, v = _sort_by_key_then_value(keys.astype(np.int64), values)
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     counts = np.diff(np.r_[starts, len(k)])
     out = []
@@ -43,3 +41,20 @@ def segment_sums(values: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
     out = np.add.reduceat(values, np.minimum(starts, len(values) - 1))
     lengths = np.diff(np.r_[starts, n])
     return np.where(lengths > 0, out, 0)
+
+
+def _sort_by_key_then_value(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return keys and values sorted by key, then value.
+
+    Integer values are packed with their key into one int64 and sorted in one
+    pass when that fits, which is several times faster than a lexsort.
+    """
+    if np.issubdtype(values.dtype, np.integer) and len(values):
+        lo = int(values.min())
+        span = int(values.max()) - lo + 1
+        kmin = int(keys.min())
+        if (int(keys.max()) - kmin + 1) * span < 2**62:
+            packed = np.sort((keys - kmin) * span + (values.astype(np.int64) - lo))
+            return packed // span + kmin, (packed % span + lo).astype(np.float64)
+    order = np.lexsort((values, keys))
+    return keys[order], values[order].astype(np.float64)

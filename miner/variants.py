@@ -68,10 +68,12 @@ def _group_sequences(codes: np.ndarray, case_start: np.ndarray) -> np.ndarray:
             if n:
                 h[nonempty] = np.add.reduceat(terms, case_start[:-1][nonempty])
             keys.append(h)
-    stacked = np.stack(keys, axis=1)
-    _, group = np.unique(stacked, axis=0, return_inverse=True)
-    group = group.ravel()
-    return _split_collisions(codes, case_start, group, lengths)
+    # One 64-bit key per case from length and both hashes; cases that share a
+    # key are verified element by element below, so a collision cannot merge variants.
+    with np.errstate(over="ignore"):
+        mixed = keys[1] ^ (keys[2] * np.uint64(0x94D049BB133111EB)) ^ (keys[0] * np.uint64(0xBF58476D1CE4E5B9))
+    group, _ = pd.factorize(mixed)
+    return _split_collisions(codes, case_start, group.astype(np.int64), lengths)
 
 
 def _split_collisions(codes: np.ndarray, case_start: np.ndarray, group: np.ndarray, lengths: np.ndarray) -> np.ndarray:

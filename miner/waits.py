@@ -83,11 +83,12 @@ def wait_part(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray) -
     # Whole microseconds, summed as integers: partitions merge to the same totals in any order.
     dur = duration.astype(np.int64)
     by_class = pd.DataFrame({"class": list(CLASSES), "us": [int(dur[tclass == i].sum()) for i in range(len(CLASSES))]})
+    # Categoricals: one row per event without one string per event.
     states = pd.DataFrame({
-        "activity": arrays.activity_names[arrays.activity].astype(str),
-        "class": np.array(CLASSES, dtype=object)[tclass],
+        "activity": pd.Categorical.from_codes(arrays.activity, categories=arrays.activity_names.astype(str)),
+        "class": pd.Categorical.from_codes(tclass.astype(np.int64), categories=list(CLASSES)),
         "duration_us": dur,
-        "case_id": arrays.case_ids[arrays.case].astype(str),
+        "case_id": pd.Categorical.from_codes(arrays.case, categories=arrays.case_ids.astype(str)),
     })
     return WaitPart(tclass, window, by_class, states, _wait_runs(arrays, tclass, dur))
 
@@ -129,12 +130,11 @@ def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Da
     totals = np.add.reduceat(dur[idx].astype(np.int64), pos_first) if len(first) else np.zeros(0, dtype=np.int64)
     src = prev_work[first]
     dst = next_work[idx[pos_last]]
-    start_names = np.append(arrays.activity_names.astype(str), "(start)").astype(object)
-    end_names = np.append(arrays.activity_names.astype(str), "(end)").astype(object)
-    nan_code = len(arrays.activity_names)
+    names = list(arrays.activity_names.astype(str))
+    nan_code = len(names)
     return pd.DataFrame({
-        "source": start_names[np.where(np.isnan(src), nan_code, src).astype(np.int64)],
-        "target": end_names[np.where(np.isnan(dst), nan_code, dst).astype(np.int64)],
+        "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, "(start)"]).unique()),
+        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), nan_code, dst).astype(np.int64), categories=pd.Index([*names, "(end)"]).unique()),
         "t_us": totals,
-        "case_id": arrays.case_ids[arrays.case[first]].astype(str),
+        "case_id": pd.Categorical.from_codes(arrays.case[first], categories=arrays.case_ids.astype(str)),
     })
