@@ -88,3 +88,19 @@ class Source:
     summary: str
     detect: Callable[[Probe], str | None]
     load: Callable[[Probe, LoadOptions], tuple[pd.DataFrame, LoadReport]]
+
+
+class FrameProbe(Probe):
+    """A table already read by someone else: a partition of an export read by Spark, say.
+
+    Connectors that read tables see it exactly as they would see the file: its
+    header, its string columns (placeholders already null) and its row numbers.
+    """
+
+    def __init__(self, path: str | Path, options: LoadOptions, table: TextTable) -> None:
+        self.path = Path(path)
+        self.options = options
+        self.sniffed = Sniff(self.path, "text")
+        # Fill the cached properties directly: there is no file to read them from.
+        self.__dict__["table"] = table
+        self.__dict__["header"] = list(table.header)

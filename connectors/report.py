@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -113,3 +114,45 @@ class Rejects:
         report.rows_read = rows_read
         report.rejections.extend(self.reasons)
         report.rows_rejected = sum(r.count for r in self.reasons)
+
+
+def merge_reports(parts: list[LoadReport], first: LoadReport) -> LoadReport:
+    """Merge the load reports of disjoint parts of one export (partitions read by Spark).
+
+    Row counts and rejections add up; the columns, flags and notes are those of
+    ``first``, the report of the sample that fixed the reading; the derivation
+    text adds up the numbers of the parts when they share its wording.
+    """
+    out = LoadReport(first.path, first.source, first.source_reason)
+    out.columns = dict(first.columns)
+    out.flags = list(first.flags)
+    out.notes = list(first.notes)
+    out.rows_read = sum(p.rows_read for p in parts)
+    out.rows_rejected = sum(p.rows_rejected for p in parts)
+    out.events = sum(p.events for p in parts)
+    by_reason: dict[str, Rejection] = {}
+    for p in parts:
+        for r in p.rejections:
+            seen = by_reason.setdefault(r.reason, Rejection(r.reason, 0, []))
+            seen.count += r.count
+            seen.examples += r.examples
+    for r in by_reason.values():
+        r.examples = sorted(r.examples, key=lambda e: int(e.get("row", 0)))[:EXAMPLES_KEPT]  # type: ignore[call-overload]
+    out.rejections = sorted(by_reason.values(), key=lambda r: min((int(e["row"]) for e in r.examples), default=0))  # type: ignore[call-overload]
+    out.derivation = _sum_numbers([p.derivation for p in parts if p.rows_read]) or first.derivation
+    return out
+
+
+_NUMBER = re.compile(r"\d[\d,]*")
+
+
+def _sum_numbers(texts: list[str]) -> str | None:
+    """Return the texts' common wording with each number summed, or None if the wordings differ."""
+    if not texts:
+        return None
+    shapes = {_NUMBER.sub("#", t) for t in texts}
+    if len(shapes) != 1:
+        return None
+    columns = zip(*(_NUMBER.findall(t) for t in texts), strict=True)
+    totals = iter(f"{sum(int(n.replace(',', '')) for n in col):,}" for col in columns)
+    return _NUMBER.sub(lambda _m: next(totals), texts[0])

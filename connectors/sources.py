@@ -10,9 +10,10 @@ import pandas as pd
 from connectors import generic, jira, servicenow, xes, zendesk
 from connectors.errors import UnknownSource
 from connectors.options import LoadOptions
-from connectors.probe import Probe, Source
+from connectors.probe import FrameProbe, Probe, Source
 from connectors.report import LoadReport
 from connectors.sanity import check_loaded
+from connectors.textio import TextTable
 
 # Most specific first: a vendor's export is also a valid generic table.
 SOURCES: list[Source] = [*servicenow.SOURCES, *jira.SOURCES, *zendesk.SOURCES, *xes.SOURCES, *generic.SOURCES]
@@ -36,6 +37,26 @@ def load(path: str | os.PathLike[str], source: str = "auto", **options: object) 
     report.flags.insert(0, f"--source {chosen.name}")
     check_loaded(table, report)
     return table, report
+
+
+def load_table(
+    path: str | os.PathLike[str], table: TextTable, source: str = "auto", options: LoadOptions | None = None, *, check: bool = True,
+) -> tuple[pd.DataFrame, LoadReport]:
+    """Load a table already in memory (strings, placeholders null) as if it were the export at ``path``.
+
+    The Spark engine calls this on each partition of an export; ``check``
+    false leaves the whole-log checks (implausible dates) to the caller.
+    """
+    opts = options or LoadOptions()
+    probe = FrameProbe(path, opts, table)
+    chosen, reason = _choose(probe, source)
+    log, report = chosen.load(probe, opts)
+    report.source = chosen.name
+    report.source_reason = reason
+    report.flags.insert(0, f"--source {chosen.name}")
+    if check:
+        check_loaded(log, report)
+    return log, report
 
 
 def _choose(probe: Probe, source: str) -> tuple[Source, str]:

@@ -34,7 +34,8 @@ COLUMNS = ["group", "tickets", "visits", "local_time_median_s", "handoffs_out", 
 def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rework: Rework, in_lead: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return per group the additive downstream figures, and one row per visit (group, t_s, case_id)."""
     empty = (pd.DataFrame(columns=["group", "handoffs_out", "downstream_wait_us", "downstream_rework_us", "bounced_back"]),
-             pd.DataFrame({"group": pd.Series([], dtype=object), "t_us": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object)}))
+             pd.DataFrame({"group": pd.Categorical([], categories=[]), "t_us": pd.Series([], dtype=np.int64),
+                           "case_id": pd.Categorical([], categories=[])}))
     if arrays.group is None or not (arrays.group >= 0).any():
         return empty
     case = arrays.case

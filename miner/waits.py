@@ -115,8 +115,8 @@ def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Da
     work = tclass == CLASSES.index("work")
     waiting = ~work & (tclass != CLASSES.index("done")) & (tclass != CLASSES.index("unclassified")) & (dur > 0)
     if not waiting.any():
-        return pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
-                             "t_us": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object)})
+        empty = pd.Categorical([], categories=[])
+        return pd.DataFrame({"source": empty, "target": empty, "t_us": pd.Series([], dtype=np.int64), "case_id": empty})
     act = arrays.activity.astype(np.float64)
     prev_work = segments.ffill(act, work, arrays.first_index)
     next_work = segments.bfill(act, work, arrays.end_index)

@@ -54,6 +54,43 @@ def load_options(func: F) -> F:
     return func
 
 
+def engine_options(func: F) -> F:
+    """Add the options that choose where the analysis runs."""
+    options = [
+        click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+                     help="Run here, or on Spark (pip install '.[spark]') for logs beyond one machine."),
+        click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
+        click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _analyse(export: str, kwargs: dict[str, Any], *, engine: str, spark_master: str | None, spark_partitions: int | None,
+             mapping_path: str | None, stream_by: str | None, design: Any) -> tuple[Any, Any]:
+    """Load and analyse ``export`` on the chosen engine; return (results, load report)."""
+    if engine == "spark":
+        import connectors
+        from miner.spark import run_spark
+
+        names = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
+                 "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
+                 "lifecycle", "keep_duplicates"]
+        given = {n: kwargs.pop(n) for n in names if n in kwargs}
+        source = given.pop("source", "auto")
+        results, report = run_spark(export, source=source, options=connectors.LoadOptions.from_kwargs(**given),
+                                    mapping=mapping_path, design=design, stream_by=stream_by,
+                                    master=spark_master, partitions=spark_partitions)
+        for warning in report.warnings:
+            _warn(warning)
+        return results, report
+    from miner.discovery import make_plan, run
+
+    log, report = _load(export, kwargs)
+    return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design)), report
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help="Also write the results as JSON ('-' for stdout).")(func)
 
@@ -165,8 +202,9 @@ def mapping_option(func: F) -> F:
               help="Write a BPMN model (pm4py inductive miner) per main stream into DIR.")
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@engine_options
 def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir: str | None,
-         json_path: str | None, top: int, **kwargs: Any) -> None:
+         json_path: str | None, top: int, engine: str, spark_master: str | None, spark_partitions: int | None, **kwargs: Any) -> None:
     """Discover the value streams an export actually followed.
 
     Prints the streams, top variants, top directly-follows edges, rework and
@@ -174,12 +212,11 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 
     Example: vsm mine sample_logs/service_desk_events.csv --json mined.json
     """
-    import miner
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
-    log, report = _load(export, kwargs)
-    found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
+    found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
+                             mapping_path=mapping_path, stream_by=stream_by, design=False)
     for warning in found.mapping.warnings:
         _warn(warning)
     models = None
@@ -209,8 +246,10 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--fail-on", "fail_on", metavar="EXPR",
               help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@engine_options
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
-            json_path: str | None, fail_on: str | None, top: int, **kwargs: Any) -> None:
+            json_path: str | None, fail_on: str | None, top: int, engine: str, spark_master: str | None,
+            spark_partitions: int | None, **kwargs: Any) -> None:
     """Compare the actual flow with the designed value streams.
 
     Per stream: fitness and the top deviations with their cost in lead time;
@@ -219,7 +258,6 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
-    import miner
     from miner.design import load_design
     from miner.thresholds import breaches, parse_fail_on
     from reports.jsonout import compare_document
@@ -227,8 +265,8 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
     design = load_design(design_path)
-    log, report = _load(export, kwargs)
-    found = miner.compare(log, design, mapping_path, stream_by=stream_by, source=report.source)
+    found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
+                             mapping_path=mapping_path, stream_by=stream_by, design=design)
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
     if json_path != "-":
@@ -303,8 +341,10 @@ class Progress:
 @click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the result tables as CSV files into DIR.")
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
-           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, **kwargs: Any) -> None:
+           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, engine: str,
+           spark_master: str | None, spark_partitions: int | None, **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -315,7 +355,6 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     """
     from pathlib import Path
 
-    import miner
     from miner.design import load_design
     from reports.output import check_not_input, write_text
 
@@ -323,11 +362,18 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         if target:
             check_not_input(Path(target), (export,))
     design = load_design(design_path)
-    progress = Progress(quiet, 3)
-    with progress(f"Loading {export}"):
-        log, report_ = _load(export, kwargs)
-    with progress(f"Mining and comparing {len(log):,} events"):
-        found = miner.compare(log, design, mapping_path, stream_by=stream_by, source=report_.source)
+    progress = Progress(quiet, 3 if engine == "embedded" else 2)
+    if engine == "spark":
+        with progress(f"Loading and analysing {export} on Spark"):
+            found, report_ = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
+                                      mapping_path=mapping_path, stream_by=stream_by, design=design)
+    else:
+        from miner.discovery import make_plan, run
+
+        with progress(f"Loading {export}"):
+            log, report_ = _load(export, kwargs)
+        with progress(f"Mining and comparing {len(log):,} events"):
+            found = run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design))
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
     with progress("Rendering"):

@@ -1,0 +1,385 @@
+"""The Spark engine: the same analysis, run per partition of cases on a cluster.
+
+1. Spark reads the export (CSV or Parquet) as strings, numbering every record
+   in file order (the ``source_row`` that breaks ties between equal times).
+2. The driver reads a sample with the connectors to fix how the export is read:
+   its source, the case column and the date order. The records are then
+   repartitioned by case, so that every partition holds whole cases.
+3. Pass one, per partition: the connector turns the rows into the canonical
+   event table (snapshot folding, hand-offs and rejections are all per case),
+   and reports row accounting, date extremes, activities and the ticket-type
+   profile. The driver merges these into the plan (mapping check, ticket-type
+   attribute), exactly as the embedded engine decides it for a whole log.
+4. Pass two, per partition: :func:`miner.analysis.analyse` on those cases.
+   Tickets, additive tables and examples come back to the driver as Arrow;
+   measures (one value per event or wait) stay in Spark and are reduced there
+   by key: count, exact integer sum, exact percentiles (``percentile``, which
+   interpolates linearly like numpy) and distinct tickets.
+5. The driver merges and finalizes with the same code as the embedded engine,
+   so the JSON and the HTML are the same.
+
+The driver holds one row per ticket (not per event); executors hold one
+partition of cases at a time; the exact percentiles hold, per key, the values
+of that key (one number per event) in an executor.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from connectors.errors import BadOption, VsmError
+from connectors.options import LoadOptions
+from connectors.report import LoadReport, Rejection, merge_reports
+from connectors.sanity import add_warnings, date_stats, merge_date_stats
+from connectors.sources import load_table
+from connectors.textio import PLACEHOLDERS, TextTable, detect_delimiter, sniff, unique_names
+from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan, analyse
+from miner.design import Design, load_design
+from miner.mapping import check_user_rules, resolve_mapping
+from miner.results import Results, combine, finalize
+from miner.streams import attribute_profile, choose_stream_attribute
+
+SAMPLE_ROWS = 20_000
+ROW = "_vsm_row"  # record number in file order, 0 for a CSV's header
+QUANTILES = (0.5, 0.9)
+
+
+def session(master: str | None = None) -> Any:
+    """Return a Spark session: the cluster at ``master``, or local mode on every core."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise BadOption("--engine spark needs pyspark: pip install '.[spark]' (and Java 17)") from exc
+    import warnings
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    quiet = _quiet_log4j()
+    builder = (
+        SparkSession.builder.appName("vsm")
+        .master(master or os.environ.get("VSM_SPARK_MASTER", "local[*]"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", os.environ.get("VSM_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={quiet}")
+        .config("spark.executorEnv.PYTHONWARNINGS", "ignore::FutureWarning")
+    )
+    # The JVM writes its own chatter to stderr; send the JVM's stderr to a log file instead.
+    log_path = Path(tempfile.gettempdir()) / "vsm-spark.log"
+    saved = os.dup(2)
+    target = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(target, 2)
+        spark = builder.getOrCreate()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _quiet_log4j() -> str:
+    """A log4j2 configuration that lets only errors through (Spark's default chatters on stderr)."""
+    path = Path(tempfile.gettempdir()) / "vsm-spark-log4j2.properties"
+    path.write_text("rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+                    "appender.console.type = Console\nappender.console.name = console\nappender.console.target = SYSTEM_ERR\n"
+                    "appender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %m%n\n")
+    return str(path)
+
+
+def run_spark(
+    path: str,
+    *,
+    source: str = "auto",
+    options: LoadOptions | None = None,
+    mapping: str | None = None,
+    design: Design | str | bool | None = True,
+    stream_by: str | None = None,
+    master: str | None = None,
+    partitions: int | None = None,
+) -> tuple[Results, LoadReport]:
+    """Load and analyse ``path`` with Spark; return the same results as the embedded engine."""
+    from pyspark.sql import functions as F
+
+    spark = session(master)
+    options = options or LoadOptions()
+    rows, header, notes = _read(spark, path, options)
+    sample_rows = rows.filter(F.col(ROW) <= SAMPLE_ROWS).orderBy(ROW).collect()
+    sample = pd.DataFrame([tuple(r) for r in sample_rows], columns=rows.columns)
+    if sample.empty:
+        from connectors.errors import EmptyExport
+
+        raise EmptyExport(f"{path}: the file has a header but no data rows")
+    _, first = load_table(path, _text_table(sample, header), source, options, check=False)
+    first.notes[:0] = notes
+    fixed = _fixed_options(options, first)
+    case_col = first.columns["case_id"].column
+    if case_col not in header:
+        raise BadOption(f"--engine spark needs the case id in one column of the export; {first.source} builds it from {case_col!r}")
+    n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
+    by_case = rows.repartition(n_parts, F.col(_safe(case_col, header))).cache()
+
+    # Pass one: read every partition, report what the plan needs.
+    src = first.source
+    first_pass = by_case.mapInPandas(_profile_partition(path, header, src, fixed), schema="payload string")
+    reports, stats, activities, profiles, columns = [], [], set(), [], None
+    for row in first_pass.collect():
+        doc = json.loads(row.payload)
+        if "error" in doc:
+            raise VsmError(doc["error"])
+        reports.append(_report_from_dict(doc["report"]))
+        stats.append({**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])})
+        activities |= set(doc["activities"])
+        profiles.append(pd.DataFrame(doc["profile"], columns=["attribute", "value", "tickets"]))
+        columns = columns or doc["columns"]
+    report = merge_reports(reports, first)
+    add_warnings(report, merge_date_stats(stats))
+    profile = pd.concat(profiles, ignore_index=True).groupby(["attribute", "value"], dropna=False)["tickets"].sum().reset_index() if profiles else pd.DataFrame(columns=["attribute", "value", "tickets"])
+
+    rules = resolve_mapping(mapping, src)
+    check_user_rules(rules, activities, list(columns or []))
+    choice = choose_stream_attribute(list(columns or []), profile, stream_by)
+    if design is True:
+        design = load_design(None)
+    elif design is False:
+        design = None
+    elif design is not None and not isinstance(design, Design):
+        design = load_design(design)
+    plan = Plan(src, rules, choice.column, choice.reason, design)
+
+    # Pass two: analyse every partition; measures are reduced where they are.
+    out = by_case.mapInPandas(_analyse_partition(path, header, src, fixed, plan), schema=OUT_SCHEMA).cache()
+    parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload").collect())
+    measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
+        F.count(F.lit(1)).alias("count"),
+        F.sum("v").alias("sum"),
+        F.expr(f"percentile(v, array({', '.join(str(q) for q in QUANTILES)}))").alias("q"),
+        F.countDistinct("d").alias("distinct"),
+    ).collect()
+    for err in out.filter(F.col("kind") == "error").select("name").collect():
+        raise VsmError(err.name)
+    aggregates = _aggregates(measures)
+    merged = combine(parts) if parts else Partial(pd.DataFrame())
+    results = finalize(merged, aggregates, plan)
+    by_case.unpersist()
+    out.unpersist()
+    return results, report
+
+
+OUT_SCHEMA = "kind string, pid int, name string, payload binary, k1 string, k2 string, v long, d string"
+
+
+def _read(spark: Any, path: str, options: LoadOptions) -> tuple[Any, list[str], list[str]]:
+    """Read the export as string columns plus its record number; return the rows (header excluded), the header and notes."""
+    from pyspark.sql import functions as F
+
+    if _is_parquet(path):
+        df = spark.read.parquet(path)
+        header = unique_names([str(c) for c in df.columns])
+        df = df.toDF(*(f"c{i}" for i in range(len(header))))
+        df = df.select([F.col(f"c{i}").cast("string").alias(f"c{i}") for i in range(len(header))])
+        # Parquet rows are numbered from 1 (no header); _text_table adds 1 for a CSV's header row.
+        numbered = df.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
+        return spark.createDataFrame(numbered, schema=", ".join(f"c{i} string" for i in range(len(header))) + f", {ROW} long"), header, []
+    encoding, delimiter, notes = "utf-8", options.delimiter, []
+    if delimiter:
+        notes.append(f"delimiter {delimiter!r} (given)")
+    if Path(path).exists():
+        sniffed = sniff(path)
+        if sniffed.kind != "text":
+            raise BadOption(f"{path}: --engine spark reads CSV or Parquet exports; this is {sniffed.kind}")
+        encoding = "utf-8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding
+        notes += sniffed.notes
+        if not delimiter:
+            delimiter, why = detect_delimiter(sniffed.text_head, sniffed.path)
+            notes.append(why)
+    raw = (spark.read.option("header", "false").option("sep", delimiter or ",").option("encoding", encoding)
+           .option("multiLine", "true").option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE").csv(path))
+    width = len(raw.columns)
+    numbered = raw.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
+    frame = spark.createDataFrame(numbered, schema=", ".join(f"c{i} string" for i in range(width)) + f", {ROW} long")
+    first = frame.filter(F.col(ROW) == 0).first()
+    header = unique_names([(first[f"c{i}"] or "").strip().lstrip("\ufeff") for i in range(width)])
+    frame = frame.filter(F.col(ROW) > 0).toDF(*[_safe(c, header) for c in header], ROW)
+    return frame, header, notes
+
+
+def _safe(column: str, header: list[str]) -> str:
+    """Spark column names for the export's columns (positions, which any name survives)."""
+    return f"c{header.index(column)}"
+
+
+def _is_parquet(path: str) -> bool:
+    return str(path).lower().endswith((".parquet", ".pq")) or (Path(path).is_file() and Path(path).read_bytes()[:4] == b"PAR1")
+
+
+def _text_table(frame: pd.DataFrame, header: list[str], parquet: bool = False) -> TextTable:
+    """The connectors' view of some records: string columns named as in the file, placeholders null."""
+    import pyarrow.compute as pc
+
+    frame = frame.sort_values(ROW, kind="stable")
+    nulls = pa.array(PLACEHOLDERS, pa.string())
+    columns = {}
+    for i, name in enumerate(header):
+        arr = pa.array(frame[f"c{i}"].astype(object).where(frame[f"c{i}"].notna(), None).to_numpy(dtype=object), pa.string())
+        columns[name] = pc.if_else(pc.is_in(arr, value_set=nulls), pa.scalar(None, pa.string()), arr)
+    # A CSV's header is record 0, which a spreadsheet shows as row 1; Parquet rows count from 1.
+    rows = frame[ROW].to_numpy(dtype=np.int64) + 1
+    return TextTable(pa.table(columns), rows, list(header), [], [])
+
+
+def _fixed_options(options: LoadOptions, first: LoadReport) -> LoadOptions:
+    """Fix what the sample decided about dates, so every partition reads them alike."""
+    flags = shlex.split(" ".join(first.flags))
+    dates = options.dates
+    if "--dayfirst" in flags:
+        dates = replace(dates, dayfirst=True)
+    elif "--monthfirst" in flags:
+        dates = replace(dates, dayfirst=False)
+    if "--date-format" in flags:
+        dates = replace(dates, date_format=flags[flags.index("--date-format") + 1])
+    return replace(options, dates=dates)
+
+
+def _profile_partition(path: str, header: list[str], source: str, options: LoadOptions):  # type: ignore[no-untyped-def]
+    def run(batches):  # type: ignore[no-untyped-def]
+        frame = pd.concat(list(batches), ignore_index=True)
+        if frame.empty:
+            return
+        try:
+            log, report = load_table(path, _text_table(frame, header), source, options, check=False)
+        except VsmError as exc:
+            yield pd.DataFrame({"payload": [json.dumps({"error": str(exc)})]})
+            return
+        from miner.cases import case_arrays
+
+        stats = date_stats(log)
+        doc = {
+            "report": _report_to_dict(report),
+            "stats": {**stats, "latest": _iso(stats["latest"]), "earliest": _iso(stats["earliest"])},
+            "activities": sorted(map(str, log["activity"].cat.categories)),
+            "profile": attribute_profile(log, case_arrays(log)).to_dict("records"),
+            "columns": [str(c) for c in log.columns],
+        }
+        yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
+
+    return run
+
+
+def _analyse_partition(path: str, header: list[str], source: str, options: LoadOptions, plan: Plan):  # type: ignore[no-untyped-def]
+    def run(batches):  # type: ignore[no-untyped-def]
+        from pyspark import TaskContext
+
+        frame = pd.concat(list(batches), ignore_index=True)
+        if frame.empty:
+            return
+        pid = TaskContext.get().partitionId()
+        try:
+            log, _ = load_table(path, _text_table(frame, header), source, options, check=False)
+            part = analyse(log, plan)
+        except VsmError as exc:
+            yield _rows(kind="error", pid=pid, name=str(exc))
+            return
+        payloads = [("tickets", part.tickets), ("examples", part.examples), ("has_groups", pd.DataFrame({"v": [part.has_groups]}))]
+        payloads += [(f"table:{name}", table) for name, table in part.tables.items()]
+        yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
+                            "k1": None, "k2": None, "v": None, "d": None})
+        for name, measure in part.measures.items():
+            spec = MEASURES[name]
+            if measure.empty:
+                continue
+            keys = [measure[k].astype(str).to_numpy(dtype=object) for k in spec.keys]
+            yield pd.DataFrame({
+                "kind": "m", "pid": pid, "name": name, "payload": None,
+                "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None,
+                "v": measure[spec.value].to_numpy(dtype=np.int64),
+                "d": measure[spec.distinct].astype(str).to_numpy(dtype=object) if spec.distinct else None,
+            })
+
+    return run
+
+
+def _rows(**values: Any) -> pd.DataFrame:
+    base = {"kind": None, "pid": None, "name": None, "payload": None, "k1": None, "k2": None, "v": None, "d": None}
+    base.update(values)
+    return pd.DataFrame({k: [v] for k, v in base.items()})
+
+
+def _collect_parts(rows: list[Any]) -> list[Partial]:
+    """Rebuild each partition's Partial from its Arrow payloads."""
+    by_pid: dict[int, dict[str, pd.DataFrame]] = {}
+    for row in rows:
+        by_pid.setdefault(int(row.pid), {})[row.name] = _from_ipc(row.payload)
+    parts = []
+    for pid in sorted(by_pid):
+        got = by_pid[pid]
+        tables = {name.removeprefix("table:"): frame for name, frame in got.items() if name.startswith("table:")}
+        for name in TABLE_KEYS:
+            tables.setdefault(name, pd.DataFrame())
+        parts.append(Partial(got["tickets"], tables, {}, got["examples"], bool(got["has_groups"]["v"].iloc[0])))
+    return parts
+
+
+def _aggregates(rows: list[Any]) -> dict[str, pd.DataFrame]:
+    """Turn Spark's per-key reductions into the frames :func:`miner.results.finalize` expects."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, spec in MEASURES.items():
+        mine = [r for r in rows if r.name == name]
+        frame = pd.DataFrame({spec.keys[0]: [r.k1 for r in mine]})
+        if len(spec.keys) > 1:
+            frame[spec.keys[1]] = [r.k2 for r in mine]
+        frame["count"] = np.array([r["count"] for r in mine], dtype=np.int64)
+        frame["sum"] = np.array([r["sum"] for r in mine], dtype=np.int64)
+        for i, q in enumerate(QUANTILES):
+            if q in spec.quantiles:
+                frame[f"q{int(q * 100)}"] = np.array([r.q[i] for r in mine], dtype=np.float64)
+        if spec.distinct:
+            frame["distinct"] = np.array([r.distinct for r in mine], dtype=np.int64)
+        out[name] = frame
+    return out
+
+
+def _to_ipc(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _from_ipc(data: bytes) -> pd.DataFrame:
+    with pa.ipc.open_stream(io.BytesIO(bytes(data))) as reader:
+        return reader.read_all().to_pandas()
+
+
+def _report_to_dict(report: LoadReport) -> dict[str, Any]:
+    return {"path": report.path, "source": report.source, "source_reason": report.source_reason, "rows_read": report.rows_read,
+            "rows_rejected": report.rows_rejected, "events": report.events, "derivation": report.derivation,
+            "rejections": [{"reason": r.reason, "count": r.count, "examples": r.examples} for r in report.rejections]}
+
+
+def _report_from_dict(doc: dict[str, Any]) -> LoadReport:
+    report = LoadReport(doc["path"], doc["source"], doc["source_reason"], doc["rows_read"], doc["rows_rejected"], doc["events"])
+    report.derivation = doc["derivation"]
+    report.rejections = [Rejection(r["reason"], r["count"], r["examples"]) for r in doc["rejections"]]
+    return report
+
+
+def _iso(ts: Any) -> str | None:
+    return None if ts is None else pd.Timestamp(ts).isoformat()
+
+
+def _ts(text: str | None) -> pd.Timestamp | None:
+    return None if text is None else pd.Timestamp(text)
