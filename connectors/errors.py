@@ -7,9 +7,26 @@ names the file, the row or column, what was expected and what to do.
 
 from __future__ import annotations
 
+import re
+
+# Characters that end a line (str.splitlines) or drive a terminal (C0, DEL, C1).
+_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Return ``text`` with line breaks and terminal control characters written as escapes.
+
+    Messages quote column names and cell values from the export, which may hold
+    a newline or an escape sequence; the user must still see one plain line.
+    """
+    return _BREAKING.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
 
 class VsmError(Exception):
     """A problem with the user's input or options, explained in one line."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class ConnectorError(VsmError):
