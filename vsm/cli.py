@@ -110,6 +110,16 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     return log, report
 
 
+def _check_mapping(path: str | None) -> None:
+    """Read a mapping file before the export, so that a mistake in it fails at once, not after a long load."""
+    if path:
+        from pathlib import Path
+
+        from miner.mapping import parse_mapping_file
+
+        parse_mapping_file(Path(path))
+
+
 def _warn(message: str) -> None:
     """Print a warning on stderr as one line, whatever the data it quotes."""
     from connectors.errors import one_line
@@ -215,6 +225,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
+    _check_mapping(mapping_path)
     found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
                              mapping_path=mapping_path, stream_by=stream_by, design=False)
     for warning in found.mapping.warnings:
@@ -264,6 +275,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     from reports.terminal import compare_text
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
+    _check_mapping(mapping_path)
     design = load_design(design_path)
     found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
                              mapping_path=mapping_path, stream_by=stream_by, design=design)
@@ -297,6 +309,7 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     from miner.design import bootstrap_design
     from reports.output import write_text
 
+    _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
     text, n = bootstrap_design(found, export)
@@ -361,6 +374,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     for target in [output, json_path]:
         if target:
             check_not_input(Path(target), (export,))
+    _check_mapping(mapping_path)
     design = load_design(design_path)
     progress = Progress(quiet, 3 if engine == "embedded" else 2)
     if engine == "spark":
@@ -412,6 +426,7 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     from miner.mapping import apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
     from reports.output import write_text
 
+    _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     rules = resolve_mapping(mapping_path, report.source)
     check_user_rules(rules, set(map(str, log["activity"].cat.categories)), [str(c) for c in log.columns])
