@@ -25,6 +25,8 @@ from connectors.report import Rejection
 PLACEHOLDERS = ["", "?", "(empty)", "(none)", "NULL", "null", "Null", "None", "none", "NaN", "nan", "N/A", "n/a", "#N/A", "-"]
 DELIMITERS = [",", ";", "\t", "|"]
 HEAD_BYTES = 256 * 1024
+# The five bytes cp1252 leaves undefined.
+_NOT_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
 @dataclass
@@ -65,7 +67,7 @@ def sniff(path: str | os.PathLike[str]) -> Sniff:
         raise UnreadableExport(f"{p}: a gzip file that does not hold an XES log; unpack it first")
     encoding, note = detect_encoding(p, head)
     text = _decode_head(head, encoding)
-    if _looks_binary(head, text):
+    if _looks_binary(head, text, encoding):
         raise UnreadableExport(
             f"{p}: the file is binary, not a text export; export it as CSV, XLSX, JSON, XES or Parquet"
         )
@@ -79,28 +81,56 @@ def sniff(path: str | os.PathLike[str]) -> Sniff:
 
 def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     """Return the encoding of a text file and a note saying how it was decided."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig", "encoding UTF-8 with a byte-order mark"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16", "encoding UTF-16 (byte-order mark)"
+    bom = head.startswith(b"\xef\xbb\xbf")
+    sample = head[:8192]
+    if not bom and len(sample) >= 8 and b"\x00" in sample:
+        # Latin text in UTF-16 without a byte-order mark: every other byte is zero.
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+            return "utf-16-le", "encoding UTF-16 little-endian (no byte-order mark)"
+        if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+            return "utf-16-be", "encoding UTF-16 big-endian (no byte-order mark)"
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    ascii_only = True
+    offset = 0
     try:
         with path.open("rb") as fh:
             # Decode in chunks so that a large file is never held in memory twice.
-            utf8 = codecs.getincrementaldecoder("utf-8")()
             while chunk := fh.read(8 * 1024 * 1024):
-                utf8.decode(chunk)
-            utf8.decode(b"", final=True)
+                ascii_only = utf8.decode(chunk).isascii() and ascii_only
+                offset += len(chunk)
+        utf8.decode(b"", final=True)
+        if bom:
+            return "utf-8-sig", "encoding UTF-8 with a byte-order mark"
         return "utf-8", ""
-    except UnicodeDecodeError:
-        return "cp1252", "encoding cp1252 (Windows Western): the file is not valid UTF-8"
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and (bom or not ascii_only):
+            # Valid UTF-8 text up to a character cut off by the end of the file.
+            raise UnreadableExport(
+                f"{path}: the file ends in the middle of a UTF-8 character; it is truncated: export it again"
+            ) from exc
+        if bom:
+            at = offset + exc.start
+            raise UnreadableExport(
+                f"{path}: starts with a UTF-8 byte-order mark but is not UTF-8 (byte {exc.object[exc.start]:#04x} "
+                f"near byte {at:,}); it mixes encodings: save it again as UTF-8"
+            ) from exc
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            if any(b in chunk for b in _NOT_CP1252):
+                # Every byte is a character in Latin-1, so the file reads; it may be garbled.
+                return "latin-1", "encoding ISO-8859-1 (Latin-1): the file is neither valid UTF-8 nor cp1252; check its text"
+    return "cp1252", "encoding cp1252 (Windows Western): the file is not valid UTF-8"
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
     return head.decode(encoding.replace("utf-8-sig", "utf-8"), errors="replace").lstrip("\ufeff")
 
 
-def _looks_binary(head: bytes, text: str) -> bool:
-    if b"\x00" in head[:8192] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _looks_binary(head: bytes, text: str, encoding: str) -> bool:
+    if b"\x00" in head[:8192] and not encoding.startswith("utf-16"):
         return True
     sample = text[:8192]
     if not sample:
@@ -185,6 +215,8 @@ def read_delimited(sniffed: Sniff, delimiter: str | None = None) -> TextTable:
         )
     except pa.ArrowInvalid as exc:
         raise UnreadableExport(f"{path}: cannot be read as delimited text ({_first_line(exc)})") from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableExport(_decode_error(path, sniffed.encoding, exc)) from exc
     table = table.rename_columns(names)
     if invalid:
         # Arrow does not say where the skipped records were, so read again with
@@ -213,20 +245,23 @@ def _read_ragged(sniffed: Sniff, delimiter: str, names: list[str], header: list[
     bad_rows: list[int] = []
     bad_examples: list[dict[str, object]] = []
     nulls = set(PLACEHOLDERS)
-    with path.open("r", encoding=sniffed.encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        next(reader, None)
-        for number, record in enumerate(reader, start=2):
-            if len(record) != width:
-                if not any(cell.strip() for cell in record):
-                    continue  # blank line: not a record
-                bad_rows.append(number)
-                if len(bad_examples) < 3:
-                    bad_examples.append({"row": number, "value": delimiter.join(record)[:120]})
-                continue
-            rows.append(number)
-            for col, cell in zip(columns, record, strict=True):
-                col.append(None if cell.strip() in nulls else cell)
+    try:
+        with path.open("r", encoding=sniffed.encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
+            for number, record in enumerate(reader, start=2):
+                if len(record) != width:
+                    if not any(cell.strip() for cell in record):
+                        continue  # blank line: not a record
+                    bad_rows.append(number)
+                    if len(bad_examples) < 3:
+                        bad_examples.append({"row": number, "value": delimiter.join(record)[:120]})
+                    continue
+                rows.append(number)
+                for col, cell in zip(columns, record, strict=True):
+                    col.append(None if cell.strip() in nulls else cell)
+    except UnicodeDecodeError as exc:
+        raise UnreadableExport(_decode_error(path, sniffed.encoding, exc)) from exc
     table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
     rejected = []
     if bad_rows:
@@ -281,6 +316,13 @@ def _json_error(path: Path, exc: json.JSONDecodeError, line: int | None = None) 
     what = "is truncated" if truncated else "is not valid JSON"
     where = f"line {line}, column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
     return f"{path}: {what} ({where}: {exc.msg}); export it again in full"
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
+    return (
+        f"{path}: is not valid {encoding} text ({exc.reason}); it may be truncated or in another encoding: "
+        "export it again as UTF-8"
+    )
 
 
 def _first_line(exc: Exception) -> str:

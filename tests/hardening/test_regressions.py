@@ -1,0 +1,83 @@
+"""Regression tests: each input here crashed a connector (or lost rows) until it was fixed.
+
+Every one was found by the fuzzing in test_fuzz_connectors.py or by the
+malformed-input corpus; the comment over each test says what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import connectors
+from connectors.errors import EmptyExport, UnreadableExport, VsmError
+from connectors.eventlog import check_event_table
+from tests.conftest import run_cli
+
+CSV = "case_id,activity,timestamp\nT1,Log call,2024-03-01 09:00:00\nT1,Resolve,2024-03-01 10:00:00\n"
+
+
+def load(path, **options):
+    table, report = connectors.load(path, **options)
+    check_event_table(table)
+    assert len(table) == report.events
+    return table, report
+
+
+# ---- encodings -------------------------------------------------------------
+
+
+def test_utf8_cut_inside_a_character_is_reported_as_truncated(tmp_path):
+    # Was: read as cp1252, whose decoder then raised UnicodeDecodeError from inside Arrow.
+    path = tmp_path / "cut.csv"
+    path.write_bytes((CSV + "T2,Résolu,2024-03-02 09:00:00,Zo").encode()[:-1] + "ë".encode()[:1])
+    with pytest.raises(UnreadableExport, match=r"ends in the middle of a UTF-8 character; it is truncated"):
+        connectors.load(path)
+
+
+def test_a_byte_order_mark_does_not_skip_the_utf8_check(tmp_path):
+    # Was: a UTF-8 BOM made the file 'utf-8-sig' unchecked; Arrow then met invalid UTF-8
+    # in a ragged row and raised inside its row handler (an unraisable exception).
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + CSV.encode() + b"T2,caf\xe9,2024-03-02 09:00:00\n")
+    with pytest.raises(UnreadableExport, match=r"starts with a UTF-8 byte-order mark but is not UTF-8 \(byte 0xe9 near byte 99\)"):
+        connectors.load(path)
+    path.write_bytes(b"\xef\xbb\xbfcase_id,activity\n0000\xc2")
+    with pytest.raises(UnreadableExport, match="truncated"):
+        connectors.load(path)
+
+
+def test_bytes_cp1252_leaves_undefined_read_as_latin1(tmp_path):
+    # Was: cp1252 chosen for any non-UTF-8 file; byte 0x90 then raised UnicodeDecodeError.
+    path = tmp_path / "latin.csv"
+    path.write_bytes(CSV.encode() + b"T2,\x90caf\xe9,2024-03-02 09:00:00\n")
+    table, report = load(path)
+    assert report.rows_read == 3 and report.events == 3
+    assert "caf\xe9" in table["activity"].iloc[-1]
+    assert any(n.startswith("encoding ISO-8859-1 (Latin-1)") for n in report.notes)
+
+
+def test_cp1252_text_ending_in_an_accent_is_cp1252_not_truncated_utf8(tmp_path):
+    path = tmp_path / "cp.csv"
+    path.write_bytes(CSV.encode() + b"T2,caf\xe9,2024-03-02 09:00:00\nT2,Ferm\xe9")
+    table, report = load(path)
+    assert "café" in set(table["activity"].astype(str))
+    assert report.rows_read == 4 and report.rows_rejected == 1  # the cut last row has too few fields
+
+
+def test_utf16_with_an_odd_number_of_bytes_is_one_line_error(tmp_path):
+    # Was: UnicodeDecodeError ('utf-16-le' ... truncated data) from Arrow's transcoder.
+    path = tmp_path / "u16.csv"
+    path.write_bytes(CSV.encode("utf-16")[:-1])
+    with pytest.raises(UnreadableExport, match=r"is not valid utf-16 text \(truncated data\)"):
+        connectors.load(path)
+
+
+def test_utf16_without_byte_order_mark_is_text_not_binary(tmp_path):
+    path = tmp_path / "u16le.csv"
+    path.write_bytes(CSV.encode("utf-16-le"))
+    table, report = load(path)
+    assert report.events == 2
+    assert "encoding UTF-16 little-endian (no byte-order mark)" in report.notes
