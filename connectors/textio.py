@@ -47,14 +47,27 @@ def sniff(path: str | os.PathLike[str]) -> Sniff:
         raise UnreadableExport(f"{p}: no such file")
     if p.is_dir():
         raise UnreadableExport(f"{p}: is a folder, not an export file")
-    with p.open("rb") as fh:
-        head = fh.read(HEAD_BYTES)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise UnreadableExport(f"{p}: cannot be read ({exc.strerror or exc})") from exc
     if not head:
         raise EmptyExport(f"{p}: the file is empty")
     if head[:4] == b"PAR1":
         return Sniff(p, "parquet")
     if head[:2] == b"PK":
         return Sniff(p, "xlsx")
+    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UnreadableExport(
+            f"{p}: an Excel 97-2003 (.xls) or password-protected workbook, which vsm cannot read; "
+            "save it as .xlsx (without a password) or CSV"
+        )
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        raise UnreadableExport(
+            f"{p}: named {p.suffix} but not an Excel workbook (an .xlsx file is a zip archive); "
+            "export it again, or give it the right extension if it is CSV or JSON"
+        )
     if head[:2] == b"\x1f\x8b":
         try:
             with gzip.open(p, "rb") as fh:
@@ -202,19 +215,23 @@ def read_delimited(sniffed: Sniff, delimiter: str | None = None) -> TextTable:
 
     encoding = "utf-8" if sniffed.encoding == "utf-8-sig" else sniffed.encoding
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                null_values=PLACEHOLDERS,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        # A stream, not the path: Arrow would take a name ending in .gz or .bz2 to mean compressed.
+        with pa.input_stream(str(path), compression=None) as stream:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(encoding=encoding, block_size=16 << 20),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    null_values=PLACEHOLDERS,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
     except pa.ArrowInvalid as exc:
         raise UnreadableExport(f"{path}: cannot be read as delimited text ({_first_line(exc)})") from exc
+    except OSError as exc:
+        raise UnreadableExport(f"{path}: cannot be read ({_first_line(exc)})") from exc
     except UnicodeDecodeError as exc:
         raise UnreadableExport(_decode_error(path, sniffed.encoding, exc)) from exc
     table = table.rename_columns(names)

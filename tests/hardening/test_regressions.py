@@ -81,3 +81,43 @@ def test_utf16_without_byte_order_mark_is_text_not_binary(tmp_path):
     table, report = load(path)
     assert report.events == 2
     assert "encoding UTF-16 little-endian (no byte-order mark)" in report.notes
+
+
+# ---- sniffing -----------------------------------------------------------------
+
+
+def test_text_named_gz_is_not_decompressed_by_arrow(tmp_path):
+    # Was: Arrow took the .gz suffix to mean gzip and raised OSError: Truncated compressed stream.
+    path = tmp_path / "export.csv.gz"
+    path.write_text(CSV)
+    _, report = load(path)
+    assert report.events == 2
+
+
+def test_xlsx_that_is_not_a_zip_and_old_xls_get_clear_errors(tmp_path):
+    fake = tmp_path / "export.xlsx"
+    fake.write_text(CSV)
+    with pytest.raises(UnreadableExport, match=r"named \.xlsx but not an Excel workbook \(an \.xlsx file is a zip archive\)"):
+        connectors.load(fake)
+    old = tmp_path / "export.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    with pytest.raises(UnreadableExport, match=r"an Excel 97-2003 \(\.xls\) or password-protected workbook"):
+        connectors.load(old)
+
+
+def test_a_file_that_cannot_be_opened_is_one_line_error(tmp_path, monkeypatch):
+    # Root ignores file modes, so make open() fail instead.
+    from pathlib import Path
+
+    path = tmp_path / "locked.csv"
+    path.write_text(CSV)
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(UnreadableExport, match=r"locked\.csv: cannot be read \(Permission denied\)$"):
+        connectors.load(path)
