@@ -77,6 +77,7 @@ from connectors.generic import to_frame
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
+from connectors.textio import json_column
 
 KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]+-\d+")
 # Changelog fields (compared lower-cased) that hold the team or group.
@@ -355,16 +356,16 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     r_record = np.concatenate([c_issue, n_issues + i_hist])
     is_creation = np.r_[np.ones(n_creation, bool), np.zeros(n_items, bool)]
 
-    issue_case, case_names = _codes(np.asarray(walk.case, dtype=object))
+    issue_case, case_names = _codes(json_column(walk.case))
     record_time_list = walk.created + walk.h_created
-    record_time_raw = np.asarray(record_time_list, dtype=object)
+    record_time_raw = json_column(record_time_list)
     record_time = _arrow_text(record_time_list)
     record_rows = np.concatenate([created_row, np.asarray(walk.h_row, dtype=np.int64)])
     parsed = parse_timestamps(record_time, options=options.dates, name="created", path=path, rows=record_rows)
     report.notes.append(f"timestamps in 'created': {parsed.description}")
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
-    field_codes, field_names = _codes(np.asarray(walk.i_field, dtype=object))
+    field_codes, field_names = _codes(json_column(walk.i_field))
     field_kind = np.array([_field_kind(name) for name in field_names], dtype=np.int8)
     r_kind = np.concatenate([np.full(n_creation, _CREATION, np.int8), np.where(field_codes >= 0, field_kind[field_codes.clip(0)], _OTHER)])
 
@@ -381,7 +382,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     rejects.add("the changelog item has no 'field'", ~is_creation & np.r_[np.zeros(n_creation, bool), field_codes < 0])
     if not options.keep_duplicates:
         dup_issue = pd.Series(issue_case).where(created_row > 0).duplicated().to_numpy() & (created_row > 0) & (issue_case >= 0)
-        h_ids = pd.factorize(np.asarray(walk.h_id, dtype=object), use_na_sentinel=True)[0]
+        h_ids = pd.factorize(json_column(walk.h_id), use_na_sentinel=True)[0]
         dup_hist = pd.Series(issue_case[h_issue] * (h_ids.max(initial=0) + 1) + h_ids).duplicated().to_numpy() & (h_ids >= 0)
         record_dup = np.concatenate([dup_issue, dup_hist])
         rejects.add(
@@ -396,7 +397,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     s = _Sorted(row_case[order], r_record[order])
     kind = r_kind[order]
     item_index = order - n_creation  # position in the item lists; negative for creation records
-    s.items = (item_index, np.asarray(walk.i_from, dtype=object), np.asarray(walk.i_to, dtype=object))
+    s.items = (item_index, json_column(walk.i_from), json_column(walk.i_to))
 
     # The issue's current value of each tracked field, per case (first issue entry wins).
     issue_of_case = np.full(len(case_names), -1, dtype=np.int64)
@@ -420,7 +421,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
         np.full(len(ev_pickup), ASSIGNED, dtype=object),
         np.where(group.old[ev_group] >= 0, REASSIGNED, ASSIGNED_TO_GROUP).astype(object),
     ])
-    record_author = np.asarray(walk.creator + walk.h_author, dtype=object)
+    record_author = json_column(walk.creator + walk.h_author)
     resource = record_author[r_record[order][positions]]
     resource[len(ev_first) + len(ev_status):len(ev_first) + len(ev_status) + len(ev_pickup)] = assignee.names(assignee.new[ev_pickup])
 
@@ -444,7 +445,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     })
     issue_of_event = r_issue[order][positions]
     for name in _ISSUE_FIELDS:
-        codes, names = _codes(np.asarray(walk.issue_fields[name], dtype=object))
+        codes, names = _codes(json_column(walk.issue_fields[name]))
         events[name] = pd.Categorical.from_codes(codes[issue_of_event], categories=pd.Index(names, dtype="str"))
     # Each row gives at most one event: in row order, cases come in order of first appearance.
     events = events.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
@@ -830,7 +831,7 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _per_case(values: list[object], issue_of_case: np.ndarray) -> np.ndarray:
     out = np.full(len(issue_of_case), None, dtype=object)
     has = issue_of_case >= 0
-    out[has] = np.asarray(values, dtype=object)[issue_of_case[has]]
+    out[has] = json_column(values)[issue_of_case[has]]
     return out
 
 

@@ -315,6 +315,25 @@ def load_json(path: Path, encoding: str = "utf-8") -> object:
         raise UnreadableExport(f"{path}: JSON must be UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
+def json_column(values: list[object]) -> np.ndarray:
+    """Return values gathered from a JSON document as a 1-D object array.
+
+    An export may hold an array or an object where a scalar belongs (an id
+    written as ``[7]``); such a value becomes its JSON text, so that it stays
+    one hashable cell instead of a second dimension or an unhashable key.
+    """
+    out = np.fromiter(values, dtype=object, count=len(values))
+    if len(out):
+        kinds = _TYPE_OF(out)
+        nested = (kinds == list) | (kinds == dict)
+        if nested.any():
+            out[nested] = [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in out[nested]]
+    return out
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
 def _load_json_lines(path: Path, text: str) -> list[object]:
     """Return the values of a JSON-lines file (one JSON value per line) as a list."""
     out = []

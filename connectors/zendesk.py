@@ -73,6 +73,7 @@ from connectors.generic import to_frame
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
+from connectors.textio import json_column
 
 ASSIGNED = "Assigned"
 REASSIGNED = "Reassigned"
@@ -384,11 +385,11 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     first_row = np.asarray(walk.first_row, dtype=np.int64)
     rows = np.arange(1, n + 1, dtype=np.int64)
 
-    created_at = np.asarray(walk.created_at, dtype=object)
+    created_at = json_column(walk.created_at)
     parsed = parse_timestamps(_arrow_text(created_at), options=options.dates, name="created_at", path=path, rows=first_row)
     times = parsed.values
     present = _present(created_at)
-    epoch = np.asarray(walk.epoch, dtype=object)
+    epoch = json_column(walk.epoch)
     fallback = ~present & _present(epoch)
     description = parsed.description
     if fallback.any():
@@ -402,13 +403,13 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     report.notes.append(f"timestamps in 'created_at': {description}")
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
-    case = _Coded.of(np.asarray(walk.case, dtype=object))
+    case = _Coded.of(json_column(walk.case))
     rejects = Rejects(n, rows)
     rejects.add("no 'ticket_id'", (case.codes < 0)[record])
     rejects.add("the audit has no 'created_at' time", ~(present | fallback)[record])
     rejects.add(f"'created_at' is not a date ({parsed.description})", bad[record], pd.Series(created_at[record], dtype=object))
     if not options.keep_duplicates:
-        ids = pd.factorize(np.asarray(walk.record_id, dtype=object), use_na_sentinel=True)[0]
+        ids = pd.factorize(json_column(walk.record_id), use_na_sentinel=True)[0]
         dup = pd.DataFrame({"case": case.codes, "id": ids}).duplicated().to_numpy() & (ids >= 0)
         rejects.add("repeats an audit already read (same ticket and id; overlapping pages?); pass --keep-duplicates to keep it", dup[record])
 
@@ -417,13 +418,13 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
         time=times.to_numpy(dtype="datetime64[us]")[record],
         row=rows,
         record=record,
-        author=_Coded.of(np.asarray(walk.author, dtype=object)).take(record),
-        kind=_Coded.of(np.asarray(walk.kind, dtype=object)),
-        field=_Coded.of(np.asarray(walk.field, dtype=object)),
-        value=np.asarray(walk.value, dtype=object),
-        previous=np.asarray(walk.previous, dtype=object),
+        author=_Coded.of(json_column(walk.author)).take(record),
+        kind=_Coded.of(json_column(walk.kind)),
+        field=_Coded.of(json_column(walk.field)),
+        value=json_column(walk.value),
+        previous=json_column(walk.previous),
         has_previous=np.asarray(walk.has_previous, dtype=bool),
-        via=_Coded.of(np.asarray(walk.via, dtype=object)).take(record),
+        via=_Coded.of(json_column(walk.via)).take(record),
     )
     rejects.fill(report, n)
     table, counts = _derive(changes, rejects.kept)

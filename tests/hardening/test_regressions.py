@@ -121,3 +121,34 @@ def test_a_file_that_cannot_be_opened_is_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "open", refuse)
     with pytest.raises(UnreadableExport, match=r"locked\.csv: cannot be read \(Permission denied\)$"):
         connectors.load(path)
+
+
+# ---- JSON exports -----------------------------------------------------------
+
+
+def test_zendesk_arrays_where_scalars_belong(tmp_path):
+    # Was: TypeError (unhashable list) and ValueError (2-D object array) from pandas.
+    doc = {"ticket_events": [
+        {"id": 1, "ticket_id": 7, "created_at": "2026-03-02T09:00:00Z", "updater_id": [], "via": "Mail",
+         "child_events": [{"status": "new", "event_type": "Create"}]},
+        {"id": 2, "ticket_id": 7, "created_at": "2026-03-02T10:00:00Z", "updater_id": {"id": 5},
+         "child_events": [{"status": "open", "previous_value": ["new"], "event_type": []}]},
+        {"id": 3, "ticket_id": [7, 8], "created_at": "2026-03-02T11:00:00Z",
+         "child_events": [{"status": "solved", "event_type": "Change"}]},
+    ]}
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(doc))
+    table, report = load(path)
+    assert report.rows_read == 3
+    assert set(table["case_id"].astype(str)) == {"7", "[7, 8]"}
+
+
+def test_jira_lists_where_scalars_belong(tmp_path):
+    doc = {"issues": [{"key": ["PROJ-1"], "fields": {"created": "2026-02-01T09:00:00.000+0100", "status": {"name": ["Open"]}},
+                       "changelog": {"histories": [{"id": [1], "created": "2026-02-02T09:00:00.000+0100",
+                                                    "items": [{"field": "status", "fromString": "Open", "toString": {"n": "Done"}}]}]}}]}
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(doc))
+    table, report = load(path)
+    assert report.rows_read == 2 and report.rows_rejected == 0
+    assert list(table["case_id"].astype(str).unique()) == ['["PROJ-1"]']
