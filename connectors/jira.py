@@ -295,6 +295,8 @@ def load_changelog(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
             f"'changelog' (search with expand=changelog) or 'issueChangeLogs' (changelog/bulkfetch) at the top, "
             f"found {found or 'an empty object'}; export it with one of those endpoints"
         )
+    if not walk.case:
+        raise EmptyExport(f"{path}: the Jira export holds no issues; check the search (JQL) or the page that was saved")
     if walk.shapes["search"] and walk.no_changelog == len(walk.case) and not walk.h_issue:
         raise UnreadableExport(
             f"{path}: {'the issue has no' if len(walk.case) == 1 else f'none of the {len(walk.case):,} issues has a'} "
@@ -367,7 +369,9 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
 
     field_codes, field_names = _codes(json_column(walk.i_field))
     field_kind = np.array([_field_kind(name) for name in field_names], dtype=np.int8)
-    r_kind = np.concatenate([np.full(n_creation, _CREATION, np.int8), np.where(field_codes >= 0, field_kind[field_codes.clip(0)], _OTHER)])
+    item_kind = np.full(n_items, _OTHER, np.int8)
+    item_kind[field_codes >= 0] = field_kind[field_codes[field_codes >= 0]]  # no field names at all: every item is _OTHER
+    r_kind = np.concatenate([np.full(n_creation, _CREATION, np.int8), item_kind])
 
     rejects = Rejects(n, r_row)
     rejects.add("the issue has no 'key' or 'id'", issue_case[r_issue] < 0)
@@ -724,6 +728,13 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
     return table, report
 
 
+# Columns with one value per issue: a repeat of one (a merged export) is kept apart, never
+# joined, so that the issue key stays 'PROJ-1', not 'PROJ-1; PROJ-1'.
+_SINGLE_VALUED = {"issue key", "issue id", "created", "resolved", "status", "status category",
+                  "status category changed", "issue type", "assignee", "reporter", "creator", "team",
+                  "custom field team", "custom field assignment group"}
+
+
 def _join_repeated(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Join columns that Jira repeats (``Labels``, ``Labels.1`` …) into the first one."""
     names = list(frame.columns)
@@ -731,7 +742,7 @@ def _join_repeated(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     groups: dict[str, list[str]] = {}
     for name in names:
         match = re.fullmatch(r"(.+)\.(\d+)", name)
-        if match and match.group(1) in present:
+        if match and match.group(1) in present and normalise(match.group(1)) not in _SINGLE_VALUED:
             groups.setdefault(match.group(1), [match.group(1)]).append(name)
     if not groups:
         return frame, {}

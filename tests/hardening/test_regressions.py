@@ -152,3 +152,36 @@ def test_jira_lists_where_scalars_belong(tmp_path):
     table, report = load(path)
     assert report.rows_read == 2 and report.rows_rejected == 0
     assert list(table["case_id"].astype(str).unique()) == ['["PROJ-1"]']
+
+
+# ---- Jira -------------------------------------------------------------------
+
+
+def test_jira_changelog_whose_items_have_no_field_names(tmp_path):
+    # Was: IndexError indexing an empty array of field kinds.
+    doc = {"issues": [{"key": "PROJ-1", "fields": {"created": "2026-02-01T09:00:00.000+0100", "status": {"name": "Open"}},
+                       "changelog": {"histories": [{"id": "1", "created": "2026-02-02T09:00:00.000+0100", "items": [1, "a"]}]}}]}
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(doc))
+    table, report = load(path)
+    assert (report.rows_read, report.rows_rejected, report.events) == (3, 2, 1)
+    assert [r.reason for r in report.rejections] == ["the changelog item has no 'field'"]
+    assert table["activity"].tolist() == ["Open"]
+
+
+def test_jira_search_with_no_issues_says_so(tmp_path):
+    # Was: "none of the 0 issues has a 'changelog'".
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"startAt": 0, "maxResults": 50, "total": 0, "issues": []}))
+    with pytest.raises(EmptyExport, match=r"search\.json: the Jira export holds no issues; check the search \(JQL\)"):
+        connectors.load(path)
+
+
+def test_jira_issue_export_with_a_repeated_issue_key_column_keeps_the_key(tmp_path):
+    # Was: the two 'Issue key' columns were joined like Labels, giving case ids 'PROJ-1; PROJ-1'.
+    path = tmp_path / "issues.csv"
+    path.write_text("Summary,Issue key,Issue Type,Issue key,Status,Created,Labels,Labels\n"
+                    "Printer,PROJ-1,Bug,PROJ-1,Done,25/Feb/26 10:17 PM,hardware,printer\n")
+    table, _ = load(path)
+    assert table["case_id"].tolist() == ["PROJ-1"]
+    assert table["Labels"].tolist() == ["hardware; printer"]
