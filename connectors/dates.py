@@ -129,11 +129,11 @@ def parse_timestamps(
     """
     _check_timezone(options.timezone)
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.DatetimeTZDtype):
-        values = column.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
-        return ParsedTimes(values, np.zeros(len(column), bool), "typed timestamps with a zone", [])
+        values, bad = _in_calendar(column.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE))
+        return ParsedTimes(values, bad, "typed timestamps with a zone", [])
     if isinstance(column, pd.Series) and pd.api.types.is_datetime64_dtype(column.dtype):
-        values = _localize(column.astype("datetime64[us]"), options.timezone)
-        return ParsedTimes(values, np.zeros(len(column), bool), f"typed timestamps, taken as {options.timezone}", options.flags())
+        values, bad = _in_calendar(_localize(column.astype("datetime64[us]"), options.timezone))
+        return ParsedTimes(values, bad, f"typed timestamps, taken as {options.timezone}", options.flags())
     if isinstance(column, pd.Series) and pd.api.types.is_numeric_dtype(column.dtype):
         column = column.astype("str").where(column.notna(), None)
 
@@ -154,11 +154,30 @@ def parse_timestamps(
     else:
         values, description, flags = _parse_detected(text, present, options)
 
+    values, _ = _in_calendar(values)
     bad = present & values.isna().to_numpy()
     n_bad = int(bad.sum())
     if n_bad and (not tolerate_bad or n_bad > MAX_BAD_SHARE * n_present):
         raise BadTimestamps(_bad_message(text, bad, n_bad, n_present, name, path, rows, description))
     return ParsedTimes(values, bad, description, flags)
+
+
+def _in_calendar(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Blank the times outside years 1 to 9999 (no export has them; no date library can print them).
+
+    Return the values and where they were blanked.
+    """
+    micros = values.to_numpy(dtype="datetime64[us]").view("int64")
+    outside = (micros < _FIRST_US) | (micros > _LAST_US)
+    outside &= values.notna().to_numpy()
+    if outside.any():
+        values = values.copy()
+        values.iloc[np.flatnonzero(outside)] = pd.NaT
+    return values, outside
+
+
+_FIRST_US = int(np.datetime64("0001-01-01T00:00:00", "us").view("int64"))
+_LAST_US = int(np.datetime64("9999-12-31T23:59:59.999999", "us").view("int64"))
 
 
 def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -> tuple[pd.Series, str, list[str]]:
@@ -254,7 +273,9 @@ def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Ser
     suspects = np.flatnonzero(day <= 3)
     if len(suspects) == 0:
         return values
-    written = pc.extract_regex(text.take(pa.array(suspects)), _day_pattern(fmt.strptime)).field("d")
+    # struct_field, not .field(): a value the pattern does not match (a year '00' read by %Y)
+    # is null, so it counts as rolled over, instead of an empty string that cannot be cast.
+    written = pc.struct_field(pc.extract_regex(text.take(pa.array(suspects)), _day_pattern(fmt.strptime)), "d")
     written_day = pc.cast(written, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
     rolled = suspects[written_day != day[suspects]]
     if len(rolled):

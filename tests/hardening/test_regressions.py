@@ -185,3 +185,25 @@ def test_jira_issue_export_with_a_repeated_issue_key_column_keeps_the_key(tmp_pa
     table, _ = load(path)
     assert table["case_id"].tolist() == ["PROJ-1"]
     assert table["Labels"].tolist() == ["hardware; printer"]
+
+
+# ---- dates ------------------------------------------------------------------
+
+
+def test_a_two_digit_year_under_a_four_digit_format_is_a_bad_date_not_a_crash(tmp_path):
+    # Was: ArrowInvalid "Failed to parse string: '' as a scalar of type int64" in the roll-over check.
+    from connectors.dates import parse_timestamps
+
+    parsed = parse_timestamps(pd.Series(["31/02/2016", "31/02/2016", "01/01/00", "02/01/2016", "03/01/2016", "04/01/2016"]))
+    assert parsed.bad.tolist() == [True, True, True, False, False, False]
+
+
+def test_years_outside_1_to_9999_are_not_dates(tmp_path):
+    # Was: '-1991' read as the year -1991 by pandas' ISO parser; formatting it for a
+    # warning or the terminal raised NotImplementedError.
+    path = tmp_path / "log.csv"
+    path.write_text(CSV + "T2,Log call,-1991\n")
+    table, report = load(path)
+    assert report.rows_rejected == 1
+    result = run_cli("inspect", path)
+    assert result.exit_code == 0, result.stderr
