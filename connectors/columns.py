@@ -283,6 +283,12 @@ def _missing(path: str, role: str, wanted: str | None, columns: list[str]) -> st
         close = difflib.get_close_matches(wanted, columns, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{place}no column {wanted!r} for {role} (columns: {shown}){hint}"
+    if len(columns) == 1:
+        # One column whose name holds another separator: the delimiter is wrong.
+        found = next((d for d in (";", ",", "\t", "|") if d in columns[0]), None)
+        if found:
+            return (f"{place}the file reads as one column {columns[0]!r}, whose name holds {found!r}; "
+                    f"pass --delimiter {found!r} (or leave --delimiter out to detect it)")
     candidates = [c for c in columns if any(w in normalise(c) for w in NAMES[role][:6])]
     hint = f" Closest: {candidates[0]!r}." if candidates else ""
     return f"{place}no column found for {role} among {shown}.{hint} Pass {flag} NAME"

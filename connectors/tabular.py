@@ -15,6 +15,7 @@ import pandas as pd
 
 from connectors import lifecycle
 from connectors.dates import parse_timestamps
+from connectors.errors import EmptyExport
 from connectors.eventlog import (
     ACTIVITY,
     CASE_ID,
@@ -73,7 +74,10 @@ def build_events(
     activity = _activity(frame, roles.activity)
     rejects.add(f"no activity in {roles.activity!r}", activity.isna())
 
-    present = frame[roles.timestamp].notna().to_numpy()
+    raw_time = frame[roles.timestamp]
+    present = raw_time.notna().to_numpy().copy()
+    if not pd.api.types.is_datetime64_any_dtype(raw_time.dtype):
+        present &= (_clean_text(raw_time).notna()).to_numpy()  # a blank cell is no timestamp, not a bad one
     rejects.add(f"no timestamp in {roles.timestamp!r}", ~present)
     kept_for_time = rejects.kept
     parsed = parse_timestamps(
@@ -127,13 +131,19 @@ def build_events(
             paired = lifecycle.pair_intervals(events, case_codes, act_codes, transitions)
             events = paired.frame.iloc[paired.keep].reset_index(drop=True)
             pairs = paired.pairs
-            other = ~transitions.iloc[paired.keep].astype("str").str.lower().isin(["start", "complete"]).to_numpy()
+            kinds = transitions.iloc[paired.keep].astype("str").str.lower()
+            # Rows with no transition keep their activity's name as it is.
+            other = (kinds.notna() & ~kinds.isin(["start", "complete"])).to_numpy()
             if other.any():
-                suffix = " (" + transitions.iloc[paired.keep].astype("str").str.lower() + ")"
-                events.loc[other, ACTIVITY] = events.loc[other, ACTIVITY] + suffix[other].to_numpy()
+                suffix = (" (" + kinds[other] + ")").to_numpy(dtype=object)
+                events.loc[other, ACTIVITY] = events.loc[other, ACTIVITY].to_numpy(dtype=object) + suffix
             report.derivation = f"{paired.note}; every other row is one event"
 
     rejects.fill(report, rows_read if rows_read is not None else n)
+    if not len(events):
+        # As the vendor connectors do: a log with no event is an error, not an empty report.
+        reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
+        raise EmptyExport(f"{path}: every row was rejected: {reasons}")
     table = make_event_table(events, attributes=list(attr_names.values()))
     report.events = len(table)
     if pairs:

@@ -471,7 +471,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     for rejection in text.rejected:
         rejects.extend(rejection)
     rejects.add(f"no ticket id in {found['case_id']!r}", case.isna().to_numpy())
-    rejects.add(f"no time in {found['timestamp']!r}", frame[found["timestamp"]].isna().to_numpy())
+    rejects.add(f"no time in {found['timestamp']!r}", _clean(frame[found["timestamp"]]).isna().to_numpy())  # blank is none
     rejects.add(f"{found['timestamp']!r} is not a date ({parsed.description})", parsed.bad, frame[found["timestamp"]])
     field = _clean(frame[found["field"]])
     rejects.add(f"no field name in {found['field']!r}", field.isna().to_numpy())

@@ -207,3 +207,49 @@ def test_years_outside_1_to_9999_are_not_dates(tmp_path):
     assert report.rows_rejected == 1
     result = run_cli("inspect", path)
     assert result.exit_code == 0, result.stderr
+
+
+# ---- generic tables -----------------------------------------------------------
+
+
+def test_blank_timestamp_cells_are_missing_not_a_crash(tmp_path):
+    # Was: ' ' passed the missing-value check but parsed to NaT: ValueError in make_event_table.
+    path = tmp_path / "log.csv"
+    path.write_text("Case ID,Activity,end_time\nINC1,New, \nINC1,Done,2024-03-01 10:00\n")
+    table, report = load(path)
+    assert (report.rows_read, report.rows_rejected, report.events) == (2, 1, 1)
+    assert report.rejections[0].reason == "no timestamp in 'end_time'"
+
+
+def test_zendesk_history_blank_time_is_missing_not_a_crash(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("ticket_id,field_name,value,updated,user_id\n1,status,new, ,\n1,status,open,2026-05-01 08:00:00,5\n")
+    table, report = load(path)
+    assert (report.rows_read, report.rows_rejected) == (2, 1)
+    assert report.rejections[0].reason == "no time in 'updated'"
+
+
+def test_every_row_rejected_is_an_error_as_for_the_vendors(tmp_path):
+    # Was: a generic table loaded with zero events; the commands then failed further on.
+    path = tmp_path / "log.csv"
+    path.write_text(",case_id,timestamp\nA,,\nIn Progress,,\n")
+    with pytest.raises(EmptyExport, match=r"log\.csv: every row was rejected: no case id in 'case_id' \(2\)$"):
+        connectors.load(path)
+
+
+def test_lifecycle_rows_without_a_transition(tmp_path):
+    # Was: TypeError adding a str column and an object column when a transition was missing.
+    path = tmp_path / "log.csv"
+    path.write_text("case:concept:name,concept:name,lifecycle:transition,time:timestamp\n"
+                    "T1,New,,2024-01-01T00:00:00Z\nT1,New,start,2024-01-01T00:00:00Z\n"
+                    "T1,New,complete,2024-01-01T01:00:00Z\nT1,Fix,schedule,2024-01-01T02:00:00Z\n")
+    table, report = load(path, lifecycle="pair")
+    assert table["activity"].tolist() == ["New", "New", "Fix (schedule)"]
+    assert report.events == 3 and report.rows_loaded == 4
+
+
+def test_a_wrong_delimiter_says_which_one_to_pass(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text(CSV.replace(",", ";"))
+    with pytest.raises(VsmError, match=r"reads as one column 'case_id;activity;timestamp', whose name holds ';'; pass --delimiter ';'"):
+        connectors.load(path, delimiter=",")
