@@ -986,8 +986,9 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
     kept = inp.rejects.kept
 
     lowered = [f.lower() for f in fieldname.names]
-    kind = np.append([_AUDIT_FIELDS.get(f, _OTHER) for f in lowered], _OTHER)[fieldname.codes]
-    is_incident_state = np.append([f == "incident_state" for f in lowered], False)[fieldname.codes]
+    # Explicit dtypes: with no field names at all, np.append would make floats.
+    kind = np.append(np.array([_AUDIT_FIELDS.get(f, _OTHER) for f in lowered], dtype=np.int64), _OTHER)[fieldname.codes]
+    is_incident_state = np.append(np.array([f == "incident_state" for f in lowered], dtype=bool), False)[fieldname.codes]
     # Where a ticket's state is audited, its incident_state rows repeat the same
     # change (instances since Helsinki keep both fields in step): use state only.
     has_state = np.zeros(len(doc.names) + 1, dtype=bool)
@@ -1164,7 +1165,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     case = inp.codes(case_col)
     inp.reject(f"no ticket sys_id in {case_col!r}", case.codes < 0)
     definition = inp.codes(definition_col)
-    kind = np.append([_metric_kind(name) for name in definition.names], -1)[definition.codes]
+    kind = np.append(np.array([_metric_kind(name) for name in definition.names], dtype=np.int64), -1)[definition.codes]
     start, end = _parse(inp, [start_col, end_col])
     _reject_times(inp, start_col, start, "the start of the interval")
     inp.reject(f"{end_col!r} is not a date read as {_format_of(end)}", end.bad, end_col)

@@ -253,3 +253,14 @@ def test_a_wrong_delimiter_says_which_one_to_pass(tmp_path):
     path.write_text(CSV.replace(",", ";"))
     with pytest.raises(VsmError, match=r"reads as one column 'case_id;activity;timestamp', whose name holds ';'; pass --delimiter ';'"):
         connectors.load(path, delimiter=",")
+
+
+# ---- ServiceNow -------------------------------------------------------------
+
+
+def test_sys_audit_with_no_field_names_at_all(tmp_path):
+    # Was: TypeError: ufunc 'invert' on a float array (np.append of an empty list).
+    path = tmp_path / "sys_audit.csv"
+    path.write_text("tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on\n,d1,,,,,2024-03-01 09:00:00\n")
+    with pytest.raises(EmptyExport, match="sys_audit.csv: "):
+        connectors.load(path)
