@@ -42,7 +42,7 @@ def load_xes(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRepo
     sniffed = probe.sniffed
     columns, n_events, n_traces = _parse(sniffed)
     if n_events == 0:
-        raise EmptyExport(f"{sniffed.path}: the XES log has {n_traces} traces but no events")
+        raise EmptyExport(f"{sniffed.path}: the XES log has {n_traces:,} trace{'' if n_traces == 1 else 's'} but no events")
     frame = pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in columns.items()})
     report = LoadReport(str(sniffed.path), "xes", "")
     report.notes.append(f"{n_traces:,} traces, {n_events:,} events")
@@ -180,6 +180,11 @@ def _parse_lxml(sniffed: Sniff) -> tuple[dict[str, list[object]], int, int]:
                 while elem.getprevious() is not None:
                     del elem.getparent()[0]
     except etree.XMLSyntaxError as exc:
+        if "encoding" in exc.msg.lower():
+            raise UnreadableExport(
+                f"{sniffed.path}: the XES file is not in the encoding its XML declaration names "
+                f"({exc.msg}); save it again as UTF-8"
+            ) from exc
         raise UnreadableExport(
             f"{sniffed.path}: the XES file is not well-formed XML ({exc.msg}, line {exc.lineno}); "
             "it may be truncated: export it again"

@@ -264,3 +264,23 @@ def test_sys_audit_with_no_field_names_at_all(tmp_path):
     path.write_text("tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on\n,d1,,,,,2024-03-01 09:00:00\n")
     with pytest.raises(EmptyExport, match="sys_audit.csv: "):
         connectors.load(path)
+
+
+# ---- XES ---------------------------------------------------------------------
+
+
+def test_xes_in_another_encoding_than_declared_says_so(tmp_path):
+    # Was: "not well-formed XML (...); it may be truncated", for a complete file.
+    path = tmp_path / "log.xes"
+    path.write_bytes(('<?xml version="1.0" encoding="UTF-8"?>\n<log><trace><string key="concept:name" value="T1"/>'
+                      '<event><string key="concept:name" value="Cr\xe9\xe9"/><date key="time:timestamp" value="2024-03-01T09:00:00Z"/>'
+                      '</event></trace></log>\n').encode("cp1252"))
+    with pytest.raises(UnreadableExport, match=r"log\.xes: the XES file is not in the encoding its XML declaration names \(.*\); save it again as UTF-8$"):
+        connectors.load(path)
+
+
+def test_xes_with_one_empty_trace_says_one_trace(tmp_path):
+    path = tmp_path / "log.xes"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<log><trace><string key="concept:name" value="T1"/></trace></log>\n')
+    with pytest.raises(EmptyExport, match=r"log\.xes: the XES log has 1 trace but no events$"):
+        connectors.load(path)
