@@ -59,3 +59,7 @@ class BadOption(VsmError):
 
 class ConfigError(VsmError):
     """A mapping or design file is invalid."""
+
+
+class OutputError(VsmError):
+    """An output file could not be written (no space, no permission, no folder)."""

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from connectors.errors import BadOption
+from connectors.errors import BadOption, OutputError
 
 
 def write_text(path: str | os.PathLike[str], text: str, *, protect: tuple[str | os.PathLike[str], ...] = ()) -> None:
@@ -26,7 +26,10 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, protect: tuple[str
         raise BadOption(f"cannot write {target}: folder {folder} does not exist")
     if target.is_dir():
         raise BadOption(f"cannot write {target}: it is a folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -35,9 +38,11 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, protect: tuple[str
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}; nothing was written") from exc
         raise
 
 
