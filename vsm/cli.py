@@ -127,7 +127,7 @@ def _warn(message: str) -> None:
     click.echo(f"Warning: {one_line(message)}", err=True)
 
 
-def _write_json(doc: Any, path: str | None) -> None:
+def _write_json(doc: Any, path: str | None, export: str) -> None:
     from reports.jsonout import dumps
     from reports.output import write_text
 
@@ -135,7 +135,18 @@ def _write_json(doc: Any, path: str | None) -> None:
     if path == "-":
         click.echo(text, nl=False)
     elif path:
-        write_text(path, text)
+        write_text(path, text, protect=(export,))
+
+
+def _check_outputs(export: str, *targets: str | None) -> None:
+    """Refuse, before any work, an output path that is the export itself."""
+    from pathlib import Path
+
+    from reports.output import check_not_input
+
+    for target in targets:
+        if target and target != "-":
+            check_not_input(Path(target), (export,))
 
 
 class VsmGroup(click.Group):
@@ -188,12 +199,13 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     from reports.jsonout import inspect_document
     from reports.terminal import load_report_text
 
+    _check_outputs(export, json_path)
     log, report = _load(export, kwargs)
     summary = summarize(log)
     if json_path != "-":
         click.echo(load_report_text(report, summary))
     if json_path:
-        _write_json(inspect_document(report, summary), json_path)
+        _write_json(inspect_document(report, summary), json_path, export)
 
 
 def mapping_option(func: F) -> F:
@@ -225,6 +237,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
+    _check_outputs(export, json_path)
     _check_mapping(mapping_path)
     found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
                              mapping_path=mapping_path, stream_by=stream_by, design=False)
@@ -243,7 +256,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     if json_path != "-":
         click.echo(mine_text(report, found, top=top))
     if json_path:
-        _write_json(mine_document(report, found, models=models), json_path)
+        _write_json(mine_document(report, found, models=models), json_path, export)
 
 
 @cli.command()
@@ -275,6 +288,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     from reports.terminal import compare_text
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
+    _check_outputs(export, json_path)
     _check_mapping(mapping_path)
     design = load_design(design_path)
     found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
@@ -284,7 +298,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     if json_path != "-":
         click.echo(compare_text(report, found, top=top))
     if json_path:
-        _write_json(compare_document(report, found), json_path)
+        _write_json(compare_document(report, found), json_path, export)
     breached = breaches(thresholds, found.comparison.headline)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
@@ -335,7 +349,12 @@ class Progress:
             start = time.perf_counter()
             if not self.quiet:
                 click.echo(f"[{self.done}/{self.steps}] {label} …", err=True, nl=False)
-            yield
+            try:
+                yield
+            except BaseException:
+                if not self.quiet:
+                    click.echo(" stopped", err=True)  # end the line, so that the error has its own
+                raise
             if not self.quiet:
                 click.echo(f" {time.perf_counter() - start:.1f} s", err=True)
 
@@ -369,11 +388,9 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     from pathlib import Path
 
     from miner.design import load_design
-    from reports.output import check_not_input, write_text
+    from reports.output import write_text
 
-    for target in [output, json_path]:
-        if target:
-            check_not_input(Path(target), (export,))
+    _check_outputs(export, output, json_path)
     _check_mapping(mapping_path)
     design = load_design(design_path)
     progress = Progress(quiet, 3 if engine == "embedded" else 2)
@@ -394,15 +411,20 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         from reports.html import render
 
         html = render(report_, found, title=title)
+        tables: dict[str, Any] = {}
+        if csv_dir:
+            from reports.csvout import result_tables, write_tables
+
+            tables = result_tables(found, report_)
+            # Before writing anything: a CSV file must not replace the export either.
+            _check_outputs(export, *(str(Path(csv_dir) / f"{name}.csv") for name in tables))
         write_text(output, html, protect=(export,))
         if json_path:
             from reports.jsonout import compare_document, dumps
 
             write_text(json_path, dumps(compare_document(report_, found)), protect=(export,))
         if csv_dir:
-            from reports.csvout import result_tables, write_tables
-
-            write_tables(csv_dir, result_tables(found, report_), protect=(export,))
+            write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
         click.echo(f"Wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
 

@@ -94,6 +94,36 @@ def test_a_written_file_is_complete_with_ordinary_permissions_and_no_temp_file(t
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+# ---- never over the input -----------------------------------------------------
+
+REFUSALS = [
+    pytest.param(["inspect", "{in}", "--json", "{in}"], id="inspect --json"),
+    pytest.param(["mine", "{in}", "--json", "{in}"], id="mine --json"),
+    pytest.param(["compare", "{in}", "--json", "{in}"], id="compare --json"),
+    pytest.param(["report", "{in}", "-o", "{in}"], id="report -o"),
+    pytest.param(["report", "{in}", "-o", "{dir}/r.html", "--json", "{in}"], id="report --json"),
+    pytest.param(["report", "{in}", "-o", "{dir}/r.html", "--csv-dir", "{dir}"], id="report --csv-dir"),
+    pytest.param(["report", "{in}", "-o", "{link}"], id="report -o through a symlink"),
+    pytest.param(["design", "{in}", "-o", "{in}"], id="design -o"),
+    pytest.param(["mapping", "init", "{in}", "-o", "{in}"], id="mapping init -o"),
+]
+
+
+@pytest.mark.parametrize("command", REFUSALS)
+def test_the_input_is_never_overwritten(tmp_path, command):
+    export = tmp_path / "tickets.csv"  # named as the --csv-dir tickets table
+    shutil.copy(CORPUS / "generic_time_backwards.csv", export)
+    (tmp_path / "alias.csv").symlink_to(export)
+    before = export.read_bytes()
+    args = [a.replace("{in}", str(export)).replace("{dir}", str(tmp_path)).replace("{link}", str(tmp_path / "alias.csv"))
+            for a in command]
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: refusing to overwrite the input file {export}; choose another output path"
+    assert export.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.csv", "tickets.csv"], "nothing else written"
+
+
 # ---- configuration is TOML, no code runs, no network ------------------------------
 
 FORBIDDEN_MODULES = {"pickle", "cPickle", "dill", "marshal", "shelve", "urllib", "urllib3", "requests", "socket", "http",
