@@ -49,6 +49,10 @@ class MissingColumn(ConnectorError):
     """A required column is not in the export."""
 
 
+class TooLarge(ConnectorError):
+    """The export needs more memory than this machine has available."""
+
+
 class BadTimestamps(ConnectorError):
     """Too many values in a timestamp column are not dates."""
 

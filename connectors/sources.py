@@ -9,6 +9,7 @@ import pandas as pd
 
 from connectors import generic, jira, servicenow, xes, zendesk
 from connectors.errors import UnknownSource
+from connectors.limits import check_memory
 from connectors.options import LoadOptions
 from connectors.probe import FrameProbe, Probe, Source
 from connectors.report import LoadReport
@@ -30,6 +31,7 @@ def load(path: str | os.PathLike[str], source: str = "auto", **options: object) 
     """
     opts = options.pop("_options", None) or LoadOptions.from_kwargs(**options)
     probe = Probe(path, opts)  # type: ignore[arg-type]
+    check_memory(probe.sniffed)  # before anything reads the whole file
     chosen, reason = _choose(probe, source)
     table, report = chosen.load(probe, opts)  # type: ignore[arg-type]
     report.source = chosen.name
