@@ -16,6 +16,7 @@ import pandas as pd
 
 from connectors.dates import DateOptions, parse_timestamps
 from connectors.errors import BadTimestamps, MissingColumn
+from connectors.report import distinct, tally
 
 SAMPLE_ROWS = 5000
 
@@ -109,22 +110,22 @@ def guess_columns(
     if "case_id" not in chosen:
         pick = _by_name("case_id", columns, taken, lambda c: _repeats(sample[c]) or normalise(c) in ("case id", "case concept name", "case"))
         if pick:
-            chosen["case_id"] = Guess(pick, f"name {pick!r} ({_distinct(frame[pick]):,} distinct values)")
+            chosen["case_id"] = Guess(pick, f"name {pick!r} ({tally(_distinct(frame[pick]))} distinct values)")
         else:
             pick = _case_by_content(frame, sample, columns, taken, date_like)
             if pick:
-                chosen["case_id"] = Guess(pick, f"content: {_distinct(frame[pick]):,} distinct identifier-like values, each repeated")
+                chosen["case_id"] = Guess(pick, f"content: {tally(_distinct(frame[pick]))} distinct identifier-like values, each repeated")
         if "case_id" in chosen:
             taken.add(chosen["case_id"].column)
 
     if "activity" not in chosen:
         pick = _by_name("activity", columns, taken, lambda c: _low_cardinality(sample[c]))
         if pick:
-            chosen["activity"] = Guess(pick, f"name {pick!r} ({_distinct(frame[pick]):,} distinct values)")
+            chosen["activity"] = Guess(pick, f"name {pick!r} ({_distinct_values(frame[pick])} distinct values)")
         else:
             pick = _activity_by_content(sample, columns, taken, date_like)
             if pick:
-                chosen["activity"] = Guess(pick, f"content: {_distinct(frame[pick]):,} distinct text values, the fewest of any text column")
+                chosen["activity"] = Guess(pick, f"content: {_distinct_values(frame[pick])} distinct text values, the fewest of any text column")
         if "activity" in chosen:
             taken.add(chosen["activity"].column)
             sub = _substatus_column(frame, sample, taken)
@@ -273,6 +274,12 @@ def _low_cardinality(values: pd.Series) -> bool:
 
 def _distinct(values: pd.Series) -> int:
     return int(values.nunique(dropna=True))
+
+
+def _distinct_values(values: pd.Series) -> str:
+    """How many distinct values, marked so that partitions of cases merge their sets (when there are few)."""
+    unique = values.dropna().unique()
+    return distinct(unique) if len(unique) <= 5000 else f"{len(unique):,}"
 
 
 def _missing(path: str, role: str, wanted: str | None, columns: list[str]) -> str:

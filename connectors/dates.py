@@ -227,8 +227,8 @@ def _choose_format(sample: list[str], dayfirst: bool | None) -> tuple[_Format, s
     twin_ok = next((ok for ok, _, f in scores if f is twin), 0)
     if twin is None or twin_ok < best_ok:
         return best, (
-            f"{best.order.replace('first', '-first')}: {best_ok - twin_ok:,} sampled values are dates "
-            f"only when read {best.order.replace('first', '-first')}"
+            f"{best.order.replace('first', '-first')}: some values are dates only when read "
+            f"{best.order.replace('first', '-first')}"
         ), best_ok
     # Both orders read every value: every day is 12 or less. Prefer the order
     # under which the file's rows run forward in time more often.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -115,16 +117,38 @@ def _read_parquet(sniffed: Sniff) -> TextTable:
     if table.num_rows == 0:
         raise EmptyExport(f"{sniffed.path}: the Parquet file has no rows")
     names = unique_names([str(n) for n in table.column_names])
-    table = table.rename_columns(names)
+    return TextTable(_parquet_text(table, names), np.arange(1, table.num_rows + 1, dtype=np.int64), names, [], [])
+
+
+def iter_parquet(sniffed: Sniff, batch_rows: int = 1 << 20) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """Return the column names of a Parquet file and its rows batch by batch, read as :func:`read_table` reads them."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(sniffed.path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnreadableExport(f"{sniffed.path}: cannot be read as Parquet ({exc})") from exc
+    names = unique_names([str(n) for n in file.schema_arrow.names])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in file.iter_batches(batch_size=batch_rows):
+                yield from _parquet_text(pa.Table.from_batches([batch]), names).to_batches()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UnreadableExport(f"{sniffed.path}: cannot be read as Parquet ({exc})") from exc
+
+    return names, batches()
+
+
+def _parquet_text(table: pa.Table, names: list[str]) -> pa.Table:
+    """Dates and times stay typed; every other column becomes strings."""
     columns = {}
     for name, col in zip(names, table.columns, strict=True):
-        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type) or pa.types.is_string(col.type):
             columns[name] = col
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type):
-            columns[name] = col.cast(pa.string()) if not pa.types.is_string(col.type) else col
         else:
             columns[name] = col.cast(pa.string())
-    return TextTable(pa.table(columns), np.arange(1, table.num_rows + 1, dtype=np.int64), names, [], [])
+    return pa.table(columns)
 
 
 def _string_mapper(dtype: pa.DataType) -> object:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.eventlog import END_TIMESTAMP, TIMESTAMP
+from connectors.report import tally
 
 
 @dataclass
@@ -79,5 +80,5 @@ def pair_intervals(frame: pd.DataFrame, case: np.ndarray, activity: np.ndarray, 
     drop = np.zeros(n, dtype=bool)
     drop[joined["pos_c"].to_numpy()] = True
     keep = pos[~drop]
-    note = f"{len(joined):,} start/complete pairs joined into one interval event each"
+    note = f"{tally(len(joined), 'start/complete pair')} joined into one interval event each"
     return Paired(out, keep, len(joined), note)

@@ -97,10 +97,10 @@ class FrameProbe(Probe):
     header, its string columns (placeholders already null) and its row numbers.
     """
 
-    def __init__(self, path: str | Path, options: LoadOptions, table: TextTable) -> None:
+    def __init__(self, path: str | Path, options: LoadOptions, table: TextTable, kind: str = "text") -> None:
         self.path = Path(path)
         self.options = options
-        self.sniffed = Sniff(self.path, "text")
+        self.sniffed = Sniff(self.path, kind)
         # Fill the cached properties directly: there is no file to read them from.
         self.__dict__["table"] = table
         self.__dict__["header"] = list(table.header)

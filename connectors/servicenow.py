@@ -53,7 +53,7 @@ from connectors.eventlog import (
 from connectors.generic import ROLE_FLAGS
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
-from connectors.report import LoadReport, Rejects
+from connectors.report import LoadReport, Rejects, few, tally
 
 # --- What ServiceNow's codes mean (see ../shared/FORMATS.md) -----------------
 
@@ -206,7 +206,7 @@ def detect_audit(probe: Probe) -> str | None:
     present = len(column) - column.null_count
     repeats = present - pc.count_distinct(column).as_py()
     if repeats and repeats >= _REPEAT_SHARE * present:
-        return f"columns {updated} and {count}, and {repeats:,} of {present:,} rows repeat a {number}: one row per update (audit snapshot)"
+        return f"columns {updated} and {count}, and {tally(repeats)} of {tally(present)} rows repeat a {number}: one row per update (audit snapshot)"
     if h.find("opened_at") is None:
         return f"columns {updated} and {count}: one row per update (audit snapshot)"
     return None
@@ -460,7 +460,7 @@ def _state_labels(
     raw = [_raw_code(v) for v in distinct]
     if not any(raw):
         if distinct:
-            inp.report.notes.append(f"{where}: display values ({_few(distinct)}), used as they are")
+            inp.report.notes.append(f"{where}: display values ({few(distinct)}), used as they are")
         return values
     coded = [v for v, r in zip(distinct, raw, strict=True) if r is not None]
     display = [v for v, r in zip(distinct, raw, strict=True) if r is None]
@@ -487,12 +487,12 @@ def _state_labels(
             else:
                 labels.append(f"state {code}")
                 if counts[t * width + v]:
-                    unknown.append(f"{code} for {name.split(' ')[0]} ({_count(counts[t * width + v], 'value')})")
+                    unknown.append(f"{code} for {name.split(' ')[0]} ({_tally(counts[t * width + v], 'value')})")
     if unknown:
         inp.report.warnings.append(f"{where}: state codes vsm does not know, kept as 'state <code>': {', '.join(unknown)}")
     inp.report.notes.append(
-        f"{where}: raw state codes ({_few(coded)}) mapped to labels {how}"
-        + (f"; display values ({_few(display)}) used as they are" if display else "")
+        f"{where}: raw state codes ({few(coded)}) mapped to labels {how}"
+        + (f"; display values ({few(display)}) used as they are" if display else "")
     )
     return _dedupe(_Labelled(key, labels))
 
@@ -514,7 +514,7 @@ def _row_tables(
         lut = np.array([index(TABLE_NAMES.get(normalise(t), t)) for t in tables.names] + [-1], dtype=np.int64)
         table = lut[tables.codes]
         if (table >= 0).any():
-            how.append(f"by the table in each row ({_few(names)})")
+            how.append(f"by the table in each row ({few(names)})")
     if numbers is not None and (table < 0).any():
         prefixes = [m.group(1).upper() if (m := re.match(r"([A-Za-z]+)", v)) else "" for v in numbers.names]
         lut = np.array([index(NUMBER_PREFIXES[p]) if p in NUMBER_PREFIXES else -1 for p in prefixes] + [-1], dtype=np.int64)
@@ -570,7 +570,7 @@ def _hold_labels(inp: _Input, values: _Labelled, where: str) -> _Labelled:
         labels.append(value if code is None else HOLD_REASONS.get(code, f"hold reason {code}"))
     unknown = [v for v, label in zip(values.names, labels, strict=True) if label.startswith("hold reason ")]
     if unknown:
-        inp.report.warnings.append(f"{where}: hold reason codes vsm does not know, kept as 'hold reason <code>': {_few(unknown)}")
+        inp.report.warnings.append(f"{where}: hold reason codes vsm does not know, kept as 'hold reason <code>': {few(unknown)}")
     return _dedupe(_Labelled(values.codes, labels))
 
 
@@ -730,6 +730,12 @@ def _count(mask: np.ndarray | int, what: str, plural: str | None = None) -> str:
     return f"{n:,} {what if n == 1 else plural or what + 's'}"
 
 
+def _tally(mask: np.ndarray | int, what: str, plural: str | None = None) -> str:
+    """:func:`_count` for the load report's texts, marked to add up over partitions (:func:`tally`)."""
+    n = int(mask.sum()) if isinstance(mask, np.ndarray) else int(mask)
+    return tally(n, what, plural)
+
+
 _HANDOFFS = f"({REASSIGNED}, {ASSIGNED_TO_GROUP})"
 _PICKUPS = f"({ASSIGNED})"
 
@@ -872,8 +878,8 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     )
     counts = [int(m.sum()) for m in masks]
     inp.report.derivation = (
-        f"{inp.report.rows_loaded:,} ticket rows give {inp.report.events:,} events "
-        f"({counts[0]:,} opened, {counts[1]:,} resolved, {counts[2]:,} closed)"
+        f"{tally(inp.report.rows_loaded)} ticket rows give {tally(inp.report.events)} events "
+        f"({tally(counts[0])} opened, {tally(counts[1])} resolved, {tally(counts[2])} closed)"
     )
     return table, inp.report
 
@@ -886,7 +892,7 @@ def _warn_backwards(inp: _Input, kept: np.ndarray, times: dict[str, _Times], col
         backwards = kept & ta.ok & tb.ok & (tb.micros < ta.micros)
         if backwards.any():
             first = ", ".join(f"row {r}" for r in inp.source_rows[np.flatnonzero(backwards)[:3]])
-            inp.report.warnings.append(f"{_count(backwards, 'ticket')} with {b!r} before {a!r} (first: {first})")
+            inp.report.warnings.append(f"{_tally(backwards, 'ticket')} with {b!r} before {a!r} (first: {first})")
 
 
 # --- Audit snapshots --------------------------------------------------------------
@@ -941,15 +947,15 @@ def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRe
         "with the column that holds the state",
     )
     inp.report.notes.append(
-        f"{_count(first, 'ticket')}; a ticket's first row gives its first state, dated at that row's update "
+        f"{_tally(first, 'ticket')}; a ticket's first row gives its first state, dated at that row's update "
         "(the snapshot holds no earlier time), and no hand-off or pickup"
     )
     folded = ~changes.any
     inp.report.derivation = (
-        f"{_count(len(rows), 'snapshot row')} give {_count(inp.report.events, 'event')}: "
-        f"{_count(changes.state, 'state change')} ({int(changes.initial.sum()):,} of them a ticket's first state), "
-        f"{_count(changes.group, 'hand-off')} {_HANDOFFS}, {_count(changes.pickup, 'pickup')} {_PICKUPS}; "
-        f"{_count(folded, 'row changes', 'rows change')} none of state, group or assignee, so add no event"
+        f"{_tally(len(rows), 'snapshot row')} give {_tally(inp.report.events, 'event')}: "
+        f"{_tally(changes.state, 'state change')} ({tally(changes.initial.sum())} of them a ticket's first state), "
+        f"{_tally(changes.group, 'hand-off')} {_HANDOFFS}, {_tally(changes.pickup, 'pickup')} {_PICKUPS}; "
+        f"{_tally(folded, 'row changes', 'rows change')} none of state, group or assignee, so add no event"
     )
     return table, inp.report
 
@@ -1069,13 +1075,13 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
     )
 
     inp.report.notes.append(
-        f"case ids are the tickets' sys_ids from {doc_col!r} ({_count(first_row, 'ticket')}); "
+        f"case ids are the tickets' sys_ids from {doc_col!r} ({_tally(first_row, 'ticket')}); "
         "groups and people are sys_ids too, as sys_audit stores them"
     )
     from_old = int((changes.state & is_initial).sum())
     if from_old:
         inp.report.notes.append(
-            f"{_count(from_old, 'ticket')} whose history starts after creation: the first state is the old value "
+            f"{_tally(from_old, 'ticket')} whose history starts after creation: the first state is the old value "
             "of the first audited change, dated at the ticket's first audit row (sys_audit does not say how long "
             "it was in that state before)"
         )
@@ -1116,13 +1122,13 @@ def _sys_audit_derivation(inp: _Input, kinds: np.ndarray, fields: np.ndarray, na
     shown = ", ".join(f"{names[i]} {other[i]:,}" for i in top if other[i])
     more = (other > 0).sum() - len([i for i in top if other[i]])
     return (
-        f"{_count(len(kinds), 'audit row')} give {_count(inp.report.events, 'event')}: "
-        f"{_count(changes.state, 'state change')} ({from_old:,} of them a first state taken from an old value), "
-        f"{_count(changes.group, 'hand-off')} {_HANDOFFS} and {_count(changes.pickup, 'pickup')} {_PICKUPS}, "
-        f"from {counts[_STATE_FIELD]:,} state, {counts[0]:,} assignment_group, {counts[1]:,} assigned_to and "
-        f"{counts[_HOLD]:,} hold_reason rows; no event from {_count(counts[_OTHER], 'row')} of other fields"
+        f"{_tally(len(kinds), 'audit row')} give {_tally(inp.report.events, 'event')}: "
+        f"{_tally(changes.state, 'state change')} ({tally(from_old)} of them a first state taken from an old value), "
+        f"{_tally(changes.group, 'hand-off')} {_HANDOFFS} and {_tally(changes.pickup, 'pickup')} {_PICKUPS}, "
+        f"from {tally(counts[_STATE_FIELD])} state, {tally(counts[0])} assignment_group, {tally(counts[1])} assigned_to and "
+        f"{tally(counts[_HOLD])} hold_reason rows; no event from {_tally(counts[_OTHER], 'row')} of other fields"
         + (f" ({shown}{f' and {more} more' if more else ''})" if shown else "")
-        + (f", {_count(counts[_MIRRORED], 'incident_state row')} that repeat state" if counts[_MIRRORED] else "")
+        + (f", {_tally(counts[_MIRRORED], 'incident_state row')} that repeat state" if counts[_MIRRORED] else "")
         + ", or changes that repeat a value or pass a ticket from one person to another"
     )
 
@@ -1223,7 +1229,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     )
 
     inp.report.notes.append(
-        f"case ids are the tickets' sys_ids from {case_col!r} ({_count(first, 'ticket')}); each event's "
+        f"case ids are the tickets' sys_ids from {case_col!r} ({_tally(first, 'ticket')}); each event's "
         "group and resource are those whose intervals cover its start"
     )
     other = kept & (kind < 0)
@@ -1232,12 +1238,12 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     shown = ", ".join(f"{definition.names[i]} {counts[i]:,}" for i in top)
     still_open = int((e[events] == _NAT).sum())
     inp.report.derivation = (
-        f"{_count(kept, 'metric row')} give {_count(inp.report.events, 'event')}: "
-        f"{_count(state_rows, 'state interval')}, {_count(handoff, 'hand-off')} {_HANDOFFS} from "
-        f"{_count(k == _GROUP, 'assignment group interval')}, {_count(pickup, 'pickup')} {_PICKUPS} from "
-        f"{_count(k == _PICKUP, 'assigned-to interval')} (a change of person only sets the resource); "
-        f"no event from {_count(other, 'row')} of other definitions" + (f" ({shown})" if shown else "")
-        + (f"; {_count(still_open, 'event is an interval', 'events are intervals')} still open (no end)" if still_open else "")
+        f"{_tally(kept, 'metric row')} give {_tally(inp.report.events, 'event')}: "
+        f"{_tally(state_rows, 'state interval')}, {_tally(handoff, 'hand-off')} {_HANDOFFS} from "
+        f"{_tally(k == _GROUP, 'assignment group interval')}, {_tally(pickup, 'pickup')} {_PICKUPS} from "
+        f"{_tally(k == _PICKUP, 'assigned-to interval')} (a change of person only sets the resource); "
+        f"no event from {_tally(other, 'row')} of other definitions" + (f" ({shown})" if shown else "")
+        + (f"; {_tally(still_open, 'event is an interval', 'events are intervals')} still open (no end)" if still_open else "")
     )
     return table, inp.report
 

@@ -37,26 +37,31 @@ def load(path: str | os.PathLike[str], source: str = "auto", **options: object) 
     report.source = chosen.name
     report.source_reason = reason
     report.flags.insert(0, f"--source {chosen.name}")
+    report.finish()
     check_loaded(table, report)
     return table, report
 
 
 def load_table(
     path: str | os.PathLike[str], table: TextTable, source: str = "auto", options: LoadOptions | None = None, *, check: bool = True,
+    kind: str = "text",
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Load a table already in memory (strings, placeholders null) as if it were the export at ``path``.
 
-    The Spark engine calls this on each partition of an export; ``check``
-    false leaves the whole-log checks (implausible dates) to the caller.
+    ``kind`` is the sniffed kind of the file it came from ("text" or
+    "parquet"). The partitioned engines call this on each partition of an export; ``check``
+    false leaves the whole-log checks (implausible dates) to the caller, and
+    the report's texts marked for merging (:func:`connectors.report.tally`).
     """
     opts = options or LoadOptions()
-    probe = FrameProbe(path, opts, table)
+    probe = FrameProbe(path, opts, table, kind)
     chosen, reason = _choose(probe, source)
     log, report = chosen.load(probe, opts)
     report.source = chosen.name
     report.source_reason = reason
     report.flags.insert(0, f"--source {chosen.name}")
     if check:
+        report.finish()
         check_loaded(log, report)
     return log, report
 

@@ -27,7 +27,7 @@ from connectors.eventlog import (
     make_event_table,
 )
 from connectors.options import LoadOptions
-from connectors.report import LoadReport, Rejects
+from connectors.report import LoadReport, Rejects, tally
 
 ACTIVITY_JOIN = "/"
 
@@ -148,8 +148,8 @@ def build_events(
     report.events = len(table)
     if pairs:
         report.derivation = (
-            f"{pairs:,} start/complete pairs joined into one interval event each, so "
-            f"{report.rows_loaded:,} rows give {report.events:,} events"
+            f"{tally(pairs, 'start/complete pair')} joined into one interval event each, so "
+            f"{tally(report.rows_loaded, 'row')} give {tally(report.events, 'event')}"
         )
     return table
 

@@ -26,7 +26,17 @@ from connectors.errors import ConfigError
 from connectors.eventlog import ACTIVITY
 from miner import segments
 from miner.cases import CaseArrays
-from miner.valuechain import INHERIT, KINDS, LABELS, STAGES, UNMAPPED, WAIT_KINDS, label, stage_key, suggest_stage
+from miner.valuechain import (
+    INHERIT,
+    KINDS,
+    LABELS,
+    STAGES,
+    UNMAPPED,
+    WAIT_KINDS,
+    label,
+    stage_key,
+    suggest_stage,
+)
 
 RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note"}
 TOP_KEYS = {"version", "defaults", "rule", "source", "generated_from"}

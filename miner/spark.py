@@ -28,9 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import shlex
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +38,20 @@ import pyarrow as pa
 
 from connectors.errors import BadOption, VsmError
 from connectors.options import LoadOptions
-from connectors.report import LoadReport, Rejection, merge_reports
-from connectors.sanity import add_warnings, date_stats, merge_date_stats
+from connectors.report import LoadReport
 from connectors.sources import load_table
-from connectors.textio import PLACEHOLDERS, TextTable, detect_delimiter, sniff, unique_names
+from connectors.textio import PLACEHOLDERS, TextTable, csv_layout, sniff, unique_names
 from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan, analyse
-from miner.design import Design, load_design
-from miner.mapping import check_user_rules, resolve_mapping
+from miner.design import Design
+from miner.partitions import (
+    PROFILE_COLUMNS,
+    SAMPLE_ROWS,
+    Description,
+    describe,
+    plan_from,
+)
 from miner.results import Results, combine, finalize
-from miner.streams import attribute_profile, choose_stream_attribute
 
-SAMPLE_ROWS = 20_000
 ROW = "_vsm_row"  # record number in file order, 0 for a CSV's header
 QUANTILES = (0.5, 0.9)
 
@@ -122,9 +123,8 @@ def run_spark(
         from connectors.errors import EmptyExport
 
         raise EmptyExport(f"{path}: the file has a header but no data rows")
-    _, first = load_table(path, _text_table(sample, header), source, options, check=False)
-    first.notes[:0] = notes
-    fixed = _fixed_options(options, first)
+    kind = "parquet" if _is_parquet(path) else "text"
+    _, first = load_table(path, _text_table(sample, header, notes), source, options, check=False, kind=kind)
     case_col = first.columns["case_id"].column
     if case_col not in header:
         raise BadOption(f"--engine spark needs the case id in one column of the export; {first.source} builds it from {case_col!r}")
@@ -133,34 +133,19 @@ def run_spark(
 
     # Pass one: read every partition, report what the plan needs.
     src = first.source
-    first_pass = by_case.mapInPandas(_profile_partition(path, header, src, fixed), schema="payload string")
-    reports, stats, activities, profiles, columns = [], [], set(), [], None
+    first_pass = by_case.mapInPandas(_profile_partition(path, kind, header, notes, source, src, options), schema="payload string")
+    descriptions = []
     for row in first_pass.collect():
         doc = json.loads(row.payload)
         if "error" in doc:
             raise VsmError(doc["error"])
-        reports.append(_report_from_dict(doc["report"]))
-        stats.append({**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])})
-        activities |= set(doc["activities"])
-        profiles.append(pd.DataFrame(doc["profile"], columns=["attribute", "value", "tickets"]))
-        columns = columns or doc["columns"]
-    report = merge_reports(reports, first)
-    add_warnings(report, merge_date_stats(stats))
-    profile = pd.concat(profiles, ignore_index=True).groupby(["attribute", "value"], dropna=False)["tickets"].sum().reset_index() if profiles else pd.DataFrame(columns=["attribute", "value", "tickets"])
-
-    rules = resolve_mapping(mapping, src)
-    check_user_rules(rules, activities, list(columns or []))
-    choice = choose_stream_attribute(list(columns or []), profile, stream_by)
-    if design is True:
-        design = load_design(None)
-    elif design is False:
-        design = None
-    elif design is not None and not isinstance(design, Design):
-        design = load_design(design)
-    plan = Plan(src, rules, choice.column, choice.reason, design)
+        stats = {**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])}
+        descriptions.append(Description(LoadReport.from_dict(doc["report"]), stats, doc["activities"],
+                                        pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"]))
+    plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False)
 
     # Pass two: analyse every partition; measures are reduced where they are.
-    out = by_case.mapInPandas(_analyse_partition(path, header, src, fixed, plan), schema=OUT_SCHEMA).cache()
+    out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan), schema=OUT_SCHEMA).cache()
     parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload").collect())
     measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
         F.count(F.lit(1)).alias("count"),
@@ -193,18 +178,13 @@ def _read(spark: Any, path: str, options: LoadOptions) -> tuple[Any, list[str], 
         # Parquet rows are numbered from 1 (no header); _text_table adds 1 for a CSV's header row.
         numbered = df.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
         return spark.createDataFrame(numbered, schema=", ".join(f"c{i} string" for i in range(len(header))) + f", {ROW} long"), header, []
-    encoding, delimiter, notes = "utf-8", options.delimiter, []
-    if delimiter:
-        notes.append(f"delimiter {delimiter!r} (given)")
+    encoding, delimiter, notes = "utf-8", options.delimiter, [f"delimiter {options.delimiter!r} (given)"] if options.delimiter else []
     if Path(path).exists():
         sniffed = sniff(path)
         if sniffed.kind != "text":
             raise BadOption(f"{path}: --engine spark reads CSV or Parquet exports; this is {sniffed.kind}")
-        encoding = "utf-8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding
-        notes += sniffed.notes
-        if not delimiter:
-            delimiter, why = detect_delimiter(sniffed.text_head, sniffed.path)
-            notes.append(why)
+        layout = csv_layout(sniffed, options.delimiter)  # as the embedded engine reads it
+        encoding, delimiter, notes = layout.encoding, layout.delimiter, layout.notes
     raw = (spark.read.option("header", "false").option("sep", delimiter or ",").option("encoding", encoding)
            .option("multiLine", "true").option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE").csv(path))
     width = len(raw.columns)
@@ -225,7 +205,7 @@ def _is_parquet(path: str) -> bool:
     return str(path).lower().endswith((".parquet", ".pq")) or (Path(path).is_file() and Path(path).read_bytes()[:4] == b"PAR1")
 
 
-def _text_table(frame: pd.DataFrame, header: list[str], parquet: bool = False) -> TextTable:
+def _text_table(frame: pd.DataFrame, header: list[str], notes: list[str]) -> TextTable:
     """The connectors' view of some records: string columns named as in the file, placeholders null."""
     import pyarrow.compute as pc
 
@@ -237,48 +217,42 @@ def _text_table(frame: pd.DataFrame, header: list[str], parquet: bool = False) -
         columns[name] = pc.if_else(pc.is_in(arr, value_set=nulls), pa.scalar(None, pa.string()), arr)
     # A CSV's header is record 0, which a spreadsheet shows as row 1; Parquet rows count from 1.
     rows = frame[ROW].to_numpy(dtype=np.int64) + 1
-    return TextTable(pa.table(columns), rows, list(header), [], [])
+    return TextTable(pa.table(columns), rows, list(header), [], list(notes))
 
 
-def _fixed_options(options: LoadOptions, first: LoadReport) -> LoadOptions:
-    """Fix what the sample decided about dates, so every partition reads them alike."""
-    flags = shlex.split(" ".join(first.flags))
-    dates = options.dates
-    if "--dayfirst" in flags:
-        dates = replace(dates, dayfirst=True)
-    elif "--monthfirst" in flags:
-        dates = replace(dates, dayfirst=False)
-    if "--date-format" in flags:
-        dates = replace(dates, date_format=flags[flags.index("--date-format") + 1])
-    return replace(options, dates=dates)
-
-
-def _profile_partition(path: str, header: list[str], source: str, options: LoadOptions):  # type: ignore[no-untyped-def]
+def _profile_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions):  # type: ignore[no-untyped-def]
     def run(batches):  # type: ignore[no-untyped-def]
         frame = pd.concat(list(batches), ignore_index=True)
         if frame.empty:
             return
         try:
-            log, report = load_table(path, _text_table(frame, header), source, options, check=False)
+            log, report = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
         except VsmError as exc:
             yield pd.DataFrame({"payload": [json.dumps({"error": str(exc)})]})
             return
-        from miner.cases import case_arrays
-
-        stats = date_stats(log)
+        described = describe(log, report)
+        stats = described.stats
         doc = {
-            "report": _report_to_dict(report),
+            "report": report.to_dict(),
             "stats": {**stats, "latest": _iso(stats["latest"]), "earliest": _iso(stats["earliest"])},
-            "activities": sorted(map(str, log["activity"].cat.categories)),
-            "profile": attribute_profile(log, case_arrays(log)).to_dict("records"),
-            "columns": [str(c) for c in log.columns],
+            "activities": described.activities,
+            "profile": described.profile.to_dict("records"),
+            "columns": described.columns,
         }
         yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
 
     return run
 
 
-def _analyse_partition(path: str, header: list[str], source: str, options: LoadOptions, plan: Plan):  # type: ignore[no-untyped-def]
+def _load_partition(path: str, kind: str, text: TextTable, source: str, expected: str, options: LoadOptions) -> tuple[pd.DataFrame, LoadReport]:
+    """Load one partition as the whole export is loaded (the source detected again, so that its reasons add up)."""
+    log, report = load_table(path, text, source, options, check=False, kind=kind)
+    if report.source != expected:
+        raise BadOption(f"{path}: a partition of the export reads as {report.source}, its first rows as {expected}; pass --source")
+    return log, report
+
+
+def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions, plan: Plan):  # type: ignore[no-untyped-def]
     def run(batches):  # type: ignore[no-untyped-def]
         from pyspark import TaskContext
 
@@ -287,7 +261,7 @@ def _analyse_partition(path: str, header: list[str], source: str, options: LoadO
             return
         pid = TaskContext.get().partitionId()
         try:
-            log, _ = load_table(path, _text_table(frame, header), source, options, check=False)
+            log, _ = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
             part = analyse(log, plan)
         except VsmError as exc:
             yield _rows(kind="error", pid=pid, name=str(exc))
@@ -362,19 +336,6 @@ def _to_ipc(frame: pd.DataFrame) -> bytes:
 def _from_ipc(data: bytes) -> pd.DataFrame:
     with pa.ipc.open_stream(io.BytesIO(bytes(data))) as reader:
         return reader.read_all().to_pandas()
-
-
-def _report_to_dict(report: LoadReport) -> dict[str, Any]:
-    return {"path": report.path, "source": report.source, "source_reason": report.source_reason, "rows_read": report.rows_read,
-            "rows_rejected": report.rows_rejected, "events": report.events, "derivation": report.derivation,
-            "rejections": [{"reason": r.reason, "count": r.count, "examples": r.examples} for r in report.rejections]}
-
-
-def _report_from_dict(doc: dict[str, Any]) -> LoadReport:
-    report = LoadReport(doc["path"], doc["source"], doc["source_reason"], doc["rows_read"], doc["rows_rejected"], doc["events"])
-    report.derivation = doc["derivation"]
-    report.rejections = [Rejection(r["reason"], r["count"], r["examples"]) for r in doc["rejections"]]
-    return report
 
 
 def _iso(ts: Any) -> str | None:

@@ -14,15 +14,14 @@ hand-off waits. Time in a done state that a reopen interrupted counts as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from miner import segments
-from miner.cases import US, CaseArrays
+from miner.cases import CaseArrays
 from miner.mapping import ALL_KINDS, EventClasses
 from miner.valuechain import WAIT_KINDS
 
@@ -121,7 +120,6 @@ def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Da
     prev_work = segments.ffill(act, work, arrays.first_index)
     next_work = segments.bfill(act, work, arrays.end_index)
     run_start = waiting & ~np.r_[False, waiting[:-1] & arrays.same_case_next]
-    run = np.cumsum(run_start) - 1
     idx = np.flatnonzero(waiting)
     first = np.flatnonzero(run_start)
     # A run's events are consecutive in idx: where each run starts and ends there.

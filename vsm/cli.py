@@ -59,6 +59,9 @@ def engine_options(func: F) -> F:
     options = [
         click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
                      help="Run here, or on Spark (pip install '.[spark]') for logs beyond one machine."),
+        click.option("--workers", type=click.IntRange(1, 64), metavar="N",
+                     help="Processes that read and analyse partitions of cases side by side (default: every core "
+                          "for an export of 64 MB or more; 1: one process)."),
         click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
         click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
     ]
@@ -67,28 +70,60 @@ def engine_options(func: F) -> F:
     return func
 
 
-def _analyse(export: str, kwargs: dict[str, Any], *, engine: str, spark_master: str | None, spark_partitions: int | None,
-             mapping_path: str | None, stream_by: str | None, design: Any) -> tuple[Any, Any]:
-    """Load and analyse ``export`` on the chosen engine; return (results, load report)."""
+LOAD_NAMES = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
+              "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
+              "lifecycle", "keep_duplicates"]
+
+
+def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """The source and the LoadOptions given in ``kwargs`` (left in it)."""
+    import connectors
+
+    given = {n: kwargs[n] for n in LOAD_NAMES if n in kwargs}
+    source = given.pop("source", "auto")
+    return source, connectors.LoadOptions.from_kwargs(**given)
+
+
+def _where(export: str, kwargs: dict[str, Any]) -> str:
+    """Where the analysis will run, for the progress line: '' for this process alone."""
+    if kwargs.get("engine") == "spark":
+        return " on Spark"
+    from miner.parallel import workers_for
+
+    n = workers_for(export, kwargs.get("workers"))
+    return f" in {n} processes" if n > 1 else ""
+
+
+def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, stream_by: str | None, design: Any) -> tuple[Any, Any]:
+    """Load and analyse ``export`` on the engine chosen in ``kwargs``; return (results, load report)."""
+    engine = kwargs.pop("engine", "embedded")
+    workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
+    results = report = None
     if engine == "spark":
-        import connectors
         from miner.spark import run_spark
 
-        names = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
-                 "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
-                 "lifecycle", "keep_duplicates"]
-        given = {n: kwargs.pop(n) for n in names if n in kwargs}
-        source = given.pop("source", "auto")
-        results, report = run_spark(export, source=source, options=connectors.LoadOptions.from_kwargs(**given),
-                                    mapping=mapping_path, design=design, stream_by=stream_by,
-                                    master=spark_master, partitions=spark_partitions)
-        for warning in report.warnings:
-            _warn(warning)
-        return results, report
-    from miner.discovery import make_plan, run
+        source, options = _load_options(kwargs)
+        results, report = run_spark(export, source=source, options=options, mapping=mapping_path, design=design,
+                                    stream_by=stream_by, master=master, partitions=partitions)
+    else:
+        from miner.parallel import NotSplittable, run_parallel, workers_for
 
-    log, report = _load(export, kwargs)
-    return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design)), report
+        n = workers_for(export, workers)
+        if n > 1:
+            source, options = _load_options(kwargs)
+            try:
+                results, report = run_parallel(export, source=source, options=options, mapping=mapping_path, design=design,
+                                               stream_by=stream_by, workers=n)
+            except NotSplittable:
+                pass  # read it whole, in this process: the same results, or the right error message
+    if results is None:
+        from miner.discovery import make_plan, run
+
+        log, report = _load(export, kwargs)
+        return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design)), report
+    for warning in report.warnings:
+        _warn(warning)
+    return results, report
 
 
 def json_option(func: F) -> F:
@@ -96,15 +131,11 @@ def json_option(func: F) -> F:
 
 
 def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """Load ``export`` with the load options in ``kwargs`` (removed from it)."""
+    """Load ``export`` whole with the load options in ``kwargs``."""
     import connectors
 
-    names = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
-             "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
-             "lifecycle", "keep_duplicates"]
-    given = {n: kwargs.pop(n) for n in names if n in kwargs}
-    source = given.pop("source", "auto")
-    log, report = connectors.load(export, source=source, **given)
+    source, options = _load_options(kwargs)
+    log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
     return log, report
@@ -226,7 +257,7 @@ def mapping_option(func: F) -> F:
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @engine_options
 def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir: str | None,
-         json_path: str | None, top: int, engine: str, spark_master: str | None, spark_partitions: int | None, **kwargs: Any) -> None:
+         json_path: str | None, top: int, **kwargs: Any) -> None:
     """Discover the value streams an export actually followed.
 
     Prints the streams, top variants, top directly-follows edges, rework and
@@ -239,8 +270,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 
     _check_outputs(export, json_path)
     _check_mapping(mapping_path)
-    found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
-                             mapping_path=mapping_path, stream_by=stream_by, design=False)
+    found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=False)
     for warning in found.mapping.warnings:
         _warn(warning)
     models = None
@@ -272,8 +302,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @engine_options
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
-            json_path: str | None, fail_on: str | None, top: int, engine: str, spark_master: str | None,
-            spark_partitions: int | None, **kwargs: Any) -> None:
+            json_path: str | None, fail_on: str | None, top: int, **kwargs: Any) -> None:
     """Compare the actual flow with the designed value streams.
 
     Per stream: fitness and the top deviations with their cost in lead time;
@@ -291,8 +320,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     _check_outputs(export, json_path)
     _check_mapping(mapping_path)
     design = load_design(design_path)
-    found, report = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
-                             mapping_path=mapping_path, stream_by=stream_by, design=design)
+    found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
     if json_path != "-":
@@ -375,8 +403,7 @@ class Progress:
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
-           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, engine: str,
-           spark_master: str | None, spark_partitions: int | None, **kwargs: Any) -> None:
+           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -393,11 +420,11 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     _check_outputs(export, output, json_path)
     _check_mapping(mapping_path)
     design = load_design(design_path)
-    progress = Progress(quiet, 3 if engine == "embedded" else 2)
-    if engine == "spark":
-        with progress(f"Loading and analysing {export} on Spark"):
-            found, report_ = _analyse(export, kwargs, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
-                                      mapping_path=mapping_path, stream_by=stream_by, design=design)
+    where = _where(export, kwargs)
+    progress = Progress(quiet, 2 if where else 3)
+    if where:
+        with progress(f"Loading and analysing {export}{where}"):
+            found, report_ = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     else:
         from miner.discovery import make_plan, run
 

@@ -17,7 +17,7 @@ def test_inspect_prints_source_columns_rows_and_reproducing_flags(tmp_path):
     out = result.stdout
     assert out.startswith("Source      csv  (delimited text with no vendor's column names)\n")
     assert "  timestamp  Timestamp  name 'Timestamp' and 100% of sampled values are dates" in out
-    assert "timestamps in 'Timestamp': d/m/yyyy H:MM (day-first: 1 sampled values are dates only when read day-first)" in out
+    assert "timestamps in 'Timestamp': d/m/yyyy H:MM (day-first: some values are dates only when read day-first)" in out
     assert "Rows        3 read = 3 loaded + 0 rejected\n" in out
     assert "Log         2 cases, 3 events, 2 activities\n" in out
     assert "Period      2024-02-01 09:00 UTC to 2024-02-13 10:00 UTC\n" in out

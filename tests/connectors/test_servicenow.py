@@ -343,7 +343,7 @@ SNAPSHOT_HEADER = "number,state,sys_mod_count,sys_updated_on"
             "X1,Requested Item,1,0,2024-01-01 10:00:00\nX1,Requested Item,3,1,2024-01-01 11:00:00\n"
             "X2,Change Request,-5,0,2024-01-01 10:00:00\nX2,Change Request,3,1,2024-01-01 11:00:00\n",
             {"X1": ["Open", "Closed Complete"], "X2": ["New", "Closed"]},
-            "mapped to labels by the table in each row (sc_req_item, change_request)",
+            "mapped to labels by the table in each row (change_request, sc_req_item)",
             id="display-class-names-decide-the-table",
         ),
         pytest.param(
@@ -361,7 +361,7 @@ SNAPSHOT_HEADER = "number,state,sys_mod_count,sys_updated_on"
         pytest.param(
             f"{SNAPSHOT_HEADER}\nINC1,New,0,2024-01-01 10:00:00\nINC1,2,1,2024-01-01 11:00:00\nINC1,In Progress,2,2024-01-01 12:00:00\n",
             {"INC1": ["New", "In Progress"]},
-            "display values (New, In Progress) used as they are",
+            "display values (In Progress, New) used as they are",
             id="raw-code-and-display-value-are-one-state",
         ),
         pytest.param(

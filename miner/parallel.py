@@ -1,0 +1,354 @@
+"""The embedded engine on every core: a large export is cut into partitions of
+whole cases, which worker processes load and analyse side by side.
+
+It follows the protocol of :mod:`miner.partitions`, as the Spark engine does:
+
+1. Arrow reads the first rows; the connectors load them to fix the source,
+   the case column and the date order.
+2. Arrow streams the export once; every batch is cut by a hash of the case id
+   into partition files (Arrow IPC, in a temporary folder). Memory holds one
+   batch at a time, not the export.
+3. Each worker loads its partitions into canonical event tables and describes
+   them; the parent plans for the whole log; each worker analyses its
+   partitions and sends back one merged partial.
+4. The parent merges the partials and finalizes: the results are those of one
+   process reading the whole export.
+
+Peak memory is about one partition's strings per worker plus the canonical
+tables, instead of the whole export's strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.errors import VsmError
+from connectors.generic import iter_parquet
+from connectors.options import LoadOptions
+from connectors.report import LoadReport
+from connectors.sources import load_table
+from connectors.textio import (
+    CsvLayout,
+    RaggedRecords,
+    TextTable,
+    csv_layout,
+    iter_delimited,
+    iter_range,
+    line_ranges,
+    sniff,
+)
+from miner.analysis import Partial, analyse
+from miner.design import Design
+from miner.mapping import Mapping
+from miner.partitions import SAMPLE_ROWS, Description, Disagreement, describe, plan_from
+from miner.results import Results, aggregate_measures, combine, finalize
+
+MIN_BYTES = 64 << 20  # smaller exports are read whole, in this process
+PART_BYTES = 256 << 20  # about this much of the export per partition
+MAX_WORKERS = 8
+ROW = "_vsm_row"
+
+
+def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int:
+    """How many worker processes to use: ``workers`` if given, else every core for an export of 64 MB or more."""
+    if workers is None:
+        given = os.environ.get("VSM_WORKERS")
+        workers = int(given) if given and given.isdigit() else None
+    if workers is not None:
+        return max(1, workers)
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return 1
+    return 1 if size < MIN_BYTES else max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+class NotSplittable(Exception):
+    """The export cannot be cut into partitions of cases; load it whole."""
+
+
+@dataclass
+class _Input:
+    """An export read batch by batch: its column names and where its rows are numbered from."""
+
+    names: list[str]
+    notes: list[str]
+    first_row: int  # a CSV's first record is row 2 (after the header); Parquet's is row 1
+    batches: Any  # callable: (newlines: bool, block_size: int) -> iterator of record batches
+    retry: bool  # whether a ragged read is worth a second, quote-aware try
+    kind: str = "text"  # the sniffed kind: text or parquet
+    layout: CsvLayout | None = None
+    ranges: Any = None  # callable: n -> n byte ranges of whole lines (CSV only)
+
+
+def _input(path: str, options: LoadOptions) -> _Input:
+    sniffed = sniff(path)
+    if sniffed.kind == "text":
+        layout = csv_layout(sniffed, options.delimiter)
+        splittable = not sniffed.encoding.startswith("utf-16")
+        return _Input(layout.names, layout.notes, 2, lambda newlines, block: iter_delimited(layout, newlines, block), len(layout.names) > 1,
+                      layout=layout, ranges=(lambda n: line_ranges(layout, n)) if splittable else None)
+    if sniffed.kind == "parquet":
+        names, _ = iter_parquet(sniffed)
+        return _Input(names, [], 1, lambda newlines, block: iter_parquet(sniffed, max(1, block // 256))[1], False, "parquet")
+    raise NotSplittable(f"a {sniffed.kind} export is read whole")
+
+
+def run_parallel(
+    path: str,
+    *,
+    source: str = "auto",
+    options: LoadOptions | None = None,
+    mapping: Mapping | str | Path | None = None,
+    design: Design | str | Path | bool | None = True,
+    stream_by: str | None = None,
+    workers: int = 2,
+    partitions: int | None = None,
+) -> tuple[Results, LoadReport]:
+    """Load and analyse ``path`` in ``workers`` processes; the same results as one process.
+
+    Raises :class:`NotSplittable` when the export cannot be cut into partitions
+    of cases (not CSV or Parquet, a case id built from several columns, records
+    of the wrong width, or partitions the connector reads differently): the
+    caller then loads it whole, which also gives the right error message.
+    """
+    options = options or LoadOptions()
+    context = multiprocessing.get_context("spawn")  # not fork: Arrow's thread pools do not survive a fork
+    pool: list[_Worker] = []
+    folder = Path(tempfile.mkdtemp(prefix="vsm-parts-"))
+    try:
+        # Start the workers first: they import while this process reads the first rows.
+        for _ in range(workers):
+            parent, child = context.Pipe()
+            proc = context.Process(target=_serve, args=(child,), daemon=True)
+            proc.start()
+            child.close()
+            pool.append(_Worker(proc, parent))
+        source_in = _input(path, options)
+        first, case_col, newlines = _sample(path, source_in, source, options)
+        n_parts = partitions or max(workers, math.ceil(Path(path).stat().st_size / PART_BYTES))
+        case_index = source_in.names.index(case_col)
+        pieces = _split_in_workers(pool, source_in, case_index, n_parts, folder) if source_in.ranges and not newlines else None
+        if pieces is None:
+            pieces = [[f] for f in _split(source_in, case_index, n_parts, folder, newlines)]
+        given = source if source != "auto" else "auto"
+        for w, worker in enumerate(pool):
+            worker.send("load", (path, source_in.kind, source_in.names, given, first.source, options, source_in.notes, pieces[w::workers]))
+        descriptions: list[Description] = [d for worker in pool for d in worker.receive()]
+        try:
+            plan, report = plan_from(descriptions, first, mapping, design, stream_by)
+        except Disagreement as exc:
+            raise NotSplittable(f"partitions read differently: {exc}") from exc
+        for worker in pool:
+            worker.send("analyse", plan)
+        parts: list[Partial] = [p for worker in pool for p in worker.receive()]
+    finally:
+        for worker in pool:
+            worker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    merged = combine(parts)
+    return finalize(merged, aggregate_measures(merged.measures), plan), report
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    pipe: Any
+
+    def send(self, command: str, payload: Any) -> None:
+        self.pipe.send((command, payload))
+
+    def receive(self) -> Any:
+        try:
+            kind, payload = self.pipe.recv()
+        except (EOFError, OSError) as exc:
+            raise VsmError("a worker process stopped without a word (out of memory?); run again with --workers 1") from exc
+        if kind == "refused":
+            raise NotSplittable(payload)
+        if kind == "crash":
+            raise RuntimeError(f"a worker process failed:\n{payload}")
+        return payload
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            with contextlib.suppress(OSError):  # the worker may be gone already
+                self.pipe.send(("stop", None))
+            self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
+
+
+def _sample(path: str, source_in: _Input, source: str, options: LoadOptions) -> tuple[LoadReport, str, bool]:
+    """Load the first rows to find the source and the case column; return also how lines split into records."""
+    for newlines in ((False, True) if source_in.retry else (True,)):
+        try:
+            batches, rows = [], 0
+            for batch in source_in.batches(newlines, 1 << 20):
+                batches.append(batch.slice(0, SAMPLE_ROWS - rows))
+                rows += len(batches[-1])
+                if rows >= SAMPLE_ROWS:
+                    break
+            break
+        except RaggedRecords:
+            continue
+    else:
+        raise NotSplittable("records of the wrong width")
+    if not rows:
+        raise NotSplittable("no data rows")
+    table = pa.Table.from_batches(batches)
+    text = TextTable(table, np.arange(source_in.first_row, source_in.first_row + rows, dtype=np.int64), source_in.names, [], source_in.notes)
+    try:
+        _, first = load_table(path, text, source, options, check=False, kind=source_in.kind)
+    except VsmError as exc:
+        raise NotSplittable(str(exc)) from exc
+    choice = first.columns.get("case_id")
+    if choice is None or choice.column not in source_in.names:
+        raise NotSplittable("the case id is not one column")
+    return first, choice.column, newlines
+
+
+def _split_in_workers(pool: list[_Worker], source_in: _Input, case_index: int, n_parts: int, folder: Path) -> list[list[Path]] | None:
+    """Let every worker read one byte range of a CSV and cut it into partitions.
+
+    Return, per partition, its pieces in file order; None if a range held a
+    record of the wrong width (a line break inside quotes, say).
+    """
+    ranges = source_in.ranges(len(pool))
+    for w, (worker, (start, end)) in enumerate(zip(pool, ranges, strict=True)):
+        worker.send("split", (source_in.layout, start, end, case_index, n_parts, str(folder), w))
+    results = [worker.receive() for worker in pool]
+    if any(r is None for r in results):
+        return None
+    counts = [n for n, _ in results]
+    offsets = np.concatenate([[0], np.cumsum(counts)])[:-1] + source_in.first_row
+    pieces: list[list[tuple[Path, int]]] = [[] for _ in range(n_parts)]
+    for (_, written), offset in zip(results, offsets, strict=True):
+        for part, file in written:
+            pieces[part].append((Path(file), int(offset)))
+    return [p for p in pieces if p]  # type: ignore[misc]
+
+
+def _split(source_in: _Input, case_index: int, n_parts: int, folder: Path, newlines: bool) -> list[tuple[Path, int]]:
+    """Stream the export here and cut it into ``n_parts`` files by a hash of the case id; return the non-empty ones."""
+    for attempt in ((newlines, True) if not newlines else (True,)):
+        try:
+            written, rows = _cut(source_in.batches(attempt, 16 << 20), case_index, n_parts, folder, "s")
+        except RaggedRecords:
+            continue
+        return [(Path(file), source_in.first_row) for _, file in written]
+    raise NotSplittable("records of the wrong width")
+
+
+def _cut(batches: Any, case_index: int, n_parts: int, folder: Path, tag: str) -> tuple[list[tuple[int, str]], int]:
+    """Write ``batches`` into one Arrow file per partition, each row with its number (from 0) in ``batches``."""
+    writers: list[Any] = [None] * n_parts
+    paths = [str(folder / f"part-{i:04d}-{tag}.arrow") for i in range(n_parts)]
+    row = 0
+    try:
+        for batch in batches:
+            n = len(batch)
+            part = _partition_of(batch.column(case_index), n_parts)
+            order = np.argsort(part, kind="stable")
+            bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+            numbered = batch.append_column(ROW, pa.array(np.arange(row, row + n, dtype=np.int64)))
+            ordered = numbered.take(pa.array(order))
+            for i in np.flatnonzero(np.diff(bounds)):
+                if writers[i] is None:
+                    writers[i] = pa.ipc.new_file(paths[i], numbered.schema)
+                writers[i].write_batch(ordered.slice(bounds[i], bounds[i + 1] - bounds[i]))
+            row += n
+    finally:
+        for w in writers:
+            if w is not None:
+                w.close()
+    return [(i, paths[i]) for i in range(n_parts) if writers[i] is not None], row
+
+
+def _partition_of(cases: pa.Array, n_parts: int) -> np.ndarray:
+    """A partition number per row from a stable hash of its case id (rows with none go to partition 0)."""
+    encoded = pc.dictionary_encode(cases)
+    values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    hashed = (pd.util.hash_array(values, categorize=False) % np.uint64(n_parts)).astype(np.int64) if len(values) else np.zeros(1, np.int64)
+    indices = pc.fill_null(encoded.indices, 0).to_numpy()
+    part = hashed[indices]
+    if cases.null_count:
+        part[~np.asarray(cases.is_valid())] = 0
+    return part
+
+
+# --- In a worker process ---------------------------------------------------------
+
+
+def _serve(pipe: Any) -> None:
+    """A worker process: split a byte range, load partitions, analyse them, as the parent asks."""
+    logs: list[pd.DataFrame] = []
+    while True:
+        try:
+            command, payload = pipe.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        try:
+            if command == "stop":
+                return
+            if command == "split":
+                pipe.send(("split", _split_range(*payload)))
+            elif command == "load":
+                described = _load_partitions(*payload, logs=logs)
+                pipe.send(("refused", described) if isinstance(described, str) else ("loaded", described))
+            elif command == "analyse":
+                parts = []
+                while logs:
+                    parts.append(analyse(logs.pop(0), payload))
+                pipe.send(("analysed", [combine(parts)] if parts else []))
+        except BaseException:  # noqa: BLE001 - the parent reports it
+            pipe.send(("crash", traceback.format_exc()))
+            return
+
+
+def _split_range(layout: CsvLayout, start: int, end: int, case_index: int, n_parts: int, folder: str, tag: int) -> tuple[int, list[tuple[int, str]]] | None:
+    """Read bytes ``start`` to ``end`` of a CSV (whole records) and cut them into partitions."""
+    try:
+        written, rows = _cut(iter_range(layout, start, end), case_index, n_parts, Path(folder), str(tag))
+    except RaggedRecords:
+        return None
+    return rows, written
+
+
+def _load_partitions(path: str, kind: str, names: list[str], given: str, expected: str, options: LoadOptions, notes: list[str],
+                     pieces: list[list[tuple[Path, int]]], *, logs: list[pd.DataFrame]) -> list[Description] | str:
+    """Load each partition (its pieces in file order) into the canonical table; describe it, or say why not."""
+    described = []
+    for files in pieces:
+        tables, rows = [], []
+        for file, offset in files:
+            with pa.OSFile(str(file)) as fh:
+                table = pa.ipc.open_file(fh).read_all()
+            rows.append(table.column(ROW).to_numpy() + offset)
+            tables.append(table.drop_columns([ROW]))
+        text = TextTable(pa.concat_tables(tables), np.concatenate(rows), names, [], notes)
+        del tables
+        try:
+            log, report = load_table(path, text, given, options, check=False, kind=kind)
+        except VsmError as exc:
+            return str(exc)
+        if report.source != expected:
+            return f"a partition reads as {report.source}, the first rows as {expected}"
+        del text
+        logs.append(log)
+        described.append(describe(log, report))
+    return described

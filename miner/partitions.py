@@ -1,0 +1,98 @@
+"""The protocol both partitioned engines follow (worker processes on this
+machine, :mod:`miner.parallel`, and Spark, :mod:`miner.spark`).
+
+1. A sample of the export's first rows decides the source and the case
+   column, by which the rows are cut.
+2. The rows are cut into partitions of whole cases.
+3. Pass one: each partition is loaded into the canonical event table, by the
+   same code as a whole export, and described (:func:`describe`): load report,
+   date extremes, activities, ticket-type profile. :func:`plan_from` merges
+   the descriptions into the load report and the plan, as the embedded engine
+   decides them for a whole log. The partitions must agree on how the export
+   reads (source, columns, date format …); the counts in the reports' texts
+   add up (:func:`connectors.report.tally`).
+4. Pass two: :func:`miner.analysis.analyse` on each partition; the partials
+   merge (:func:`miner.results.combine`) and :func:`miner.results.finalize`
+   builds the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from connectors.report import LoadReport, merge_reports
+from connectors.sanity import add_warnings, date_stats, merge_date_stats
+from miner.analysis import Plan
+from miner.cases import case_arrays
+from miner.design import Design, load_design
+from miner.mapping import Mapping, check_user_rules, resolve_mapping
+from miner.streams import attribute_profile, choose_stream_attribute
+
+SAMPLE_ROWS = 20_000
+PROFILE_COLUMNS = ["attribute", "value", "tickets"]
+
+
+@dataclass
+class Description:
+    """What pass one learns about one partition."""
+
+    report: LoadReport
+    stats: dict[str, object]  # connectors.sanity.date_stats
+    activities: list[str]
+    profile: pd.DataFrame  # attribute, value, tickets
+    columns: list[str]
+
+
+def describe(log: pd.DataFrame, report: LoadReport) -> Description:
+    """Describe one loaded partition for :func:`plan_from`."""
+    return Description(report, date_stats(log), sorted(map(str, log["activity"].cat.categories)),
+                       attribute_profile(log, case_arrays(log)), [str(c) for c in log.columns])
+
+
+class Disagreement(Exception):
+    """The partitions were read differently (another date order, say): the merged report would not be the whole's."""
+
+
+def plan_from(
+    parts: list[Description],
+    first: LoadReport,
+    mapping: Mapping | str | Path | None,
+    design: Design | str | Path | bool | None,
+    stream_by: str | None,
+    *,
+    strict: bool = True,
+) -> tuple[Plan, LoadReport]:
+    """Merge the partitions' descriptions into the load report and decide the plan for the whole log.
+
+    If the partitions disagree on how the export reads, raise
+    :class:`Disagreement` when ``strict``; otherwise keep the texts of
+    ``first`` (the first rows) and add a warning.
+    """
+    report, disagree = merge_reports([p.report for p in parts], first)
+    if disagree and strict:
+        raise Disagreement("; ".join(disagree))
+    if disagree:
+        report.warnings.append(f"partitions of the export read differently ({'; '.join(disagree)}); "
+                               "the load notes are those of the first rows")
+    report.finish()
+    add_warnings(report, merge_date_stats([p.stats for p in parts]))
+    frames = [p.profile for p in parts if len(p.profile)]
+    if frames:
+        profile = pd.concat(frames, ignore_index=True).groupby(["attribute", "value"], dropna=False)["tickets"].sum().reset_index()
+    else:
+        profile = pd.DataFrame(columns=PROFILE_COLUMNS)
+    columns = next((p.columns for p in parts if p.columns), [])
+    activities = set().union(*(p.activities for p in parts)) if parts else set()
+    rules = mapping if isinstance(mapping, Mapping) else resolve_mapping(mapping, first.source)
+    check_user_rules(rules, activities, columns)
+    choice = choose_stream_attribute(columns, profile, stream_by)
+    if design is True:
+        design = load_design(None)
+    elif design is False:
+        design = None
+    elif design is not None and not isinstance(design, Design):
+        design = load_design(design)
+    return Plan(first.source, rules, choice.column, choice.reason, design), report

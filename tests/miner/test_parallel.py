@@ -1,0 +1,130 @@
+"""The embedded engine in worker processes gives the results, and the load
+report, of one process reading the whole export."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import connectors
+import miner.parallel as parallel
+from miner.discovery import make_plan, run
+from miner.parallel import NotSplittable, run_parallel, workers_for
+from reports.jsonout import compare_document, dumps
+from tests.conftest import SAMPLE_LOGS, run_cli
+
+
+def document(report, results) -> dict:
+    doc = json.loads(dumps(compare_document(report, results)))
+    doc.pop("generated_at")
+    return doc
+
+
+def whole(path) -> dict:
+    log, report = connectors.load(path)
+    return document(report, run(log, make_plan(log, source=report.source, design=True)))
+
+
+@pytest.fixture
+def small_sample(monkeypatch):
+    """Decide the source and case column on the first 300 rows only, as a large export would."""
+    monkeypatch.setattr(parallel, "SAMPLE_ROWS", 300)
+
+
+@pytest.mark.parametrize("name", ["servicenow_audit.csv", "service_desk_events.csv", "servicenow_incidents.csv"])
+def test_partitions_in_workers_equal_one_process(small_sample, name):
+    path = SAMPLE_LOGS / name
+    results, report = run_parallel(str(path), workers=2, partitions=5)
+    got = document(report, results)
+    assert got == whole(path)
+    assert got["log"]["rows_read"] == got["load"]["rows_loaded"] + got["log"]["rows_rejected"]
+
+
+def test_parquet_splits_too(small_sample, tmp_path):
+    table = pa.csv.read_csv(SAMPLE_LOGS / "service_desk_events.csv", convert_options=pa.csv.ConvertOptions(strings_can_be_null=True))
+    path = tmp_path / "events.parquet"
+    pq.write_table(table, path, row_group_size=500)
+    results, report = run_parallel(str(path), workers=2, partitions=3)
+    assert document(report, results) == whole(path)
+
+
+def test_a_line_break_inside_quotes_at_a_range_boundary(small_sample, tmp_path):
+    """The byte ranges split at line breaks; one inside a quoted value makes a ragged record, and the parent reads instead."""
+    lines = (SAMPLE_LOGS / "service_desk_events.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    middle = len(rows) // 2
+    essay = "\n".join(f"line {i} of a long description" for i in range(4000))
+    text = "\n".join([header + ",description", *(r + "," for r in rows[:middle]),
+                      rows[middle] + f',"{essay}"', *(r + "," for r in rows[middle + 1:])]) + "\n"
+    path = tmp_path / "multiline.csv"
+    path.write_text(text)
+    layout = connectors.textio.csv_layout(connectors.textio.sniff(path))
+    start, end = connectors.textio.line_ranges(layout, 2)[1]
+    assert text.encode()[:start].count(b'"') % 2 == 1  # the second range starts inside the quoted value
+    results, report = run_parallel(str(path), workers=2, partitions=3)
+    assert document(report, results) == whole(path)
+
+
+def test_partitions_that_read_dates_differently_are_not_split(small_sample, tmp_path):
+    """Day-first is proved only in some partitions; the rest are ambiguous, so the export is read whole."""
+    ids = [f"T{i:03d}" for i in range(40)]
+    part = parallel._partition_of(pa.array(ids), 2)
+    lines = ["case,activity,timestamp"]
+    for case, p in zip(ids, part, strict=True):
+        day = 20 if p == 0 else 3
+        lines += [f"{case},Open,{day:02d}/01/2025 09:00", f"{case},Closed,{day:02d}/02/2025 10:00"]
+    path = tmp_path / "dates.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(NotSplittable, match="partitions read differently"):
+        run_parallel(str(path), workers=2, partitions=2)
+    one = run_cli("compare", path, "--workers", "1", "--json", tmp_path / "one.json")
+    two = run_cli("compare", path, "--workers", "2", "--json", tmp_path / "two.json")
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert two.stdout == one.stdout
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two")]
+    for doc in docs:
+        doc.pop("generated_at")
+    assert docs[0] == docs[1]
+
+
+def test_the_cli_with_workers_prints_what_one_process_prints(tmp_path):
+    path = SAMPLE_LOGS / "servicenow_audit.csv"
+    one = run_cli("compare", path, "--workers", "1", "--json", tmp_path / "one.json")
+    two = run_cli("compare", path, "--workers", "2", "--json", tmp_path / "two.json")
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two")]
+    for doc in docs:
+        doc.pop("generated_at")
+    assert docs[0] == docs[1]
+
+
+def test_report_progress_names_the_processes(tmp_path):
+    path = SAMPLE_LOGS / "service_desk_events.csv"
+    result = run_cli("report", path, "--workers", "2", "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"[1/2] Loading and analysing {path} in 2 processes … ")
+    assert lines[1].startswith("[2/2] Rendering … ")
+
+
+def test_a_bad_export_fails_as_in_one_process(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("case,activity,timestamp\n" + "".join(f"T{i},Open,not a date {i}\n" for i in range(50)))
+    one = run_cli("mine", path, "--workers", "1")
+    two = run_cli("mine", path, "--workers", "2")
+    assert one.exit_code == two.exit_code == 2
+    assert two.stderr == one.stderr and two.stderr.count("\n") == 1
+
+
+def test_workers_by_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("VSM_WORKERS", raising=False)
+    small = tmp_path / "small.csv"
+    small.write_text("case,activity,timestamp\n")
+    assert workers_for(small) == 1
+    assert workers_for(small, 3) == 3
+    monkeypatch.setenv("VSM_WORKERS", "2")
+    assert workers_for(small) == 2
