@@ -41,8 +41,13 @@ class Sniff:
     notes: list[str] = field(default_factory=list)
 
 
-def sniff(path: str | os.PathLike[str]) -> Sniff:
-    """Return what kind of file ``path`` is, without reading all of it."""
+def sniff(path: str | os.PathLike[str], *, trust_head: bool = False) -> Sniff:
+    """Return what kind of file ``path`` is, reading all of it only to check its encoding.
+
+    With ``trust_head``, a head that is UTF-8 is taken to mean the file is:
+    for a reader that checks every value's UTF-8 itself (Arrow does) and
+    starts again with :func:`sniff` when one fails.
+    """
     p = Path(path)
     if not p.exists():
         raise UnreadableExport(f"{p}: no such file")
@@ -79,7 +84,9 @@ def sniff(path: str | os.PathLike[str]) -> Sniff:
         if "<log" in text[:4096] or "xes" in text[:4096].lower():
             return Sniff(p, "gzip-xes", text_head=text)
         raise UnreadableExport(f"{p}: a gzip file that does not hold an XES log; unpack it first")
-    encoding, note = detect_encoding(p, head)
+    encoding, note = _utf8_head(head) if trust_head else None, ""
+    if encoding is None:
+        encoding, note = detect_encoding(p, head)
     text = _decode_head(head, encoding)
     if _looks_binary(head, text, encoding):
         raise UnreadableExport(
@@ -139,6 +146,18 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
                 # Every byte is a character in Latin-1, so the file reads; it may be garbled.
                 return "latin-1", "encoding ISO-8859-1 (Latin-1): the file is neither valid UTF-8 nor cp1252; check its text"
     return "cp1252", "encoding cp1252 (Windows Western): the file is not valid UTF-8"
+
+
+def _utf8_head(head: bytes) -> str | None:
+    """'utf-8' (or 'utf-8-sig') if the head is UTF-8 but for a character its end may cut; else None."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data" or len(head) < HEAD_BYTES:
+            return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:8192]:
+        return None
+    return "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -337,15 +356,18 @@ def _next_line(fh: io.BufferedReader, at: int, size: int) -> int:
     return size
 
 
-def iter_range(layout: CsvLayout, start: int, end: int, block_size: int = 16 << 20) -> Iterator[pa.RecordBatch]:
-    """Read the records in bytes ``start`` to ``end`` (from :func:`line_ranges`), splitting at every line break."""
+def iter_range(layout: CsvLayout, start: int, end: int, block_size: int = 4 << 20, threads: bool = False) -> Iterator[pa.RecordBatch]:
+    """Read the records in bytes ``start`` to ``end`` (from :func:`line_ranges`), splitting at every line break.
+
+    One thread by default: the readers of the ranges run side by side, one per core.
+    """
     if end <= start:
         return
     mapped = pa.memory_map(str(layout.sniffed.path))
     mapped.seek(start)
     data = mapped.read_buffer(end - start)
     kwargs = layout.options(False, None, block_size)
-    kwargs["read_options"] = pacsv.ReadOptions(encoding=layout.encoding, block_size=block_size, column_names=layout.names)
+    kwargs["read_options"] = pacsv.ReadOptions(encoding=layout.encoding, block_size=block_size, column_names=layout.names, use_threads=threads)
     kwargs["convert_options"] = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in layout.names}, null_values=PLACEHOLDERS,
         strings_can_be_null=True, quoted_strings_can_be_null=True,
@@ -369,6 +391,8 @@ def _batches(layout: CsvLayout, stream: pa.NativeFile, kwargs: dict[str, object]
         for batch in reader:
             yield pa.RecordBatch.from_arrays(batch.columns, names=layout.names)
     except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise UnreadableExport(f"{path}: is not valid UTF-8 text ({_first_line(exc)})") from exc
         if ragged or not kwargs["parse_options"].newlines_in_values:  # type: ignore[attr-defined]
             raise RaggedRecords() from exc
         raise UnreadableExport(f"{path}: cannot be read as delimited text ({_first_line(exc)})") from exc

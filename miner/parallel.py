@@ -3,19 +3,24 @@ whole cases, which worker processes load and analyse side by side.
 
 It follows the protocol of :mod:`miner.partitions`, as the Spark engine does:
 
-1. Arrow reads the first rows; the connectors load them to fix the source,
-   the case column and the date order.
-2. Arrow streams the export once; every batch is cut by a hash of the case id
-   into partition files (Arrow IPC, in a temporary folder). Memory holds one
-   batch at a time, not the export.
-3. Each worker loads its partitions into canonical event tables and describes
-   them; the parent plans for the whole log; each worker analyses its
-   partitions and sends back one merged partial.
-4. The parent merges the partials and finalizes: the results are those of one
-   process reading the whole export.
+1. Arrow reads the first rows; the connectors load them to find the source
+   and the case column.
+2. Every worker reads one byte range of the export (whole lines) and cuts its
+   rows by a hash of the case id into partition files (Arrow IPC, in a
+   temporary folder). Where a quoted value holds a line break, byte ranges do
+   not split into records, and this process streams the export instead.
+3. Each worker loads its partitions into canonical event tables, with the
+   same connector code as a whole export, and describes them; this process
+   merges the descriptions into the load report and the plan. Partitions that
+   read differently (another date order, say) send the export back to be read
+   whole, in one process.
+4. Each worker analyses its partitions and writes one merged partial; this
+   process merges the partials and finalizes: the results, and the load
+   report, of one process reading the whole export.
 
-Peak memory is about one partition's strings per worker plus the canonical
-tables, instead of the whole export's strings.
+Memory holds a batch of the export at a time while it is cut, then about one
+partition's strings per worker plus the canonical tables, instead of the
+whole export's strings.
 """
 
 from __future__ import annotations
@@ -54,7 +59,17 @@ from connectors.textio import (
 from miner.analysis import Partial, analyse
 from miner.design import Design
 from miner.mapping import Mapping
-from miner.partitions import SAMPLE_ROWS, Description, Disagreement, describe, plan_from
+from miner.partitions import (
+    SAMPLE_ROWS,
+    Description,
+    Disagreement,
+    describe,
+    partial_frames,
+    partial_from,
+    plan_from,
+    read_frames,
+    write_frames,
+)
 from miner.results import Results, aggregate_measures, combine, finalize
 
 MIN_BYTES = 64 << 20  # smaller exports are read whole, in this process
@@ -96,7 +111,8 @@ class _Input:
 
 
 def _input(path: str, options: LoadOptions) -> _Input:
-    sniffed = sniff(path)
+    # Arrow checks that every value is UTF-8; if one is not, the export is read whole (and its encoding found).
+    sniffed = sniff(path, trust_head=True)
     if sniffed.kind == "text":
         layout = csv_layout(sniffed, options.delimiter)
         splittable = not sniffed.encoding.startswith("utf-16")
@@ -138,24 +154,29 @@ def run_parallel(
             proc.start()
             child.close()
             pool.append(_Worker(proc, parent))
-        source_in = _input(path, options)
-        first, case_col, newlines = _sample(path, source_in, source, options)
+        try:
+            source_in = _input(path, options)
+            first, case_col, newlines = _sample(path, source_in, source, options)
+        except VsmError as exc:
+            raise NotSplittable(str(exc)) from exc
         n_parts = partitions or max(workers, math.ceil(Path(path).stat().st_size / PART_BYTES))
         case_index = source_in.names.index(case_col)
         pieces = _split_in_workers(pool, source_in, case_index, n_parts, folder) if source_in.ranges and not newlines else None
         if pieces is None:
-            pieces = [[f] for f in _split(source_in, case_index, n_parts, folder, newlines)]
-        given = source if source != "auto" else "auto"
+            try:
+                pieces = [[f] for f in _split(source_in, case_index, n_parts, folder, newlines)]
+            except VsmError as exc:
+                raise NotSplittable(str(exc)) from exc
         for w, worker in enumerate(pool):
-            worker.send("load", (path, source_in.kind, source_in.names, given, first.source, options, source_in.notes, pieces[w::workers]))
+            worker.send("load", (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes, pieces[w::workers]))
         descriptions: list[Description] = [d for worker in pool for d in worker.receive()]
         try:
             plan, report = plan_from(descriptions, first, mapping, design, stream_by)
         except Disagreement as exc:
             raise NotSplittable(f"partitions read differently: {exc}") from exc
-        for worker in pool:
-            worker.send("analyse", plan)
-        parts: list[Partial] = [p for worker in pool for p in worker.receive()]
+        for w, worker in enumerate(pool):
+            worker.send("analyse", (plan, str(folder / f"partial-{w}")))
+        parts: list[Partial] = [partial_from(read_frames(f)) for worker in pool for f in worker.receive()]
     finally:
         for worker in pool:
             worker.stop()
@@ -313,8 +334,13 @@ def _serve(pipe: Any) -> None:
             elif command == "analyse":
                 parts = []
                 while logs:
-                    parts.append(analyse(logs.pop(0), payload))
-                pipe.send(("analysed", [combine(parts)] if parts else []))
+                    parts.append(analyse(logs.pop(0), payload[0]))
+                # One merged partial per worker, written as Arrow files: faster than a pipe for hundreds of MB.
+                merged = [combine(parts)] if parts else []
+                pipe.send(("analysed", [write_frames(partial_frames(p), Path(payload[1])) for p in merged]))
+        except VsmError as exc:
+            pipe.send(("refused", str(exc)))  # the parent reads the export whole, and says what is wrong with it
+            return
         except BaseException:  # noqa: BLE001 - the parent reports it
             pipe.send(("crash", traceback.format_exc()))
             return
@@ -336,8 +362,8 @@ def _load_partitions(path: str, kind: str, names: list[str], given: str, expecte
     for files in pieces:
         tables, rows = [], []
         for file, offset in files:
-            with pa.OSFile(str(file)) as fh:
-                table = pa.ipc.open_file(fh).read_all()
+            with pa.memory_map(str(file)) as source:  # no copy: the pages the split just wrote
+                table = pa.ipc.open_file(source).read_all()
             rows.append(table.column(ROW).to_numpy() + offset)
             tables.append(table.drop_columns([ROW]))
         text = TextTable(pa.concat_tables(tables), np.concatenate(rows), names, [], notes)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from connectors.report import LoadReport, merge_reports
 from connectors.sanity import add_warnings, date_stats, merge_date_stats
-from miner.analysis import Plan
+from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan
 from miner.cases import case_arrays
 from miner.design import Design, load_design
 from miner.mapping import Mapping, check_user_rules, resolve_mapping
@@ -96,3 +97,43 @@ def plan_from(
     elif design is not None and not isinstance(design, Design):
         design = load_design(design)
     return Plan(first.source, rules, choice.column, choice.reason, design), report
+
+
+def partial_frames(part: Partial) -> dict[str, pd.DataFrame]:
+    """A partial analysis as named frames, for sending between processes as Arrow (:func:`partial_from`)."""
+    frames = {"tickets": part.tickets, "examples": part.examples, "has_groups": pd.DataFrame({"v": [part.has_groups]})}
+    frames.update({f"table:{name}": table for name, table in part.tables.items()})
+    frames.update({f"measure:{name}": measure for name, measure in part.measures.items()})
+    return frames
+
+
+def partial_from(frames: dict[str, pd.DataFrame]) -> Partial:
+    """The partial analysis :func:`partial_frames` gave the frames of."""
+    tables = {name: frames.get(f"table:{name}", pd.DataFrame()) for name in TABLE_KEYS}
+    measures = {name: frames[f"measure:{name}"] for name in MEASURES if f"measure:{name}" in frames}
+    return Partial(frames["tickets"], tables, measures, frames["examples"], bool(frames["has_groups"]["v"].iloc[0]))
+
+
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+
+
+def write_frames(frames: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """Write frames as Arrow IPC files into ``folder`` (one per frame); return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (name, frame) in enumerate(frames.items()):
+        table = to_arrow(frame)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"vsm_name": name.encode()})
+        with pa.OSFile(str(folder / f"{i:03d}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    return folder
+
+
+def read_frames(folder: Path) -> dict[str, pd.DataFrame]:
+    """The frames :func:`write_frames` wrote, by name."""
+    out = {}
+    for file in sorted(folder.glob("*.arrow")):
+        with pa.memory_map(str(file)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        out[table.schema.metadata[b"vsm_name"].decode()] = table.to_pandas()
+    return out

@@ -41,14 +41,17 @@ from connectors.options import LoadOptions
 from connectors.report import LoadReport
 from connectors.sources import load_table
 from connectors.textio import PLACEHOLDERS, TextTable, csv_layout, sniff, unique_names
-from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan, analyse
+from miner.analysis import MEASURES, Partial, Plan, analyse
 from miner.design import Design
 from miner.partitions import (
     PROFILE_COLUMNS,
     SAMPLE_ROWS,
     Description,
     describe,
+    partial_frames,
+    partial_from,
     plan_from,
+    to_arrow,
 )
 from miner.results import Results, combine, finalize
 
@@ -266,8 +269,7 @@ def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str]
         except VsmError as exc:
             yield _rows(kind="error", pid=pid, name=str(exc))
             return
-        payloads = [("tickets", part.tickets), ("examples", part.examples), ("has_groups", pd.DataFrame({"v": [part.has_groups]}))]
-        payloads += [(f"table:{name}", table) for name, table in part.tables.items()]
+        payloads = [(name, frame) for name, frame in partial_frames(part).items() if not name.startswith("measure:")]
         yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
                             "k1": None, "k2": None, "v": None, "d": None})
         for name, measure in part.measures.items():
@@ -292,18 +294,11 @@ def _rows(**values: Any) -> pd.DataFrame:
 
 
 def _collect_parts(rows: list[Any]) -> list[Partial]:
-    """Rebuild each partition's Partial from its Arrow payloads."""
+    """Rebuild each partition's Partial (without its measures, reduced in Spark) from its Arrow payloads."""
     by_pid: dict[int, dict[str, pd.DataFrame]] = {}
     for row in rows:
         by_pid.setdefault(int(row.pid), {})[row.name] = _from_ipc(row.payload)
-    parts = []
-    for pid in sorted(by_pid):
-        got = by_pid[pid]
-        tables = {name.removeprefix("table:"): frame for name, frame in got.items() if name.startswith("table:")}
-        for name in TABLE_KEYS:
-            tables.setdefault(name, pd.DataFrame())
-        parts.append(Partial(got["tickets"], tables, {}, got["examples"], bool(got["has_groups"]["v"].iloc[0])))
-    return parts
+    return [partial_from(by_pid[pid]) for pid in sorted(by_pid)]
 
 
 def _aggregates(rows: list[Any]) -> dict[str, pd.DataFrame]:
@@ -326,7 +321,7 @@ def _aggregates(rows: list[Any]) -> dict[str, pd.DataFrame]:
 
 
 def _to_ipc(frame: pd.DataFrame) -> bytes:
-    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    table = to_arrow(frame)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

@@ -128,3 +128,16 @@ def test_workers_by_default(monkeypatch, tmp_path):
     assert workers_for(small, 3) == 3
     monkeypatch.setenv("VSM_WORKERS", "2")
     assert workers_for(small) == 2
+
+
+def test_an_export_not_in_utf8_beyond_its_head_is_read_whole(tmp_path):
+    """The head is plain ASCII, so the workers take the export for UTF-8; Arrow finds the cp1252 byte, and it is read whole."""
+    rows = [f"T{i:05d},{'Open' if j == 0 else 'Closed'},2025-01-{1 + j:02d} 09:00:00" for i in range(9000) for j in range(2)]
+    rows[-1] = rows[-1].replace("Closed", "Clos\xe9d")
+    path = tmp_path / "late-cp1252.csv"
+    path.write_bytes(("case,activity,timestamp\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    assert path.stat().st_size > 256 * 1024
+    one = run_cli("mine", path, "--workers", "1", "--json", tmp_path / "one.json")
+    two = run_cli("mine", path, "--workers", "2", "--json", tmp_path / "two.json")
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert two.stdout == one.stdout and "Clos\xe9d" in two.stdout
