@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from connectors.eventlog import SOURCE_ROW
 from miner.cases import US, CaseArrays, case_arrays
 from miner.conformance import NO_STREAM, align_tickets
 from miner.design import Design, assign_streams
@@ -31,6 +32,7 @@ from miner.dfg import edge_waits
 from miner.groups import group_part
 from miner.mapping import Mapping, apply_mapping
 from miner.rework import Rework, examples_frame, rework, top_examples
+from miner.stats import distinct_per_key
 from miner.steps import step_values
 from miner.streams import case_values
 from miner.tickets import ticket_table, timing
@@ -39,6 +41,7 @@ from miner.variants import collapse_repeats, variants
 from miner.waits import wait_part
 
 PATH_SEP = "\x1f"  # joins activities in a ticket's activity path
+FIRST_ROW = "_first_row"  # a ticket's first source row, by which merged partitions are ordered (then dropped)
 VC_SEP = " → "  # joins value-chain stages in a ticket's value-chain path
 
 # Additive tables: their key columns; every other column is summed on merge.
@@ -75,6 +78,11 @@ MEASURES: dict[str, MeasureSpec] = {
     "waits": MeasureSpec(("source", "target"), "t_us", (0.5,), "case_id"),
     "visits": MeasureSpec(("group",), "t_us", (0.5,), "case_id"),
 }
+
+
+# Tickets per key of the measures that count them: distinct case ids, exact
+# within a partition of whole cases, so these tables add up like the others.
+TABLE_KEYS.update({f"tickets_{name}": list(spec.keys) for name, spec in MEASURES.items() if spec.distinct})
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,9 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     tickets = ticket_table(arrays, classes, tim, vc_paths=vc_of_case, streams=types)
     tickets["activity_path"] = act_paths[act_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
     tickets["first_activity"] = names[arrays.activity[arrays.case_start[:-1]]] if arrays.n_cases else []
+    # The ticket's first row in the export: partitions merge back into the export's order of tickets.
+    rows = log[SOURCE_ROW].to_numpy(dtype=np.int64)
+    tickets[FIRST_ROW] = np.minimum.reduceat(rows, arrays.case_start[:-1]) if arrays.n_cases else np.zeros(0, dtype=np.int64)
 
     tables = _discovery_tables(arrays, classes, types)
     src, dst, wait = edge_waits(arrays)
@@ -126,7 +137,17 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
     if plan.design is not None:
         _compare(log, arrays, classes, tim, plan.design, part)
+    _count_tickets(part)
     return part
+
+
+def _count_tickets(part: Partial) -> None:
+    """Count the tickets per key of each measure that asks for it; the measure then drops its case ids."""
+    for name, spec in MEASURES.items():
+        if spec.distinct and name in part.measures:
+            frame = part.measures[name]
+            part.tables[f"tickets_{name}"] = distinct_per_key(frame, list(spec.keys), spec.distinct)
+            part.measures[name] = frame.drop(columns=[spec.distinct])
 
 
 def _value_chain_variants(arrays: CaseArrays, classes) -> object:  # type: ignore[no-untyped-def]

@@ -205,7 +205,8 @@ def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, ass
 
 def stream_summary(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Return per designed stream: tickets, mean fitness, share conforming, tickets still open."""
-    assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    slim = tickets[["designed_stream", "case_id", "fitness", "conforming", "open"]]  # not a copy of every ticket column
+    assigned = slim[slim["designed_stream"] != NO_STREAM]
     summary = assigned.groupby("designed_stream", sort=False).agg(
         tickets=("case_id", "size"), fitness=("fitness", lambda f: math.fsum(f.tolist()) / len(f)),
         conforming_share=("conforming", "mean"), open=("open", "sum"),
@@ -231,7 +232,8 @@ def deviation_table(tickets: pd.DataFrame) -> pd.DataFrame:
     exploded["type"] = parts.str[0]
     exploded["step"] = parts.str[1]
     exploded = exploded.drop_duplicates(["stream", "case_id", "type", "step"])
-    assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    slim = tickets[["designed_stream", "conforming", "lead_time_s"]]  # not a copy of every ticket column
+    assigned = slim[slim["designed_stream"] != NO_STREAM]
     totals = assigned.groupby("designed_stream").size()
     conforming_lead = assigned[assigned["conforming"]].groupby("designed_stream")["lead_time_s"].median()
     table = exploded.groupby(["stream", "type", "step"], sort=False).agg(tickets=("case_id", "size"), median_lead=("lead_time_s", "median")).reset_index()

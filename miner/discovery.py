@@ -50,7 +50,7 @@ def make_plan(
 def run(log: pd.DataFrame, plan: Plan) -> Results:
     """Analyse ``log`` under ``plan`` on this machine."""
     part = analyse(log, plan)
-    return finalize(part, aggregate_measures(part.measures), plan)
+    return finalize(part, aggregate_measures(part.measures, part.tables), plan)
 
 
 def discover(

@@ -182,7 +182,7 @@ def run_parallel(
             worker.stop()
         shutil.rmtree(folder, ignore_errors=True)
     merged = combine(parts)
-    return finalize(merged, aggregate_measures(merged.measures), plan), report
+    return finalize(merged, aggregate_measures(merged.measures, merged.tables), plan), report
 
 
 @dataclass

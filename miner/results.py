@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from miner.analysis import MEASURES, PATH_SEP, TABLE_KEYS, VC_SEP, Partial, Plan
+from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, TABLE_KEYS, VC_SEP, Partial, Plan
 from miner.cases import US
 from miner.conformance import NO_STREAM, deviation_table, stream_summary
 from miner.design import Design
 from miner.groups import group_table
 from miner.mapping import INHERIT, UNMAPPED
 from miner.rework import EXAMPLES, KEY_SEP, top_examples
-from miner.stats import grouped_quantiles, quantiles
+from miner.stats import grouped_quantiles, key_codes, quantiles
 from miner.steps import step_table
 from miner.streams import StreamChoice, stream_table
 from miner.summary import LogSummary
@@ -104,11 +104,14 @@ def combine(parts: list[Partial]) -> Partial:
     return Partial(tickets, tables, measures, examples, any(p.has_groups for p in parts))
 
 
-def aggregate_measures(measures: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def aggregate_measures(measures: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Reduce each measure to: keys, count, sum, q<percent> per quantile, distinct (when asked).
 
     Values are integer microseconds; sums stay integers, quantiles interpolate
     linearly between order statistics (numpy's default, and Spark's percentile).
+    ``distinct``, the tickets per key, comes from the additive tables
+    ``tickets_<measure>`` that :func:`miner.analysis.analyse` counts per
+    partition of cases (``tables``).
     """
     out = {}
     for name, frame in measures.items():
@@ -118,20 +121,33 @@ def aggregate_measures(measures: dict[str, pd.DataFrame]) -> dict[str, pd.DataFr
         if frame.empty:
             out[name] = pd.DataFrame(columns=columns)
             continue
-        codes, uniques = _key_codes(frame, keys)
+        codes, uniques = key_codes(frame, keys)
         values = frame[spec.value].to_numpy(dtype=np.int64)
-        key_codes, counts, qs = grouped_quantiles(codes.astype(np.int64), values, spec.quantiles)
-        agg = uniques.iloc[key_codes].reset_index(drop=True)
+        key_codes_, counts, qs = grouped_quantiles(codes.astype(np.int64), values, spec.quantiles)
+        agg = uniques.iloc[key_codes_].reset_index(drop=True)
         agg["count"] = counts
         # Integer microseconds sum exactly, whatever the order of the rows.
-        agg["sum"] = pd.Series(values).groupby(codes).sum().reindex(key_codes).to_numpy()
+        agg["sum"] = pd.Series(values).groupby(codes).sum().reindex(key_codes_).to_numpy()
         for q, column in zip(spec.quantiles, qs, strict=True):
             agg[f"q{int(q * 100)}"] = column
-        if spec.distinct:
-            d_codes, d_values = pd.factorize(frame[spec.distinct])
-            pairs = pd.unique(codes.astype(np.int64) * (len(d_values) + 1) + d_codes)
-            agg["distinct"] = np.bincount(pairs // (len(d_values) + 1), minlength=len(uniques))[key_codes]
-        out[name] = agg[columns]
+        out[name] = agg
+    return add_ticket_counts(out, tables or {})
+
+
+def add_ticket_counts(aggregates: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give each aggregated measure that counts tickets its ``distinct`` column, from the merged ``tickets_<measure>`` tables."""
+    out = {}
+    for name, agg in aggregates.items():
+        spec = MEASURES[name]
+        if spec.distinct and len(agg):
+            keys = list(spec.keys)
+            counted = tables.get(f"tickets_{name}", pd.DataFrame(columns=[*keys, "tickets"]))
+            lookup = dict(zip(map(tuple, counted[keys].astype(str).to_numpy().tolist()), counted["tickets"].astype(np.int64), strict=True))
+            agg = agg.copy()
+            agg["distinct"] = np.array([lookup.get(k, 0) for k in map(tuple, agg[keys].astype(str).to_numpy().tolist())], dtype=np.int64)
+        elif spec.distinct:
+            agg = agg.reindex(columns=[*agg.columns, "distinct"]) if "distinct" not in agg.columns else agg
+        out[name] = agg
     return out
 
 
@@ -149,31 +165,13 @@ def concat_measures(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Return a code per row for its combination of ``keys``, and the combinations (as strings) per code."""
-    parts = []
-    for k in keys:
-        col = frame[k]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            parts.append((col.cat.codes.to_numpy().astype(np.int64), np.asarray(col.cat.categories, dtype=object)))
-        else:
-            c, u = pd.factorize(col)
-            parts.append((c.astype(np.int64), np.asarray(u, dtype=object)))
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for c, u in parts:
-        combined = combined * (len(u) + 1) + c
-    codes, uniques = pd.factorize(combined)
-    rest = np.asarray(uniques, dtype=np.int64)
-    columns = {}
-    for k, (_, u) in zip(reversed(keys), reversed(parts), strict=True):
-        columns[k] = u[rest % (len(u) + 1)].astype(str)
-        rest = rest // (len(u) + 1)
-    return codes.astype(np.int64), pd.DataFrame({k: columns[k] for k in keys})
-
-
 def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> Results:
     """Build the final tables from merged analyses and aggregated measures."""
-    tickets = part.tickets.reset_index(drop=True)
+    tickets = part.tickets
+    if FIRST_ROW in tickets:
+        # Tickets in the order they first appear in the export, however the cases were partitioned.
+        tickets = tickets.sort_values(FIRST_ROW, kind="stable").drop(columns=FIRST_ROW)
+    tickets = tickets.reset_index(drop=True)
     t = part.tables
     variants_table = _variants(tickets["activity_path"], PATH_SEP)
     tickets["variant"] = tickets["activity_path"].map(dict(zip(variants_table["key"], variants_table["variant"], strict=True)))

@@ -2,9 +2,9 @@
 
 1. Spark reads the export (CSV or Parquet) as strings, numbering every record
    in file order (the ``source_row`` that breaks ties between equal times).
-2. The driver reads a sample with the connectors to fix how the export is read:
-   its source, the case column and the date order. The records are then
-   repartitioned by case, so that every partition holds whole cases.
+2. The driver reads a sample with the connectors to find the source and the
+   case column. The records are then repartitioned by case, so that every
+   partition holds whole cases.
 3. Pass one, per partition: the connector turns the rows into the canonical
    event table (snapshot folding, hand-offs and rejections are all per case),
    and reports row accounting, date extremes, activities and the ticket-type
@@ -14,7 +14,8 @@
    Tickets, additive tables and examples come back to the driver as Arrow;
    measures (one value per event or wait) stay in Spark and are reduced there
    by key: count, exact integer sum, exact percentiles (``percentile``, which
-   interpolates linearly like numpy) and distinct tickets.
+   interpolates linearly like numpy). Tickets per key are counted in each
+   partition (whole cases), so they add up with the tables.
 5. The driver merges and finalizes with the same code as the embedded engine,
    so the JSON and the HTML are the same.
 
@@ -53,7 +54,7 @@ from miner.partitions import (
     plan_from,
     to_arrow,
 )
-from miner.results import Results, combine, finalize
+from miner.results import Results, add_ticket_counts, combine, finalize
 
 ROW = "_vsm_row"  # record number in file order, 0 for a CSV's header
 QUANTILES = (0.5, 0.9)
@@ -154,19 +155,18 @@ def run_spark(
         F.count(F.lit(1)).alias("count"),
         F.sum("v").alias("sum"),
         F.expr(f"percentile(v, array({', '.join(str(q) for q in QUANTILES)}))").alias("q"),
-        F.countDistinct("d").alias("distinct"),
     ).collect()
     for err in out.filter(F.col("kind") == "error").select("name").collect():
         raise VsmError(err.name)
-    aggregates = _aggregates(measures)
     merged = combine(parts) if parts else Partial(pd.DataFrame())
-    results = finalize(merged, aggregates, plan)
+    # Tickets per key were counted per partition of whole cases: they add up in the merged tables.
+    results = finalize(merged, add_ticket_counts(_aggregates(measures), merged.tables), plan)
     by_case.unpersist()
     out.unpersist()
     return results, report
 
 
-OUT_SCHEMA = "kind string, pid int, name string, payload binary, k1 string, k2 string, v long, d string"
+OUT_SCHEMA = "kind string, pid int, name string, payload binary, k1 string, k2 string, v long"
 
 
 def _read(spark: Any, path: str, options: LoadOptions) -> tuple[Any, list[str], list[str]]:
@@ -271,7 +271,7 @@ def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str]
             return
         payloads = [(name, frame) for name, frame in partial_frames(part).items() if not name.startswith("measure:")]
         yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
-                            "k1": None, "k2": None, "v": None, "d": None})
+                            "k1": None, "k2": None, "v": None})
         for name, measure in part.measures.items():
             spec = MEASURES[name]
             if measure.empty:
@@ -281,14 +281,13 @@ def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str]
                 "kind": "m", "pid": pid, "name": name, "payload": None,
                 "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None,
                 "v": measure[spec.value].to_numpy(dtype=np.int64),
-                "d": measure[spec.distinct].astype(str).to_numpy(dtype=object) if spec.distinct else None,
             })
 
     return run
 
 
 def _rows(**values: Any) -> pd.DataFrame:
-    base = {"kind": None, "pid": None, "name": None, "payload": None, "k1": None, "k2": None, "v": None, "d": None}
+    base = {"kind": None, "pid": None, "name": None, "payload": None, "k1": None, "k2": None, "v": None}
     base.update(values)
     return pd.DataFrame({k: [v] for k, v in base.items()})
 
@@ -314,8 +313,6 @@ def _aggregates(rows: list[Any]) -> dict[str, pd.DataFrame]:
         for i, q in enumerate(QUANTILES):
             if q in spec.quantiles:
                 frame[f"q{int(q * 100)}"] = np.array([r.q[i] for r in mine], dtype=np.float64)
-        if spec.distinct:
-            frame["distinct"] = np.array([r.distinct for r in mine], dtype=np.int64)
         out[name] = frame
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -58,3 +59,38 @@ def _sort_by_key_then_value(keys: np.ndarray, values: np.ndarray) -> tuple[np.nd
             return packed // span + kmin, (packed % span + lo).astype(np.float64)
     order = np.lexsort((values, keys))
     return keys[order], values[order].astype(np.float64)
+
+
+def key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return a code per row for its combination of ``keys``, and the combinations (as strings) per code."""
+    parts = []
+    for k in keys:
+        col = frame[k]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            parts.append((col.cat.codes.to_numpy().astype(np.int64), np.asarray(col.cat.categories, dtype=object)))
+        else:
+            c, u = pd.factorize(col)
+            parts.append((c.astype(np.int64), np.asarray(u, dtype=object)))
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for c, u in parts:
+        combined = combined * (len(u) + 1) + c
+    codes, uniques = pd.factorize(combined)
+    rest = np.asarray(uniques, dtype=np.int64)
+    columns = {}
+    for k, (_, u) in zip(reversed(keys), reversed(parts), strict=True):
+        columns[k] = u[rest % (len(u) + 1)].astype(str)
+        rest = rest // (len(u) + 1)
+    return codes.astype(np.int64), pd.DataFrame({k: columns[k] for k in keys})
+
+
+def distinct_per_key(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
+    """Return each combination of ``keys`` (as strings) with the number of distinct values of ``column`` in its rows."""
+    if frame.empty:
+        return pd.DataFrame({**{k: pd.Series([], dtype=object) for k in keys}, "tickets": pd.Series([], dtype=np.int64)})
+    codes, uniques = key_codes(frame, keys)
+    d_codes, d_values = pd.factorize(frame[column])
+    width = len(d_values) + 1
+    pairs = pd.unique(codes * width + d_codes)
+    out = uniques.copy()
+    out["tickets"] = np.bincount(pairs // width, minlength=len(uniques))
+    return out

@@ -78,19 +78,25 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Return one row per designed step of every stream that has tickets (from the ticket columns)."""
     rows = []
     streams = tickets["designed_stream"].to_numpy()
+    case_ids = tickets["case_id"].to_numpy()
+
+    def column(name: str, idx: np.ndarray, dtype: object = None) -> np.ndarray:
+        # One column's rows of one stream: never a copy of the whole (wide) ticket table.
+        return tickets[name].to_numpy(dtype=dtype)[idx]
+
     for stream in design.streams:
-        mine = tickets[streams == stream.name]
-        n_tickets = len(mine)
+        idx = np.flatnonzero(streams == stream.name)
+        n_tickets = len(idx)
         if n_tickets == 0:
             continue
         for j, step in enumerate(stream.steps):
-            reached = mine[f"step{j}_reached"].to_numpy(dtype=bool)
+            reached = column(f"step{j}_reached", idx, bool)
             r = int(reached.sum())
-            work = mine[f"step{j}_work_s"].to_numpy()[reached]
-            wait = mine[f"step{j}_wait_s"].to_numpy()[reached]
+            work = column(f"step{j}_work_s", idx)[reached]
+            wait = column(f"step{j}_wait_s", idx)[reached]
             total = work + wait
             over = (total > step.target_s) if step.target_s else np.zeros(r, bool)
-            ids = mine["case_id"].to_numpy()[reached]
+            ids = case_ids[idx][reached]
             excess = total[over] - (step.target_s or 0)
             order = np.lexsort((ids[over], -excess)) if over.any() else np.zeros(0, dtype=int)
             rows.append(
@@ -113,7 +119,7 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
                     "over_target": int(over.sum()),
                     "over_target_share": (int(over.sum()) / r) if r and step.target_s else None,
                     "median_excess_s": float(np.median(excess)) if over.any() else None,
-                    "complete_accurate": (1.0 - float(mine[f"step{j}_back"].to_numpy(dtype=bool)[reached].sum()) / r) if r else None,
+                    "complete_accurate": (1.0 - float(column(f"step{j}_back", idx, bool)[reached].sum()) / r) if r else None,
                     "examples_over_target": [str(x) for x in ids[over][order][:EXAMPLES]],
                 }
             )

@@ -6,7 +6,13 @@ import pytest
 
 from connectors.errors import ConfigError
 from miner.cases import case_arrays
-from miner.mapping import apply_mapping, builtin_mapping, check_user_rules, parse_mapping_text, resolve_mapping
+from miner.mapping import (
+    apply_mapping,
+    builtin_mapping,
+    check_user_rules,
+    parse_mapping_text,
+    resolve_mapping,
+)
 from miner.valuechain import STAGES
 from tests.helpers import make_log
 

@@ -141,3 +141,20 @@ def test_an_export_not_in_utf8_beyond_its_head_is_read_whole(tmp_path):
     two = run_cli("mine", path, "--workers", "2", "--json", tmp_path / "two.json")
     assert (one.exit_code, two.exit_code) == (0, 0)
     assert two.stdout == one.stdout and "Clos\xe9d" in two.stdout
+
+
+@pytest.mark.parametrize("export", ["ties", "servicenow_audit.csv"])
+def test_report_json_and_csv_are_the_same_bytes_with_workers(small_sample, tmp_path, export):
+    """HTML, JSON and every CSV table, byte for byte but for generated_at, on a log full of ties and on an audit export."""
+    from tests.hardening.test_determinism import _args, _outputs, _ties
+
+    path = _ties(tmp_path / "ties.csv") if export == "ties" else SAMPLE_LOGS / export
+    runs = []
+    for workers in ("1", "2"):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        result = run_cli(*_args(path, folder), "--workers", workers)
+        assert result.exit_code == 0, result.stderr
+        runs.append(_outputs(folder))
+    assert len(runs[0]) >= 10
+    assert runs[0] == runs[1]

@@ -36,5 +36,5 @@ def test_partitioned_analysis_equals_the_whole(name, parts):
         if mask.any():
             pieces.append(analyse(log[mask].reset_index(drop=True), plan))
     merged = combine(pieces)
-    split = finalize(merged, aggregate_measures(merged.measures), plan)
+    split = finalize(merged, aggregate_measures(merged.measures, merged.tables), plan)
     assert document(report, split) == document(report, whole)

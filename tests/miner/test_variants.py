@@ -8,7 +8,6 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miner.cases import case_arrays
 from miner.discovery import discover
 from miner.variants import _split_collisions, variants
 from tests.helpers import make_log
