@@ -197,7 +197,10 @@ def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:
     frame = pd.DataFrame({"v": tickets["variant"].to_numpy(), "lead": tickets["lead_time_s"].to_numpy(), "stream": stream_of_case})
     frame = frame[frame["v"] <= len(table)]
     med = frame.groupby("v")["lead"].median()
-    main = frame.groupby("v")["stream"].agg(lambda s: sorted(s.value_counts().items(), key=lambda x: (-x[1], x[0]))[0][0])
+    # Each variant's main stream: the most tickets, ties by name.
+    counts = frame.groupby(["v", "stream"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["v", "n", "stream"], ascending=[True, False, True]).drop_duplicates("v")
+    main = pd.Series(counts["stream"].to_numpy(), index=counts["v"].to_numpy())
     total = max(len(tickets), 1)
     out = []
     for r in table.itertuples(index=False):
