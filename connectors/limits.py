@@ -41,8 +41,13 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def check_memory(sniffed: Sniff) -> None:
-    """Raise :class:`TooLarge` if loading ``sniffed`` would need more memory than is available."""
+def check_memory(sniffed: Sniff, factor: float = FACTOR, engine: str = "") -> None:
+    """Raise :class:`TooLarge` if loading ``sniffed`` would need more memory than is available.
+
+    ``factor`` is the peak memory per byte of data: :data:`FACTOR` for one
+    process reading the export whole; the worker engine (``engine`` names it
+    in the message) passes its own, smaller one.
+    """
     if os.environ.get("VSM_NO_MEMORY_CHECK", "").strip() not in ("", "0"):
         return
     available = available_memory()
@@ -50,7 +55,7 @@ def check_memory(sniffed: Sniff) -> None:
         return
     bytes_free, where = available
     size, what = data_size(sniffed)
-    need = size * FACTOR
+    need = int(size * factor)
     if need <= bytes_free:
         return
     if sniffed.kind in ("text", "parquet"):
@@ -59,7 +64,7 @@ def check_memory(sniffed: Sniff) -> None:
         advice = "split the export, or convert it to CSV or Parquet for --engine spark"
     raise TooLarge(
         f"{sniffed.path}: {human(size)}{what} needs about {human(need)} of memory to load and analyse "
-        f"({FACTOR}x for {KIND_NAMES.get(sniffed.kind, sniffed.kind)}), but {where.format(human(bytes_free))}; "
+        f"({factor:g}x for {KIND_NAMES.get(sniffed.kind, sniffed.kind)}{engine}), but {where.format(human(bytes_free))}; "
         f"{advice}; or set VSM_NO_MEMORY_CHECK=1 to try anyway"
     )
 

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import VsmError
 from connectors.generic import iter_parquet
+from connectors.limits import check_memory
 from connectors.options import LoadOptions
 from connectors.report import LoadReport
 from connectors.sources import load_table
@@ -75,6 +76,9 @@ from miner.results import Results, aggregate_measures, combine, finalize
 MIN_BYTES = 64 << 20  # smaller exports are read whole, in this process
 PART_BYTES = 256 << 20  # about this much of the export per partition
 MAX_WORKERS = 8
+# Peak memory of all processes together per byte of export: 1.3x measured for
+# 10M events of ServiceNow audit snapshots (benchmarks/results.md), rounded up.
+WORKERS_FACTOR = 2
 ROW = "_vsm_row"
 
 
@@ -143,6 +147,12 @@ def run_parallel(
     caller then loads it whole, which also gives the right error message.
     """
     options = options or LoadOptions()
+    try:
+        sniffed = sniff(path, trust_head=True)
+    except VsmError as exc:
+        raise NotSplittable(str(exc)) from exc
+    if sniffed.kind in ("text", "parquet"):
+        check_memory(sniffed, WORKERS_FACTOR, " in worker processes")
     context = multiprocessing.get_context("spawn")  # not fork: Arrow's thread pools do not survive a fork
     pool: list[_Worker] = []
     folder = Path(tempfile.mkdtemp(prefix="vsm-parts-"))

@@ -158,3 +158,13 @@ def test_report_json_and_csv_are_the_same_bytes_with_workers(small_sample, tmp_p
         runs.append(_outputs(folder))
     assert len(runs[0]) >= 10
     assert runs[0] == runs[1]
+
+
+def test_an_export_too_large_for_the_workers_fails_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("VSM_MEMORY_LIMIT", "100K")
+    path = SAMPLE_LOGS / "servicenow_audit.csv"
+    result = run_cli("report", path, "--workers", "2", "-o", tmp_path / "r.html", "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"Error: {path}: ") and "2x for delimited text in worker processes" in result.stderr
+    assert not (tmp_path / "r.html").exists()
