@@ -111,7 +111,7 @@ def build_events(
     for c in attributes:
         name = c if c not in events.columns else f"src_{c}"
         attr_names[c] = name
-        events[name] = frame[c].to_numpy()
+        events[name] = frame[c].array  # no index alignment, and Arrow strings stay Arrow strings
 
     if drop_duplicates and not options.keep_duplicates:
         _reject_duplicates(events, rejects, list(frame.columns), frame)
@@ -175,12 +175,21 @@ def _clean_text(column: pd.Series) -> pd.Series:
 
 
 def _reject_duplicates(events: pd.DataFrame, rejects: Rejects, columns: list[str], frame: pd.DataFrame) -> None:
-    kept = rejects.kept
-    if not kept.any():
+    kept = np.flatnonzero(rejects.kept)
+    if not len(kept):
         return
-    subset = frame.loc[kept, columns]
-    dup = subset.duplicated(keep="first").to_numpy()
+    # Two equal rows have the same ticket and time: compare whole rows only
+    # where those repeat (a few rows, instead of every row's every column).
+    # One wrapping 64-bit mix of the two: equal pairs mix equal, and a rare
+    # collision only adds a row to compare.
+    case = pd.factorize(events[CASE_ID].iloc[kept])[0].astype("uint64")
+    time = events[TIMESTAMP].iloc[kept].array.asi8.view("uint64")  # datetime64[us, UTC]
+    key = pd.Series(time * np.uint64(0x9E3779B97F4A7C15) + case)
+    kept = kept[key.duplicated(keep=False).to_numpy()]
+    if not len(kept):
+        return
+    dup = frame.iloc[kept][columns].duplicated(keep="first").to_numpy()
     if dup.any():
         mask = np.zeros(len(frame), dtype=bool)
-        mask[np.flatnonzero(kept)[dup]] = True
+        mask[kept[dup]] = True
         rejects.add("exact duplicate of an earlier row (pass --keep-duplicates to keep)", mask)

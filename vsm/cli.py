@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -92,6 +93,15 @@ def _where(export: str, kwargs: dict[str, Any]) -> str:
 
     n = workers_for(export, kwargs.get("workers"))
     return f" in {n} processes" if n > 1 else ""
+
+
+def _warm_renderer() -> None:
+    try:
+        from reports.html import warm
+
+        warm()
+    except Exception:  # noqa: BLE001: rendering itself reports whatever is wrong
+        pass
 
 
 def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, stream_by: str | None, design: Any) -> tuple[Any, Any]:
@@ -423,6 +433,10 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     where = _where(export, kwargs)
     progress = Progress(quiet, 2 if where else 3)
     if where:
+        # This process waits while the workers (or Spark) analyse: meanwhile,
+        # import what rendering needs.
+        warming = threading.Thread(target=_warm_renderer, daemon=True)
+        warming.start()
         with progress(f"Loading and analysing {export}{where}"):
             found, report_ = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     else:
@@ -436,6 +450,9 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         _warn(warning)
     with progress("Rendering"):
         from reports.html import render
+
+        if where:
+            warming.join()
 
         html = render(report_, found, title=title)
         tables: dict[str, Any] = {}
