@@ -385,6 +385,8 @@ def _load_partitions(path: str, kind: str, names: list[str], given: str, expecte
         if report.source != expected:
             return f"a partition reads as {report.source}, the first rows as {expected}"
         del text
+        for file, _ in files:  # here, in parallel, rather than all at the end in the parent
+            Path(file).unlink(missing_ok=True)
         logs.append(log)
         described.append(describe(log, report))
     return described

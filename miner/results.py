@@ -213,7 +213,7 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
         time_in_state_s={a: int(s) / US for a, s in zip(activities["activity"], activities["time_in_state_us"], strict=True)},
         stream_choice=StreamChoice(plan.stream_column, plan.stream_reason),
         streams=stream_table(tickets, group, variants_table),
-        streams_by_path=stream_table(tickets, pd.Series(tickets["path"].to_numpy(), dtype=object), variants_table),
+        streams_by_path=stream_table(tickets, tickets["path"], variants_table),
         has_groups=part.has_groups,
         tables=t,
     )

@@ -103,21 +103,25 @@ def stream_table(
     n = len(tickets)
     if n == 0:
         return pd.DataFrame(columns=["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"])
-    names = group.fillna("(none)").astype(str).to_numpy()
-    codes, uniq = pd.factorize(names, sort=True)
+    codes, uniq = _text_codes(group)
     lead = tickets["lead_time_s"].to_numpy() * US
     keys, counts, (med, p90) = grouped_quantiles(codes.astype(np.int64), lead, (0.5, 0.9))
     frame = pd.DataFrame({"stream": uniq[keys], "tickets": counts, "lead_time_median_s": med / US, "lead_time_p90_s": p90 / US})
     frame["share"] = frame["tickets"] / n
-    # Dominant path and top variants per stream.
-    per = pd.DataFrame({"stream": names, "path": tickets["path"].to_numpy(), "variant": tickets["variant"].to_numpy()})
-    paths = per.groupby(["stream", "path"], sort=False).size().reset_index(name="n")
+    # Dominant path and top variants per stream, grouped by codes: names only
+    # for the (few) groups.
+    path_codes, path_names = pd.factorize(tickets["path"])
+    per = pd.DataFrame({"stream": codes, "path": path_codes, "variant": tickets["variant"].to_numpy()})
+    paths = per[path_codes >= 0].groupby(["stream", "path"], sort=False).size().reset_index(name="n")
+    paths["path"] = np.asarray(path_names, dtype=object)[paths["path"].to_numpy()]
     paths = paths.sort_values(["stream", "n", "path"], ascending=[True, False, True]).drop_duplicates("stream")
+    paths["stream"] = uniq[paths["stream"].to_numpy()]
     frame = frame.merge(paths.rename(columns={"n": "path_tickets"}), on="stream", how="left")
     frame["path_share"] = frame["path_tickets"] / frame["tickets"]
     var = per.groupby(["stream", "variant"], sort=False).size().reset_index(name="n")
     var = var.sort_values(["stream", "n", "variant"], ascending=[True, False, True])
     var = var.groupby("stream", sort=False).head(top_variants)
+    var["stream"] = uniq[var["stream"].to_numpy()]
     path_of = dict(zip(variants_table["variant"], variants_table["path"], strict=True))
     tops = {
         s: [{"variant": int(v), "cases": int(c), "path": list(path_of[v])} for v, c in zip(g["variant"], g["n"], strict=True)]
@@ -126,3 +130,15 @@ def stream_table(
     frame["top_variants"] = frame["stream"].map(tops)
     frame = frame.sort_values(["tickets", "stream"], ascending=[False, True], ignore_index=True)
     return frame[["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"]]
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` as text, into their sorted distinct texts; missing is '(none)'.
+
+    The same as factorizing ``values.fillna("(none)").astype(str)`` sorted,
+    without building a string per ticket.
+    """
+    codes, uniques = pd.factorize(values)  # -1 where missing
+    texts = np.append(np.asarray(uniques, dtype=object).astype(str), "(none)")
+    text_codes, names = pd.factorize(texts, sort=True)
+    return text_codes[codes], np.asarray(names, dtype=object)  # code -1 takes the last text, '(none)'

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reports.units import human, pct
@@ -20,6 +21,16 @@ class Finding:
 
     def __post_init__(self) -> None:
         self.text = self.text[:1].upper() + self.text[1:]
+
+
+def worst_tickets(tickets: pd.DataFrame, column: str, n: int = 3) -> list[str]:
+    """The ids of the ``n`` tickets with the most ``column``, ties by id, without sorting every ticket."""
+    values = tickets[column].to_numpy(dtype="float64", na_value=np.nan)
+    if len(values) > n:
+        cut = np.partition(np.nan_to_num(values, nan=-np.inf), len(values) - n)[len(values) - n]
+        tickets = tickets[~(values < cut)]  # missing values stay, and sort last as before
+    worst = tickets.sort_values([column, "case_id"], ascending=[False, True]).head(n)
+    return [str(x) for x in worst["case_id"]]
 
 
 @dataclass
@@ -99,11 +110,10 @@ def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
             out.append(Finding(f"No ticket bounces between groups; {int(per['reassignments'].sum()):,} reassignments in all."))
     reopened = int((per["reopens"] > 0).sum())
     if reopened:
-        worst = per.sort_values(["reopens_s", "case_id"], ascending=[False, True]).head(3)
         out.append(Finding(
             f"{pct(reopened / n)} of tickets are reopened after delivery ({int(per['reopens'].sum()):,} reopens), "
             f"costing {human(per['reopens_s'].sum())} until they were delivered again.",
-            [str(x) for x in worst["case_id"]],
+            worst_tickets(per, "reopens_s"),
         ))
     repeated = c.repeated
     if len(repeated):

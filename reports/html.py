@@ -24,7 +24,7 @@ from markupsafe import Markup
 from miner.conformance import align, step_symbols
 from miner.valuechain import DESCRIPTIONS, LABELS, STAGES
 from reports import charts, processmap, vsmap
-from reports.findings import answers
+from reports.findings import answers, worst_tickets
 from reports.svg import STAGE_COLOURS
 from reports.units import human, pct
 
@@ -191,9 +191,8 @@ def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
     kinds = []
     for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
         hit = per[per[name] > 0]
-        worst = hit.sort_values([f"{name}_s", "case_id"], ascending=[False, True]).head(3)
         kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
-                      "time_s": float(per[f"{name}_s"].sum()), "examples": [str(x) for x in worst["case_id"]]})
+                      "time_s": float(per[f"{name}_s"].sum()), "examples": worst_tickets(hit, f"{name}_s")})
     bounced = per["bounces"] > 0
     return {
         "kinds": kinds,
