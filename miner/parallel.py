@@ -73,7 +73,9 @@ from miner.partitions import (
 )
 from miner.results import Results, aggregate_measures, combine, finalize
 
-MIN_BYTES = 64 << 20  # smaller exports are read whole, in this process
+# Smaller exports are read whole, in this process: on 2 cores, workers match
+# one process at 400 MB and lose below (benchmarks/results.md).
+MIN_BYTES = 256 << 20
 PART_BYTES = 256 << 20  # about this much of the export per partition
 MAX_WORKERS = 8
 # Peak memory of all processes together per byte of export: 1.3x measured for
@@ -83,7 +85,7 @@ ROW = "_vsm_row"
 
 
 def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int:
-    """How many worker processes to use: ``workers`` if given, else every core for an export of 64 MB or more."""
+    """How many worker processes to use: ``workers`` if given, else every core for an export of 256 MB or more."""
     if workers is None:
         given = os.environ.get("VSM_WORKERS")
         workers = int(given) if given and given.isdigit() else None

@@ -51,7 +51,7 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     shown = arcs[:6]
     top = 30 + (34 + 14 * len(shown) if shown else 0)  # room for rework arcs above the boxes
     ladder = top + BOX_H + 58
-    width = 24 + n * (BOX_W + GAP) + 250
+    width = 24 + n * (BOX_W + GAP) + 290
     height = ladder + 96
     svg = Svg(width, height, label=f"Value-stream map of {figures.name}")
     x0 = 24 + GAP
@@ -109,7 +109,7 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
 
     # Totals.
     tx = xs[-1] + BOX_W + 30 if n else 40
-    svg.rect(tx, ladder - 8, 206, 74, fill="#f9fafb", stroke=MUTED)
+    svg.rect(tx, ladder - 8, 246, 74, fill="#f9fafb", stroke=MUTED)
     svg.text(tx + 10, ladder + 10, f"lead time: median {human(figures.lead_median_s)}", size=12, weight="bold")
     svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}", size=12, fill=WORK)
     svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency)}", size=12)

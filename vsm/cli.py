@@ -62,7 +62,7 @@ def engine_options(func: F) -> F:
                      help="Run here, or on Spark (pip install '.[spark]') for logs beyond one machine."),
         click.option("--workers", type=click.IntRange(1, 64), metavar="N",
                      help="Processes that read and analyse partitions of cases side by side (default: every core "
-                          "for an export of 64 MB or more; 1: one process)."),
+                          "for an export of 256 MB or more; 1: one process)."),
         click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
         click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
     ]
