@@ -25,8 +25,8 @@ def main() -> None:
         sys.exit("no chromium on this machine: apt-get install chromium")
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.html"
-        subprocess.run(["vsm", "report", str(ROOT / "sample_logs" / "servicenow_audit.csv"), "-o", str(report), "--quiet"],
-                       check=True)
+        # From the checkout, so that the report names the export as the README's command does.
+        subprocess.run(["vsm", "report", "sample_logs/servicenow_audit.csv", "-o", str(report), "--quiet"], check=True, cwd=ROOT)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 1700})
