@@ -86,14 +86,18 @@ def timed(cmd: list[str]) -> tuple[float, float, str, str]:
     """Run ``cmd``; return wall seconds, peak resident memory in MB (of all its processes together), stdout and stderr.
 
     Memory is sampled every 50 ms from /proc: the sum over the command and the
-    worker processes it starts, which /usr/bin/time (one process) would miss.
+    worker processes it starts, which /usr/bin/time (one process) would miss,
+    plus what the run adds to /dev/shm (the workers' partition files, when
+    they are kept in memory); shared-memory pages a process maps are counted
+    there, not twice.
     """
+    shm_before = _shm_used()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _group_rss(proc.pid))
+            peak = max(peak, _group_rss(proc.pid) + max(0, _shm_used() - shm_before))
             time.sleep(0.05)
         wall = time.perf_counter() - start
         out.seek(0)
@@ -105,16 +109,27 @@ def timed(cmd: list[str]) -> tuple[float, float, str, str]:
 
 
 def _group_rss(group: int) -> int:
-    """Resident memory (kB) of every process in process group ``group``."""
+    """Resident memory (kB) of every process in process group ``group``, but for shared memory."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group:  # the process group id, after state and parent id
-                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024  # rss, in pages
-        except (OSError, IndexError, ValueError):
+            if int(fields[2]) != group:  # the process group id, after state and parent id
+                continue
+            status = dict(line.split(":", 1) for line in (stat.parent / "status").read_text().splitlines() if ":" in line)
+            total += int(status["VmRSS"].split()[0]) - int(status.get("RssShmem", "0 kB").split()[0])
+        except (OSError, IndexError, ValueError, KeyError):
             continue
     return total
+
+
+def _shm_used() -> int:
+    """kB in use in /dev/shm (0 where there is none)."""
+    try:
+        usage = shutil.disk_usage("/dev/shm")
+    except OSError:
+        return 0
+    return (usage.total - usage.free) // 1024
 
 
 def generate(source: str, label: str) -> Path:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -363,16 +364,41 @@ def iter_range(layout: CsvLayout, start: int, end: int, block_size: int = 4 << 2
     """
     if end <= start:
         return
-    mapped = pa.memory_map(str(layout.sniffed.path))
-    mapped.seek(start)
-    data = mapped.read_buffer(end - start)
+    # Read, not memory-mapped: a mapped range stays resident in this process
+    # (2 GB of a 4 GB export per worker) when only a block at a time is needed.
+    data = pa.PythonFile(io.BufferedReader(_Range(layout.sniffed.path, start, end), buffer_size=block_size), mode="r")
     kwargs = layout.options(False, None, block_size)
     kwargs["read_options"] = pacsv.ReadOptions(encoding=layout.encoding, block_size=block_size, column_names=layout.names, use_threads=threads)
     kwargs["convert_options"] = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in layout.names}, null_values=PLACEHOLDERS,
         strings_can_be_null=True, quoted_strings_can_be_null=True,
     )
-    yield from _batches(layout, pa.BufferReader(data), kwargs)
+    try:
+        yield from _batches(layout, data, kwargs)
+    finally:
+        data.close()
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of the file at ``path``, as a file."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115: closed with this object
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        n = self._file.readinto(view) or 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _batches(layout: CsvLayout, stream: pa.NativeFile, kwargs: dict[str, object]) -> Iterator[pa.RecordBatch]:

@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import VsmError
 from connectors.generic import iter_parquet
-from connectors.limits import check_memory
+from connectors.limits import available_memory, check_memory, data_size
 from connectors.options import LoadOptions
 from connectors.report import LoadReport
 from connectors.sources import load_table
@@ -82,6 +82,7 @@ MAX_WORKERS = 8
 # 10M events of ServiceNow audit snapshots (benchmarks/results.md), rounded up.
 WORKERS_FACTOR = 2
 ROW = "_vsm_row"
+SHM = Path("/dev/shm")
 
 
 def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int:
@@ -157,7 +158,7 @@ def run_parallel(
         check_memory(sniffed, WORKERS_FACTOR, " in worker processes")
     context = multiprocessing.get_context("spawn")  # not fork: Arrow's thread pools do not survive a fork
     pool: list[_Worker] = []
-    folder = Path(tempfile.mkdtemp(prefix="vsm-parts-"))
+    folder = _parts_folder(data_size(sniffed)[0])
     try:
         # Start the workers first: they import while this process reads the first rows.
         for _ in range(workers):
@@ -195,6 +196,27 @@ def run_parallel(
         shutil.rmtree(folder, ignore_errors=True)
     merged = combine(parts)
     return finalize(merged, aggregate_measures(merged.measures, merged.tables), plan), report
+
+
+def _parts_folder(size: int) -> Path:
+    """A new folder for the partition files: in memory (/dev/shm) when there is room to spare, else in $TMPDIR.
+
+    Written to disk, a few GB of partitions meet the kernel's write-back
+    throttling: at 10M events that was a fifth of the run (15 s of 70). In
+    memory, the files (about the export's size, each deleted once loaded)
+    come on top of the workers' own memory, so /dev/shm is used only when
+    the memory available holds both with room to spare, and never when
+    TMPDIR names a folder.
+    """
+    if "TMPDIR" not in os.environ and SHM.is_dir():
+        available = available_memory()
+        try:
+            room = shutil.disk_usage(SHM).free
+        except OSError:
+            room = 0
+        if available is not None and room > 1.5 * size and available[0] > (WORKERS_FACTOR + 1.5) * size:
+            return Path(tempfile.mkdtemp(prefix="vsm-parts-", dir=SHM))
+    return Path(tempfile.mkdtemp(prefix="vsm-parts-"))
 
 
 @dataclass

@@ -4,6 +4,8 @@ report, of one process reading the whole export."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -168,3 +170,19 @@ def test_an_export_too_large_for_the_workers_fails_in_one_line(tmp_path, monkeyp
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"Error: {path}: ") and "2x for delimited text in worker processes" in result.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_partition_files_go_to_memory_only_with_room_to_spare(tmp_path, monkeypatch):
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setenv("VSM_MEMORY_LIMIT", "1G")
+    folders = [parallel._parts_folder(1 << 30), parallel._parts_folder(1 << 20)]  # 1 GB needs 3.5 GB; 1 MB fits
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folders.append(parallel._parts_folder(1 << 20))
+    try:
+        assert parallel.SHM not in folders[0].parents
+        assert (parallel.SHM in folders[1].parents) == parallel.SHM.is_dir()
+        assert folders[2].parent == tmp_path  # TMPDIR named: always there
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
