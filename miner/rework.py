@@ -324,10 +324,13 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
         lo, hi = np.minimum(x, y), np.maximum(x, y)
         frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": (run_ts[b] - run_ts[b - 1]).astype(np.int64)})
         pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
-        label = {(a, c): " ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)}
-        pairs["pair"] = [label[(a, c)] for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
+        pairs["pair"] = [" ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
+        # Each bounce's pair as a row number of the (sorted) pair table: no string per bounce.
+        width = np.int64(len(names))
+        row = np.searchsorted(pairs["lo"].to_numpy() * width + pairs["hi"].to_numpy(), lo * width + hi)
+        pair_examples = examples_frame("pairs", row, frame["case"], frame["t"] / US, arrays,
+                                       key_names=pairs["pair"].to_numpy(dtype=object))
         pairs = pairs[["pair", "bounces", "tickets", "time_us"]]
-        pair_examples = examples_frame("pairs", [label[(a, c)] for a, c in zip(frame["lo"], frame["hi"], strict=True)], frame["case"], frame["t"] / US, arrays)
     else:
         pairs = empty_pairs
         pair_examples = no_examples
@@ -349,12 +352,15 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     table["from_group"] = names[table["f"].to_numpy()].astype(str)
     table["to_group"] = names[table["t"].to_numpy()].astype(str)
     bad = frame[frame["rw"] | frame["back"]]
-    keys = names[bad["f"].to_numpy()].astype(str).astype(object) + KEY_SEP + names[bad["t"].to_numpy()].astype(str).astype(object)
+    # Each such hand-off as a row number of the (sorted) hand-off table, named once per row.
+    width = np.int64(len(names))
+    keys = np.searchsorted(table["f"].to_numpy() * width + table["t"].to_numpy(), bad["f"].to_numpy() * width + bad["t"].to_numpy())
+    key_names = (table["from_group"].to_numpy(dtype=object) + KEY_SEP + table["to_group"].to_numpy(dtype=object))
     # Every such hand-off counts the same; the tickets with the longest stay after it come first.
     hb = h[bad.index.to_numpy()]
     nxt = np.minimum(hb + 1, m - 1)
     same_case = (hb + 1 < m) & (run_case[nxt] == run_case[hb])
     until = np.where(same_case, run_ts[nxt], arrays.case_last_ts[run_case[hb]])
     cost = (until - run_ts[hb]) / US
-    handoff_examples = examples_frame("handoffs", keys, bad["case"], cost, arrays)
+    handoff_examples = examples_frame("handoffs", keys, bad["case"], cost, arrays, key_names=key_names)
     return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "bounced_back"]], pair_examples, handoff_examples
