@@ -174,7 +174,13 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
     tickets = tickets.reset_index(drop=True)
     t = part.tables
     variants_table = _variants(tickets["activity_path"], PATH_SEP)
-    tickets["variant"] = tickets["activity_path"].map(dict(zip(variants_table["key"], variants_table["variant"], strict=True)))
+    # Each ticket's variant through codes of its path: one lookup per distinct path.
+    path_codes, paths = pd.factorize(tickets["activity_path"])
+    variant_of = pd.Series(variants_table["variant"].to_numpy(), index=variants_table["key"].to_numpy())
+    if (path_codes < 0).any():  # a ticket without a path (none is expected): look each up by name
+        tickets["variant"] = tickets["activity_path"].map(variant_of)
+    else:
+        tickets["variant"] = variant_of.reindex(paths).to_numpy()[path_codes]
     variants_table = variants_table.drop(columns="key")
     vc = _variants(tickets["path"], VC_SEP).drop(columns="key")
     activities = t["activities"].sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
@@ -192,9 +198,9 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
     lead = tickets["lead_time_s"].to_numpy()
     lead_q = quantiles(lead, (0.5, 0.9))
     if plan.stream_column is not None:
-        group = pd.Series(tickets["stream"].to_numpy(), dtype=object).where(lambda s: s != NO_STREAM, None)
+        group = tickets["stream"].where((tickets["stream"] != NO_STREAM).to_numpy(dtype=bool, na_value=True))
     else:
-        group = pd.Series(tickets["path"].to_numpy(), dtype=object)
+        group = tickets["path"]
     results = Results(
         plan=plan,
         summary=summary,

@@ -77,15 +77,14 @@ def step_values(
 def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Return one row per designed step of every stream that has tickets (from the ticket columns)."""
     rows = []
-    streams = tickets["designed_stream"].to_numpy()
-    case_ids = tickets["case_id"].to_numpy()
+    streams = tickets["designed_stream"]
 
     def column(name: str, idx: np.ndarray, dtype: object = None) -> np.ndarray:
         # One column's rows of one stream: never a copy of the whole (wide) ticket table.
         return tickets[name].to_numpy(dtype=dtype)[idx]
 
     for stream in design.streams:
-        idx = np.flatnonzero(streams == stream.name)
+        idx = np.flatnonzero((streams == stream.name).to_numpy(dtype=bool, na_value=False))
         n_tickets = len(idx)
         if n_tickets == 0:
             continue
@@ -96,9 +95,9 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
             wait = column(f"step{j}_wait_s", idx)[reached]
             total = work + wait
             over = (total > step.target_s) if step.target_s else np.zeros(r, bool)
-            ids = case_ids[idx][reached]
+            ids = tickets["case_id"].take(idx[reached][over]).to_numpy(dtype=object)  # only the tickets over target
             excess = total[over] - (step.target_s or 0)
-            order = np.lexsort((ids[over], -excess)) if over.any() else np.zeros(0, dtype=int)
+            order = np.lexsort((ids, -excess)) if over.any() else np.zeros(0, dtype=int)
             rows.append(
                 {
                     "stream": stream.name,
@@ -120,7 +119,7 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
                     "over_target_share": (int(over.sum()) / r) if r and step.target_s else None,
                     "median_excess_s": float(np.median(excess)) if over.any() else None,
                     "complete_accurate": (1.0 - float(column(f"step{j}_back", idx, bool)[reached].sum()) / r) if r else None,
-                    "examples_over_target": [str(x) for x in ids[over][order][:EXAMPLES]],
+                    "examples_over_target": [str(x) for x in ids[order][:EXAMPLES]],
                 }
             )
     return pd.DataFrame(rows)
