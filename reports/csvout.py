@@ -47,6 +47,12 @@ def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect
     return paths
 
 
+# Every table --csv-dir may write (the last eight with a comparison), so that
+# the command can check the paths before any work.
+TABLE_NAMES = ("tickets", "edges", "variants", "rejected_rows", "deviations", "steps", "waits_by_state", "bottlenecks",
+               "rework_pairs", "rework_loops", "handoffs", "groups")
+
+
 def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
     """Return the tables vsm writes with --csv-dir."""
     tickets = found.tickets.drop(columns=["activity_path"]).copy()

@@ -427,7 +427,12 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     from miner.design import load_design
     from reports.output import write_text
 
-    _check_outputs(export, output, json_path)
+    csv_paths = []
+    if csv_dir:
+        from reports.csvout import TABLE_NAMES
+
+        csv_paths = [str(Path(csv_dir) / f"{name}.csv") for name in TABLE_NAMES]
+    _check_outputs(export, output, json_path, *csv_paths)
     _check_mapping(mapping_path)
     design = load_design(design_path)
     where = _where(export, kwargs)
@@ -460,8 +465,6 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             from reports.csvout import result_tables, write_tables
 
             tables = result_tables(found, report_)
-            # Before writing anything: a CSV file must not replace the export either.
-            _check_outputs(export, *(str(Path(csv_dir) / f"{name}.csv") for name in tables))
         write_text(output, html, protect=(export,))
         if json_path:
             from reports.jsonout import compare_document, dumps

@@ -119,7 +119,7 @@ def test_the_input_is_never_overwritten(tmp_path, command):
             for a in command]
     result = run_cli(*args)
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == f"Error: refusing to overwrite the input file {export}; choose another output path"
+    assert result.stderr == f"Error: refusing to overwrite the input file {export}; choose another output path\n", "refused before any work"
     assert export.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.csv", "tickets.csv"], "nothing else written"
 
