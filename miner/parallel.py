@@ -50,6 +50,7 @@ from connectors.sources import load_table
 from connectors.textio import (
     CsvLayout,
     RaggedRecords,
+    Sniff,
     TextTable,
     csv_layout,
     iter_delimited,
@@ -117,9 +118,9 @@ class _Input:
     ranges: Any = None  # callable: n -> n byte ranges of whole lines (CSV only)
 
 
-def _input(path: str, options: LoadOptions) -> _Input:
-    # Arrow checks that every value is UTF-8; if one is not, the export is read whole (and its encoding found).
-    sniffed = sniff(path, trust_head=True)
+def _input(sniffed: Sniff, options: LoadOptions) -> _Input:
+    # Sniffed trusting the head: Arrow checks that every value is UTF-8; if
+    # one is not, the export is read whole (and its encoding found).
     if sniffed.kind == "text":
         layout = csv_layout(sniffed, options.delimiter)
         splittable = not sniffed.encoding.startswith("utf-16")
@@ -152,10 +153,10 @@ def run_parallel(
     options = options or LoadOptions()
     try:
         sniffed = sniff(path, trust_head=True)
+        source_in = _input(sniffed, options)
     except VsmError as exc:
         raise NotSplittable(str(exc)) from exc
-    if sniffed.kind in ("text", "parquet"):
-        check_memory(sniffed, WORKERS_FACTOR, " in worker processes")
+    check_memory(sniffed, WORKERS_FACTOR, " in worker processes")
     context = multiprocessing.get_context("spawn")  # not fork: Arrow's thread pools do not survive a fork
     pool: list[_Worker] = []
     folder = _parts_folder(data_size(sniffed)[0])
@@ -168,7 +169,6 @@ def run_parallel(
             child.close()
             pool.append(_Worker(proc, parent))
         try:
-            source_in = _input(path, options)
             first, case_col, newlines = _sample(path, source_in, source, options)
         except VsmError as exc:
             raise NotSplittable(str(exc)) from exc

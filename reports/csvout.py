@@ -47,10 +47,11 @@ def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect
     return paths
 
 
-# Every table --csv-dir may write (the last eight with a comparison), so that
-# the command can check the paths before any work.
-TABLE_NAMES = ("tickets", "edges", "variants", "rejected_rows", "deviations", "steps", "waits_by_state", "bottlenecks",
-               "rework_pairs", "rework_loops", "handoffs", "groups")
+# The comparison's tables, by file name: the attribute of the comparison each is.
+COMPARISON_TABLES = {"deviations": "deviations", "steps": "steps", "waits_by_state": "by_state", "bottlenecks": "bottlenecks",
+                     "rework_pairs": "pairs", "rework_loops": "loops", "handoffs": "handoffs", "groups": "groups"}
+# Every table --csv-dir may write, so that the command can check the paths before any work.
+TABLE_NAMES = ("tickets", "edges", "variants", "rejected_rows", *COMPARISON_TABLES)
 
 
 def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
@@ -68,8 +69,5 @@ def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
     tables = {"tickets": tickets, "edges": found.edges, "variants": variants, "rejected_rows": rejections}
     c = found.comparison
     if c is not None:
-        tables.update({
-            "deviations": c.deviations, "steps": c.steps, "waits_by_state": c.by_state, "bottlenecks": c.bottlenecks,
-            "rework_pairs": c.pairs, "rework_loops": c.loops, "handoffs": c.handoffs, "groups": c.groups,
-        })
+        tables.update({name: getattr(c, attribute) for name, attribute in COMPARISON_TABLES.items()})
     return tables
