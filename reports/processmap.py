@@ -51,6 +51,7 @@ def draw(edges: pd.DataFrame, activity_counts: dict[str, int], start: dict[str, 
     top = max(int(frame["count"].max()), 1)
 
     labels: list[str] = []
+    placed: list[tuple[float, float, float]] = []  # the label cards so far: left, baseline, width
     for s, t, count, wait in frame.itertuples(index=False, name=None):
         w = 0.8 + 5.0 * math.sqrt(count / top)
         has_wait = wait is not None and not pd.isna(wait)
@@ -85,7 +86,10 @@ def draw(edges: pd.DataFrame, activity_counts: dict[str, int], start: dict[str, 
         svg.path(d, stroke=colour, width=w, marker=True, title=tip)
         # On a white card, over every edge: a label stays readable where edges cross it.
         wide = 5.8 * len(label) + 6
+        if anchor == "middle":
+            lx = max(lx, wide / 2 + 2)  # an edge bowed out to the left keeps its label inside the map
         left = lx - wide / 2 if anchor == "middle" else lx - 3
+        ly = _free_row(placed, left, ly, wide)
         labels.append(
             f'<rect x="{left:.1f}" y="{ly - 10:.1f}" width="{wide:.1f}" height="13" rx="3" fill="#ffffff" fill-opacity="0.9"/>'
             f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" fill="{INK}">{esc(label)}</text>'
@@ -105,3 +109,15 @@ def draw(edges: pd.DataFrame, activity_counts: dict[str, int], start: dict[str, 
         svg.text(cx[n], y + 17, short(n, 28), size=11.5, anchor="middle", weight="bold", fill="#0b1220", title=n)
         svg.text(cx[n], y + 32, f"{count:,} events", size=10, anchor="middle", fill="#0b1220")
     return svg.markup(), hidden
+
+
+def _free_row(placed: list[tuple[float, float, float]], left: float, baseline: float, wide: float) -> float:
+    """A baseline near ``baseline`` where a label card does not cover an earlier one; the card is then placed."""
+    for shift in (0, 14, -14, 28, -28, 42, -42):
+        y = baseline + shift
+        if not any(left < x + w and x < left + wide and abs(y - b) < 13 for x, b, w in placed):
+            break
+    else:
+        y = baseline  # crowded all around: keep the natural place
+    placed.append((left, y, wide))
+    return y
