@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import tempfile
@@ -180,9 +181,8 @@ def run_parallel(
                 pieces = [[f] for f in _split(source_in, case_index, n_parts, folder, newlines)]
             except VsmError as exc:
                 raise NotSplittable(str(exc)) from exc
-        for w, worker in enumerate(pool):
-            worker.send("load", (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes, pieces[w::workers]))
-        descriptions: list[Description] = [d for worker in pool for d in worker.receive()]
+        load = (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes)
+        descriptions = _load_in_workers(pool, load, pieces)
         try:
             plan, report = plan_from(descriptions, first, mapping, design, stream_by)
         except Disagreement as exc:
@@ -193,6 +193,8 @@ def run_parallel(
     finally:
         for worker in pool:
             worker.stop()
+        for worker in pool:
+            worker.join()
         shutil.rmtree(folder, ignore_errors=True)
     merged = combine(parts)
     return finalize(merged, aggregate_measures(merged.measures, merged.tables), plan), report
@@ -239,10 +241,14 @@ class _Worker:
         return payload
 
     def stop(self) -> None:
+        """Ask the worker to stop (it frees its memory as it exits, while the others are asked)."""
         if self.proc.is_alive():
             with contextlib.suppress(OSError):  # the worker may be gone already
                 self.pipe.send(("stop", None))
-            self.proc.join(timeout=5)
+
+    def join(self) -> None:
+        """Wait for the worker to exit, ending it if it does not in 5 seconds."""
+        self.proc.join(timeout=5)
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join()
@@ -275,6 +281,32 @@ def _sample(path: str, source_in: _Input, source: str, options: LoadOptions) -> 
     if choice is None or choice.column not in source_in.names:
         raise NotSplittable("the case id is not one column")
     return first, choice.column, newlines
+
+
+def _load_in_workers(pool: list[_Worker], load: tuple[Any, ...], pieces: list[list[tuple[Path, int]]]) -> list[Description]:
+    """Let the workers load the partitions, the next one going to whichever worker is free; return their descriptions in partition order.
+
+    A worker keeps what it loads for the analysis. Handing out partitions one
+    at a time evens out the work when one process runs slower than another.
+    """
+    waiting = list(range(len(pieces)))[::-1]
+    busy: dict[Any, tuple[_Worker, int]] = {}
+    described: dict[int, list[Description]] = {}
+
+    def give(worker: _Worker) -> None:
+        if waiting:
+            part = waiting.pop()
+            worker.send("load", (*load, [pieces[part]]))
+            busy[worker.pipe] = (worker, part)
+
+    for worker in pool:
+        give(worker)
+    while busy:
+        for pipe in multiprocessing.connection.wait(list(busy)):
+            worker, part = busy.pop(pipe)
+            described[part] = worker.receive()
+            give(worker)
+    return [d for part in sorted(described) for d in described[part]]
 
 
 def _split_in_workers(pool: list[_Worker], source_in: _Input, case_index: int, n_parts: int, folder: Path) -> list[list[Path]] | None:

@@ -9,6 +9,8 @@ see :mod:`miner.spark`); :func:`finalize` builds :class:`Results`.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from miner.design import Design
 from miner.groups import group_table
 from miner.mapping import INHERIT, UNMAPPED
 from miner.rework import EXAMPLES, KEY_SEP, top_examples
-from miner.stats import grouped_quantiles, key_codes, quantiles
+from miner.stats import grouped_stats, key_codes, quantiles
 from miner.steps import step_table
 from miner.streams import StreamChoice, stream_table
 from miner.summary import LogSummary
@@ -113,24 +115,25 @@ def aggregate_measures(measures: dict[str, pd.DataFrame], tables: dict[str, pd.D
     ``tickets_<measure>`` that :func:`miner.analysis.analyse` counts per
     partition of cases (``tables``).
     """
-    out = {}
-    for name, frame in measures.items():
-        spec = MEASURES[name]
+    def aggregate(name: str) -> pd.DataFrame:
+        frame, spec = measures[name], MEASURES[name]
         keys = list(spec.keys)
         columns = [*keys, "count", "sum", *(f"q{int(q * 100)}" for q in spec.quantiles)] + (["distinct"] if spec.distinct else [])
         if frame.empty:
-            out[name] = pd.DataFrame(columns=columns)
-            continue
+            return pd.DataFrame(columns=columns)
         codes, uniques = key_codes(frame, keys)
         values = frame[spec.value].to_numpy(dtype=np.int64)
-        key_codes_, counts, qs = grouped_quantiles(codes.astype(np.int64), values, spec.quantiles)
+        key_codes_, counts, qs, sums = grouped_stats(codes.astype(np.int64), values, spec.quantiles)
         agg = uniques.iloc[key_codes_].reset_index(drop=True)
         agg["count"] = counts
-        # Integer microseconds sum exactly, whatever the order of the rows.
-        agg["sum"] = pd.Series(values).groupby(codes).sum().reindex(key_codes_).to_numpy()
+        agg["sum"] = sums  # integer microseconds sum exactly, whatever the order of the rows
         for q, column in zip(spec.quantiles, qs, strict=True):
             agg[f"q{int(q * 100)}"] = column
-        out[name] = agg
+        return agg
+
+    # Side by side on threads: the sorts, most of the work, run outside the GIL.
+    with ThreadPoolExecutor(max_workers=min(len(measures), os.cpu_count() or 1) or 1) as pool:
+        out = dict(zip(measures, pool.map(aggregate, measures), strict=True))
     return add_ticket_counts(out, tables or {})
 
 

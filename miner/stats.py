@@ -13,11 +13,19 @@ def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...
     ``numpy.quantile`` does by default (so the median of an even count is the
     mean of the two middle values, as in pm4py and ``statistics.median``).
     """
+    keys_out, counts, out, _ = grouped_stats(keys, values, qs)
+    return keys_out, counts, out
+
+
+def grouped_stats(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """:func:`grouped_quantiles`, and also each key's sum of ``values`` (exact for integers, in any order)."""
     if len(keys) == 0:
-        return np.zeros(0, dtype=keys.dtype), np.zeros(0, dtype=np.int64), [np.zeros(0) for _ in qs]
+        return np.zeros(0, dtype=keys.dtype), np.zeros(0, dtype=np.int64), [np.zeros(0) for _ in qs], np.zeros(0, dtype=values.dtype)
     k, v = _sort_by_key_then_value(keys.astype(np.int64), values)
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     counts = np.diff(np.r_[starts, len(k)])
+    sums = np.add.reduceat(v, starts)
+    v = v.astype(np.float64)
     out = []
     for q in qs:
         pos = q * (counts - 1)
@@ -25,7 +33,7 @@ def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...
         hi = np.ceil(pos).astype(np.int64)
         frac = pos - lo
         out.append(v[starts + lo] + (v[starts + hi] - v[starts + lo]) * frac)
-    return k[starts], counts, out
+    return k[starts], counts, out, sums
 
 
 def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
@@ -45,20 +53,28 @@ def segment_sums(values: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
 
 
 def _sort_by_key_then_value(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return keys and values sorted by key, then value.
+    """Return keys and values (of their own type) sorted by key, then value.
 
     Integer values are packed with their key into one int64 and sorted in one
-    pass when that fits, which is several times faster than a lexsort.
+    pass when that fits, which is several times faster than a lexsort. Other
+    values are sorted, then stably by key: the order of a lexsort, faster.
     """
-    if np.issubdtype(values.dtype, np.integer) and len(values):
+    if not len(values):
+        return keys, values
+    kmin = int(keys.min())
+    if np.issubdtype(values.dtype, np.integer):
         lo = int(values.min())
         span = int(values.max()) - lo + 1
-        kmin = int(keys.min())
         if (int(keys.max()) - kmin + 1) * span < 2**62:
             packed = np.sort((keys - kmin) * span + (values.astype(np.int64) - lo))
-            return packed // span + kmin, (packed % span + lo).astype(np.float64)
-    order = np.lexsort((values, keys))
-    return keys[order], values[order].astype(np.float64)
+            return packed // span + kmin, (packed % span + lo).astype(values.dtype)
+    by_value = np.argsort(values, kind="stable")
+    shifted = keys[by_value] - kmin
+    # A stable sort of 16-bit integers is a radix sort.
+    if int(shifted.max()) < 2**15:
+        shifted = shifted.astype(np.int16)
+    order = by_value[np.argsort(shifted, kind="stable")]
+    return keys[order], values[order]
 
 
 def key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
