@@ -147,7 +147,7 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
     design = next(s for s in comparison.design.streams if s.name == row.name)
     steps = comparison.steps[comparison.steps["stream"] == row.name]
     mine = stream_of_case == row.name
-    tickets = found.tickets[mine]
+    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s"]]  # not a copy of every ticket column
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
     lead = tickets["lead_time_s"]
     work = tickets["work_s"]
@@ -190,7 +190,7 @@ def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
     n = max(len(per), 1)
     kinds = []
     for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
-        hit = per[per[name] > 0]
+        hit = per.loc[per[name] > 0, ["case_id", f"{name}_s"]]  # not a copy of every ticket column
         kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
                       "time_s": float(per[f"{name}_s"].sum()), "examples": worst_tickets(hit, f"{name}_s")})
     bounced = per["bounces"] > 0
