@@ -74,7 +74,7 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
     and account for them in the load report before calling this.
     """
     n = len(frame)
-    case_codes, case_values = pd.factorize(frame[CASE_ID], sort=False)
+    case_codes, case_names = _factorize_text(frame[CASE_ID])
     timestamps = _as_utc(frame[TIMESTAMP])
     if (case_codes < 0).any() or timestamps.isna().any():
         raise ValueError("make_event_table needs rows without missing case ids or timestamps")
@@ -91,9 +91,7 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
     order = np.lexsort(keys) if n else np.arange(0)
 
     out: dict[str, object] = {
-        CASE_ID: pd.Categorical.from_codes(
-            case_codes[order], categories=pd.Index(case_values.astype(str), dtype="str")
-        ),
+        CASE_ID: known_categorical(case_codes[order], case_names),
         ACTIVITY: _category(frame[ACTIVITY], order),
         # .array.take keeps the zone; .to_numpy() would build one Timestamp object per row.
         TIMESTAMP: timestamps.array.take(order),
@@ -171,12 +169,43 @@ def _is_text(column: pd.Series) -> bool:
     )
 
 
+_STR = pd.Index([], dtype="str").dtype
+
+
+def known_categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """Return the categorical of ``codes`` into ``categories``, which must be distinct strings (not checked again).
+
+    Checking hashes every category: half a second per million events where
+    every ticket id is one.
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    dtype = fast(categories, False) if fast is not None and categories.dtype == _STR else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def _is_str_categorical(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.dtype == _STR
+
+
+def _factorize_text(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of ``column`` in order of first appearance, and the distinct values as strings."""
+    if _is_str_categorical(column):  # through the codes, not a string per row
+        codes, used = pd.factorize(column.cat.codes.to_numpy())
+        if (used < 0).any():  # a missing value: make_event_table refuses it
+            return np.full(len(codes), -1), pd.Index([], dtype="str")
+        return codes, column.cat.categories.take(used)
+    codes, values = pd.factorize(column, sort=False)
+    return codes, pd.Index(values.astype(str), dtype="str")
+
+
 def _category(column: pd.Series, order: np.ndarray) -> pd.Categorical:
     """Return ``column`` reordered by ``order`` as a categorical of strings.
 
     Missing values stay missing. Categories come in order of first appearance
     in the input, so codes are stable for a given file.
     """
+    if _is_str_categorical(column):  # already distinct strings
+        return known_categorical(column.cat.codes.to_numpy()[order], column.cat.categories)
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         uniques = column.cat.categories

@@ -48,6 +48,7 @@ from connectors.eventlog import (
     SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
+    known_categorical,
     make_event_table,
 )
 from connectors.generic import ROLE_FLAGS
@@ -745,7 +746,7 @@ _PICKUPS = f"({ASSIGNED})"
 
 def _categorical(values: _Labelled) -> pd.Categorical:
     values = _dedupe(values)
-    return pd.Categorical.from_codes(values.codes, categories=pd.Index(values.names, dtype="str"))
+    return known_categorical(values.codes, pd.Index(values.names, dtype="str"))
 
 
 def _event_table(
@@ -792,7 +793,8 @@ def _event_table(
         name = f"src_{column}" if column in CANONICAL_COLUMNS or column in frame else column
         values = inp.table.column(column).take(take).combine_chunks()
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            frame[name] = pc.dictionary_encode(values).to_pandas()
+            encoded = pc.dictionary_encode(values)  # distinct strings, in order of first appearance
+            frame[name] = known_categorical(pc.fill_null(encoded.indices, -1).to_numpy(), pd.Index(encoded.dictionary.to_pandas()))
         else:
             frame[name] = values.to_pandas()
         names.append(name)
