@@ -383,7 +383,7 @@ class _Range(io.RawIOBase):
     """Bytes ``start`` to ``end`` of the file at ``path``, as a file."""
 
     def __init__(self, path: Path, start: int, end: int) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115: closed with this object
+        self._file = open(path, "rb")  # noqa: SIM115 - closed with this object
         self._file.seek(start)
         self._left = end - start
 
@@ -508,7 +508,7 @@ def json_column(values: list[object]) -> np.ndarray:
     out = np.fromiter(values, dtype=object, count=len(values))
     if len(out):
         kinds = _TYPE_OF(out)
-        nested = (kinds == list) | (kinds == dict)
+        nested = (kinds == list) | (kinds == dict)  # noqa: E721 - an element-wise comparison of types
         if nested.any():
             out[nested] = [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in out[nested]]
     return out

@@ -26,11 +26,13 @@ whole export's strings.
 from __future__ import annotations
 
 import contextlib
+import glob
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
+import socket
 import tempfile
 import traceback
 from dataclasses import dataclass
@@ -85,6 +87,7 @@ MAX_WORKERS = 8
 WORKERS_FACTOR = 2
 ROW = "_vsm_row"
 SHM = Path("/dev/shm")
+PARTS_PREFIX = "vsm-parts-"
 
 
 def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int:
@@ -208,17 +211,49 @@ def _parts_folder(size: int) -> Path:
     memory, the files (about the export's size, each deleted once loaded)
     come on top of the workers' own memory, so /dev/shm is used only when
     the memory available holds both with room to spare, and never when
-    TMPDIR names a folder.
+    TMPDIR names a folder. Folders that runs killed outright left behind
+    are removed first (see :func:`_sweep`).
     """
+    prefix = f"{PARTS_PREFIX}{socket.gethostname()}-{os.getpid()}-"
     if "TMPDIR" not in os.environ and SHM.is_dir():
+        _sweep(SHM)
         available = available_memory()
         try:
             room = shutil.disk_usage(SHM).free
         except OSError:
             room = 0
         if available is not None and room > 1.5 * size and available[0] > (WORKERS_FACTOR + 1.5) * size:
-            return Path(tempfile.mkdtemp(prefix="vsm-parts-", dir=SHM))
-    return Path(tempfile.mkdtemp(prefix="vsm-parts-"))
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=SHM))
+    _sweep(Path(tempfile.gettempdir()))
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the partition folders in ``parent`` of runs on this host whose process is gone (killed outright).
+
+    A normal end, an error or Ctrl-C removes a run's folder itself; a run
+    killed by SIGKILL or the out-of-memory killer cannot, and in /dev/shm its
+    files would hold memory until the next boot.
+    """
+    host = socket.gethostname()
+    try:
+        folders = list(parent.glob(f"{PARTS_PREFIX}{glob.escape(host)}-*-*"))
+    except OSError:
+        return
+    for folder in folders:
+        pid = folder.name[len(PARTS_PREFIX) + len(host) + 1:].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 @dataclass

@@ -7,6 +7,7 @@ happen inside the commands, so that ``vsm --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -100,7 +101,7 @@ def _warm_renderer() -> None:
         from reports.html import warm
 
         warm()
-    except Exception:  # noqa: BLE001: rendering itself reports whatever is wrong
+    except Exception:  # noqa: BLE001 - rendering itself reports whatever is wrong
         pass
 
 
@@ -121,11 +122,10 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
         n = workers_for(export, workers)
         if n > 1:
             source, options = _load_options(kwargs)
-            try:
+            # NotSplittable: read it whole, in this process: the same results, or the right error message.
+            with contextlib.suppress(NotSplittable):
                 results, report = run_parallel(export, source=source, options=options, mapping=mapping_path, design=design,
                                                stream_by=stream_by, workers=n)
-            except NotSplittable:
-                pass  # read it whole, in this process: the same results, or the right error message
     if results is None:
         from miner.discovery import make_plan, run
 

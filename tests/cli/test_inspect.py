@@ -85,7 +85,7 @@ def test_every_command_has_help_with_an_example():
             else:
                 yield prefix + [name], cmd
 
-    for path, cmd in walk(cli, []):
+    for path, _ in walk(cli, []):
         result = run_cli(*path, "--help")
         assert result.exit_code == 0, path
         assert "Example: vsm " in result.stdout, f"vsm {' '.join(path)} --help lacks an Example: line"

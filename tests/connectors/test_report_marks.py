@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from connectors.report import LoadReport, Rejection, add_up, distinct, few, merge_reports, render, shape, tally
+from connectors.report import (
+    LoadReport,
+    Rejection,
+    add_up,
+    distinct,
+    few,
+    merge_reports,
+    render,
+    shape,
+    tally,
+)
 
 
 def test_marks_render_as_plain_text():

@@ -6,11 +6,11 @@ reason in the JSON (``load.rejections``), the HTML (section ``#data``) and
 from __future__ import annotations
 
 import csv
-from markupsafe import escape
 import json
 import re
 
 import pytest
+from markupsafe import escape
 
 import connectors
 from tests.conftest import ROOT, SAMPLE_LOGS, run_cli

@@ -195,7 +195,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
         with path.open(newline="", encoding="utf-8") as fh:
             cells += [(path.name, cell) for row in csv.reader(fh) for cell in row]
     assert len(cells) > 100
-    for name, cell in cells:
+    for _, cell in cells:
         if cell.startswith(FORMULA_START):
             float(cell)  # only numbers, which a spreadsheet reads as numbers, may start so
     texts = {cell for _, cell in cells}

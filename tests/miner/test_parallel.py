@@ -4,7 +4,11 @@ report, of one process reading the whole export."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 
 import pyarrow as pa
@@ -186,3 +190,26 @@ def test_partition_files_go_to_memory_only_with_room_to_spare(tmp_path, monkeypa
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_partition_folders_of_runs_killed_outright_are_removed(tmp_path, monkeypatch):
+    # A run killed by SIGKILL cannot remove its folder; the next run removes it
+    # when the process that made it is gone, and leaves live runs' folders alone.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    dead = tmp_path / f"{parallel.PARTS_PREFIX}{host}-{gone.pid}-abc"
+    live = tmp_path / f"{parallel.PARTS_PREFIX}{host}-{os.getppid()}-def"
+    other_host = tmp_path / f"{parallel.PARTS_PREFIX}elsewhere-{gone.pid}-ghi"
+    for folder in (dead, live, other_host):
+        folder.mkdir()
+        (folder / "part-0000-0.arrow").write_bytes(b"x")
+    folder = parallel._parts_folder(1 << 20)
+    try:
+        assert not dead.exists()
+        assert live.exists() and other_host.exists()
+        assert folder.name.startswith(f"{parallel.PARTS_PREFIX}{host}-{os.getpid()}-")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
