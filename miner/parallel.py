@@ -31,8 +31,8 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import platform
 import shutil
-import socket
 import tempfile
 import traceback
 from dataclasses import dataclass
@@ -214,7 +214,7 @@ def _parts_folder(size: int) -> Path:
     TMPDIR names a folder. Folders that runs killed outright left behind
     are removed first (see :func:`_sweep`).
     """
-    prefix = f"{PARTS_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+    prefix = f"{PARTS_PREFIX}{platform.node()}-{os.getpid()}-"
     if "TMPDIR" not in os.environ and SHM.is_dir():
         _sweep(SHM)
         available = available_memory()
@@ -235,7 +235,7 @@ def _sweep(parent: Path) -> None:
     killed by SIGKILL or the out-of-memory killer cannot, and in /dev/shm its
     files would hold memory until the next boot.
     """
-    host = socket.gethostname()
+    host = platform.node()
     try:
         folders = list(parent.glob(f"{PARTS_PREFIX}{glob.escape(host)}-*-*"))
     except OSError:

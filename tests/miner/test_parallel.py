@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -199,7 +199,7 @@ def test_partition_folders_of_runs_killed_outright_are_removed(tmp_path, monkeyp
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    host = socket.gethostname()
+    host = platform.node()
     dead = tmp_path / f"{parallel.PARTS_PREFIX}{host}-{gone.pid}-abc"
     live = tmp_path / f"{parallel.PARTS_PREFIX}{host}-{os.getppid()}-def"
     other_host = tmp_path / f"{parallel.PARTS_PREFIX}elsewhere-{gone.pid}-ghi"
