@@ -28,6 +28,8 @@ from miner.valuechain import WAIT_KINDS
 WORK = ALL_KINDS.index("work")
 WAIT = ALL_KINDS.index("wait")
 DONE = ALL_KINDS.index("done")
+# The ends of a wait with no work before it, or none after it, in the ticket.
+START, END = "(start)", "(end)"
 CLASSES = ("work", "queue", "customer", "vendor", "internal", "handoff", "done", "unclassified")
 _QUEUE = WAIT_KINDS.index("queue")
 _HANDOFF = WAIT_KINDS.index("handoff")
@@ -131,8 +133,8 @@ def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Da
     names = list(arrays.activity_names.astype(str))
     nan_code = len(names)
     return pd.DataFrame({
-        "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, "(start)"]).unique()),
-        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), nan_code, dst).astype(np.int64), categories=pd.Index([*names, "(end)"]).unique()),
+        "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, START]).unique()),
+        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), nan_code, dst).astype(np.int64), categories=pd.Index([*names, END]).unique()),
         "t_us": totals,
         "case_id": pd.Categorical.from_codes(arrays.case[first], categories=arrays.case_ids.astype(str)),
     })

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from miner.waits import END, START
 from reports.units import human, pct
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
@@ -73,9 +74,16 @@ def _where_work_waits(found: Any, c: Any) -> list[Finding]:
     transitions = c.transitions
     if len(transitions):
         t = transitions.iloc[0]
+        if t["source"] == START and t["target"] == END:
+            where = "The most waiting is in tickets where no work is recorded at all"
+        elif t["source"] == START:
+            where = f"The most waiting is before any work starts, until '{t['target']}'"
+        elif t["target"] == END:
+            where = f"The most waiting is after '{t['source']}', with no work after it"
+        else:
+            where = f"The most waiting between two pieces of work is from '{t['source']}' to '{t['target']}'"
         out.append(Finding(
-            f"The most waiting between two pieces of work is from '{t['source']}' to '{t['target']}': "
-            f"{human(t['total_s'])} in all over {int(t['tickets']):,} tickets, median {human(t['median_s'])} each.",
+            f"{where}: {human(t['total_s'])} in all over {int(t['tickets']):,} tickets, median {human(t['median_s'])} each.",
             list(t["examples"]),
         ))
     return out
