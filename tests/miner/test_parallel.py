@@ -11,11 +11,13 @@ import subprocess
 import sys
 import tempfile
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import connectors
+import miner.discovery as discovery
 import miner.parallel as parallel
 from miner.discovery import make_plan, run
 from miner.parallel import NotSplittable, run_parallel, workers_for
@@ -213,3 +215,22 @@ def test_partition_folders_of_runs_killed_outright_are_removed(tmp_path, monkeyp
         assert folder.name.startswith(f"{parallel.PARTS_PREFIX}{host}-{os.getpid()}-")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", ["servicenow_audit.csv", "service_desk_events.csv", "jira_changelog.json", "zendesk_ticket_events.json"])
+def test_threads_over_runs_of_cases_equal_one_thread(name):
+    log, report = connectors.load(SAMPLE_LOGS / name)
+    plan = make_plan(log, source=report.source, design=True)
+    one = document(report, run(log, plan, threads=1))
+    assert document(report, run(log, plan, threads=3)) == one
+
+
+def test_runs_of_cases_cut_only_between_cases():
+    log, _ = connectors.load(SAMPLE_LOGS / "servicenow_audit.csv")
+    for n in (1, 2, 3, 7, len(log) + 5):
+        pieces = discovery._case_runs(log, n)
+        assert 1 <= len(pieces) <= n
+        assert sum(len(p) for p in pieces) == len(log)
+        seen = [set(p["case_id"].astype(str)) for p in pieces]
+        assert all(a.isdisjoint(b) for i, a in enumerate(seen) for b in seen[i + 1:])  # no case in two pieces
+        assert pd.concat(pieces, ignore_index=True)["source_row"].tolist() == log["source_row"].tolist()
