@@ -1,9 +1,10 @@
-"""Checks on a loaded log that warn about data that is suspect but usable."""
+"""Checks on a loaded log: one that gives no event is an error; data that is suspect but usable gets warnings."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from connectors.errors import EmptyExport
 from connectors.eventlog import TIMESTAMP
 from connectors.report import LoadReport
 
@@ -11,7 +12,12 @@ EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01", tz="UTC")
 
 
 def check_loaded(table: pd.DataFrame, report: LoadReport) -> None:
-    """Add warnings to ``report`` for rejected rows and implausible dates."""
+    """Refuse a log without events (every connector's last word); add warnings for rejected rows and implausible dates."""
+    if table.empty:
+        if not report.rows_loaded:
+            reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections) or "no data rows"
+            raise EmptyExport(f"{report.path}: every row was rejected: {reasons}")
+        raise EmptyExport(f"{report.path}: no events: {report.rows_loaded:,} rows loaded, but none gives an event ({report.derivation})")
     add_warnings(report, date_stats(table))
 
 
