@@ -38,6 +38,7 @@ Parquet, JSON and XES it is the 1-based position of the record in the file.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,23 +89,28 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
         timestamps.to_numpy(dtype="datetime64[us]").view("int64"),
         case_codes,
     ]
-    order = np.lexsort(keys) if n else np.arange(0)
+    # Connectors often give the events in order already: then nothing is sorted or copied.
+    order = None if _in_lexsort_order(keys) else np.lexsort(keys)
+
+    def pick(values: Any) -> Any:
+        return values if order is None else values[order]
 
     out: dict[str, object] = {
-        CASE_ID: known_categorical(case_codes[order], case_names),
+        CASE_ID: known_categorical(pick(case_codes), case_names),
         ACTIVITY: _category(frame[ACTIVITY], order),
         # .array.take keeps the zone; .to_numpy() would build one Timestamp object per row.
-        TIMESTAMP: timestamps.array.take(order),
+        TIMESTAMP: timestamps.array if order is None else timestamps.array.take(order),
     }
     if END_TIMESTAMP in frame:
-        out[END_TIMESTAMP] = _as_utc(frame[END_TIMESTAMP]).array.take(order)
+        ends = _as_utc(frame[END_TIMESTAMP]).array
+        out[END_TIMESTAMP] = ends if order is None else ends.take(order)
     for role in (RESOURCE, GROUP):
         if role in frame:
             out[role] = _category(frame[role], order)
-    out[SOURCE_ROW] = frame[SOURCE_ROW].to_numpy(dtype="int64")[order]
+    out[SOURCE_ROW] = pick(frame[SOURCE_ROW].to_numpy(dtype="int64"))
     for name in attributes:
         column = frame[name]
-        out[name] = _category(column, order) if _is_text(column) else column.to_numpy()[order]
+        out[name] = _category(column, order) if _is_text(column) else pick(column.to_numpy())
 
     table = pd.DataFrame(out, index=pd.RangeIndex(n))
     table[TIMESTAMP] = table[TIMESTAMP].astype(TIMESTAMP_DTYPE)
@@ -198,14 +204,30 @@ def _factorize_text(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(values.astype(str), dtype="str")
 
 
-def _category(column: pd.Series, order: np.ndarray) -> pd.Categorical:
-    """Return ``column`` reordered by ``order`` as a categorical of strings.
+def _in_lexsort_order(keys: list[np.ndarray]) -> bool:
+    """Whether rows are already in the order ``np.lexsort(keys)`` gives (the last key most significant)."""
+    n = len(keys[-1])
+    if n < 2:
+        return True
+    ascending = np.ones(n - 1, dtype=bool)
+    tied = np.ones(n - 1, dtype=bool)
+    for key in reversed(keys):
+        ascending &= ~tied | (key[1:] >= key[:-1])
+        tied &= key[1:] == key[:-1]
+        if not ascending.all():
+            return False
+    return True
+
+
+def _category(column: pd.Series, order: np.ndarray | None) -> pd.Categorical:
+    """Return ``column`` reordered by ``order`` (None: as it is) as a categorical of strings.
 
     Missing values stay missing. Categories come in order of first appearance
     in the input, so codes are stable for a given file.
     """
     if _is_str_categorical(column):  # already distinct strings
-        return known_categorical(column.cat.codes.to_numpy()[order], column.cat.categories)
+        codes = column.cat.codes.to_numpy()
+        return known_categorical(codes if order is None else codes[order], column.cat.categories)
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         uniques = column.cat.categories
@@ -216,4 +238,4 @@ def _category(column: pd.Series, order: np.ndarray) -> pd.Categorical:
     if categories.has_duplicates:  # e.g. 1 and "1" in one object column
         categories = categories.unique()
         codes = np.where(codes >= 0, categories.get_indexer(names)[codes], -1)
-    return pd.Categorical.from_codes(codes[order], categories=categories)
+    return pd.Categorical.from_codes(codes if order is None else codes[order], categories=categories)
