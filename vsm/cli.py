@@ -96,6 +96,17 @@ def _where(export: str, kwargs: dict[str, Any]) -> str:
     return f" in {n} processes" if n > 1 else ""
 
 
+# From this size, one process loading an export imports the renderer's libraries on a thread meanwhile.
+WARM_BYTES = 32 << 20
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def _warm_renderer() -> None:
     try:
         from reports.html import warm
@@ -437,11 +448,13 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     design = load_design(design_path)
     where = _where(export, kwargs)
     progress = Progress(quiet, 2 if where else 3)
-    if where:
-        # This process waits while the workers (or Spark) analyse: meanwhile,
-        # import what rendering needs.
-        warming = threading.Thread(target=_warm_renderer, daemon=True)
+    # Meanwhile, import what rendering needs (about a second): while this
+    # process waits for the workers (or Spark), or while Arrow reads a large
+    # export on its own threads.
+    warming = threading.Thread(target=_warm_renderer, daemon=True)
+    if where or _size(export) >= WARM_BYTES:
         warming.start()
+    if where:
         with progress(f"Loading and analysing {export}{where}"):
             found, report_ = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     else:
@@ -456,7 +469,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     with progress("Rendering"):
         from reports.html import render
 
-        if where:
+        if warming.is_alive():
             warming.join()
 
         html = render(report_, found, title=title)
