@@ -2,7 +2,7 @@
 side with pm4py on this machine.
 
     python benchmarks/run.py                      # 100k and 1M events, pm4py on 1M
-    python benchmarks/run.py --sizes 100k,1M,10M  # the full set (10M: a 3.8 GB export, about 15 minutes in all)
+    python benchmarks/run.py --sizes 100k,1M,10M  # the full set (10M: a 3.8 GB export, about 10 minutes in all, once the exports are generated)
     python benchmarks/run.py --spark              # also vsm report --engine spark on 1M
 
 What runs:
