@@ -90,7 +90,7 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
         case_codes,
     ]
     # Connectors often give the events in order already: then nothing is sorted or copied.
-    order = None if _in_lexsort_order(keys) else np.lexsort(keys)
+    order = None if in_lexsort_order(keys) else np.lexsort(keys)
 
     def pick(values: Any) -> Any:
         return values if order is None else values[order]
@@ -204,7 +204,7 @@ def _factorize_text(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(values.astype(str), dtype="str")
 
 
-def _in_lexsort_order(keys: list[np.ndarray]) -> bool:
+def in_lexsort_order(keys: list[np.ndarray]) -> bool:
     """Whether rows are already in the order ``np.lexsort(keys)`` gives (the last key most significant)."""
     n = len(keys[-1])
     if n < 2:

@@ -48,6 +48,7 @@ from connectors.eventlog import (
     SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
+    in_lexsort_order,
     known_categorical,
     make_event_table,
 )
@@ -697,12 +698,7 @@ def _first_flags(case: np.ndarray) -> np.ndarray:
 
 def _in_order(keys: list[np.ndarray]) -> np.ndarray:
     """Return the stable permutation that sorts by ``keys``, the first key most significant."""
-    ascending = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)
-    tied = np.ones_like(ascending)
-    for key in keys:
-        ascending &= ~tied | (key[1:] >= key[:-1])
-        tied &= key[1:] == key[:-1]
-    if ascending.all():
+    if in_lexsort_order(keys[::-1]):
         return np.arange(len(keys[0]))  # exports are often in order already
     return np.lexsort(keys[::-1])
 
