@@ -38,10 +38,13 @@ from miner.valuechain import (
     suggest_stage,
 )
 
-RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note"}
+RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note", "reopen"}
 TOP_KEYS = {"version", "defaults", "rule", "source", "generated_from"}
 DEFAULT_SETS = ("auto", "servicenow", "jira", "zendesk", "generic", "none")
-ALL_KINDS = (*KINDS, "unknown")  # unknown: time that cannot be told apart (list exports)
+# unknown: time that cannot be told apart (list exports);
+# bookkeeping: field edits, comments, links, attachments, watchers: not a state of
+# the ticket, so their time belongs to the state around them.
+ALL_KINDS = (*KINDS, "unknown", "bookkeeping")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Rule:
     practice: str | None
     origin: str  # where the rule was written, for messages and reports
     line: int | None = None
+    reopen: bool = False  # an explicit reopen: the ticket is no longer delivered
 
 
 @dataclass
@@ -117,6 +121,7 @@ class EventClasses:
     coverage: float
     unmapped: dict[str, int]
     inherited: np.ndarray  # bool: the rule said "inherit" (hand-offs, pickups, waits for the next work)
+    reopen: np.ndarray | None = None  # bool: the rule marks an explicit reopen
 
 
 def default_set(source: str) -> str:
@@ -227,7 +232,10 @@ def _parse_rule(raw: object, index: int, line: int | None, text: str, origin: st
     elif kind == "wait":
         wait = "queue"
     practice = raw.get("practice")
-    return Rule(tuple(matchers), stage, kind, wait, str(practice) if practice else None, f"{origin} rule {index + 1}", line)
+    reopen = raw.get("reopen", False)
+    if not isinstance(reopen, bool):
+        raise fail("reopen", "reopen must be true or false")
+    return Rule(tuple(matchers), stage, kind, wait, str(practice) if practice else None, f"{origin} rule {index + 1}", line, reopen)
 
 
 def _glob(pattern: str) -> str:
@@ -291,6 +299,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
     stage_of = np.array([_stage_code(rule.stage) for rule in mapping.rules] + [-1], dtype=np.int8)
     kind_of = np.array([ALL_KINDS.index(rule.kind) for rule in mapping.rules] + [-1], dtype=np.int8)
     wait_of = np.array([WAIT_KINDS.index(rule.wait) if rule.wait else -1 for rule in mapping.rules] + [-1], dtype=np.int8)
+    reopen_of = np.array([rule.reopen for rule in mapping.rules] + [False], dtype=bool)
     rule = rule_of[combo]
     stage = stage_of[rule]
     kind = kind_of[rule]
@@ -306,7 +315,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
     unmapped_counts = np.bincount(acts[~mapped], minlength=len(names))
     unmapped = {str(names[i]): int(c) for i, c in sorted(enumerate(unmapped_counts), key=lambda x: (-x[1], str(names[x[0]]))) if c}
     table = _activity_table(arrays, rule, stage, mapping)
-    return EventClasses(stage, kind, wait, rule, table, coverage, unmapped, inherited)
+    return EventClasses(stage, kind, wait, rule, table, coverage, unmapped, inherited, reopen_of[rule])
 
 
 INHERIT_CODE = -2
