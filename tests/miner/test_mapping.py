@@ -130,7 +130,7 @@ def test_coverage_and_unmapped_counts():
     "text, message",
     [
         pytest.param('[[rule]]\nactivity = "x"\nstage = "delivery"\n', "m.toml:3: rule 1: unknown stage 'delivery'", id="bad-stage"),
-        pytest.param('[[rule]]\nactivity = "x"\nstage = "engage"\nkind = "wiat"\n', "m.toml:4: rule 1: kind must be one of work, wait, done, unknown, not 'wiat'; did you mean 'wait'?", id="bad-kind"),
+        pytest.param('[[rule]]\nactivity = "x"\nstage = "engage"\nkind = "wiat"\n', "m.toml:4: rule 1: kind must be one of work, wait, done, unknown, bookkeeping, not 'wiat'; did you mean 'wait'?", id="bad-kind"),
         pytest.param('\n[[rule]]\nactivty = "x"\nstage = "engage"\n', "m.toml:3: rule 1: unknown key 'activty'; did you mean 'activity'?", id="typo-key"),
         pytest.param('[[rule]]\nactivity = "x"\nstage = "engage"\nwait = "customer"\n', "m.toml:4: rule 1: 'wait' goes with kind = \"wait\"", id="wait-without-kind"),
         pytest.param('[[rule]]\nstage = "engage"\n', "m.toml:1: rule 1: a rule needs 'activity' or 'when'", id="no-matcher"),
