@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.eventlog import SOURCE_ROW
+from miner.accounting import Accounting, account, path_events
 from miner.cases import US, CaseArrays, case_arrays
 from miner.conformance import NO_STREAM, align_tickets
 from miner.design import Design, assign_streams
@@ -33,9 +34,9 @@ from miner.groups import group_part
 from miner.mapping import Mapping, apply_mapping
 from miner.rework import Rework, examples_frame, rework, top_examples
 from miner.stats import distinct_per_key
-from miner.steps import step_values
+from miner.steps import returns, step_values
 from miner.streams import case_values
-from miner.tickets import ticket_table, timing
+from miner.tickets import ticket_table
 from miner.valuechain import LABELS, STAGES
 from miner.variants import collapse_repeats, variants
 from miner.waits import wait_part
@@ -94,6 +95,7 @@ class Plan:
     stream_column: str | None
     stream_reason: str
     design: Design | None = None  # None: discovery only (vsm mine)
+    as_of: int | None = None  # µs: the export's end, until which open tickets' current states run (None: each partition's latest moment)
 
 
 @dataclass
@@ -109,12 +111,13 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     """Analyse the whole cases in ``log`` (the canonical table) under ``plan``."""
     arrays = case_arrays(log)
     classes = apply_mapping(log, arrays, plan.mapping)
-    tim = timing(arrays, classes)
+    acc = account(arrays, classes, plan.as_of)
+    path = path_events(arrays, classes, acc)
     names = arrays.activity_names.astype(str)
 
     act_var = variants(arrays.activity, arrays.case_start, arrays.activity_names)
     act_paths = np.array([PATH_SEP.join(p) for p in act_var.table["path"]], dtype=object)
-    vc_var = _value_chain_variants(arrays, classes)
+    vc_var = _value_chain_variants(arrays, classes, path)
     vc_paths = np.array([VC_SEP.join(p) for p in vc_var.table["path"]], dtype=object)
     vc_of_case = vc_paths[vc_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
     if plan.stream_column is not None:
@@ -122,7 +125,7 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     else:
         types = vc_of_case.astype(str)
 
-    tickets = ticket_table(arrays, classes, tim, vc_paths=vc_of_case, streams=types)
+    tickets = ticket_table(arrays, classes, acc, vc_paths=vc_of_case, streams=types)
     tickets["activity_path"] = act_paths[act_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
     tickets["first_activity"] = names[arrays.activity[arrays.case_start[:-1]]] if arrays.n_cases else []
     # The ticket's first row in the export: partitions merge back into the export's order of tickets.
@@ -136,7 +139,7 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
                                        "target": pd.Categorical.from_codes(dst, categories=categories), "wait_us": wait.astype(np.int64)})}
     part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
     if plan.design is not None:
-        _compare(log, arrays, classes, tim, plan.design, part)
+        _compare(log, arrays, classes, acc, path, plan.design, part)
     _count_tickets(part)
     return part
 
@@ -150,9 +153,10 @@ def _count_tickets(part: Partial) -> None:
             part.measures[name] = frame.drop(columns=[spec.distinct])
 
 
-def _value_chain_variants(arrays: CaseArrays, classes) -> object:  # type: ignore[no-untyped-def]
-    """Variants over value-chain stages, consecutive repeats collapsed; unmapped events left out."""
-    mapped = classes.stage >= 0
+def _value_chain_variants(arrays: CaseArrays, classes, path: np.ndarray) -> object:  # type: ignore[no-untyped-def]
+    """Variants over value-chain stages of the path events (work and the intake queue), consecutive repeats
+    collapsed; plan, which guides the whole stream, is left out."""
+    mapped = path & (classes.stage != STAGES.index("plan"))
     codes = classes.stage[mapped].astype(np.int64)
     case = arrays.case[mapped]
     starts = np.searchsorted(case, np.arange(arrays.n_cases + 1)).astype(np.int64)
@@ -208,7 +212,7 @@ def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[st
     return tables
 
 
-def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, tim, design: Design, part: Partial) -> None:  # type: ignore[no-untyped-def]
+def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, path: np.ndarray, design: Design, part: Partial) -> None:  # type: ignore[no-untyped-def]
     tickets = part.tickets
     columns = {m.column for s in design.streams for m in (s.applies_to or ()) if m.column != "stream"}
     attrs = pd.DataFrame({c: case_values(log[c], arrays).reset_index(drop=True) for c in columns if c in log.columns})
@@ -216,23 +220,24 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, tim, design: Design
     stream_names = np.array([s.name for s in design.streams] + [NO_STREAM], dtype=object)
     tickets["designed_stream"] = stream_names[np.where(assigned >= 0, assigned, len(design.streams))]
 
-    aligned = align_tickets(arrays, classes, design, assigned)
+    aligned = align_tickets(arrays, classes, design, assigned, path, ~acc.delivered)
     tickets["fitness"] = aligned["fitness"].to_numpy()
     tickets["deviations"] = aligned["deviations"].to_numpy()
     tickets["open"] = aligned["open"].to_numpy()
     tickets["conforming"] = tickets["fitness"] >= 1.0 - 1e-12
 
     rank = _stage_rank(arrays.case, classes.stage, design, assigned)
-    rw: Rework = rework(arrays, classes, tim.duration, tim.in_lead, rank)
+    rw: Rework = rework(arrays, classes, acc, rank)
     per = rw.per_ticket.drop(columns=["case"])
     for col in per.columns:
         tickets[col] = per[col].to_numpy()
 
-    wp = wait_part(arrays, classes, tim.duration)
-    steps = step_values(arrays, classes, wp.time_class, tim.duration, design, assigned)
+    wp = wait_part(arrays, acc)
+    back = returns(arrays, classes, acc, rw.event_kind["backflow"].to_numpy(), acc.reopen)
+    steps = step_values(arrays, classes, acc, design, assigned, path, back)
     for col in steps.columns:
         tickets[col] = steps[col].to_numpy()
-    groups, visits = group_part(arrays, wp.time_class, tim.duration, rw, tim.in_lead)
+    groups, visits = group_part(arrays, wp.time_class, acc.time_us, rw, acc.in_lead)
 
     part.tables.update({"pairs": rw.pairs, "repeated": rw.repeated, "handoffs": rw.handoffs, "loops": rw.loops,
                         "by_class": wp.by_class, "groups": groups})
@@ -250,18 +255,15 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, tim, design: Design
 def _stage_rank(case: np.ndarray, stage: np.ndarray, design: Design, assigned: np.ndarray) -> np.ndarray:
     """Per event: its stage's position in its ticket's designed order.
 
-    Designed stages rank 10, 20 …; a stage the design lacks ranks just before
-    the first designed stage that follows it in the value chain's order.
+    A stage the design lacks ranks -1: work there is an extra step
+    (conformance), never a backflow; so is plan unless the design names it.
+    Tickets no stream applies to follow the value chain's order.
     """
     table = np.full((len(design.streams) + 1, len(STAGES)), -1, dtype=np.int64)
-    for i, stream in enumerate([*design.streams, None]):
-        ranks = stream.stage_rank() if stream else {}
-        for s, name in enumerate(STAGES):
-            if name in ranks:
-                table[i, s] = 10 * (ranks[name] + 1)
-            else:
-                later = [10 * (ranks[x] + 1) for x in STAGES[s + 1:] if x in ranks]
-                table[i, s] = (min(later) - 5) if later else 10 * (len(ranks) + 1) + 5
+    for i, stream in enumerate(design.streams):
+        for name, rank in stream.stage_rank().items():
+            table[i, STAGES.index(name)] = rank
+    table[len(design.streams), 1:] = np.arange(len(STAGES) - 1)
     row = np.where(assigned >= 0, assigned, len(design.streams))[case]
     return np.where(stage >= 0, table[row, np.maximum(stage, 0)], -1)
 

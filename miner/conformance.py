@@ -25,6 +25,8 @@ from miner.mapping import ALL_KINDS, EventClasses
 from miner.valuechain import STAGES, label
 from miner.variants import collapse_repeats, variants
 
+DONE = ALL_KINDS.index("done")
+
 SKIPPED = "skipped"
 EXTRA = "extra"
 REPEATED = "repeated"
@@ -166,15 +168,18 @@ DEVIATION_SEP = "\x1f"  # joins type and step in a ticket's deviation list
 EXAMPLES = 5
 
 
-def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray) -> pd.DataFrame:
+def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, assigned: np.ndarray, path: np.ndarray,
+                  still_open: np.ndarray) -> pd.DataFrame:
     """Return per ticket its alignment fitness with its designed stream, its deviations, and whether it is still open.
 
-    Tickets whose last state is not a delivered one are still open and are
+    ``path`` flags the events of each ticket's value-chain path (its work, and
+    the intake queue it starts in: waits and bookkeeping never add a step).
+    Plan events are left out unless the stream names plan as a step: plan
+    guides the whole stream. Tickets not yet delivered (``still_open``) are
     judged on the steps they have reached so far. Deviations are strings
     'type<US>step'. Tickets no stream applies to get NaN fitness.
     """
     n = arrays.n_cases
-    still_open = classes.kind[arrays.case_start[1:] - 1] != ALL_KINDS.index("done") if n else np.zeros(0, bool)
     fitness = np.full(n, np.nan)
     deviations = np.empty(n, dtype=object)
     deviations[:] = [[] for _ in range(n)]
@@ -183,7 +188,13 @@ def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, ass
         if len(cases) == 0:
             continue
         codes, names = event_symbols(arrays, classes, stream)
-        keep_event = np.isin(arrays.case, cases) & (classes.stage >= 0)
+        keep_event = np.isin(arrays.case, cases) & path & (classes.stage >= 0)
+        narrowed = {STAGES.index(step.stage) for step in stream.steps if step.activities}
+        if narrowed:
+            # A delivery in a stage narrowed to activities is not one of them, and no extra step either.
+            keep_event &= ~((classes.kind == DONE) & np.isin(classes.stage, list(narrowed)))
+        if not any(step.stage == "plan" for step in stream.steps):
+            keep_event &= classes.stage != STAGES.index("plan")
         case_of = arrays.case[keep_event]
         dense = np.searchsorted(cases, case_of)
         starts = np.searchsorted(dense, np.arange(len(cases) + 1)).astype(np.int64)

@@ -188,8 +188,6 @@ def _parse_step(raw: object, index: int, line: int | None, stream: str, text: st
     stage = stage_key(str(raw["stage"]))
     if stage is None or stage not in STAGES:
         raise ConfigError(f"{at('stage')}: unknown stage {raw['stage']!r}{suggest_stage(str(raw['stage']))}")
-    if stage == "plan":
-        raise ConfigError(f"{at('stage')}: plan is the overarching direction of a value stream, not a step; remove this step")
     target = None
     if "target" in raw:
         target = parse_duration(raw["target"])

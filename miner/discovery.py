@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connectors.errors import BadOption
 from connectors.eventlog import ACTIVITY, CASE_ID
 from miner.analysis import Partial, Plan, analyse
 from miner.cases import case_arrays
@@ -33,23 +34,44 @@ def make_plan(
     stream_by: str | None = None,
     source: str = "csv",
     design: Design | str | Path | bool | None = None,
+    as_of: str | None = None,
 ) -> Plan:
-    """Decide, for the whole log, the mapping rules, the ticket-type attribute and the design.
+    """Decide, for the whole log, the mapping rules, the ticket-type attribute, the design and the export's end.
 
     ``design`` is a :class:`Design`, a design file, True for the built-in
-    design, or None/False for discovery only.
+    design, or None/False for discovery only. ``as_of`` (a date) is the
+    moment until which open tickets' current states run; by default the
+    log's latest moment.
     """
     if not isinstance(mapping, Mapping):
         mapping = resolve_mapping(mapping, source)
     check_user_rules(mapping, set(map(str, log[ACTIVITY].cat.categories)), [str(c) for c in log.columns])
-    choice = choose_stream_attribute([str(c) for c in log.columns], attribute_profile(log, case_arrays(log)), stream_by)
+    arrays = case_arrays(log)
+    choice = choose_stream_attribute([str(c) for c in log.columns], attribute_profile(log, arrays), stream_by)
     if design is True:
         design = load_design(None)
     elif design is False:
         design = None
     elif design is not None and not isinstance(design, Design):
         design = load_design(design)
-    return Plan(source, mapping, choice.column, choice.reason, design)
+    return Plan(source, mapping, choice.column, choice.reason, design, resolve_as_of(as_of, latest_moment(arrays)))
+
+
+def latest_moment(arrays) -> int | None:  # type: ignore[no-untyped-def]
+    """The latest timestamp or end timestamp of a log, µs (None for an empty log)."""
+    return int(arrays.case_last_ts.max()) if arrays.n_cases else None
+
+
+def resolve_as_of(given: str | None, latest: int | None) -> int | None:
+    """The export's end in µs: ``given`` (a date, read as UTC unless it names a zone), else ``latest``."""
+    if given is None:
+        return latest
+    try:
+        when = pd.Timestamp(given)
+    except (ValueError, TypeError) as exc:
+        raise BadOption(f"--as-of {given!r} is not a date; write it like 2025-03-31 or 2025-03-31T18:00") from exc
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    return int(when.value // 1000)
 
 
 # Below this many events a log is analysed on one thread: splitting costs more than it gains.

@@ -149,6 +149,7 @@ def run_parallel(
     stream_by: str | None = None,
     workers: int = 2,
     partitions: int | None = None,
+    as_of: str | None = None,
 ) -> tuple[Results, LoadReport]:
     """Load and analyse ``path`` in ``workers`` processes; the same results as one process.
 
@@ -190,7 +191,7 @@ def run_parallel(
         load = (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes)
         descriptions = _load_in_workers(pool, load, pieces)
         try:
-            plan, report = plan_from(descriptions, first, mapping, design, stream_by)
+            plan, report = plan_from(descriptions, first, mapping, design, stream_by, as_of=as_of)
         except Disagreement as exc:
             raise NotSplittable(f"partitions read differently: {exc}") from exc
         for w, worker in enumerate(pool):

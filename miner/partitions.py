@@ -28,6 +28,7 @@ from connectors.report import LoadReport, merge_reports
 from connectors.sanity import add_warnings, date_stats, merge_date_stats
 from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan
 from miner.cases import case_arrays
+from miner.discovery import latest_moment, resolve_as_of
 from miner.design import Design, load_design
 from miner.mapping import Mapping, check_user_rules, resolve_mapping
 from miner.streams import attribute_profile, choose_stream_attribute
@@ -45,12 +46,14 @@ class Description:
     activities: list[str]
     profile: pd.DataFrame  # attribute, value, tickets
     columns: list[str]
+    latest_us: int | None = None  # the partition's latest moment (timestamps and end timestamps), µs
 
 
 def describe(log: pd.DataFrame, report: LoadReport) -> Description:
     """Describe one loaded partition for :func:`plan_from`."""
+    arrays = case_arrays(log)
     return Description(report, date_stats(log), sorted(map(str, log["activity"].cat.categories)),
-                       attribute_profile(log, case_arrays(log)), [str(c) for c in log.columns])
+                       attribute_profile(log, arrays), [str(c) for c in log.columns], latest_moment(arrays))
 
 
 class Disagreement(Exception):
@@ -65,6 +68,7 @@ def plan_from(
     stream_by: str | None,
     *,
     strict: bool = True,
+    as_of: str | None = None,
 ) -> tuple[Plan, LoadReport]:
     """Merge the partitions' descriptions into the load report and decide the plan for the whole log.
 
@@ -96,7 +100,9 @@ def plan_from(
         design = None
     elif design is not None and not isinstance(design, Design):
         design = load_design(design)
-    return Plan(first.source, rules, choice.column, choice.reason, design), report
+    latest = [p.latest_us for p in parts if p.latest_us is not None]
+    end = resolve_as_of(as_of, max(latest) if latest else None)
+    return Plan(first.source, rules, choice.column, choice.reason, design, end), report
 
 
 def partial_frames(part: Partial) -> dict[str, pd.DataFrame]:

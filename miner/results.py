@@ -73,7 +73,8 @@ class Results:
     unmapped: dict[str, int]
     rework_by_activity: dict[str, int]
     case_duration_s: dict[str, float | None]
-    lead_time_s: dict[str, float | None]
+    lead_time_s: dict[str, float | None]  # over delivered tickets
+    open_tickets: dict[str, Any]  # tickets not delivered at the export's end: count, ages, where they wait now
     time_in_state_s: dict[str, float]
     stream_choice: StreamChoice
     streams: pd.DataFrame
@@ -198,7 +199,8 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
     mapping_table, coverage, unmapped = _mapping_table(t["mapping"], plan)
     durations = tickets["duration_s"].to_numpy()
     median, p90 = quantiles(durations, (0.5, 0.9))
-    lead = tickets["lead_time_s"].to_numpy()
+    delivered = tickets["delivered"].to_numpy(dtype=bool)
+    lead = tickets["lead_time_s"].to_numpy()[delivered]
     lead_q = quantiles(lead, (0.5, 0.9))
     if plan.stream_column is not None:
         group = tickets["stream"].where((tickets["stream"] != NO_STREAM).to_numpy(dtype=bool, na_value=True))
@@ -218,7 +220,8 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
         unmapped=unmapped,
         rework_by_activity=_named_counts(t["pm4py_rework"], "cases"),
         case_duration_s={"median": median, "p90": p90, "mean": fmean(durations)},
-        lead_time_s={"median": lead_q[0], "p90": lead_q[1], "mean": fmean(lead)},
+        lead_time_s={"median": lead_q[0], "p90": lead_q[1], "mean": fmean(lead), "tickets": int(delivered.sum())},
+        open_tickets=open_tickets(tickets, plan),
         time_in_state_s={a: int(s) / US for a, s in zip(activities["activity"], activities["time_in_state_us"], strict=True)},
         stream_choice=StreamChoice(plan.stream_column, plan.stream_reason),
         streams=stream_table(tickets, group, variants_table),
@@ -266,7 +269,7 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         by_class=by_class,
         by_state=_by_state(aggregates.get("states")),
         transitions=transitions,
-        flow_efficiency=flow_efficiency(tickets["work_s"].to_numpy(), tickets["lead_time_s"].to_numpy()),
+        flow_efficiency=flow_efficiency(*(tickets[col].to_numpy()[tickets["delivered"].to_numpy(dtype=bool)] for col in ("work_s", "lead_time_s"))),
         steps=steps,
         bottlenecks=_bottlenecks(steps, transitions, by_class),
         groups=group_table(t["groups"], _rename_visits(aggregates.get("visits"))),
@@ -276,13 +279,34 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
     return comparison
 
 
+def open_tickets(tickets: pd.DataFrame, plan: Plan) -> dict[str, Any]:
+    """Tickets not delivered at the export's end: how many, how old, and in which class of state they are now."""
+    still = ~tickets["delivered"].to_numpy(dtype=bool)
+    age = tickets["lead_time_s"].to_numpy()[still]
+    median, p90 = quantiles(age, (0.5, 0.9))
+    now = tickets["current_class"][still].value_counts()
+    return {
+        "tickets": int(still.sum()),
+        "share": float(still.mean()) if len(still) else 0.0,
+        "age_median_s": median,
+        "age_p90_s": p90,
+        "as_of": pd.Timestamp(plan.as_of, unit="us", tz="UTC").isoformat() if plan.as_of is not None else None,
+        "waiting_now": {str(k): int(v) for k, v in sorted(now.items(), key=lambda kv: (-kv[1], str(kv[0])))},
+    }
+
+
 def headline(tickets: pd.DataFrame, c: Comparison) -> dict[str, float | None]:
-    """Return the figures --fail-on can test (see miner.thresholds.METRICS)."""
+    """Return the figures --fail-on can test (see miner.thresholds.METRICS).
+
+    Lead time, flow efficiency and wait share are over delivered tickets, so
+    that flow_efficiency + wait_share + unclassified_share = 1 exactly.
+    """
     n = max(len(tickets), 1)
     assigned = tickets[tickets["designed_stream"] != NO_STREAM]
-    lead = tickets["lead_time_s"]
-    waiting = sum(c.by_class[k] for k in WAIT_CLASSES)
-    total = sum(c.by_class.values())
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    lead = tickets["lead_time_s"][done]
+    total = math.fsum(lead.tolist())
+    waiting = math.fsum(tickets["wait_s"][done].tolist())
     return {
         "fitness": fmean(assigned["fitness"].to_numpy()),
         "conforming_share": float(assigned["conforming"].mean()) if len(assigned) else None,
@@ -293,6 +317,8 @@ def headline(tickets: pd.DataFrame, c: Comparison) -> dict[str, float | None]:
         "lead_time_median_h": float(lead.median() / 3600) if len(lead) else None,
         "lead_time_p90_h": float(lead.quantile(0.9) / 3600) if len(lead) else None,
         "wait_share": waiting / total if total else None,
+        "unclassified_share": math.fsum(tickets["unclassified_s"][done].tolist()) / total if total else None,
+        "open_share": float((~done).sum() / n),
     }
 
 

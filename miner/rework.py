@@ -9,8 +9,8 @@ import pandas as pd
 
 from miner import segments
 from miner.cases import US, CaseArrays
+from miner.accounting import Accounting
 from miner.mapping import ALL_KINDS, EventClasses
-from miner.valuechain import STAGES, WAIT_KINDS
 
 
 def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
@@ -32,29 +32,32 @@ def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
 
 # --- Rework per ticket -----------------------------------------------------------------
 #
-# self-loop   an activity directly repeats itself (A → A). Snapshot exports are
-#             folded by their connector first, so these are genuine repeats.
-# repetition  a work activity recurs after a different activity or a hand-off
-#             (A → B → A, A → Reassigned → A). Work resumed after only waiting
-#             (A → On Hold → A) is an interruption, not rework; hand-off and
-#             pickup events themselves are counted as reassignments instead.
-# backflow    among work events, a move to a stage earlier in the ticket's
-#             designed order (stages outside the design keep the value chain's
-#             order), from an activity that is not done.
-# reopen      among status events (not hand-offs or pickups, not improvement
-#             after delivery), a move from a done state to one that is not.
-# bounce      X → Y → X in the ticket's group sequence with consecutive repeats
-#             removed (X → Y → X → Y is two).
+# Each rework event has exactly one kind, so the kinds add up (README "How vsm
+# counts"). Only the ticket's own work counts (not pickups, not a queue entered
+# at a hand-off, not bookkeeping such as field edits):
 #
-# Each carries the time it cost: the time spent in the repeated state, from a
-# backflow until the ticket is back at the stage it had reached, from a reopen
-# until the next delivery, and in the intermediate group of a bounce.
+# reopen      the event that undoes a delivery (miner.accounting): an explicit
+#             reopen, or the first state after a delivery of a run that returns
+#             to work. Cost: from the reopen to the next delivery.
+# bounce      X → Y → X in the ticket's group sequence with consecutive repeats
+#             removed (X → Y → X → Y is two), flagged at the return to X. A
+#             hand-off to another group is a reassignment, never rework.
+#             Cost: the time in the intermediate group.
+# backflow    among work events in stages the ticket's design names, a move to
+#             a stage earlier in the designed order. Work in a stage the design
+#             lacks is an extra step (conformance), not rework.
+#             Cost: from the backflow until the ticket is back at the stage it had reached.
+# repetition  a work activity the same group already did in the ticket, after
+#             other work (resuming after a wait is not rework; a different
+#             group's work after a hand-off is the stream's next step).
+# self-loop   the same work activity twice in a row by the same group.
+#
+# Events inside a reopen episode (from the reopen to the next delivery) or in
+# the returned visit of a bounce belong to that reopen or bounce and are not
+# counted again. Priority: reopen > bounce > backflow > repetition > self-loop.
 
 WORK = ALL_KINDS.index("work")
-WAIT = ALL_KINDS.index("wait")
 DONE = ALL_KINDS.index("done")
-IMPROVE = STAGES.index("improve")
-HANDOFF = WAIT_KINDS.index("handoff")
 KEY_SEP = " → "  # joins the two parts of a key in examples (from → to)
 
 
@@ -66,7 +69,7 @@ class Rework:
     """
 
     per_ticket: pd.DataFrame  # one row per case: counts and seconds per kind, bounces, reassignments
-    event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen (+ their costs in µs)
+    event_kind: pd.DataFrame  # per event flags: self_loop, repetition, backflow, reopen, bounce (+ costs in µs)
     pairs: pd.DataFrame  # pair, bounces, tickets, time_us
     repeated: pd.DataFrame  # activity, repetitions, self_loops, tickets, time_us
     handoffs: pd.DataFrame  # from_group, to_group, handoffs, followed_by_rework, bounced_back
@@ -74,73 +77,75 @@ class Rework:
     examples: pd.DataFrame  # table, key, case_id, cost
 
 
-def rework(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray, in_lead: np.ndarray, stage_rank: np.ndarray) -> Rework:
+KINDS = ("reopens", "bounces", "backflows", "repetitions", "self_loops")
+
+
+def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_rank: np.ndarray) -> Rework:
     """Return every kind of rework per ticket, with the time it cost.
 
-    ``duration`` is each event's state time (µs, 0 after delivery);
     ``stage_rank`` gives, per event, its stage's position in the ticket's
-    designed order (-1 when the event has no stage).
+    designed order (-1 when the event has no stage, or one the design lacks).
     """
     n = arrays.n_events
     case = arrays.case
     act = arrays.activity.astype(np.int64)
-    kind = classes.kind
-    same_prev = np.zeros(n, dtype=bool)
-    if n > 1:
-        same_prev[1:] = arrays.same_case_next
+    duration = acc.time_us
+    work = acc.work & ~classes.inherited
+    runs = _group_runs(arrays)
+    excluded = acc.reopen_episode | runs.returned
+    reopen = acc.reopen
 
-    # self-loops
-    self_loop = np.zeros(n, dtype=bool)
-    if n > 1:
-        self_loop[1:] = same_prev[1:] & (act[1:] == act[:-1])
+    # backflows, among work events in designed stages
+    stage_events = work & (stage_rank >= 0)
+    backflow = _after_in_subsequence(stage_events, case, lambda prev, cur: stage_rank[cur] < stage_rank[prev]) & ~excluded
+    backflow_time = np.where(backflow, _backflow_time(backflow, stage_events, stage_rank, arrays, acc), 0.0)
 
-    # repetitions
+    # self-loops and repetitions, by the same group
+    g = runs.group_of_event
+    prev_act = segments.previous_valid(act.astype(np.float64), acc.status, arrays.first_index)
+    prev_group = segments.previous_valid(g.astype(np.float64), acc.status, arrays.first_index)
+    prev_is_work = segments.previous_valid(work.astype(np.float64), acc.status, arrays.first_index) == 1
+    self_loop = work & prev_is_work & (prev_act == act) & (prev_group == g) & ~excluded & ~backflow
     n_act = max(len(arrays.activity_names), 1)
-    key = case * n_act + act
-    seen_before = pd.Series(key).duplicated().to_numpy()
-    counted = (kind == WORK) & ~classes.inherited
-    # Waiting does not separate two occurrences of an activity (that is a
-    # resumption); other work, or a hand-off to another group, does.
-    separates = (kind != WAIT) | (classes.wait == HANDOFF)
-    prev_non_wait = segments.previous_valid(act.astype(np.float64), separates, arrays.first_index)
-    repetition = counted & seen_before & ~self_loop & (prev_non_wait != act)
+    n_grp = len(arrays.group_names) + 1 if arrays.group_names is not None else 1
+    key = (case.astype(np.int64) * n_grp + (g + 1)) * n_act + act
+    seen_before = np.zeros(n, dtype=bool)
+    w = np.flatnonzero(work)
+    seen_before[w] = pd.Series(key[w]).duplicated().to_numpy()
+    prev_work_act = segments.previous_valid(act.astype(np.float64), work, arrays.first_index)
+    repetition = work & seen_before & (prev_work_act != act) & ~self_loop & ~backflow & ~excluded
 
-    # reopens, among status events
-    status = (kind >= 0) & ~classes.inherited & (classes.stage != IMPROVE)
-    reopen = _after_in_subsequence(status, case, lambda prev, cur: (kind[prev] == DONE) & (kind[cur] != DONE))
-    reopen_time = _time_until(reopen, status & (kind == DONE), arrays)
-
-    # backflows, among work events
-    stage_events = (kind == WORK) & ~classes.inherited & (stage_rank >= 0)
-    backflow = _after_in_subsequence(stage_events, case, lambda prev, cur: stage_rank[cur] < stage_rank[prev])
-    backflow_time = _backflow_time(backflow, stage_events, stage_rank, arrays, in_lead)
+    # reopens: from the reopen to the next delivery
+    episode_id = np.cumsum(reopen)
+    cost = np.where(acc.reopen_episode, duration, 0).astype(np.float64)
+    totals = np.bincount(episode_id, weights=cost, minlength=int(episode_id.max()) + 1 if n else 1)
+    reopen_time = np.where(reopen, totals[episode_id] if n else 0.0, 0.0)
 
     dur = duration.astype(np.float64)
     per = pd.DataFrame({"case": np.arange(arrays.n_cases)})
-    for name, flags, cost in (
+    for name, flags, c in (
         ("self_loops", self_loop, dur * self_loop),
         ("repetitions", repetition, dur * repetition),
         ("backflows", backflow, backflow_time),
         ("reopens", reopen, reopen_time),
     ):
         per[name] = np.bincount(case[flags], minlength=arrays.n_cases)
-        per[f"{name}_s"] = np.bincount(case, weights=cost, minlength=arrays.n_cases) / US
+        per[f"{name}_s"] = np.bincount(case, weights=c, minlength=arrays.n_cases) / US
 
-    bounces, pairs, handoffs, pair_examples, handoff_examples = _ping_pong(arrays, per, self_loop | repetition | backflow | reopen)
-    per["any_rework"] = (per[["self_loops", "repetitions", "backflows", "reopens"]].sum(axis=1) > 0)
+    pairs, handoffs, pair_examples, handoff_examples = _ping_pong(arrays, per, runs, self_loop | repetition | backflow | reopen)
+    per["any_rework"] = per[list(KINDS)].sum(axis=1) > 0
     events = pd.DataFrame({"self_loop": self_loop, "repetition": repetition, "backflow": backflow, "reopen": reopen,
-                           "backflow_us": backflow_time, "reopen_us": reopen_time})
+                           "bounce": runs.bounce_event, "backflow_us": backflow_time, "reopen_us": reopen_time})
     by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": duration.astype(np.int64) * (repetition | self_loop)})
     by_act = by_act[by_act["rep"] | by_act["loop"]]
     repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
     by_act["key"] = arrays.activity_names[by_act["a"].to_numpy()].astype(str) if len(by_act) else []
-    loops, loop_examples = _loops(arrays, classes, repetition, duration.astype(np.int64))
+    loops, loop_examples = _loops(arrays, classes, work, repetition, duration.astype(np.int64))
     examples = pd.concat([
         examples_frame("repeated", by_act["key"], by_act["case"], by_act["t"] / US, arrays),
         loop_examples, pair_examples, handoff_examples,
     ], ignore_index=True)
-    del bounces
     return Rework(per, events, pairs, repeated[["activity", "repetitions", "self_loops", "tickets", "time_us"]], handoffs, loops, examples)
 
 
@@ -189,16 +194,12 @@ def top_examples(frame: pd.DataFrame, k: int = EXAMPLES) -> pd.DataFrame:
     return frame.groupby(["table", "key"], sort=False).head(k)[["table", "key", "case_id", "cost"]].reset_index(drop=True)
 
 
-def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, dur: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _loops(arrays: CaseArrays, classes: EventClasses, work: np.ndarray, repetition: np.ndarray, dur: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rework loops: work sent back to an activity the ticket had done earlier.
 
     A loop is a repetition that goes back: the repeated activity was first done
     before the work activity the ticket comes from (Design → Review → Design).
-    Coming out of a delivered state is a reopen, not a loop; going forward
-    again after a loop (→ Review) is repetition but not a loop; a redo after
-    only a hand-off is a repetition too.
     """
-    own = ((classes.kind == WORK) | (classes.kind == DONE)) & ~classes.inherited
     act = arrays.activity.astype(np.int64)
     n_act = max(len(arrays.activity_names), 1)
     key = arrays.case.astype(np.int64) * n_act + act
@@ -207,14 +208,13 @@ def _loops(arrays: CaseArrays, classes: EventClasses, repetition: np.ndarray, du
     # occurrences, in order, are the positions of codes 0, 1, 2 …
     first_of_code = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
     first_seen = first_of_code[codes]
-    prev = segments.previous_valid(act.astype(np.float64), own, arrays.first_index)
-    prev_kind = segments.previous_valid(classes.kind.astype(np.float64), own, arrays.first_index)
+    prev = segments.previous_valid(act.astype(np.float64), work, arrays.first_index)
     known = ~np.isnan(prev)
     prev_act = np.where(known, prev, 0).astype(np.int64)
     prev_key = arrays.case.astype(np.int64) * n_act + prev_act
     prev_codes = pd.Index(pd.unique(key)).get_indexer(prev_key)
     prev_first_pos = np.where(prev_codes >= 0, first_of_code[np.maximum(prev_codes, 0)], np.iinfo(np.int64).max)
-    hit = repetition & known & (prev_kind == WORK) & (prev_act != act) & (first_seen < prev_first_pos)
+    hit = repetition & known & (prev_act != act) & (first_seen < prev_first_pos)
     columns = ["from_activity", "to_activity", "loops", "tickets", "time_us"]
     if not hit.any():
         return pd.DataFrame(columns=columns), top_examples(pd.DataFrame())
@@ -245,25 +245,7 @@ def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarra
     return out
 
 
-def _time_until(starts: np.ndarray, ends: np.ndarray, arrays: CaseArrays) -> np.ndarray:
-    """µs from each start event to the next end event of its case (or to the case's last moment)."""
-    n = arrays.n_events
-    out = np.zeros(n, dtype=np.float64)
-    if not starts.any():
-        return out
-    idx = np.arange(n)
-    # Index of the next end event at or after each position, within the case.
-    marker = np.where(ends, idx, n)
-    nxt = np.minimum.accumulate(marker[::-1])[::-1]
-    s = np.flatnonzero(starts)
-    case_end = arrays.case_start[arrays.case[s] + 1]
-    target = nxt[s]
-    finish = np.where(target < case_end, arrays.ts[np.minimum(target, n - 1)], arrays.case_last_ts[arrays.case[s]])
-    out[s] = finish - arrays.ts[s]
-    return out
-
-
-def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndarray, arrays: CaseArrays, in_lead: np.ndarray) -> np.ndarray:
+def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndarray, arrays: CaseArrays, acc: Accounting) -> np.ndarray:
     """µs from each backflow until the ticket is back at the stage it had reached before."""
     n = arrays.n_events
     out = np.zeros(n, dtype=np.float64)
@@ -274,14 +256,61 @@ def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndar
     below = stage_events & (rank < before)
     # Time in states from a backflow while the ticket stays below the stage it had reached.
     below_f = segments.ffill(below.astype(np.float64), stage_events, arrays.first_index, fill=0.0).astype(bool)
-    cost = np.where(below_f & in_lead, arrays.duration_to_next, 0).astype(np.float64)
+    cost = np.where(below_f, acc.time_us, 0).astype(np.float64)
     episode = np.cumsum(backflow)
     totals = np.bincount(episode, weights=cost, minlength=int(episode.max()) + 1)
     out[backflow] = totals[episode[backflow]]
     return out
 
 
-def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+@dataclass
+class GroupRuns:
+    """Each case's group sequence: runs of equal groups (events without a group skipped)."""
+
+    group_of_event: np.ndarray  # per event: the group holding the ticket (ffilled), -1 before any
+    event: np.ndarray  # per run: its first event
+    case: np.ndarray
+    group: np.ndarray
+    ts: np.ndarray
+    reassign: np.ndarray  # per run: starts with a change of group
+    bounce: np.ndarray  # per run: returns to the group before the previous one (X → Y → X)
+    bounce_event: np.ndarray  # per event: the first event of a bounce run
+    returned: np.ndarray  # per event: in a bounce run (the returned visit)
+
+
+def _group_runs(arrays: CaseArrays) -> GroupRuns:
+    n = arrays.n_events
+    empty_i = np.zeros(0, dtype=np.int64)
+    if arrays.group is None:
+        none = np.zeros(n, dtype=bool)
+        return GroupRuns(np.full(n, -1, dtype=np.int64), empty_i, empty_i, empty_i, empty_i, none[:0], none[:0], none, none)
+    g = arrays.group.astype(np.int64)
+    has = g >= 0
+    filled = segments.ffill(g.astype(np.float64), has, arrays.first_index, fill=-1.0).astype(np.int64)
+    idx = np.flatnonzero(has)
+    gc = arrays.case[idx]
+    gg = g[idx]
+    start_run = np.ones(len(idx), dtype=bool)
+    start_run[1:] = (gc[1:] != gc[:-1]) | (gg[1:] != gg[:-1])
+    run_event = idx[start_run]
+    run_case = gc[start_run]
+    run_group = gg[start_run]
+    m = len(run_event)
+    reassign = np.zeros(m, dtype=bool)
+    reassign[1:] = run_case[1:] == run_case[:-1]
+    bounce = np.zeros(m, dtype=bool)
+    if m > 2:
+        bounce[2:] = (run_case[2:] == run_case[:-2]) & (run_group[2:] == run_group[:-2])
+    bounce_event = np.zeros(n, dtype=bool)
+    bounce_event[run_event[bounce]] = True
+    run_of = np.searchsorted(run_event, np.arange(n), side="right") - 1
+    valid = run_of >= 0
+    valid[valid] &= run_case[run_of[valid]] == arrays.case[valid]
+    returned = valid & bounce[np.maximum(run_of, 0)] if m else np.zeros(n, dtype=bool)
+    return GroupRuns(filled, run_event, run_case, run_group, arrays.ts[run_event], reassign, bounce, bounce_event, returned)
+
+
+def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, runs: GroupRuns, rework_events: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Count bounces and reassignments on each case's group sequence; attribute rework to hand-offs."""
     n_cases = arrays.n_cases
     empty_pairs = pd.DataFrame(columns=["pair", "bounces", "tickets", "time_us"])
@@ -291,27 +320,12 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
         per["bounces"] = 0
         per["reassignments"] = 0
         per["bounce_s"] = 0.0
-        return np.zeros(n_cases, dtype=np.int64), empty_pairs, empty_handoffs, no_examples, no_examples
-    g = arrays.group.astype(np.int64)
-    has = g >= 0
-    idx = np.flatnonzero(has)
-    gc = arrays.case[idx]
-    gg = g[idx]
-    # Group runs: keep the first event of each run of equal groups within a case.
-    start_run = np.ones(len(idx), dtype=bool)
-    start_run[1:] = (gc[1:] != gc[:-1]) | (gg[1:] != gg[:-1])
-    run_event = idx[start_run]
-    run_case = gc[start_run]
-    run_group = gg[start_run]
-    run_ts = arrays.ts[run_event]
+        return empty_pairs, empty_handoffs, no_examples, no_examples
+    run_event, run_case, run_group, run_ts = runs.event, runs.case, runs.group, runs.ts
     m = len(run_event)
-    same1 = np.zeros(m, dtype=bool)
-    same1[1:] = run_case[1:] == run_case[:-1]
-    reassign = same1
+    reassign = runs.reassign
     per["reassignments"] = np.bincount(run_case[reassign], minlength=n_cases)
-    bounce = np.zeros(m, dtype=bool)  # flagged at the return to X
-    if m > 2:
-        bounce[2:] = (run_case[2:] == run_case[:-2]) & (run_group[2:] == run_group[:-2])
+    bounce = runs.bounce  # flagged at the return to X
     per["bounces"] = np.bincount(run_case[bounce], minlength=n_cases)
     time_in_middle = np.zeros(m, dtype=np.float64)
     b = np.flatnonzero(bounce)
@@ -338,7 +352,7 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     # Hand-offs (group changes) and what followed each one until the next.
     h = np.flatnonzero(reassign)
     if len(h) == 0:
-        return per["bounces"].to_numpy(), pairs, empty_handoffs, pair_examples, no_examples
+        return pairs, empty_handoffs, pair_examples, no_examples
     seg_of_event = np.searchsorted(run_event[h], np.arange(arrays.n_events), side="right") - 1
     valid = seg_of_event >= 0
     valid[valid] &= run_case[h][seg_of_event[valid]] == arrays.case[valid]
@@ -363,4 +377,4 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, rework_events: np.ndarray)
     until = np.where(same_case, run_ts[nxt], arrays.case_last_ts[run_case[hb]])
     cost = (until - run_ts[hb]) / US
     handoff_examples = examples_frame("handoffs", keys, bad["case"], cost, arrays, key_names=key_names)
-    return per["bounces"].to_numpy(), pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "bounced_back"]], pair_examples, handoff_examples
+    return pairs, table[["from_group", "to_group", "handoffs", "followed_by_rework", "bounced_back"]], pair_examples, handoff_examples

@@ -114,6 +114,7 @@ def run_spark(
     stream_by: str | None = None,
     master: str | None = None,
     partitions: int | None = None,
+    as_of: str | None = None,
 ) -> tuple[Results, LoadReport]:
     """Load and analyse ``path`` with Spark; return the same results as the embedded engine."""
     from pyspark.sql import functions as F
@@ -145,8 +146,8 @@ def run_spark(
             raise VsmError(doc["error"])
         stats = {**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])}
         descriptions.append(Description(LoadReport.from_dict(doc["report"]), stats, doc["activities"],
-                                        pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"]))
-    plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False)
+                                        pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"], doc.get("latest_us")))
+    plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False, as_of=as_of)
 
     # Pass two: analyse every partition; measures are reduced where they are.
     out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan), schema=OUT_SCHEMA).cache()
@@ -241,6 +242,7 @@ def _profile_partition(path: str, kind: str, header: list[str], notes: list[str]
             "activities": described.activities,
             "profile": described.profile.to_dict("records"),
             "columns": described.columns,
+            "latest_us": described.latest_us,
         }
         yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
 

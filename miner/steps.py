@@ -7,10 +7,10 @@ designed stream (columns ``step<j>_work_s``, ``step<j>_wait_s``,
 columns into one row per step, so it works the same on one log or on many
 partitions of cases.
 
-The wait of a step is the waiting attributed to its stage (waits take the stage
-of the work they wait for). %C&A (complete and accurate) is the share of the
-tickets that reached the step that, once they moved on from it, never had to
-come back to it.
+The wait of a step is the waiting attributed to it: a wait belongs to the step
+whose work it precedes or interrupts, and never makes a deviation. %C&A
+(complete and accurate) is the share of the tickets that reached the step whose
+output was not sent back to it nor reopened after it.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from miner import segments
+from miner.accounting import Accounting
 from miner.cases import US, CaseArrays
 from miner.design import Design
 from miner.mapping import EventClasses
 from miner.valuechain import STAGES
-from miner.variants import collapse_repeats
-from miner.waits import CLASSES
 
-WORK_CLASS = CLASSES.index("work")
-WAIT_CLASSES = [CLASSES.index(c) for c in ("queue", "customer", "vendor", "internal", "handoff")]
 EXAMPLES = 3
 
 
@@ -37,22 +35,29 @@ def max_steps(design: Design) -> int:
 
 
 def step_values(
-    arrays: CaseArrays, classes: EventClasses, tclass: np.ndarray, duration: np.ndarray, design: Design, assigned: np.ndarray
+    arrays: CaseArrays, classes: EventClasses, acc: Accounting, design: Design, assigned: np.ndarray, path: np.ndarray, back: np.ndarray
 ) -> pd.DataFrame:
-    """Return, per ticket, work and wait in each step of its designed stream, and whether it came back."""
+    """Return, per ticket, work and wait in each step of its designed stream, and whether its output came back.
+
+    A wait belongs to the step whose work follows it (or, at the end of an open
+    ticket, the step it interrupts): the stage a wait inherits, and for a step
+    narrowed to activities, the activity of the next work. ``path`` flags the
+    events of the ticket's value-chain path; ``back`` is, per case and stage,
+    whether that stage's output was sent back or reopened (:func:`returns`).
+    """
     n_cases = arrays.n_cases
     case = arrays.case
     stage = classes.stage.astype(np.int64)
-    dur = duration.astype(np.float64)
-    is_work = tclass == WORK_CLASS
-    is_wait = np.isin(tclass, WAIT_CLASSES)
-    returned = _returns(arrays, classes)
+    work_us = acc.work_us.astype(np.float64)
+    wait_us = acc.wait_us.astype(np.float64)
+    waitish = acc.status & ~acc.work & (wait_us > 0)
+    present = path | waitish
     out: dict[str, np.ndarray] = {}
     for j in range(max_steps(design)):
         work = np.zeros(n_cases)
         wait = np.zeros(n_cases)
         reached = np.zeros(n_cases, dtype=bool)
-        back = np.zeros(n_cases, dtype=bool)
+        came_back = np.zeros(n_cases, dtype=bool)
         for s_index, stream in enumerate(design.streams):
             if j >= len(stream.steps):
                 continue
@@ -62,16 +67,40 @@ def step_values(
                 continue
             sel = (stage == STAGES.index(step.stage)) & tickets[case]
             if step.activities:
-                sel &= np.isin(arrays.activity_names, list(step.activities))[arrays.activity]
-            work += np.bincount(case[sel & is_work], weights=dur[sel & is_work], minlength=n_cases)
-            wait += np.bincount(case[sel & is_wait], weights=dur[sel & is_wait], minlength=n_cases)
-            reached |= (np.bincount(case[sel], minlength=n_cases) > 0) & tickets
-            back |= returned[:, STAGES.index(step.stage)] & tickets
+                named = np.isin(arrays.activity_names, list(step.activities))[arrays.activity]
+                # Waits and gaps take the step of the work that follows them, else of the work before.
+                hit = named & acc.work
+                after = segments.bfill(hit.astype(np.float64), acc.work, arrays.end_index)
+                before = segments.ffill(hit.astype(np.float64), acc.work, arrays.first_index)
+                follows = np.where(np.isnan(after), before, after) == 1
+                sel &= np.where(acc.work, named, follows)
+            work += np.bincount(case[sel], weights=work_us[sel], minlength=n_cases)
+            wait += np.bincount(case[sel], weights=wait_us[sel], minlength=n_cases)
+            reached |= (np.bincount(case[sel & present], minlength=n_cases) > 0) & tickets
+            came_back |= back[:, STAGES.index(step.stage)] & tickets
         out[f"step{j}_work_s"] = work / US
         out[f"step{j}_wait_s"] = wait / US
         out[f"step{j}_reached"] = reached
-        out[f"step{j}_back"] = back & reached
+        out[f"step{j}_back"] = came_back & reached
     return pd.DataFrame(out)
+
+
+def returns(arrays: CaseArrays, classes: EventClasses, acc: Accounting, backflow: np.ndarray, reopen: np.ndarray) -> np.ndarray:
+    """Per case and stage: the stage's output was not right.
+
+    A send-back (a backflow to stage R) counts against R, whose output the
+    later step returned; a reopen counts against the stage of the work that
+    last came before the delivery it undid. Nothing else is charged.
+    """
+    n_cases = arrays.n_cases
+    out = np.zeros((n_cases, len(STAGES)), dtype=bool)
+    stage = classes.stage.astype(np.int64)
+    flows = backflow & (stage >= 0)
+    out[arrays.case[flows], stage[flows]] = True
+    last_work_stage = segments.previous_valid(stage.astype(np.float64), acc.work & (stage >= 0), arrays.first_index)
+    r = reopen & ~np.isnan(last_work_stage)
+    out[arrays.case[r], last_work_stage[r].astype(np.int64)] = True
+    return out
 
 
 def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
@@ -123,17 +152,3 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _returns(arrays: CaseArrays, classes: EventClasses) -> np.ndarray:
-    """Return per case and stage whether the case came back to the stage after leaving it."""
-    n_cases = arrays.n_cases
-    mapped = classes.stage >= 0
-    codes = classes.stage[mapped].astype(np.int64)
-    case = arrays.case[mapped]
-    starts = np.searchsorted(case, np.arange(n_cases + 1)).astype(np.int64)
-    codes, starts, _ = collapse_repeats(codes, case, starts)
-    path_case = np.repeat(np.arange(n_cases), np.diff(starts))
-    visits = np.zeros((n_cases, len(STAGES)), dtype=np.int64)
-    np.add.at(visits, (path_case, codes), 1)
-    return visits >= 2

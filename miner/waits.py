@@ -1,15 +1,14 @@
-"""Where work waits: time in each state, classified as work or one kind of wait.
+"""Where work waits: every ticket's lead time in work and the kinds of waiting.
 
-Time in a state runs from its event to the case's next event, or to the
-event's end timestamp where one is known. Logs of completion times only (one
-timestamp per activity, like most XES logs) are read the same way: the time
-between two events is attributed to the earlier one ("after X, until Y").
-
-Each state's time is classified through the mapping as work, queue wait,
-customer wait, vendor wait or internal wait. A hand-off wait runs from a
-change of group to that group's first work: queue waits in that window become
-hand-off waits. Time in a done state that a reopen interrupted counts as
-"done". Time after final delivery is not lead time and is not counted.
+The pieces of time come from :mod:`miner.accounting`: each state's time (to
+the next state, or to its end timestamp in interval logs; overlaps counted
+once), idle gaps between intervals, classified by what ends them, and an open
+ticket's current state until the export's end. Time after delivery is not
+lead time and is not counted. Each state's time is classified through the
+mapping as work, queue, customer, vendor, internal or hand-off wait (a
+hand-off wait runs from a change of group to that group's first work, decided
+from where a state sits, not from its name), "done" (a delivered state that a
+reopen undid) or unclassified.
 """
 
 from __future__ import annotations
@@ -21,81 +20,48 @@ import numpy as np
 import pandas as pd
 
 from miner import segments
+from miner.accounting import CLASSES, IS_WAIT_CLASS, Accounting
 from miner.cases import CaseArrays
-from miner.mapping import ALL_KINDS, EventClasses
-from miner.valuechain import WAIT_KINDS
 
-WORK = ALL_KINDS.index("work")
-WAIT = ALL_KINDS.index("wait")
-DONE = ALL_KINDS.index("done")
 # The ends of a wait with no work before it, or none after it, in the ticket.
 START, END = "(start)", "(end)"
-CLASSES = ("work", "queue", "customer", "vendor", "internal", "handoff", "done", "unclassified")
-_QUEUE = WAIT_KINDS.index("queue")
-_HANDOFF = WAIT_KINDS.index("handoff")
+IDLE = "(idle)"  # the state of time that no state covers: gaps between intervals
+__all__ = ["CLASSES", "END", "IDLE", "START", "WaitPart", "flow_efficiency", "wait_part"]
 
 
 @dataclass
 class WaitPart:
     """Waiting in one set of cases: event classes, additive totals, and the values behind the quantiles."""
 
-    time_class: np.ndarray  # per event: index into CLASSES
+    time_class: np.ndarray  # per event: index into CLASSES (of its own state's time)
     handoff_windows: np.ndarray  # per event: between a group change and the new group's first work
     by_class: pd.DataFrame  # class, us (microseconds within lead time)
-    states: pd.DataFrame  # measure: activity, class, duration_us, case_id (one row per event)
+    states: pd.DataFrame  # measure: activity, class, duration_us, case_id (one row per state, and per idle gap)
     runs: pd.DataFrame  # measure: source, target, t_us, case_id (one row per run of waiting between two works)
 
 
-def event_classes(arrays: CaseArrays, classes: EventClasses) -> tuple[np.ndarray, np.ndarray]:
-    """Return each event's time class (index into CLASSES) and its hand-off window flag."""
-    kind = classes.kind
-    out = np.full(arrays.n_events, CLASSES.index("unclassified"), dtype=np.int8)
-    out[kind == WORK] = CLASSES.index("work")
-    out[kind == DONE] = CLASSES.index("done")
-    waits = kind == WAIT
-    for w, name in enumerate(WAIT_KINDS):
-        out[waits & (classes.wait == w)] = CLASSES.index(name)
-    window = handoff_window(arrays, kind == WORK)
-    retag = window & waits & ((classes.wait == _QUEUE) | (classes.wait == _HANDOFF))
-    out[retag] = CLASSES.index("handoff")
-    return out, window
-
-
-def handoff_window(arrays: CaseArrays, work: np.ndarray) -> np.ndarray:
-    """Flag events from a change of group up to (not including) the new group's first work."""
-    n = arrays.n_events
-    if arrays.group is None or n == 0:
-        return np.zeros(n, dtype=bool)
-    has_group = arrays.group >= 0
-    known = segments.ffill(arrays.group.astype(np.float64), has_group, arrays.first_index)
-    prev = segments.previous(known, arrays.is_first)
-    change = ~np.isnan(prev) & ~np.isnan(known) & (known != prev)
-    starts = change | arrays.is_first
-    segment_start = segments.last_valid_index(starts, arrays.first_index)
-    started_by_change = change[segment_start]
-    before = np.cumsum(work) - work  # work events before each event, over the whole log
-    worked_before = before - before[segment_start]
-    return started_by_change & (worked_before == 0) & ~work
-
-
-def wait_part(arrays: CaseArrays, classes: EventClasses, duration: np.ndarray) -> WaitPart:
+def wait_part(arrays: CaseArrays, acc: Accounting) -> WaitPart:
     """Return the time class of every event and the waiting measures of these cases."""
-    tclass, window = event_classes(arrays, classes)
-    # Whole microseconds, summed as integers: partitions merge to the same totals in any order.
-    dur = duration.astype(np.int64)
-    by_class = pd.DataFrame({"class": list(CLASSES), "us": [int(dur[tclass == i].sum()) for i in range(len(CLASSES))]})
-    # Categoricals: one row per event without one string per event.
+    totals = acc.by_class_us()
+    by_class = pd.DataFrame({"class": list(CLASSES), "us": [int(x) for x in totals]})
+    names = pd.Index(arrays.activity_names.astype(str))
+    categories = names.append(pd.Index([IDLE])).unique() if IDLE not in names else names
+    idle = int(categories.get_loc(IDLE))
+    # One row per status event (its own time), and one per idle gap: categoricals, no string per event.
+    gaps = np.flatnonzero((acc.gap_us > 0) | (acc.tail_us > 0))
+    st = np.flatnonzero(acc.status)
+    gap_class = np.where(acc.gap_us[gaps] > 0, acc.gap_class[gaps], CLASSES.index("queue"))
     states = pd.DataFrame({
-        "activity": pd.Categorical.from_codes(arrays.activity, categories=arrays.activity_names.astype(str)),
-        "class": pd.Categorical.from_codes(tclass.astype(np.int64), categories=list(CLASSES)),
-        "duration_us": dur,
-        "case_id": pd.Categorical.from_codes(arrays.case, categories=arrays.case_ids.astype(str)),
+        "activity": pd.Categorical.from_codes(np.r_[arrays.activity[st].astype(np.int64), np.full(len(gaps), idle)], categories=categories),
+        "class": pd.Categorical.from_codes(np.r_[acc.own_class[st], gap_class].astype(np.int64), categories=list(CLASSES)),
+        "duration_us": np.r_[acc.own_us[st], acc.gap_us[gaps] + acc.tail_us[gaps]].astype(np.int64),
+        "case_id": pd.Categorical.from_codes(np.r_[arrays.case[st], arrays.case[gaps]], categories=arrays.case_ids.astype(str)),
     })
-    return WaitPart(tclass, window, by_class, states, _wait_runs(arrays, tclass, dur))
+    return WaitPart(acc.own_class, acc.handoff_window, by_class, states, _wait_runs(arrays, acc))
 
 
 def flow_efficiency(work_s: np.ndarray, lead_s: np.ndarray) -> dict[str, float | None]:
-    """Work time ÷ lead time: for the median ticket, and pooled over all tickets."""
+    """Work time ÷ lead time: for the median ticket, and pooled over the tickets given (delivered ones)."""
     lead = lead_s.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_ticket = np.where(lead > 0, work_s / lead, np.nan)
@@ -106,30 +72,39 @@ def flow_efficiency(work_s: np.ndarray, lead_s: np.ndarray) -> dict[str, float |
     }
 
 
-def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.DataFrame:  # dur: int64 µs
-    """One row per run of waiting between two pieces of work: (previous work, next work, seconds, ticket).
+def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
+    """One row per run of waiting between two pieces of work: (previous work, next work, µs, ticket).
 
-    Each run of non-work states inside a ticket (waits, hand-offs) is one wait,
-    attributed to the work activities before and after it ('(start)' and
-    '(end)' where there is none).
+    Waiting pieces in a row (waiting states, idle gaps), not interrupted by
+    work, are one wait, attributed to the work activities before and after it
+    ('(start)' and '(end)' where there is none). An idle gap before a piece of
+    work ends its run at that work.
     """
-    work = tclass == CLASSES.index("work")
-    waiting = ~work & (tclass != CLASSES.index("done")) & (tclass != CLASSES.index("unclassified")) & (dur > 0)
-    if not waiting.any():
+    wait_us = acc.wait_us.astype(np.int64)
+    work = acc.work
+    member = wait_us > 0
+    if not member.any():
         empty = pd.Categorical([], categories=[])
         return pd.DataFrame({"source": empty, "target": empty, "t_us": pd.Series([], dtype=np.int64), "case_id": empty})
     act = arrays.activity.astype(np.float64)
-    prev_work = segments.ffill(act, work, arrays.first_index)
+    prev_work = segments.previous_valid(act, work, arrays.first_index)
     next_work = segments.bfill(act, work, arrays.end_index)
-    run_start = waiting & ~np.r_[False, waiting[:-1] & arrays.same_case_next]
-    idx = np.flatnonzero(waiting)
+    # A member that is itself work carries only the gap before it, and closes its run.
+    # Bookkeeping events between two waiting states do not cut the run: compare with the previous status event.
+    src_idx = segments.last_valid_index(acc.status, arrays.first_index)
+    before = segments.previous(src_idx.astype(np.int64), arrays.is_first, -1)
+    before = np.where(before >= arrays.first_index, before, -1)
+    b = np.maximum(before, 0)
+    prev_member = (before >= 0) & member[b] & ~work[b]
+    run_start = member & ~prev_member
+    idx = np.flatnonzero(member)
     first = np.flatnonzero(run_start)
-    # A run's events are consecutive in idx: where each run starts and ends there.
     pos_first = np.searchsorted(idx, first)
+    totals = np.add.reduceat(wait_us[idx], pos_first) if len(first) else np.zeros(0, dtype=np.int64)
     pos_last = np.r_[pos_first[1:] - 1, len(idx) - 1]
-    totals = np.add.reduceat(dur[idx].astype(np.int64), pos_first) if len(first) else np.zeros(0, dtype=np.int64)
+    last = idx[pos_last]
     src = prev_work[first]
-    dst = next_work[idx[pos_last]]
+    dst = np.where(work[last], act[last], next_work[last])
     names = list(arrays.activity_names.astype(str))
     nan_code = len(names)
     return pd.DataFrame({
@@ -138,3 +113,6 @@ def _wait_runs(arrays: CaseArrays, tclass: np.ndarray, dur: np.ndarray) -> pd.Da
         "t_us": totals,
         "case_id": pd.Categorical.from_codes(arrays.case[first], categories=arrays.case_ids.astype(str)),
     })
+
+
+__all__ += ["IS_WAIT_CLASS"]

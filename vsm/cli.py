@@ -66,6 +66,8 @@ def engine_options(func: F) -> F:
                           "for an export of 256 MB or more; 1: one process)."),
         click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
         click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
+        click.option("--as-of", metavar="DATE", help="The export's end: open tickets wait in their current state until then "
+                     "(default: the latest time in the export)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -120,13 +122,14 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     """Load and analyse ``export`` on the engine chosen in ``kwargs``; return (results, load report)."""
     engine = kwargs.pop("engine", "embedded")
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
+    as_of = kwargs.pop("as_of", None)
     results = report = None
     if engine == "spark":
         from miner.spark import run_spark
 
         source, options = _load_options(kwargs)
         results, report = run_spark(export, source=source, options=options, mapping=mapping_path, design=design,
-                                    stream_by=stream_by, master=master, partitions=partitions)
+                                    stream_by=stream_by, master=master, partitions=partitions, as_of=as_of)
     else:
         from miner.parallel import NotSplittable, run_parallel, workers_for
 
@@ -136,12 +139,12 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
             # NotSplittable: read it whole, in this process: the same results, or the right error message.
             with contextlib.suppress(NotSplittable):
                 results, report = run_parallel(export, source=source, options=options, mapping=mapping_path, design=design,
-                                               stream_by=stream_by, workers=n)
+                                               stream_by=stream_by, workers=n, as_of=as_of)
     if results is None:
         from miner.discovery import make_plan, run
 
         log, report = _load(export, kwargs)
-        return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design)), report
+        return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design, as_of=as_of)), report
     for warning in report.warnings:
         _warn(warning)
     return results, report
@@ -463,7 +466,8 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         with progress(f"Loading {export}"):
             log, report_ = _load(export, kwargs)
         with progress(f"Mining and comparing {len(log):,} events"):
-            found = run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design))
+            found = run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design,
+                                       as_of=kwargs.pop("as_of", None)))
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
     with progress("Rendering"):

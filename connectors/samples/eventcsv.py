@@ -66,7 +66,7 @@ MEANINGS = {
     "Build": Meaning("work", stage=4),
     "Test": Meaning("work", stage=5),
     "Deploy": Meaning("work", stage=6),
-    "Reopen": Meaning("work", stage=4),
+    "Reopen": Meaning("work", stage=4, reopen=True),
     "Resolve": Meaning("done", stage=7, done=True),
     "Close": Meaning("done", stage=8, done=True),
     "Assign to group": Meaning("queue", status=False),

@@ -101,7 +101,7 @@ SUMMARIES = {
 MEANINGS = {
     "To Do": Meaning("queue", stage=0),
     "Waiting for support": Meaning("queue", stage=0),
-    "Reopened": Meaning("queue", stage=0),
+    "Reopened": Meaning("queue", stage=0, reopen=True),
     "In Progress": Meaning("work", stage=1),
     "In Review": Meaning("work", stage=2),
     "Testing": Meaning("work", stage=3),

@@ -41,14 +41,20 @@ DEFINITIONS = {
     "reassignments": "changes of group in the group path (its length minus one): a ticket's first group is not a reassignment",
     "reopen": (
         "in the sequence of a case's status events (activities whose 'status' is true in 'activities'; hand-offs, "
-        "pickups and after-close reviews are not status events), a move from a done activity to one that is not done"
+        "pickups and after-close reviews are not status events), the first event of a run of events that are not "
+        "done, after a done one, when the run returns to work (an activity whose time is 'work') or holds an explicit "
+        "reopen ('reopen' true in 'activities'). The run, up to the next done event, is the reopen's episode"
     ),
+    "returned_visit": "the events from a bounce's return to X until the next change of group",
     "rework_loops": (
-        "in the sequence of a case's events that have a stage in 'activities' (waits, hand-offs and pickups have none), "
-        "a move to a lower stage from an activity that is not done, counted as '<from>→<to>'; moves out of done "
-        "activities are reopens instead"
+        "among a case's work events that have a stage in 'activities', a move to a lower stage, to an activity the same "
+        "group (the latest group given) did earlier in the case, outside reopen episodes and returned visits, "
+        "counted as '<from>→<to>'"
     ),
-    "self_loops": "two consecutive events of a case with the same activity",
+    "self_loops": (
+        "a work event whose previous status event is the same activity, by the same group, outside reopen episodes "
+        "and returned visits (hand-offs between groups are reassignments, never self-loops)"
+    ),
     "lead_time": "a case's last event time minus its first, in seconds (cases still open at the export end at their last event)",
 }
 
@@ -61,6 +67,7 @@ class Meaning:
     stage: int | None = None  # its rank in the designed order of work stages
     done: bool = False
     status: bool = True  # a status event (False: a hand-off, a pickup, an after-close review)
+    reopen: bool = False  # an explicit reopen (Reopened): the ticket is no longer delivered
 
 
 @dataclass
@@ -124,30 +131,32 @@ def measure(ev: Events) -> Metrics:
         same_next[:-1] = case[1:] == case[:-1]
     dwell = np.zeros(n, np.int64)
     dwell[:-1] = np.where(same_next[:-1], ev.time[1:] - ev.time[:-1], 0)
-    self_loop_at = np.zeros(n, bool)
-    self_loop_at[1:] = same_next[:-1] & (ev.label[1:] == ev.label[:-1])
-
     meanings = [ev.meanings[x] for x in ev.labels]
     is_status = np.array([m.status for m in meanings], bool)[ev.label]
     is_done = np.array([m.done for m in meanings], bool)[ev.label]
     stage_of = np.array([-1 if m.stage is None else m.stage for m in meanings], np.int64)[ev.label]
 
-    # Reopens: done -> not done among status events.
+    is_work = is_status & np.array([m.time == "work" for m in meanings], bool)[ev.label]
+    is_reopen = np.array([m.reopen for m in meanings], bool)[ev.label]
+
+    # Reopens: among status events, a run of states that are not done, after a done one, that returns to
+    # work or is an explicit reopen; the reopen is the run's first event, its episode the whole run.
     s = np.flatnonzero(is_status)
     reopen_at = np.zeros(n, bool)
-    if s.size > 1:
-        prev, cur = s[:-1], s[1:]
-        hit = (case[prev] == case[cur]) & is_done[prev] & ~is_done[cur]
-        reopen_at[cur[hit]] = True
-
-    # Rework loops: a lower stage after a stage that is not done.
-    st = np.flatnonzero(stage_of >= 0)
-    if st.size > 1:
-        prev, cur = st[:-1], st[1:]
-        hit = (case[prev] == case[cur]) & (stage_of[cur] < stage_of[prev]) & ~is_done[prev]
-        loop_from, loop_to, loop_case = ev.label[prev[hit]], ev.label[cur[hit]], case[cur[hit]]
-    else:
-        loop_from = loop_to = loop_case = np.zeros(0, np.int64)
+    episode = np.zeros(n, bool)
+    if s.size:
+        sc, sd = case[s], is_done[s]
+        first_s = np.r_[True, sc[1:] != sc[:-1]]
+        prev_done = np.r_[False, sd[:-1]] & ~first_s
+        run_start = ~sd & (first_s | prev_done)
+        run = np.cumsum(run_start) - 1
+        undo = is_work[s] | is_reopen[s]
+        has_undo = np.bincount(run[~sd & undo], minlength=int(run_start.sum())) > 0
+        rs = np.flatnonzero(run_start)
+        reopen_run = prev_done[rs] & has_undo
+        reopen_at[s[rs[reopen_run]]] = True
+        if rs.size:
+            episode[s[~sd & (run >= 0) & reopen_run[np.maximum(run, 0)]]] = True
 
     # Group path: groups present, consecutive repeats (within a case) removed.
     has = np.flatnonzero(ev.group >= 0)
@@ -165,6 +174,47 @@ def measure(ev: Events) -> Metrics:
     else:
         bounce_case = np.zeros(0, np.int64)
         bounce_pair = np.zeros((0, 2), np.int64)
+    # The returned visit of a bounce: from the return to X until the next change of group.
+    returned = np.zeros(n, bool)
+    if has.size:
+        run_events = has[first]
+        bounce_run = np.zeros(run_events.size, bool)
+        if pg.size > 2:
+            bounce_run[2:] = (pc[2:] == pc[:-2]) & (pg[2:] == pg[:-2])
+        run_of = np.searchsorted(run_events, np.arange(n), side="right") - 1
+        ok = run_of >= 0
+        ok[ok] &= pc[run_of[ok]] == case[ok]
+        returned = ok & bounce_run[np.maximum(run_of, 0)]
+    excluded = episode | returned
+    # The group holding each event: the latest group given in its case.
+    holder = np.full(n, -1, np.int64)
+    if has.size:
+        at = np.searchsorted(has, np.arange(n), side="right") - 1
+        ok = at >= 0
+        ok[ok] &= case[has[np.maximum(at, 0)][ok]] == case[ok]
+        holder[ok] = ev.group[has[at[ok]]]
+
+    # Self-loops: the same work activity in two consecutive status events, by the same group.
+    self_loop_at = np.zeros(n, bool)
+    if s.size > 1:
+        prev, cur = s[:-1], s[1:]
+        hit = (case[prev] == case[cur]) & is_work[prev] & is_work[cur] & (ev.label[prev] == ev.label[cur]) & (holder[prev] == holder[cur])
+        self_loop_at[cur[hit]] = True
+    self_loop_at &= ~excluded
+
+    # Rework loops: among work events with a stage, a move to a lower stage, back to an activity the
+    # same group did earlier in the case.
+    w = np.flatnonzero(is_work & (stage_of >= 0))
+    key = (case[w] * (len(ev.groups) + 1) + holder[w] + 1) * max(len(ev.labels), 1) + ev.label[w]
+    _, first_at = np.unique(key, return_index=True)
+    seen = np.ones(w.size, bool)
+    seen[first_at] = False
+    if w.size > 1:
+        prev, cur = w[:-1], w[1:]
+        hit = (case[prev] == case[cur]) & (stage_of[cur] < stage_of[prev]) & seen[1:] & ~excluded[cur]
+        loop_from, loop_to, loop_case = ev.label[prev[hit]], ev.label[cur[hit]], case[cur[hit]]
+    else:
+        loop_from = loop_to = loop_case = np.zeros(0, np.int64)
     path_len = np.bincount(pc, minlength=ev.cases)
     reassignments = np.maximum(path_len - 1, 0)
     return Metrics(reopen_at, loop_from, loop_to, loop_case, bounce_case, bounce_pair, path_keep, dwell, self_loop_at, reassignments)
@@ -229,7 +279,7 @@ def truth_document(export: Export, *, source: str, seed: int, file_name: str) ->
     }
     totals.update(export.totals)
     activities = {
-        name: {"time": m.time, "stage": m.stage, "done": m.done, "status": m.status}
+        name: {"time": m.time, "stage": m.stage, "done": m.done, "status": m.status, "reopen": m.reopen}
         for name, m in ev.meanings.items()
         if name in ev.labels
     }

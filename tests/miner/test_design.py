@@ -54,7 +54,6 @@ def test_durations(text, expected):
         pytest.param(('target = "30m"', 'target = "half an hour"'), "d.toml:10: stream 'Request' step 1: bad duration 'half an hour'", id="bad-duration"),
         pytest.param(('practices = ["Service Desk"]', 'practices = ["service dsk"]'), "d.toml:9: stream 'Request' step 1: unknown practice 'service dsk'; did you mean 'service desk'?", id="unknown-practice"),
         pytest.param(('target = "30m"', 'traget = "30m"'), "d.toml:10: stream 'Request' step 1: unknown key 'traget'; did you mean 'target'?", id="typo-key"),
-        pytest.param(('stage = "engage"', 'stage = "plan"'), "d.toml:8: stream 'Request' step 1: plan is the overarching direction", id="plan-step"),
         pytest.param(('applies_to = "default"', 'applies_to = { stream = "glob:*Request*" }'), "d.toml:17: applies_to of 'Everything else' overlaps 'Request' (line 3)", id="overlap"),
         pytest.param(('name = "Everything else"', 'name = "Request"'), "d.toml:17: two streams are named 'Request'", id="duplicate-name"),
     ],

@@ -90,5 +90,7 @@ def test_handoffs_followed_by_rework_and_sent_back():
             ("A", "Reassigned", 40, "L1"), ("A", "Investigate", 50, "L1"), ("A", "Resolved", 60, "L1")]
     _, c = run(rows)
     table = {(h.from_group, h.to_group): (h.handoffs, h.followed_by_rework, h.bounced_back) for h in c.handoffs.itertuples()}
-    assert table[("L1", "L2")] == (1, 1, 1)  # L2 repeated the investigation, then sent it back
-    assert table[("L2", "L1")] == (1, 1, 0)
+    # L2's investigation is the stream's next step, not rework; it sent the ticket back: a bounce,
+    # and L1's investigation on its return belongs to that bounce (not counted again as a repetition).
+    assert table[("L1", "L2")] == (1, 0, 1)
+    assert table[("L2", "L1")] == (1, 0, 0)
