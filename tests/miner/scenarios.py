@@ -338,11 +338,12 @@ def narrowed_steps() -> pd.DataFrame:
 # --- 9. Newest-first exports ------------------------------------------------------------------------
 
 
-def newest_first() -> pd.DataFrame:
-    """K0–K4: New and In Progress at one time, Resolved and Closed at one time 10 h later; the file newest first.
+def tied_events(newest_first: bool = True) -> pd.DataFrame:
+    """K0–K4: New and In Progress at one time, Resolved and Closed at one time 10 h later.
 
-    Within each timestamp the later event comes first in the file, as a
-    descending export lists it.
+    The whole file is sorted by time, newest first (or oldest first, the
+    control); within a timestamp a newest-first file lists the later event
+    first, as a descending export does.
     """
     rows = []
     for k in range(5):
@@ -350,7 +351,7 @@ def newest_first() -> pd.DataFrame:
         rows += [(f"K{k}", "New", s, "SD", 0), (f"K{k}", "In Progress", s, "SD", 1),
                  (f"K{k}", "Resolved", s + 600, "SD", 2), (f"K{k}", "Closed", s + 600, "SD", 3)]
     frame = pd.DataFrame(rows, columns=["case_id", "activity", "minutes", "group", "order"])
-    frame = frame.sort_values(["minutes", "order"], ascending=False, kind="stable").drop(columns="order")
+    frame = frame.sort_values(["minutes", "order"], ascending=not newest_first, kind="stable").drop(columns="order")
     return events(list(frame.itertuples(index=False, name=None)))
 
 
@@ -358,12 +359,17 @@ def newest_first() -> pd.DataFrame:
 
 
 def extra_stage() -> pd.DataFrame:
-    """Incidents whose deliver work is followed by patching and testing (obtain/build, not in the incident design)."""
+    """X0–X3: deliver work followed by patching and testing (obtain/build, not in the incident design).
+
+    X4, the decoy the other way: deliver work sent back to categorisation (engage, designed): a backflow.
+    """
     rows = []
     for i in range(4):
         c = f"X{i}"
         rows += [(c, "New", 0, "SD"), (c, "Investigate", 10, "SD"), (c, "Apply patch", 60, "SD"),
                  (c, "Test fix", 120, "SD"), (c, "Resolved", 180, "SD")]
+    rows += [("X4", "New", 0, "SD"), ("X4", "Investigate", 10, "SD"), ("X4", "Categorise", 40, "SD"),
+             ("X4", "Diagnose", 60, "SD"), ("X4", "Resolved", 90, "SD")]
     return events(rows)
 
 
@@ -371,13 +377,15 @@ def extra_stage() -> pd.DataFrame:
 
 
 def explicit_reopens() -> pd.DataFrame:
-    """E0–E4: Resolved, Reopened, Resolved again with no work between; E5–E9 resolved once."""
+    """E0–E4: Resolved, Reopened, Resolved again with no work between; E5–E9 Resolved, then Closed (not a reopen)."""
     rows = []
     for i in range(10):
         c = f"E{i}"
         rows += [(c, "New", 0, "SD"), (c, "In Progress", 10, "SD"), (c, "Resolved", 60, "SD")]
         if i < 5:
             rows += [(c, "Reopened", 120, "SD"), (c, "Resolved", 150, "SD")]
+        else:
+            rows += [(c, "Closed", 200, "SD")]
     return events(rows)
 
 
