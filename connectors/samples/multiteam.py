@@ -116,6 +116,11 @@ DEFINITIONS = {
     "reopened": "tickets with a Resolved followed by In Progress (at most one reopen per ticket)",
     "bounced": "tickets a resolver sent back to their desk (an Assigned whose group is the desk): the group path has X→Y→X",
     "tickets_with_rework": "reopened ∪ bounced; nothing else in this log is rework (a clean escalation desk → resolver → resolved is not, nor is resuming work after Pending or Awaiting User Info)",
+    "by_desk": (
+        "per desk team: tickets opened there, escalated, bounced, reopened; first_visit_mean_s is the mean time from a "
+        "ticket's New to its first leaving the desk (escalated or resolved), the desk's own speed; "
+        "handoff_queue_caused_mean_s the mean handoff_queue of its completed hand-offs"
+    ),
     "handoff_queue_by_pair": "per receiving team, per sending team: completed hand-offs (the receiver's first In Progress before as_of) and their mean handoff_queue in seconds",
     "moved_bottlenecks": "desk teams that look fast only because their hand-offs are incomplete: their receivers wait longer for their tickets than for other senders' tickets into the same team, and ask the user for missing information",
     "decoys": "teams a naive moved-bottleneck rule flags: fast_clean is fast with clean hand-offs; fast_to_slowest sends everything to the slowest receiver, whose queue is as slow for every sender",
@@ -145,6 +150,7 @@ class Simulated:
     reopens: np.ndarray
     bounces: np.ndarray
     escalated: np.ndarray  # bool: the desk handed the ticket to a resolver at least once
+    left_desk: np.ndarray  # time the ticket first left its desk (escalated or resolved there), -1 not yet
     # per completed hand-off
     handoff_sender: np.ndarray
     handoff_receiver: np.ndarray
@@ -188,6 +194,7 @@ def simulate(tickets: int, seed: int) -> Simulated:
     reopens = np.zeros(n, np.int8)
     bounces = np.zeros(n, np.int8)
     resolved_at = np.full(n, -1, np.int64)
+    left_desk = np.full(n, -1, np.int64)
     work = np.zeros(n, np.int64)
     waits = np.zeros((n, len(WAIT_CLASSES)), np.int64)
     rec: dict[str, list[np.ndarray]] = {k: [] for k in ("ticket", "time", "label", "group", "actor_group")}
@@ -287,6 +294,7 @@ def simulate(tickets: int, seed: int) -> Simulated:
         bounces[idx] += (handing & (gn < NETWORK)).astype(np.int8)
         reopens[idx] += ((c == RESOLVED) & (ns == IN_PROGRESS)).astype(np.int8)
         resolved_at[idx] = np.where(ns == RESOLVED, when[take], resolved_at[idx])
+        left_desk[idx] = np.where((left_desk[idx] < 0) & ((ns == ASSIGNED) | (ns == RESOLVED)), when[take], left_desk[idx])
         clock[idx] = when[take]
         sender[idx] = new_sender
         state[idx] = ns
@@ -311,6 +319,7 @@ def simulate(tickets: int, seed: int) -> Simulated:
         reopens=reopens,
         bounces=bounces,
         escalated=escalated,
+        left_desk=left_desk,
         handoff_sender=np.concatenate(hand["sender"]) if hand["sender"] else np.zeros(0, np.int16),
         handoff_receiver=np.concatenate(hand["receiver"]) if hand["receiver"] else np.zeros(0, np.int16),
         handoff_queue=np.concatenate(hand["queue"]) if hand["queue"] else np.zeros(0, np.int64),
@@ -377,6 +386,8 @@ def truth_section(sim: Simulated, case_ids: list[str] | None) -> dict[str, objec
         by_desk[name] = {
             "tickets": int(mine.sum()),
             "escalated": int((mine & sim.escalated).sum()),
+            "first_visit_mean_s": round(float((sim.left_desk - sim.opened)[mine & (sim.left_desk >= 0)].mean()), 1),
+            "handoff_queue_caused_mean_s": round(float(sim.handoff_queue[sim.handoff_sender == k].mean()), 1),
             "bounced": int((mine & bounced).sum()),
             "reopened": int((mine & reopened).sum()),
         }
