@@ -35,9 +35,10 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from connectors.samples import render
-from connectors.samples.people import make_people
+from connectors.samples.people import People, make_people
 from connectors.samples.simulate import HOUR_LOAD, MAX_ROUNDS, START, WEEKDAY_LOAD
 from connectors.samples.truth import CASE_DETAIL_LIMIT, Events, Export, Meaning
 
@@ -122,6 +123,11 @@ DEFINITIONS = {
         "handoff_queue_caused_mean_s the mean handoff_queue of its completed hand-offs"
     ),
     "handoff_queue_by_pair": "per receiving team, per sending team: completed hand-offs (the receiver's first In Progress before as_of) and their mean handoff_queue in seconds",
+    "cases": (
+        "each case of the truth file also has: desk, category, delivered, delivered_lead_time_s (null while open), "
+        "work_s and wait_s by class (up to the final Resolved; for open tickets up to their last event), and rework: "
+        "its kinds, [] or some of 'reopen', 'bounce'"
+    ),
     "moved_bottlenecks": "desk teams that look fast only because their hand-offs are incomplete: their receivers wait longer for their tickets than for other senders' tickets into the same team, and ask the user for missing information",
     "decoys": "teams a naive moved-bottleneck rule flags: fast_clean is fast with clean hand-offs; fast_to_slowest sends everything to the slowest receiver, whose queue is as slow for every sender",
 }
@@ -326,25 +332,24 @@ def simulate(tickets: int, seed: int) -> Simulated:
     )
 
 
-def _case_ids(n: int) -> object:
+def _case_ids(n: int) -> pa.Array:
+    """Return Remedy-style incident numbers, INC000000010001 on."""
     return render.padded("INC", 10_001 + np.arange(n, dtype=np.int64), 12)
 
 
-def _resources(sim: Simulated, people_member) -> np.ndarray:
-    """Return the person who makes each update: the ticket's agent in the acting team, -1 for none."""
+def _resources(sim: Simulated, people: People) -> np.ndarray:
+    """Return who makes each update: the ticket's agent in the acting team (one per team and ticket), -1 for none."""
     team = np.maximum(sim.actor_group, 0)
-    who = people_member(team.astype(np.int16), sim.agent_u[sim.ticket, team])
+    who = people.member(team.astype(np.int16), sim.agent_u[sim.ticket, team])
     return np.where(sim.actor_group >= 0, who, -1)
 
 
-def write(sim: Simulated, ids, names: list[str], resource: np.ndarray, path: str | os.PathLike[str]) -> int:
+def write(sim: Simulated, ids: pa.Array, names: list[str], resource: np.ndarray, path: str | os.PathLike[str]) -> int:
     """Write the event CSV; return its data rows."""
     n = len(sim.ticket)
     category = sim.domain
 
-    def chunk(a: int, b: int):
-        import pyarrow as pa
-
+    def chunk(a: int, b: int) -> pa.Table:
         tk = sim.ticket[a:b]
         return pa.table({
             "case_id": ids.take(pa.array(tk)),
@@ -454,7 +459,7 @@ def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
     """Simulate the teams, write the event CSV; return what the truth needs."""
     sim = simulate(tickets, seed)
     people = make_people(GROUPS, tickets, np.random.default_rng([seed, 9]), big=tuple(DESKS[:1]))
-    resource = _resources(sim, people.member)
+    resource = _resources(sim, people)
     ids = _case_ids(tickets)
     rows = write(sim, ids, people.names, resource, path)
     events = Events(
