@@ -528,7 +528,7 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
 
 @cli.command()
 @click.option("--source", "sample_source", required=True,
-              type=click.Choice(["servicenow", "servicenow-audit", "jira", "zendesk", "csv"]),
+              type=click.Choice(["servicenow", "servicenow-audit", "jira", "zendesk", "csv", "multi-team"]),
               help="Which vendor's export shape to write.")
 @click.option("--tickets", default=200, show_default=True, type=click.IntRange(1, 50_000_000), help="Number of tickets.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed; the same seed gives the same file.")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.samples import eventcsv, jira, servicenow, zendesk
+from connectors.samples import eventcsv, jira, multiteam, servicenow, zendesk
 from connectors.samples.truth import Export, truth_document, write_truth
 
 SAMPLERS: dict[str, Callable[[int, int, str | os.PathLike[str]], Export]] = {
@@ -16,6 +16,7 @@ SAMPLERS: dict[str, Callable[[int, int, str | os.PathLike[str]], Export]] = {
     "jira": jira.sample,
     "zendesk": zendesk.sample,
     "csv": eventcsv.sample,
+    "multi-team": multiteam.sample,
 }
 SAMPLE_SOURCES = tuple(SAMPLERS)
 

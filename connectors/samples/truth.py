@@ -104,6 +104,8 @@ class Export:
     notes: list[str]
     totals: dict[str, object] = field(default_factory=dict)  # source-specific figures
     legend: dict[str, object] | None = None  # names behind ids, where the export has only ids
+    sections: dict[str, object] = field(default_factory=dict)  # source-specific sections of the truth document
+    case_fields: Callable[[], dict[str, list[object]]] | None = None  # source-specific per-case figures, in case order
 
 
 @dataclass
@@ -300,9 +302,15 @@ def truth_document(export: Export, *, source: str, seed: int, file_name: str) ->
     }
     if export.legend:
         doc["legend"] = export.legend
+    doc.update(export.sections)
     if n_cases <= CASE_DETAIL_LIMIT:
         case_ids = np.asarray(export.case_ids(), dtype=object)
-        doc["cases"] = _case_detail(ev, met, per_case, lead, first, last, case_ids, case_types, type_names)
+        cases = _case_detail(ev, met, per_case, lead, first, last, case_ids, case_types, type_names)
+        if export.case_fields is not None:
+            for key, values in export.case_fields().items():
+                for case, value in zip(cases.values(), values, strict=True):
+                    case[key] = value
+        doc["cases"] = cases
     else:
         doc["cases"] = None
         doc["notes"] = [
@@ -322,7 +330,7 @@ def _case_detail(
     case_ids: np.ndarray,
     case_types: np.ndarray,
     type_names: list[str],
-) -> dict[str, object]:
+) -> dict[str, dict[str, object]]:
     stamps = [s + "Z" for s in np.datetime_as_string(ev.time.astype("datetime64[s]"), unit="s").tolist()]
     labels = [ev.labels[i] for i in ev.label.tolist()]
     groups = [ev.groups[i] if i >= 0 else None for i in ev.group.tolist()]
@@ -332,7 +340,7 @@ def _case_detail(
     loop_names = [f"{ev.labels[a]}→{ev.labels[b]}" for a, b in zip(met.loop_from.tolist(), met.loop_to.tolist(), strict=True)]
     loop_start = np.searchsorted(met.loop_case, np.arange(len(case_ids)))
     loop_end = np.searchsorted(met.loop_case, np.arange(len(case_ids)), side="right")
-    out: dict[str, object] = {}
+    out: dict[str, dict[str, object]] = {}
     for c, cid in enumerate(case_ids.tolist()):
         a, b = int(first[c]), int(last[c]) + 1
         tis: dict[str, int] = {}

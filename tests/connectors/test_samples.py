@@ -25,7 +25,8 @@ from tests.conftest import SAMPLE_LOGS, run_cli
 
 SEED = 5
 TICKETS = 150
-FILES = {"servicenow": "sn.csv", "servicenow-audit": "audit.csv", "jira": "jira.json", "zendesk": "zd.json", "csv": "events.csv"}
+FILES = {"servicenow": "sn.csv", "servicenow-audit": "audit.csv", "jira": "jira.json", "zendesk": "zd.json", "csv": "events.csv",
+         "multi-team": "multi.csv"}
 SOURCE_PARAMS = [pytest.param(s, id=s) for s in SAMPLE_SOURCES]
 
 
@@ -223,6 +224,18 @@ def test_event_csv_shape(samples: dict) -> None:
             "Post-implementation review"} <= activities
 
 
+def test_multi_team_shape(samples: dict) -> None:
+    path, truth = samples["multi-team"]
+    header, rows = _csv_rows(path)
+    assert header == ["case_id", "activity", "timestamp", "group", "resource", "priority", "category"]
+    assert len(rows) == truth["rows"] == truth["events"]
+    assert all(ISO_Z.match(r["timestamp"]) for r in rows)
+    assert {r["activity"] for r in rows} == {"New", "In Progress", "Assigned", "Pending", "Awaiting User Info", "Resolved", "Closed"}
+    assert {r["group"] for r in rows} == {"Service Desk A", "Service Desk B", "Service Desk C", "Service Desk D", "Network", "Applications", "Database"}
+    assert all(r["resource"] == "" for r in rows if r["activity"] in ("New", "Closed"))
+    assert all(r["resource"] != "" for r in rows if r["activity"] not in ("New", "Closed"))
+
+
 # --------------------------------------------------------------------------
 # The truth, recounted by brute force from its own case lists
 
@@ -327,7 +340,7 @@ def test_truth_agrees_with_a_brute_force_recount(source: str, samples: dict) -> 
     assert totals["time_by_class_s"] == dict(by_class)
 
 
-@pytest.mark.parametrize("source", [p for p in SOURCE_PARAMS if p.id != "servicenow"])
+@pytest.mark.parametrize("source", [p for p in SOURCE_PARAMS if p.id not in ("servicenow", "multi-team")])
 def test_injected_behaviour_is_present(source: str, samples: dict) -> None:
     """Each process has rework, reopens, ping-pong and waits at clearly non-trivial rates."""
     _, truth = samples[source]
@@ -403,6 +416,7 @@ def _expected(truth: dict) -> list[tuple]:
     pytest.param("jira", id="jira"),
     pytest.param("zendesk", id="zendesk"),
     pytest.param("csv", id="csv"),
+    pytest.param("multi-team", id="multi-team"),
 ])
 def test_connector_reads_the_truth_back(source: str, samples: dict) -> None:
     path, truth = samples[source]
@@ -425,7 +439,8 @@ def test_connector_row_accounting_matches_the_truth(source: str, samples: dict) 
 # Bundled samples
 
 README = SAMPLE_LOGS / "README.md"
-BUNDLED = ["servicenow_incidents.csv", "servicenow_audit.csv", "jira_changelog.json", "zendesk_ticket_events.json", "service_desk_events.csv"]
+BUNDLED = ["servicenow_incidents.csv", "servicenow_audit.csv", "jira_changelog.json", "zendesk_ticket_events.json", "service_desk_events.csv",
+           "multi_team_events.csv"]
 
 
 def _documented_commands() -> dict[str, list[str]]:
