@@ -71,9 +71,10 @@ def accounted_s(t: pd.DataFrame | pd.Series) -> pd.Series | float:
 
 
 def class_columns(tickets: pd.DataFrame) -> dict[str, str]:
-    """The per-ticket columns of each wait class, where the ticket table has them (issue 9 adds them)."""
+    """The per-ticket columns of each wait class (and of time in a delivered state that a reopen undid, which
+    is waiting too: the ticket was believed delivered)."""
     out = {}
-    for c in WAIT_CLASSES:
+    for c in (*WAIT_CLASSES, "reopened_done"):
         for name in (f"{c}_s", f"wait_{c}_s", f"{c}_wait_s"):
             if name in tickets.columns:
                 out[c] = name
