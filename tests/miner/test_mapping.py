@@ -176,7 +176,7 @@ def test_defaults_none_turns_off_builtin_rules(tmp_path):
         pytest.param("servicenow-audit", "On Hold (Awaiting Caller)", ("deliver_support", "wait", "customer"), id="snow-caller"),
         pytest.param("servicenow-audit", "On Hold (Awaiting Vendor)", ("deliver_support", "wait", "vendor"), id="snow-vendor"),
         pytest.param("servicenow-audit", "Awaiting User Info", ("deliver_support", "wait", "customer"), id="snow-pre-helsinki"),
-        pytest.param("servicenow", "Authorize", ("design_transition", "wait", "internal"), id="snow-change"),
+        pytest.param("servicenow", "Authorize", ("deliver_support", "wait", "internal"), id="snow-change"),  # a wait takes the next work's stage
         pytest.param("servicenow", "Resolved", ("deliver_support", "done", None), id="snow-resolved"),
         pytest.param("zendesk-events", "pending", ("deliver_support", "wait", "customer"), id="zendesk-pending"),
         pytest.param("zendesk-events", "hold", ("deliver_support", "wait", "vendor"), id="zendesk-hold"),

@@ -299,6 +299,70 @@ def test_action_logs_are_covered_without_a_mapping_file(vocabulary):
     assert bookkeeping.any() and (classes.rule[bookkeeping] >= 0).all()
 
 
+def test_waits_take_the_stage_of_the_work_they_interrupt():
+    """A wait inherits the next work's stage; JSM's intake queue is the engage step."""
+    jsm = make_log(
+        [
+            ("S1", "Waiting for support", 0, "Service Request"),
+            ("S1", "Work in progress", 5, "Service Request"),
+            ("S1", "Waiting for customer", 10, "Service Request"),
+            ("S1", "Add Comment", 15, "Service Request"),
+            ("S1", "Work in progress", 20, "Service Request"),
+            ("S1", "Resolved", 30, "Service Request"),
+        ],
+        columns=("case_id", "activity", "minutes", "issue_type"),
+    )
+    got = apply_mapping(jsm, case_arrays(jsm), builtin_mapping("jira-changelog"))
+    assert [STAGES[s] for s in got.stage] == ["engage"] + ["deliver_support"] * 5
+    assert WAIT_KINDS[got.wait[2]] == "customer" and ALL_KINDS[got.kind[3]] == "bookkeeping"
+    snow = make_log(
+        [
+            ("I1", "New", 0),
+            ("I1", "In Progress", 5),
+            ("I1", "On Hold (Awaiting Change)", 10),
+            ("I1", "In Progress", 20),
+            ("I1", "Resolved", 30),
+        ]
+    )
+    got = apply_mapping(snow, case_arrays(snow), builtin_mapping("servicenow-audit"))
+    assert [STAGES[s] for s in got.stage] == ["engage"] + ["deliver_support"] * 4
+    assert WAIT_KINDS[got.wait[2]] == "internal"
+
+
+VENDOR_WAITS = [
+    pytest.param("servicenow-audit", "On Hold (Awaiting Problem)", id="snow-problem"),
+    pytest.param("servicenow-audit", "On Hold (Awaiting Change)", id="snow-change"),
+    pytest.param("servicenow-audit", "On Hold (Awaiting Caller)", id="snow-caller"),
+    pytest.param("servicenow-audit", "Authorize", id="snow-authorize"),
+    pytest.param("servicenow", "Scheduled", id="snow-scheduled"),
+    pytest.param("jira-changelog", "Waiting for customer", id="jira-customer"),
+    pytest.param("jira-changelog", "Awaiting Release", id="jira-release"),
+    pytest.param("jira-changelog", "Awaiting Approval", id="jira-approval"),
+    pytest.param("zendesk-events", "pending", id="zendesk-pending"),
+    pytest.param("zendesk-events", "hold", id="zendesk-hold"),
+]
+
+
+@pytest.mark.parametrize("source, activity", VENDOR_WAITS)
+def test_vendor_waits_inherit_their_stage(source, activity):
+    stage, kind, *_ = rule_classes([activity], source)[activity]
+    assert (stage, kind) == ("inherit", "wait")
+
+
+@pytest.mark.parametrize(
+    "source, activity, want",
+    [
+        pytest.param("jira-changelog", "Waiting for support", "engage wait queue", id="jsm-intake"),
+        pytest.param("jira-changelog", "Reopened", "engage wait queue reopen", id="jira-reopened"),
+        pytest.param("jira-changelog", "Backlog", "plan wait queue", id="jira-backlog"),
+        pytest.param("servicenow-audit", "New", "engage wait queue", id="snow-new"),
+        pytest.param("zendesk-events", "new", "engage wait queue", id="zendesk-new"),
+    ],
+)
+def test_intake_queues_and_reopens_in_vendor_rules(source, activity, want):
+    assert rule_classes([activity], source)[activity] == expect(want)
+
+
 @pytest.mark.parametrize(
     "activity, want",
     [
