@@ -446,6 +446,14 @@ def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, map
     return out.sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
 
 
+def bookkeeping_events(counts: pd.DataFrame, mapping: Mapping) -> int:
+    """Return how many events a bookkeeping rule took, from the events per (activity, rule, stage) of an analysis."""
+    if counts is None or counts.empty:
+        return 0
+    kinds = np.array([rule.kind == "bookkeeping" for rule in mapping.rules] + [False])
+    return int(counts["events"].to_numpy()[kinds[counts["rule"].to_numpy(dtype=np.int64)]].sum())
+
+
 def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str]) -> None:
     """Raise for likely typos in a user's rules; warn about rules that match nothing.
 
