@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import connectors
 from miner.cases import case_arrays
 from miner.mapping import ALL_KINDS, apply_mapping, builtin_mapping
 from miner.valuechain import STAGES, WAIT_KINDS
+from tests.conftest import real_log
 from tests.helpers import make_log
 
 REOPEN = "reopen"
@@ -380,3 +382,11 @@ def test_intake_queues_and_reopens_in_vendor_rules(source, activity, want):
 )
 def test_plan_and_triage(activity, want):
     assert rule_classes([activity])[activity] == expect(want)
+
+
+@pytest.mark.real_logs
+@pytest.mark.parametrize("name", ["bpic2013_closed_problems.csv", "helpdesk.xes.gz"])
+def test_real_itsm_logs_are_covered_without_a_mapping_file(name):
+    log, report = connectors.load(real_log(name))
+    classes = apply_mapping(log, case_arrays(log), builtin_mapping(report.source))
+    assert classes.coverage >= 0.95, classes.unmapped
