@@ -31,7 +31,7 @@ from miner.conformance import NO_STREAM, align_tickets
 from miner.design import Design, assign_streams
 from miner.dfg import edge_waits
 from miner.groups import group_part
-from miner.mapping import Mapping, apply_mapping
+from miner.mapping import Mapping, apply_labels, apply_mapping
 from miner.rework import Rework, examples_frame, rework, top_examples
 from miner.stats import distinct_per_key
 from miner.steps import returns, step_values
@@ -109,6 +109,7 @@ class Partial:
 
 def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     """Analyse the whole cases in ``log`` (the canonical table) under ``plan``."""
+    log = apply_labels(log, plan.mapping)  # a mapping file's [labels] name activity codes, in every engine
     arrays = case_arrays(log)
     classes = apply_mapping(log, arrays, plan.mapping)
     acc = account(arrays, classes, plan.as_of)

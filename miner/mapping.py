@@ -4,7 +4,9 @@ A mapping file is TOML: a list of ``[[rule]]`` tables (see
 ``miner/defaults/generic.toml`` for the syntax, which the built-in defaults
 use too). A user's rules come first, then the built-in rules of the export's
 source, then the generic keyword rules, unless the file says
-``defaults = "none"``.
+``defaults = "none"``. A ``[labels]`` table names activity codes
+(``"17" = "In Progress"``) for logs whose activity column holds codes; the
+rules then see the names.
 
 Rules are evaluated once per distinct combination of the columns they look
 at, not once per event, and the result is spread back to the events.
@@ -39,7 +41,7 @@ from miner.valuechain import (
 )
 
 RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note", "reopen"}
-TOP_KEYS = {"version", "defaults", "rule", "source", "generated_from"}
+TOP_KEYS = {"version", "defaults", "rule", "labels", "source", "generated_from"}
 DEFAULT_SETS = ("auto", "servicenow", "jira", "zendesk", "generic", "none")
 # unknown: time that cannot be told apart (list exports);
 # bookkeeping: field edits, comments, links, attachments, watchers: not a state of
@@ -100,6 +102,7 @@ class Mapping:
     user_rules: int = 0
     path: str | None = None
     warnings: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # activity code -> name, from the file's [labels]
 
     def columns(self) -> list[str]:
         seen: dict[str, None] = {ACTIVITY: None}
@@ -117,7 +120,7 @@ class EventClasses:
     kind: np.ndarray  # int8 index into ALL_KINDS, -1 unmapped
     wait: np.ndarray  # int8 index into WAIT_KINDS, -1 when not a wait
     rule: np.ndarray  # int32 index into mapping.rules, -1 unmapped
-    activities: pd.DataFrame  # per activity: events, stage, kind, wait, rule origin (most frequent)
+    activities: pd.DataFrame  # per activity: events, stage, kind, wait, practice, rule origin, reopen (most frequent)
     coverage: float
     unmapped: dict[str, int]
     inherited: np.ndarray  # bool: the rule said "inherit" (hand-offs, pickups, waits for the next work)
@@ -146,30 +149,40 @@ def resolve_mapping(path: str | Path | None, source: str) -> Mapping:
     """Return the mapping to use: the user's file (if any) and the defaults it asks for."""
     if path is None:
         return builtin_mapping(source)
-    user, defaults = parse_mapping_file(Path(path))
+    user, defaults, labels = _parse(_read(Path(path)), str(path))
     if defaults == "none":
-        return Mapping(user, f"{Path(path).name} ({len(user)} rules), no built-in rules", len(user), str(path))
+        return Mapping(user, f"{Path(path).name} ({len(user)} rules), no built-in rules", len(user), str(path), labels=labels)
     base = builtin_mapping(source if defaults == "auto" else defaults)
     return Mapping(
         user + base.rules,
         f"{Path(path).name} ({len(user)} rules), then {base.description}",
         len(user),
         str(path),
+        labels=labels,
     )
 
 
 def parse_mapping_file(path: Path) -> tuple[list[Rule], str]:
     """Return the rules of a mapping file and its ``defaults`` setting, or raise ConfigError."""
+    return parse_mapping_text(_read(path), str(path))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such mapping file; create one with `vsm mapping init EXPORT -o {path}`") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: a mapping file must be UTF-8 text") from exc
-    return parse_mapping_text(text, str(path))
 
 
 def parse_mapping_text(text: str, origin: str) -> tuple[list[Rule], str]:
+    """Return the rules of a mapping file's text and its ``defaults`` setting, or raise ConfigError."""
+    rules, defaults, _ = _parse(text, origin)
+    return rules, defaults
+
+
+def _parse(text: str, origin: str) -> tuple[list[Rule], str, dict[str, str]]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -190,7 +203,50 @@ def parse_mapping_text(text: str, origin: str) -> tuple[list[Rule], str]:
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{origin}: 'rule' must be a list of [[rule]] tables")
     rules = [_parse_rule(raw, i, lines[i] if i < len(lines) else None, text, origin) for i, raw in enumerate(raw_rules)]
-    return rules, defaults
+    return rules, defaults, _parse_labels(doc.get("labels", {}), text, origin)
+
+
+def _parse_labels(raw: object, text: str, origin: str) -> dict[str, str]:
+    """Return the ``[labels]`` table (activity code -> name), or raise ConfigError naming the line."""
+    at = _table_line(text, "labels")
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{origin}:{at}: labels must be a table of code = "name", such as [labels] "17" = "In Progress"')
+    for code, name in raw.items():
+        if not isinstance(name, str) or not name.strip():
+            line = _key_line(text, f'"{code}"', at)
+            line = _key_line(text, code, at) if line == at else line
+            raise ConfigError(f"{origin}:{line}: labels: code {code!r} must name a non-empty string, not {name!r}")
+    return {str(code): name for code, name in raw.items()}
+
+
+def _table_line(text: str, table: str) -> int:
+    """Return the line of the header ``[table]`` (1-based), or 1."""
+    for i, ln in enumerate(text.splitlines()):
+        if re.match(rf"\s*\[\s*{re.escape(table)}\s*\]", ln):
+            return i + 1
+    return 1
+
+
+def apply_labels(log: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """Return ``log`` with its activity codes renamed by the mapping's ``[labels]``.
+
+    Codes the table does not name keep their text; codes given the same name
+    (or the name of another activity) become one activity. The activity column
+    is rebuilt from its categories, not per event.
+    """
+    if not mapping.labels or len(log) == 0:
+        return log
+    column = log[ACTIVITY]
+    old = column.cat.categories
+    names = pd.Index([mapping.labels.get(c, c) for c in old.astype(str)], dtype="str")
+    if names.equals(old):
+        return log
+    new = names.unique()
+    codes = column.cat.codes.to_numpy()
+    renamed = np.where(codes >= 0, new.get_indexer(names)[codes], -1)
+    out = log.copy(deep=False)
+    out[ACTIVITY] = pd.Categorical.from_codes(renamed, categories=new)
+    return out
 
 
 def _parse_rule(raw: object, index: int, line: int | None, text: str, origin: str) -> Rule:
@@ -383,10 +439,19 @@ def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, map
                 "wait": rl.wait if rl else None,
                 "practice": rl.practice if rl else None,
                 "rule": rl.origin if rl else None,
+                "reopen": bool(rl and rl.reopen),
             }
         )
-    out = pd.DataFrame(rows, columns=["activity", "events", "stage", "rule_stage", "kind", "wait", "practice", "rule"])
+    out = pd.DataFrame(rows, columns=["activity", "events", "stage", "rule_stage", "kind", "wait", "practice", "rule", "reopen"])
     return out.sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
+
+
+def bookkeeping_events(counts: pd.DataFrame, mapping: Mapping) -> int:
+    """Return how many events a bookkeeping rule took, from the events per (activity, rule, stage) of an analysis."""
+    if counts is None or counts.empty:
+        return 0
+    kinds = np.array([rule.kind == "bookkeeping" for rule in mapping.rules] + [False])
+    return int(counts["events"].to_numpy()[kinds[counts["rule"].to_numpy(dtype=np.int64)]].sum())
 
 
 def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str]) -> None:
@@ -394,6 +459,7 @@ def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str])
 
     ``activities`` and ``columns`` are those of the whole log.
     """
+    activities = {mapping.labels.get(a, a) for a in activities}  # rules see the labelled names
     attribute_columns = [str(c) for c in columns]
     missing_columns = [c for c in mapping.columns() if c not in columns]
     for rule in mapping.rules[: mapping.user_rules]:
@@ -410,6 +476,9 @@ def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str])
             for value in m.values:
                 if value in activities:
                     continue
+                if value in mapping.labels:
+                    raise ConfigError(f"{where}: activity {value!r} is a code that [labels] names {mapping.labels[value]!r}; "
+                                      f"rules see the names: write activity = {mapping.labels[value]!r}")
                 close = difflib.get_close_matches(value, sorted(activities), n=1, cutoff=0.75)
                 if close:
                     raise ConfigError(f"{where}: activity {value!r} does not occur in the log; did you mean {close[0]!r}?")
@@ -440,8 +509,12 @@ def _did_you_mean(word: str, options: object) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
-    """Return a mapping file listing every activity with the stage vsm guessed, for the user to edit."""
+def render_mapping_file(classes: EventClasses, source: str, export: str, labels: dict[str, str] | None = None) -> str:
+    """Return a mapping file listing every activity with the stage vsm guessed, for the user to edit.
+
+    ``labels`` (the ``[labels]`` of the mapping the guess was made with) is
+    written back, so that the rules' names still reach the codes.
+    """
     out = [
         f"# vsm value-chain mapping for {export} (source {source})",
         "# Written by `vsm mapping init`: one rule per activity, with the stage, kind and wait",
@@ -449,8 +522,10 @@ def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
         "#",
         "# stage: plan, engage, design and transition, obtain/build, deliver and support, improve,",
         "#        or inherit (the stage of the next mapped event: for hand-offs and waits)",
-        "# kind:  work, wait, done (delivered: resolved, closed) or unknown",
+        "# kind:  work, wait, done (delivered: resolved, closed), unknown, or bookkeeping",
+        "#        (field edits, comments, links: not a state; their time belongs to the state around them)",
         "# wait:  queue, customer, vendor, internal, handoff (with kind = \"wait\")",
+        "# reopen = true marks an explicit reopen: the ticket is no longer delivered.",
         "# A rule may also match attributes: when = { group = \"L2*\", category = \"re:(?i)network\" }",
         "# Rules are tried in order; the first match wins. Activities you delete from this file",
         "# fall back to the built-in rules (set defaults = \"none\" to turn them off).",
@@ -459,6 +534,10 @@ def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
         'defaults = "auto"',
         "",
     ]
+    if labels:
+        out.append("[labels]  # activity code = name; the rules below use the names")
+        out += [f"{_toml_string(code)} = {_toml_string(name)}" for code, name in labels.items()]
+        out.append("")
     for row in classes.activities.itertuples(index=False):
         out.append("[[rule]]")
         out.append(f"activity = {_toml_string(row.activity)}  # {row.events:,} events")
@@ -472,6 +551,8 @@ def render_mapping_file(classes: EventClasses, source: str, export: str) -> str:
                 out.append(f"wait = {_toml_string(row.wait)}")
             if isinstance(row.practice, str):
                 out.append(f"practice = {_toml_string(row.practice)}")
+            if row.reopen:
+                out.append("reopen = true")
         out.append("")
     return "\n".join(out)
 

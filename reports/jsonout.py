@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.report import LoadReport
+from miner.mapping import bookkeeping_events
 from miner.summary import LogSummary
 
 SCHEMA_VERSION = "1.0"
@@ -87,6 +88,7 @@ def mine_document(report: LoadReport, found: Any, *, top: int = 20, models: list
     doc["variants"] = variants_section(found.variants, summary.cases, top)
     doc["value_chain"] = {
         "coverage": found.coverage,
+        "bookkeeping_events": bookkeeping_events(found.tables.get("mapping"), found.mapping),
         "mapping": found.mapping.description,
         "unmapped": found.unmapped,
         "activities": records(found.mapping_table.drop(columns=["rule_stage"])),

@@ -509,15 +509,16 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     Example: vsm mapping init sample_logs/servicenow_audit.csv -o mapping.toml
     """
     from miner.cases import case_arrays
-    from miner.mapping import apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
+    from miner.mapping import apply_labels, apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
     from reports.output import write_text
 
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     rules = resolve_mapping(mapping_path, report.source)
     check_user_rules(rules, set(map(str, log["activity"].cat.categories)), [str(c) for c in log.columns])
+    log = apply_labels(log, rules)
     classes = apply_mapping(log, case_arrays(log), rules)
-    write_text(output, render_mapping_file(classes, report.source, export), protect=(export,))
+    write_text(output, render_mapping_file(classes, report.source, export, rules.labels), protect=(export,))
     unmapped = len(classes.unmapped)
     click.echo(
         f"Wrote {output}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"

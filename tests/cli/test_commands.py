@@ -133,3 +133,23 @@ def test_report_refuses_to_overwrite_its_input(tmp_path):
     assert result.exit_code == 2
     assert result.stderr == f"Error: refusing to overwrite the input file {export}; choose another output path\n"
     assert export.read_text() == CSV.read_text()
+
+
+@pytest.mark.parametrize("workers", [pytest.param("1", id="one-process"), pytest.param("2", id="workers")])
+def test_mapping_labels_name_activity_codes(tmp_path, workers):
+    codes = tmp_path / "codes.csv"
+    named = tmp_path / "named.csv"
+    text = CSV.read_text()
+    names = sorted({line.split(",")[1] for line in text.splitlines()[1:]})
+    code_of = {name: str(100 + i) for i, name in enumerate(names)}
+    rows = [line.split(",") for line in text.splitlines()]
+    codes.write_text("\n".join(",".join([r[0], code_of.get(r[1], r[1]), *r[2:]]) for r in rows) + "\n")
+    named.write_text(text)
+    mapping = tmp_path / "labels.toml"
+    mapping.write_text("[labels]\n" + "".join(f'"{c}" = "{n}"\n' for n, c in code_of.items()))
+    doc = json.loads(run_cli("mine", codes, "--mapping", mapping, "--workers", workers, "--json", "-").stdout)
+    plain = json.loads(run_cli("mine", named, "--workers", workers, "--json", "-").stdout)
+    for key in ("activity_dfg", "start_activities", "end_activities", "variants", "rework", "lead_time_s"):
+        assert doc[key] == plain[key], key
+    assert doc["value_chain"]["activities"] == plain["value_chain"]["activities"]
+    assert doc["value_chain"]["coverage"] == 1.0

@@ -3,9 +3,8 @@
 One test (or a few) per finding of the issue. Every log is written as an
 export and read back with ``connectors.load``, as the CLI reads it; the
 expected numbers are worked out by hand from the builders in
-``tests/miner/scenarios.py`` (one-line comments say how). Tests the counting
-of today does not meet are strict xfails: the lead removes the marks as the
-new accounting (docs in /work/SEMANTICS.md) lands.
+``tests/miner/scenarios.py`` (one-line comments say how). The rules are
+README's "How vsm counts" and the docstring of ``miner/accounting.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from tests.miner import scenarios as sc
-
-XFAIL = "issue 9: "
 
 
 def run(tmp_path, frame, design_text=None):
@@ -34,7 +31,6 @@ def open_results(tmp_path_factory):
     return run(tmp_path_factory.mktemp("open"), sc.open_tickets())
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "lead-time statistics are over delivered tickets, not open ones")
 def test_open_tickets_lead_time_is_over_delivered_tickets(open_results):
     r = open_results
     t = sc.per_ticket(r)
@@ -47,7 +43,6 @@ def test_open_tickets_lead_time_is_over_delivered_tickets(open_results):
     assert r.comparison.flow_efficiency["median"] == pytest.approx(34_800 / 36_000)
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "an open ticket's current state runs until the export's end")
 def test_open_tickets_wait_until_the_export_ends(open_results):
     r = open_results
     by = r.comparison.by_class
@@ -66,7 +61,6 @@ def test_open_tickets_wait_until_the_export_ends(open_results):
         assert o[cols["customer"]] == 424_800.0
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "untouched New tickets must not count as within the engage target")
 def test_untouched_new_tickets_are_not_within_the_engage_target(open_results):
     engage = sc.step(open_results, "engage")
     assert engage["tickets"] - engage["over_target"] == 100  # 40 delivered + 60 open ones left New after 20 min (target 30 min)
@@ -76,7 +70,6 @@ def test_untouched_new_tickets_are_not_within_the_engage_target(open_results):
 # --- 2. Events after closure ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a survey, comment or field update after Closed does not reopen the ticket")
 def test_events_after_closure_do_not_undo_delivery(tmp_path):
     r = run(tmp_path, sc.events_after_closure())
     t = sc.per_ticket(r)
@@ -100,7 +93,6 @@ def interval_results(tmp_path_factory):
     return run(tmp_path_factory.mktemp("interval"), sc.interval_log())
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "idle gaps between intervals are waits classified by what comes next")
 def test_interval_log_gaps_are_waits_classified_by_what_comes_next(interval_results):
     by = interval_results.comparison.by_class
     assert by["work"] == 16_800.0  # I1: 10 + 90 (30–120, overlap once) + 50 + 30 min; I2: 100 min
@@ -113,7 +105,6 @@ def test_interval_log_gaps_are_waits_classified_by_what_comes_next(interval_resu
     assert (t.loc["I2", "lead_time_s"], t.loc["I2", "work_s"], t.loc["I2", "wait_s"]) == (6_000.0, 6_000.0, 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "overlapping work counts once: flow efficiency never above 1")
 def test_interval_log_flow_efficiency_never_above_one(interval_results):
     t = sc.per_ticket(interval_results)
     assert t.loc["I1", "flow_efficiency"] == pytest.approx(180 / 330)  # work 180 of 330 min
@@ -127,7 +118,6 @@ def test_interval_log_flow_efficiency_never_above_one(interval_results):
 # --- 4. Wait vocabularies ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "customer feedback is a customer wait; vendor, third party, supplier are vendor waits")
 def test_wait_vocabularies(tmp_path):
     r = run(tmp_path, sc.wait_vocabulary())
     by = r.comparison.by_class
@@ -146,7 +136,6 @@ def test_wait_vocabularies(tmp_path):
 # --- 5. Waits inside a step -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "ServiceNow holds awaiting a change or problem are waits inside deliver")
 def test_servicenow_holds_count_toward_the_deliver_step(tmp_path):
     path = tmp_path / "incident_audit.csv"
     sc.servicenow_holds().to_csv(path, index=False)
@@ -167,7 +156,6 @@ def test_servicenow_holds_count_toward_the_deliver_step(tmp_path):
     assert sc.step(r, "engage")["wait_total_s"] == 2_700.0  # 15 min in New each
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "Jira's Waiting for support is the engage intake queue")
 def test_jira_waiting_for_support_is_the_engage_intake_queue(tmp_path):
     r = sc.analyse(sc.write_json(tmp_path, sc.jira_service_requests(), "changelog.json"))
     assert r.plan.source == "jira-changelog"
@@ -185,7 +173,6 @@ def test_jira_waiting_for_support_is_the_engage_intake_queue(tmp_path):
 # --- 6. Plan ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "plan events anywhere are neither extra steps nor backflows")
 def test_plan_events_anywhere_are_neither_deviations_nor_rework(tmp_path):
     r = run(tmp_path, sc.plan_anywhere())
     t = sc.per_ticket(r)
@@ -195,7 +182,6 @@ def test_plan_events_anywhere_are_neither_deviations_nor_rework(tmp_path):
     assert r.comparison.headline["rework_rate"] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a design may name plan as a step")
 def test_a_design_may_name_plan_as_a_step(tmp_path):
     r = run(tmp_path, sc.plan_designed(), sc.PLAN_DESIGN)
     t = sc.per_ticket(r)
@@ -210,7 +196,6 @@ def test_a_design_may_name_plan_as_a_step(tmp_path):
 # --- 7. %C&A ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a reopen makes deliver's output not complete and accurate")
 def test_complete_accurate_counts_reopens_against_deliver(tmp_path):
     r = run(tmp_path, sc.reopened_half())
     t = sc.per_ticket(r)
@@ -221,7 +206,6 @@ def test_complete_accurate_counts_reopens_against_deliver(tmp_path):
     assert r.comparison.headline["reopen_rate"] == 0.5
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a send-back penalises only the step sent back to")
 def test_send_back_penalises_only_the_step_sent_back_to(tmp_path):
     r = run(tmp_path, sc.sent_back_to_triage())
     t = sc.per_ticket(r)
@@ -233,7 +217,6 @@ def test_send_back_penalises_only_the_step_sent_back_to(tmp_path):
 # --- 8. Steps narrowed to activities ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "narrowed steps keep their waits; resuming and closing are not deviations")
 def test_narrowed_steps_keep_waits_and_closing_events(tmp_path):
     r = run(tmp_path, sc.narrowed_steps(), sc.NARROWED_DESIGN)
     t = sc.per_ticket(r)
@@ -254,10 +237,9 @@ def test_narrowed_steps_keep_waits_and_closing_events(tmp_path):
 # --- 9. Newest-first exports ------------------------------------------------------------------------
 
 
-NEWEST_FIRST = pytest.mark.xfail(strict=True, reason=XFAIL + "ties of a newest-first export load in event order")
 
 
-@pytest.mark.parametrize("newest_first", [False, pytest.param(True, marks=NEWEST_FIRST)], ids=["oldest-first", "newest-first"])
+@pytest.mark.parametrize("newest_first", [False, True], ids=["oldest-first", "newest-first"])
 def test_tied_events_load_in_event_order(tmp_path, newest_first):
     r = run(tmp_path, sc.tied_events(newest_first))
     t = sc.per_ticket(r)
@@ -274,7 +256,6 @@ def test_tied_events_load_in_event_order(tmp_path, newest_first):
 # --- 10. Work in a stage the design lacks -----------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "work in a stage the design lacks is an extra step, not a backflow")
 def test_work_in_a_stage_the_design_lacks_is_an_extra_step(tmp_path):
     r = run(tmp_path, sc.extra_stage())
     t = sc.per_ticket(r)
@@ -288,7 +269,6 @@ def test_work_in_a_stage_the_design_lacks_is_an_extra_step(tmp_path):
 # --- 11. Explicit reopens ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a Reopened status is a reopen without work after it")
 def test_explicit_reopen_counts_without_work_after_it(tmp_path):
     r = run(tmp_path, sc.explicit_reopens())
     t = sc.per_ticket(r)
@@ -309,7 +289,6 @@ def rework_tickets(tmp_path_factory):
     return sc.per_ticket(run(tmp_path_factory.mktemp("rework"), sc.rework_properties()))
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a clean escalation L1 → L2 is the next step, not a repetition")
 def test_clean_escalation_has_no_rework(rework_tickets):
     esc = rework_tickets.loc["ESC"]
     assert [int(esc[k]) for k in REWORK_KINDS] == [0, 0, 0, 0, 0]
@@ -317,21 +296,18 @@ def test_clean_escalation_has_no_rework(rework_tickets):
     assert esc["reassignments"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "A → B → A is one bounce and no self-loop")
 def test_handoff_chain_back_is_one_bounce(rework_tickets):
     chain = rework_tickets.loc["CHAIN"]
     assert [int(chain[k]) for k in REWORK_KINDS] == [0, 0, 0, 0, 1]
     assert chain["reassignments"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "a reopen is exactly one reopen, not also a repetition")
 def test_reopen_is_exactly_one_reopen(rework_tickets):
     reopen = rework_tickets.loc["REOPEN"]
     assert [int(reopen[k]) for k in REWORK_KINDS] == [0, 0, 0, 1, 0]
     assert reopen["reopens_s"] == 1_800.0  # back to work at 120, resolved at 150
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "bookkeeping events (Fix Version changed 20 times) are not rework")
 def test_field_edits_are_not_rework(rework_tickets):
     fv = rework_tickets.loc["FV"]
     assert [int(fv[k]) for k in REWORK_KINDS] == [0, 0, 0, 0, 0]
@@ -371,7 +347,6 @@ OVERLAP = sc.events([("T0", "Investigate", 0, 60, "L1"), ("T0", "Diagnose", 30, 
                      ("T0", "Investigate", 120, 150, "L1"), ("T0", "Resolved", 150, None, "L1")], sc.INTERVAL)
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL + "in interval logs, lead time = union of work + waits")
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(frame=sc.random_log(intervals=True))
 @example(frame=OVERLAP)

@@ -176,7 +176,7 @@ def test_defaults_none_turns_off_builtin_rules(tmp_path):
         pytest.param("servicenow-audit", "On Hold (Awaiting Caller)", ("deliver_support", "wait", "customer"), id="snow-caller"),
         pytest.param("servicenow-audit", "On Hold (Awaiting Vendor)", ("deliver_support", "wait", "vendor"), id="snow-vendor"),
         pytest.param("servicenow-audit", "Awaiting User Info", ("deliver_support", "wait", "customer"), id="snow-pre-helsinki"),
-        pytest.param("servicenow", "Authorize", ("design_transition", "wait", "internal"), id="snow-change"),
+        pytest.param("servicenow", "Authorize", ("deliver_support", "wait", "internal"), id="snow-change"),  # a wait takes the next work's stage
         pytest.param("servicenow", "Resolved", ("deliver_support", "done", None), id="snow-resolved"),
         pytest.param("zendesk-events", "pending", ("deliver_support", "wait", "customer"), id="zendesk-pending"),
         pytest.param("zendesk-events", "hold", ("deliver_support", "wait", "vendor"), id="zendesk-hold"),
@@ -212,3 +212,89 @@ def test_mapping_init_round_trips(tmp_path):
     assert (again.kind[mapped] == classes.kind[mapped]).all()
     assert "UNMAPPED" in text.split('activity = "Mystery step"')[1].split("[[rule]]")[0]
     assert list(again.activities["activity"]) == list(classes.activities["activity"])
+
+
+CODED = make_log(
+    [
+        ("T1", "1", 0),
+        ("T1", "17", 5),
+        ("T1", "18", 9),
+        ("T1", "6", 20),
+        ("T2", "1", 0),
+        ("T2", "18", 3),
+        ("T2", "Closed", 8),
+        ("T2", "99", 9),
+    ]
+)
+LABELS = '[labels]\n"1" = "New"\n"17" = "In Progress"\n18 = "In Progress"\n"6" = "Closed"\n'
+
+
+def test_labels_rename_codes_and_merge_duplicates(tmp_path):
+    from miner.mapping import apply_labels
+
+    path = tmp_path / "m.toml"
+    path.write_text('version = 1\n' + LABELS)
+    mapping = resolve_mapping(path, "csv")
+    assert mapping.labels == {"1": "New", "17": "In Progress", "18": "In Progress", "6": "Closed"}
+    named = apply_labels(CODED, mapping)
+    # 17 and 18 become one activity; 6 joins the existing "Closed"; 99 has no label and keeps its code
+    assert list(named["activity"].astype(str)) == ["New", "In Progress", "In Progress", "Closed", "New", "In Progress", "Closed", "99"]
+    assert list(named["activity"].cat.categories) == ["New", "In Progress", "Closed", "99"]
+    assert list(CODED["activity"].astype(str))[:2] == ["1", "17"]  # the input is left as it was
+    classes = apply_mapping(named, case_arrays(named), mapping)
+    assert classes.unmapped == {"99": 1}
+    assert apply_labels(CODED, builtin_mapping("csv")) is CODED
+
+
+def test_user_rules_name_the_labels(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text(LABELS + '\n[[rule]]\nactivity = "In Progress"\nstage = "obtain/build"\n')
+    mapping = resolve_mapping(path, "csv")
+    check_user_rules(mapping, set(map(str, CODED["activity"].cat.categories)), list(CODED.columns))
+    assert mapping.warnings == []
+    path.write_text(LABELS + '\n[[rule]]\nactivity = "17"\nstage = "obtain/build"\n')
+    mapping = resolve_mapping(path, "csv")
+    with pytest.raises(ConfigError, match=r"m.toml:7: activity '17' is a code that \[labels\] names 'In Progress'; rules see the names"):
+        check_user_rules(mapping, set(map(str, CODED["activity"].cat.categories)), list(CODED.columns))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param('[labels]\n"17" = 3\n', "m.toml:2: labels: code '17' must name a non-empty string, not 3", id="not-a-string"),
+        pytest.param('version = 1\n[labels]\n17 = ""\n', "m.toml:3: labels: code '17' must name a non-empty string", id="empty"),
+        pytest.param('labels = "17"\n', "m.toml:1: labels must be a table", id="not-a-table"),
+        pytest.param('[lables]\n"17" = "x"\n', "m.toml:1: unknown setting 'lables'; did you mean 'labels'?", id="typo"),
+    ],
+)
+def test_bad_labels_name_the_line(tmp_path, text, message):
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        resolve_mapping(path, "csv")
+    assert str(err.value).startswith(f"{path}:{message.split(':', 1)[1]}")
+
+
+def test_mapping_init_writes_bookkeeping_reopen_and_labels(tmp_path):
+    from miner.mapping import apply_labels, render_mapping_file
+
+    log = make_log([("T1", "1", 0), ("T1", "Add Comment", 1), ("T1", "Closed", 2), ("T1", "Reopened", 3), ("T1", "17", 4)])
+    source = tmp_path / "m.toml"
+    source.write_text('[labels]\n"1" = "New"\n"17" = "In Progress"\n')
+    mapping = resolve_mapping(source, "csv")
+    named = apply_labels(log, mapping)
+    classes = apply_mapping(named, case_arrays(named), mapping)
+    text = render_mapping_file(classes, "csv", "log.csv", mapping.labels)
+    assert "# kind:  work, wait, done (delivered: resolved, closed), unknown, or bookkeeping" in text
+    rule_of = {block.split("\n")[0].split(" = ", 1)[1].split("  #")[0]: block for block in text.split("[[rule]]\nactivity")[1:]}
+    assert 'kind = "bookkeeping"' in rule_of['"Add Comment"'] and 'stage = "inherit"' in rule_of['"Add Comment"']
+    assert "reopen = true" in rule_of['"Reopened"'] and "reopen" not in rule_of['"Closed"']
+    written = tmp_path / "init.toml"
+    written.write_text(text)
+    again = resolve_mapping(written, "csv")
+    assert again.labels == {"1": "New", "17": "In Progress"}
+    relabelled = apply_labels(log, again)
+    second = apply_mapping(relabelled, case_arrays(relabelled), again)
+    assert (second.kind == classes.kind).all() and (second.stage == classes.stage).all()
+    assert second.reopen.tolist() == classes.reopen.tolist() == [False, False, False, True, False]
+    assert all(r.origin.startswith(str(written)) for r in (again.rules[i] for i in second.rule))  # every event by a written rule

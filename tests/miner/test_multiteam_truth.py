@@ -19,9 +19,6 @@ from connectors.samples import generate
 
 TICKETS = 3_000
 SEED = 11
-NEEDS_NEW_MINER = pytest.mark.xfail(
-    strict=True, reason="needs the new rework/wait accounting and moved-bottleneck rule (issue 8)"
-)
 WAIT_OF = {"New": "engage_queue", "Assigned": "handoff_queue", "Pending": "customer", "Awaiting User Info": "customer"}
 DESKS = ["Service Desk A", "Service Desk B", "Service Desk C", "Service Desk D"]
 
@@ -178,7 +175,6 @@ def test_reopen_and_bounce_columns_equal_the_truth(sample: tuple[Path, dict], co
     assert set(t.loc[t["bounces"] > 0, "case_id"]) == set(truth["multi_team"]["bounced"])
 
 
-@NEEDS_NEW_MINER
 def test_tickets_with_rework_are_the_reopened_and_bounced(sample: tuple[Path, dict], compared) -> None:
     _, truth = sample
     _, found = compared
@@ -186,14 +182,12 @@ def test_tickets_with_rework_are_the_reopened_and_bounced(sample: tuple[Path, di
     assert set(t.loc[t["any_rework"], "case_id"]) == set(truth["multi_team"]["reopened"]) | set(truth["multi_team"]["bounced"])
 
 
-@NEEDS_NEW_MINER
 def test_pooled_flow_efficiency_is_within_three_points(sample: tuple[Path, dict], compared) -> None:
     _, truth = sample
     _, found = compared
     assert abs(found.comparison.flow_efficiency["pooled"] - truth["multi_team"]["flow_efficiency_pooled"]) <= 0.03
 
 
-@NEEDS_NEW_MINER
 def test_only_the_sloppy_fast_desk_is_a_moved_bottleneck(sample: tuple[Path, dict], compared) -> None:
     _, truth = sample
     _, found = compared
