@@ -143,3 +143,13 @@ def test_excess_against_a_hand_computed_example():
     assert out.loc["Y", "downstream_excess_s"] == pytest.approx(-10.0)
     assert "Z" not in out.index  # the only sender into Q: nothing to compare with
     assert list(out["comparable_handoffs"]) == [2, 2]
+
+
+def test_partitions_of_cases_give_the_same_tests(scenario):
+    """The hand-offs travel as a sample that concatenates on merge: three partitions, the same figures."""
+    from miner.discovery import make_plan, run
+
+    truth, groups = scenario
+    log = log_of(truth)
+    parts = run(log, make_plan(log, stream_by="category", design=True), threads=3).comparison.groups.set_index("group")
+    pd.testing.assert_frame_equal(parts, groups)
