@@ -190,7 +190,7 @@ def group_table(additive: pd.DataFrame, visits: pd.DataFrame, handoffs: pd.DataF
 def _reason(r, local_med: float) -> str:  # type: ignore[no-untyped-def]
     return (f"fast locally (median {_h(r.local_time_median_s)} per visit, groups' median {_h(local_med)}) but after its hand-offs "
             f"the receiving group waits or reworks {_h(r.downstream_excess_s)} longer per hand-off "
-            f"(95% CI {_h(r.ci_low)} to {_h(r.ci_high)}) than after other groups' hand-offs to the same group and ticket type: "
+            f"(95% CI {_h(r.ci_low)} to {_h(r.ci_high)}) than after other groups' hand-offs to the same group and ticket type; "
             f"{int(r.comparable_handoffs):,} comparable hand-offs, {r.downstream_excess_s * r.comparable_handoffs / 3600:,.0f} excess hours "
             f"(adjusted p {r.p_value:.2g})")
 
