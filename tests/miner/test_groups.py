@@ -153,3 +153,14 @@ def test_partitions_of_cases_give_the_same_tests(scenario):
     log = log_of(truth)
     parts = run(log, make_plan(log, stream_by="category", design=True), threads=3).comparison.groups.set_index("group")
     pd.testing.assert_frame_equal(parts, groups)
+
+
+def test_the_compare_json_carries_the_excess(scenario):
+    from reports.jsonout import records
+
+    _, groups = scenario
+    doc = {g["group"]: g for g in records(groups.reset_index())}
+    c, r1 = doc["C"], doc["R1"]
+    assert len(c["downstream_excess_ci_s"]) == 2 and c["downstream_excess_ci_s"][0] < c["downstream_excess_s"] < c["downstream_excess_ci_s"][1]
+    assert 0 < c["p_value"] < 0.05 and c["moved_bottleneck"] is True
+    assert (r1["downstream_excess_s"], r1["downstream_excess_ci_s"], r1["p_value"], r1["reason"]) == (None, None, None, "")
