@@ -10,6 +10,9 @@ results merged (:mod:`miner.results`). One :class:`Partial` holds:
   pair …) that merge by summing;
 * ``measures``: one value per event or per wait, behind every median and
   percentile, which merge by concatenation or aggregate where they live;
+* ``samples``: one row per item that a whole-log statistic needs
+  individually (every hand-off, for the groups' tests), which merge by
+  concatenation and are used only after the merge;
 * ``examples``: the costliest example tickets per finding, which merge by
   keeping the costliest.
 
@@ -81,6 +84,10 @@ MEASURES: dict[str, MeasureSpec] = {
 }
 
 
+# Samples: their names (see Partial.samples).
+SAMPLES = ("handoffs",)  # sender, receiver, ticket_type, us: one row per hand-off (miner.groups.group_part)
+
+
 # Tickets per key of the measures that count them: distinct case ids, exact
 # within a partition of whole cases, so these tables add up like the others.
 TABLE_KEYS.update({f"tickets_{name}": list(spec.keys) for name, spec in MEASURES.items() if spec.distinct})
@@ -105,6 +112,7 @@ class Partial:
     measures: dict[str, pd.DataFrame] = field(default_factory=dict)
     examples: pd.DataFrame = field(default_factory=lambda: top_examples(pd.DataFrame()))
     has_groups: bool = False
+    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
@@ -140,7 +148,7 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
                                        "target": pd.Categorical.from_codes(dst, categories=categories), "wait_us": wait.astype(np.int64)})}
     part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
     if plan.design is not None:
-        _compare(log, arrays, classes, acc, path, plan.design, part)
+        _compare(log, arrays, classes, acc, path, plan.design, part, types if plan.stream_column is not None else None)
     _count_tickets(part)
     return part
 
@@ -213,7 +221,9 @@ def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[st
     return tables
 
 
-def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, path: np.ndarray, design: Design, part: Partial) -> None:  # type: ignore[no-untyped-def]
+def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, path: np.ndarray, design: Design,  # type: ignore[no-untyped-def]
+             part: Partial, ticket_types: np.ndarray | None) -> None:
+    """Compare the cases with the design; ``ticket_types`` per case (None: the designed stream is the type)."""
     tickets = part.tickets
     columns = {m.column for s in design.streams for m in (s.applies_to or ()) if m.column != "stream"}
     attrs = pd.DataFrame({c: case_values(log[c], arrays).reset_index(drop=True) for c in columns if c in log.columns})
@@ -238,7 +248,11 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
     steps = step_values(arrays, classes, acc, design, assigned, path, back)
     for col in steps.columns:
         tickets[col] = steps[col].to_numpy()
-    groups, visits = group_part(arrays, wp.time_class, acc.time_us, rw, acc.in_lead)
+    # The type that holds a hand-off's comparison: the ticket-type attribute, else the designed stream
+    # (not the value-chain path, which the hand-off's own consequences change).
+    kind = ticket_types if ticket_types is not None else tickets["designed_stream"].to_numpy(dtype=object)
+    groups, visits, handoff_values = group_part(arrays, wp.time_class, acc.time_us, rw, acc.in_lead, kind)
+    part.samples["handoffs"] = handoff_values
 
     part.tables.update({"pairs": rw.pairs, "repeated": rw.repeated, "handoffs": rw.handoffs, "loops": rw.loops,
                         "by_class": wp.by_class, "groups": groups})

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from connectors.report import LoadReport, merge_reports
 from connectors.sanity import add_warnings, date_stats, merge_date_stats
-from miner.analysis import MEASURES, TABLE_KEYS, Partial, Plan
+from miner.analysis import MEASURES, SAMPLES, TABLE_KEYS, Partial, Plan
 from miner.cases import case_arrays
 from miner.discovery import latest_moment, resolve_as_of
 from miner.design import Design, load_design
@@ -110,6 +110,7 @@ def partial_frames(part: Partial) -> dict[str, pd.DataFrame]:
     frames = {"tickets": part.tickets, "examples": part.examples, "has_groups": pd.DataFrame({"v": [part.has_groups]})}
     frames.update({f"table:{name}": table for name, table in part.tables.items()})
     frames.update({f"measure:{name}": measure for name, measure in part.measures.items()})
+    frames.update({f"sample:{name}": sample for name, sample in part.samples.items()})
     return frames
 
 
@@ -117,7 +118,8 @@ def partial_from(frames: dict[str, pd.DataFrame]) -> Partial:
     """The partial analysis :func:`partial_frames` gave the frames of."""
     tables = {name: frames.get(f"table:{name}", pd.DataFrame()) for name in TABLE_KEYS}
     measures = {name: frames[f"measure:{name}"] for name in MEASURES if f"measure:{name}" in frames}
-    return Partial(frames["tickets"], tables, measures, frames["examples"], bool(frames["has_groups"]["v"].iloc[0]))
+    samples = {name: frames[f"sample:{name}"] for name in SAMPLES if f"sample:{name}" in frames}
+    return Partial(frames["tickets"], tables, measures, frames["examples"], bool(frames["has_groups"]["v"].iloc[0]), samples)
 
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, TABLE_KEYS, VC_SEP, Partial, Plan
+from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, SAMPLES, TABLE_KEYS, VC_SEP, Partial, Plan
 from miner.cases import US
 from miner.conformance import NO_STREAM, deviation_table, stream_summary
 from miner.design import Design
@@ -103,8 +103,10 @@ def combine(parts: list[Partial]) -> Partial:
         tables[name] = merged.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
     measures = {name: concat_measures([p.measures[name] for p in parts if name in p.measures])
                 for name in MEASURES if any(name in p.measures for p in parts)}
+    samples = {name: concat_measures([p.samples[name] for p in parts if name in p.samples])
+               for name in SAMPLES if any(name in p.samples for p in parts)}
     examples = top_examples(pd.concat([p.examples for p in parts], ignore_index=True), k=EXAMPLES)
-    return Partial(tickets, tables, measures, examples, any(p.has_groups for p in parts))
+    return Partial(tickets, tables, measures, examples, any(p.has_groups for p in parts), samples)
 
 
 def aggregate_measures(measures: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
@@ -272,7 +274,7 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         flow_efficiency=flow_efficiency(*(tickets[col].to_numpy()[tickets["delivered"].to_numpy(dtype=bool)] for col in ("work_s", "lead_time_s"))),
         steps=steps,
         bottlenecks=_bottlenecks(steps, transitions, by_class),
-        groups=group_table(t["groups"], _rename_visits(aggregates.get("visits"))),
+        groups=group_table(t["groups"], _rename_visits(aggregates.get("visits")), part.samples.get("handoffs")),
         headline={},
     )
     comparison.headline = headline(tickets, comparison)

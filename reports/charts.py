@@ -128,25 +128,26 @@ def bottleneck_bars(bottlenecks: pd.DataFrame) -> Markup:
 
 @with_style
 def group_scatter(groups: pd.DataFrame) -> Markup:
-    """Each group's own time per visit against the cost it causes downstream."""
+    """Each group's own time per visit against the excess its hand-offs cause downstream (receiver held constant)."""
     fig = _figure(13, 3.8, bottom=0.14)
     ax = fig.add_subplot()
-    data = groups[groups["visits"] > 0]
+    data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0)]
     flagged = data["moved_bottleneck"].astype(bool)
     x = data["local_time_median_s"].clip(lower=60)
-    y = data["downstream_cost_per_visit_s"] / 3600
-    sizes = 20 + 180 * np.sqrt(data["visits"] / max(data["visits"].max(), 1))
+    y = data["downstream_excess_s"] / 3600
+    sizes = 20 + 180 * np.sqrt(data["comparable_handoffs"] / max(data["comparable_handoffs"].max(), 1))
+    ax.axhline(0, color="#9ca3af", linewidth=0.8)
     ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
     ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
     for name, xi, yi in zip(data["group"], x, y, strict=True):
         ax.annotate(short(str(name), 24), (xi, yi), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.set_xlabel("own time per visit (median, log scale)")
-    ax.set_ylabel("downstream cost per visit (hours)")
+    ax.set_ylabel("downstream excess per hand-off (hours)")
     ax.set_xscale("log")
     lo, hi = float(x.min()) if len(x) else 60.0, float(x.max()) if len(x) else 3600.0
     ticks = [t for t in DURATION_TICKS if lo / 3 <= t[0] <= hi * 3]
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
     ax.minorticks_off()
     ax.legend(frameon=False, fontsize=8)
-    return _svg(fig, "Groups: own speed against downstream cost")
+    return _svg(fig, "Groups: own speed against downstream excess")
 

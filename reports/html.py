@@ -45,7 +45,7 @@ GLOSSARY = [
     ("Backflow", "A return to an earlier value-chain step of the designed order."),
     ("Reopen", "A ticket resolved or closed, then active again."),
     ("Bounce (ping-pong)", "X → Y → X in a ticket's sequence of groups, consecutive repeats removed; X → Y → X → Y is two bounces."),
-    ("Moved bottleneck", "A group whose own time per visit is short while its hand-offs cause more waiting and rework downstream than most groups'."),
+    ("Moved bottleneck", "A group whose own time per visit is below the groups' median while the receiving groups wait or rework significantly longer after its hand-offs than after other groups' hand-offs to the same group and ticket type (Benjamini–Hochberg adjusted p below 0.05)."),
 ]
 
 
@@ -131,7 +131,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[
         "flow": comparison.flow_efficiency,
         "by_state": comparison.by_state.head(15).to_dict("records"),
         "groups": groups.to_dict("records"),
-        "group_chart": charts.group_scatter(groups) if len(groups) else None,
+        "group_chart": charts.group_scatter(groups) if len(groups) and (groups["comparable_handoffs"] > 0).any() else None,
         "variants_static": variants[:STATIC_ROWS],
         "variants_total": len(found.variants),
         "variants_json": Markup(_script_json(variants)),
