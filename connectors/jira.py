@@ -18,7 +18,7 @@ creation record for each issue that carries its ``fields``. Events:
 
 * a ``status`` item: an event named by its ``toString``, at the history's
   ``created``, whose resource is the history's author;
-* an ``assignee`` item from nobody to a person: ``Assigned``, whose resource
+* an ``assignee`` item from nobody to a person: ``Picked up by assignee``, whose resource
   is that person. Other assignee changes give no event; the ``assignee``
   column of later events follows them;
 * a team item (field ``Team``, ``Assignment group`` …): ``Reassigned``, whose
@@ -85,7 +85,7 @@ GROUP_FIELDS = {"team", "assignment group", "group", "support group", "assignmen
 # Jira's status category names, as its CSV export writes them, and their keys.
 CATEGORY_KEYS = {"to do": "new", "in progress": "indeterminate", "done": "done", "no category": "undefined"}
 
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
 CREATED = "Created"
@@ -519,7 +519,7 @@ def _choose_changelog_columns(report: LoadReport, walk: _Walk, *, group_fields: 
         if walk.shapes["search"] else "the status entered",
     )
     report.choose("timestamp", "histories[].created", "when the change was made" + ("; fields.created for the first status" if walk.shapes["search"] else ""))
-    report.choose("resource", "histories[].author.displayName", "who made the change; for Assigned, the person who picked the issue up")
+    report.choose("resource", "histories[].author.displayName", "who made the change; for 'Picked up by assignee', the person who picked the issue up")
     if group_fields:
         named = " or ".join(repr(f) for f in group_fields)
         report.choose("group", f"items[].toString where field is {named}", "the team after each history; its changes give Reassigned")
@@ -535,7 +535,7 @@ def _changelog_derivation(
     *, kept_items: int, kept_creation: int, first: int, statuses: int, pickups: int, groups: int,
     other_fields: list[tuple[str, int]],
 ) -> str:
-    made = [_plural(statuses, "status change"), _plural(pickups, "pickup") + " (Assigned)"]
+    made = [_plural(statuses, "status change"), _plural(pickups, "pickup") + " (Picked up by assignee)"]
     if groups:
         made.append(_plural(groups, "team change"))
     text = f"{_plural(kept_items, 'changelog item')} loaded: {_join(made)} became events"

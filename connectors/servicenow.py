@@ -19,7 +19,7 @@ The three history sources follow the event conventions of
 ``docs/architecture.md``: an event when the state's label changes (``On Hold``
 carries its reason: ``On Hold (Awaiting Caller)``), ``Reassigned`` when the
 assignment group changes (``Assigned to group`` when there was none), and
-``Assigned`` when a person picks up a ticket nobody held. Everything else is
+``Picked up by assignee`` when a person picks up a ticket nobody held. Everything else is
 folded: a snapshot row that repeats the previous state is not rework.
 """
 
@@ -123,7 +123,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 # Events of one update, in the order the conventions give them.
 _GROUP, _PICKUP, _STATE = 0, 1, 2
 
@@ -711,7 +711,7 @@ def _event_positions(group: np.ndarray, pickup: np.ndarray, state: np.ndarray) -
 
 
 def _activities(kinds: np.ndarray, state: np.ndarray, from_empty: np.ndarray, names: list[str]) -> _Labelled:
-    """Return each event's activity: its state label, Reassigned, Assigned to group or Assigned."""
+    """Return each event's activity: its state label, Reassigned, Assigned to group or 'Picked up by assignee'."""
     base = len(names)
     codes = np.select(
         [kinds == _STATE, kinds == _PICKUP, from_empty],

@@ -28,7 +28,7 @@ Events, from the ``Create`` and ``Change`` rows, in time order per ticket:
   exactly as Zendesk spells it;
 * ``group_id`` changed to a group: ``Reassigned`` whose ``group`` is the new
   group id (``Assigned to group`` when the ticket had none);
-* ``assignee_id`` set when the ticket had no assignee: ``Assigned``, whose
+* ``assignee_id`` set when the ticket had no assignee: ``Picked up by assignee``, whose
   resource is the new assignee.
 
 A ticket's creation gives one event, its first status, which carries the
@@ -75,7 +75,7 @@ from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
 from connectors.textio import json_column
 
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -503,10 +503,10 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     report.derivation = _derivation(counts, "row")
     report.choose("case_id", found["case_id"], "given" if "case_id" in options.given_columns() else "the ticket each change belongs to")
     report.choose("activity", f"{found['value']} where {found['field']} is 'status'",
-                  "the status set; group_id changes give Reassigned, assignee_id pickups Assigned")
+                  "the status set; group_id changes give Reassigned, assignee_id pickups 'Picked up by assignee'")
     report.choose("timestamp", found["timestamp"], "given" if "timestamp" in options.given_columns() else "when the field changed")
     if resource:
-        report.choose("resource", resource, "given" if "resource" in options.given_columns() else "who changed the field; for Assigned, the new assignee")
+        report.choose("resource", resource, "given" if "resource" in options.given_columns() else "who changed the field; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
         report.choose("group", f"{found['value']} where {found['field']} is 'group_id'", "the ticket's group id after the change")
     _note_system(report, counts)
@@ -693,7 +693,7 @@ def _derivation(counts: dict[str, object], row: str) -> str:
         assert isinstance(value, int)
         return value
 
-    made = [_plural(n("statuses"), "status change"), _plural(n("groups"), "group change"), _plural(n("pickups"), "pickup") + " (Assigned)"]
+    made = [_plural(n("statuses"), "status change"), _plural(n("groups"), "group change"), _plural(n("pickups"), "pickup") + " (Picked up by assignee)"]
     text = f"{_plural(n('loaded'), row)} loaded: {_join(made)} became events"
     none = []
     if n("status_repeats"):
@@ -719,9 +719,9 @@ def _derivation(counts: dict[str, object], row: str) -> str:
 
 def _choose(report: LoadReport, names: dict[str, str], counts: dict[str, object]) -> None:
     report.choose("case_id", f"{names['record']}.ticket_id", "the ticket each audit belongs to")
-    report.choose("activity", names["activity"], "the status a Create or Change sets; group_id changes give Reassigned, assignee_id pickups Assigned")
+    report.choose("activity", names["activity"], "the status a Create or Change sets; group_id changes give Reassigned, assignee_id pickups 'Picked up by assignee'")
     report.choose("timestamp", f"{names['record']}.created_at", "when the audit was made")
-    report.choose("resource", names["author"], "who made the change; for Assigned, the new assignee")
+    report.choose("resource", names["author"], "who made the change; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
         report.choose("group", names["group"], "the ticket's group id after the audit (Zendesk exports ids, not names)")
     _note_system(report, counts)
