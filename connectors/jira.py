@@ -69,6 +69,7 @@ from connectors.eventlog import (
     CASE_ID,
     GROUP,
     RESOURCE,
+    SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
     make_event_table,
@@ -443,6 +444,8 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
         RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: r_row[order][positions],
+        # The connector read the items in this order: it decides ties, not the file's direction.
+        SEQUENCE: positions,
         "status_category": status_category,
         "assignee": assignee.categorical(positions),
         "priority": priority.categorical(positions),
@@ -464,7 +467,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
             f"{path}: no events: none of the {len(keep):,} rows loaded changes a status, a team or the assignee "
             "of an unassigned issue, and no issue carries its 'fields.created'; export issues that have status changes"
         )
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {SEQUENCE}], report=report)
     report.events = len(table)
 
     group_fields = sorted({str(field_names[c]) for c in field_codes[item_index[(kind == _GROUP) & (item_index >= 0)]]})
@@ -703,7 +706,7 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
     events = events.copy()  # one block per column after many inserts
 
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {BUILD_ORDER}])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {BUILD_ORDER}], report=report)
     report.events = len(table)
 
     report.choose("case_id", key, "Jira's issue key")

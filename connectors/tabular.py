@@ -144,7 +144,7 @@ def build_events(
         # As the vendor connectors do: a log with no event is an error, not an empty report.
         reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
         raise EmptyExport(f"{path}: every row was rejected: {reasons}")
-    table = make_event_table(events, attributes=list(attr_names.values()))
+    table = make_event_table(events, attributes=list(attr_names.values()), report=report)
     report.events = len(table)
     if pairs:
         report.derivation = (

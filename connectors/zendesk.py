@@ -65,6 +65,7 @@ from connectors.eventlog import (
     CASE_ID,
     GROUP,
     RESOURCE,
+    SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
     make_event_table,
@@ -427,7 +428,7 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
         via=_Coded.of(json_column(walk.via)).take(record),
     )
     rejects.fill(report, n)
-    table, counts = _derive(changes, rejects.kept)
+    table, counts = _derive(changes, rejects.kept, report)
     _require_events(table, counts, report, names["row"])
     report.events = len(table)
     report.derivation = _derivation(counts, names["row"])
@@ -497,7 +498,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         via=None,
     )
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table, counts = _derive(changes, rejects.kept, first_update_creates=True)
+    table, counts = _derive(changes, rejects.kept, report, first_update_creates=True)
     _require_events(table, counts, report, "row")
     report.events = len(table)
     report.derivation = _derivation(counts, "row")
@@ -573,7 +574,7 @@ class _Changes:
         self.via = via
 
 
-def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
+def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
     """Return the event table for the kept rows of ``ch`` and what each kind of row gave.
 
     A ticket's creation gives one event, its first status, carrying the group
@@ -629,6 +630,8 @@ def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = Fals
         RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: ch.row[order][positions],
+        # The connector read the changes in this order: it decides ties, not the file's direction.
+        SEQUENCE: positions,
         "assignee": assignee.categorical(positions),
     })
     for name in ATTRIBUTE_FIELDS:
@@ -640,7 +643,7 @@ def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = Fals
     events = events.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
     required = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
     events = events.drop(columns=[c for c in events.columns if c not in required and events[c].isna().all()])
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP)])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP, SEQUENCE)], report=report)
 
     made = np.zeros(len(order), dtype=bool)
     made[positions] = True
