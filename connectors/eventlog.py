@@ -82,8 +82,10 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = (), rep
     ``frame`` holds the canonical columns (the optional ones may be absent) and
     the attribute columns named in ``attributes``. Rows must already be free of
     missing case ids, activities and timestamps: connectors reject those rows
-    and account for them in the load report before calling this. How ties were
-    ordered goes to ``report`` (see :func:`file_order`).
+    and account for them in the load report before calling this. With a
+    ``report`` (a connector reading a file), ties follow the file's direction
+    and the report says how (:func:`file_order`); without one, ties keep the
+    order of ``source_row``.
     """
     n = len(frame)
     case_codes, case_names = _factorize_text(frame[CASE_ID])
@@ -101,13 +103,12 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = (), rep
     keys += [micros, case_codes]
     # Connectors often give the events in order already: then nothing is sorted or copied.
     order = None if in_lexsort_order(keys) else np.lexsort(keys)
-    if SEQUENCE not in frame:  # the connector has not ordered the events itself
+    if report is not None and SEQUENCE not in frame:  # a file the connector has not ordered itself
         seen = file_order(case_codes, micros, rows, order)
         if seen.direction == "descending" and seen.tied:
             keys[len(keys) - 3] = -rows.astype(np.int64)  # ties by descending source row
             order = np.lexsort(keys)
-        if report is not None:
-            seen.tell(report)
+        seen.tell(report)
 
     def pick(values: Any) -> Any:
         return values if order is None else values[order]
