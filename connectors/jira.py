@@ -366,6 +366,8 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     record_rows = np.concatenate([created_row, np.asarray(walk.h_row, dtype=np.int64)])
     parsed = parse_timestamps(record_time, options=options.dates, name="created", path=path, rows=record_rows)
     report.notes.append(f"timestamps in 'created': {parsed.description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     field_codes, field_names = _codes(json_column(walk.i_field))
@@ -634,6 +636,8 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
         if col is not None:
             parsed[col] = parse_timestamps(frame[col], options=options.dates, name=col, path=path, rows=rows)
             report.flags.extend(f for f in parsed[col].flags if f not in report.flags)
+            report.notes.extend(parsed[col].notes)
+            report.warnings.extend(parsed[col].warnings)
     t_created = parsed[created]
     report.notes.append(f"timestamps in {created!r}: {t_created.description}")
     if not t_created.description.startswith(("ISO 8601 with", "typed timestamps with")):

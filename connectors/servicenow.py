@@ -381,6 +381,8 @@ def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
             parsed = parse_timestamps(column.to_pandas(), options=inp.options.dates, name=name, path=inp.path)
             out[name] = _Times(_micros(parsed.values), parsed.bad, parsed.description)
             inp.report.notes.append(f"timestamps in {name!r}: {parsed.description}")
+            inp.report.notes.extend(parsed.notes)
+            inp.report.warnings.extend(parsed.warnings)
             _add_flags(inp.report, parsed.flags)
         else:
             text_names.append(name)
@@ -403,6 +405,8 @@ def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
         for j, name in enumerate(text_names):
             out[name] = _Times(np.ascontiguousarray(micros[:, j]), np.ascontiguousarray(bad[:, j]), parsed.description)
         inp.report.notes.append(f"timestamps in {_named([repr(t) for t in text_names])}: {parsed.description}")
+        inp.report.notes.extend(parsed.notes)
+        inp.report.warnings.extend(parsed.warnings)
         _add_flags(inp.report, parsed.flags)
     return [out[name] for name in names]
 

@@ -387,7 +387,8 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     rows = np.arange(1, n + 1, dtype=np.int64)
 
     created_at = json_column(walk.created_at)
-    parsed = parse_timestamps(_arrow_text(created_at), options=options.dates, name="created_at", path=path, rows=first_row)
+    parsed = parse_timestamps(_arrow_text(created_at), options=options.dates, name="created_at", path=path, rows=first_row,
+                              cases=json_column(walk.case))
     times = parsed.values
     present = _present(created_at)
     epoch = json_column(walk.epoch)
@@ -402,6 +403,8 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     else:
         bad = parsed.bad
     report.notes.append(f"timestamps in 'created_at': {description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     case = _Coded.of(json_column(walk.case))
@@ -463,8 +466,11 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     report.notes.extend(text.notes)
     n = len(frame)
     rows = text.source_rows
-    parsed = parse_timestamps(frame[found["timestamp"]], options=options.dates, name=found["timestamp"], path=path, rows=rows)
+    parsed = parse_timestamps(frame[found["timestamp"]], options=options.dates, name=found["timestamp"], path=path, rows=rows,
+                              cases=frame[found["case_id"]])
     report.notes.append(f"timestamps in {found['timestamp']!r}: {parsed.description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     case = _clean(frame[found["case_id"]])
