@@ -371,14 +371,17 @@ class _Times:
         return self.ok | self.bad
 
 
-def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
-    """Parse timestamp columns, the text ones together so that they share one format decision."""
+def _parse(inp: _Input, names: Sequence[str], cases: np.ndarray | None = None) -> list[_Times]:
+    """Parse timestamp columns, the text ones together so that they share one format decision.
+
+    ``cases`` (each row's ticket) lets times in a repeated autumn hour be read from the ticket's order.
+    """
     out: dict[str, _Times] = {}
     text_names: list[str] = []
     for name in names:
         column = inp.table.column(name)
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            parsed = parse_timestamps(column.to_pandas(), options=inp.options.dates, name=name, path=inp.path)
+            parsed = parse_timestamps(column.to_pandas(), options=inp.options.dates, name=name, path=inp.path, cases=cases)
             out[name] = _Times(_micros(parsed.values), parsed.bad, parsed.description)
             inp.report.notes.append(f"timestamps in {name!r}: {parsed.description}")
             inp.report.notes.extend(parsed.notes)
@@ -398,7 +401,7 @@ def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
             joined = pa.concat_arrays([pc.cast(c, pa.string()) for c in columns]).take(pa.array(order))
         parsed = parse_timestamps(
             joined, options=inp.options.dates, name=_named(text_names), path=inp.path,
-            rows=np.repeat(inp.source_rows, k),
+            rows=np.repeat(inp.source_rows, k), cases=None if cases is None else np.repeat(cases, k),
         )
         micros = _micros(parsed.values).reshape(n, k)
         bad = parsed.bad.reshape(n, k)
@@ -844,7 +847,7 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     case = inp.codes(case_col)
     inp.reject(f"no ticket number in {case_col!r}", case.codes < 0)
     present = [c for c in date_cols if c]
-    times = dict(zip(present, _parse(inp, present), strict=True))
+    times = dict(zip(present, _parse(inp, present, case.codes), strict=True))
     _reject_times(inp, opened_col, times[opened_col], "the Opened event")
     kept = inp.rejects.kept
 
@@ -917,7 +920,7 @@ def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRe
 
     case = inp.codes(case_col)
     inp.reject(f"no ticket number in {case_col!r}", case.codes < 0)
-    (when,) = _parse(inp, [when_col])
+    (when,) = _parse(inp, [when_col], case.codes)
     _reject_times(inp, when_col, when, "the time of the update")
     counter = _integers(inp, count_col)
 
@@ -989,7 +992,7 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
     inp.reject(f"no documentkey in {doc_col!r}", doc.codes < 0)
     fieldname = inp.codes(field_col)
     inp.reject(f"no field name in {field_col!r}", fieldname.codes < 0)
-    (when,) = _parse(inp, [when_col])
+    (when,) = _parse(inp, [when_col], doc.codes)
     _reject_times(inp, when_col, when, "the time of the change")
     kept = inp.rejects.kept
 
@@ -1174,7 +1177,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     inp.reject(f"no ticket sys_id in {case_col!r}", case.codes < 0)
     definition = inp.codes(definition_col)
     kind = np.append(np.array([_metric_kind(name) for name in definition.names], dtype=np.int64), -1)[definition.codes]
-    start, end = _parse(inp, [start_col, end_col])
+    start, end = _parse(inp, [start_col, end_col], case.codes)
     _reject_times(inp, start_col, start, "the start of the interval")
     inp.reject(f"{end_col!r} is not a date read as {_format_of(end)}", end.bad, end_col)
     inp.reject(f"{end_col!r} is before {start_col!r}", end.ok & start.ok & (end.micros < start.micros), end_col)

@@ -819,3 +819,24 @@ def test_a_million_row_snapshot_loads_in_well_under_two_seconds(tmp_path: Path, 
     assert report.source == "servicenow-audit"
     assert report.rows_loaded == 1_000_000
     assert best < 2.0, f"best of 3 loads took {best:.2f} s"
+
+
+def test_audit_times_in_the_repeated_autumn_hour_follow_the_ticket_order(tmp_path):
+    # Amsterdam's clocks went back at 03:00 CEST on 2024-10-27: the update at 02:10
+    # after one at 02:45 is winter time, and so is the 02:40 after it.
+    path = tmp_path / "audit.csv"
+    path.write_text(
+        "number,sys_updated_on,sys_mod_count,state,assignment_group,assigned_to\n"
+        "INC0010001,2024-10-27 01:50:00,0,New,Network,\n"
+        "INC0010001,2024-10-27 02:45:00,1,In Progress,Network,Fred Luddy\n"
+        "INC0010001,2024-10-27 02:10:00,2,On Hold,Network,Fred Luddy\n"
+        "INC0010001,2024-10-27 02:40:00,3,Resolved,Network,Fred Luddy\n"
+    )
+    log, report = connectors.load(path, timezone="Europe/Amsterdam")
+    assert report.source == "servicenow-audit"
+    assert [(str(a), t.strftime("%H:%M")) for a, t in zip(log["activity"], log["timestamp"], strict=True)] == [
+        ("New", "23:50"), ("Picked up by assignee", "00:45"), ("In Progress", "00:45"), ("On Hold", "01:10"), ("Resolved", "01:40"),
+    ]
+    assert ("3 times in 'sys_updated_on' within the hour Europe/Amsterdam repeats when summer time ends, placed by the "
+            "order of their case's events in the file (2 read as winter time)") in report.notes
+    assert not any("summer time" in w for w in report.warnings)
