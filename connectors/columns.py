@@ -201,9 +201,14 @@ def _by_name(role: str, columns: list[str], taken: set[str], accept, exact_only:
         if len(wanted) < 4:
             continue
         for c, forms in normal.items():
+            if role == "activity" and forms[1].rsplit(" ", 1)[-1] in _ID_WORDS:
+                continue  # 'EventID', 'event_key': an identifier, unless named exactly ('activity id')
             if any(re.search(rf"\b{re.escape(wanted)}\b", n) for n in forms) and accept(c):
                 return c
     return None
+
+
+_ID_WORDS = {"id", "key", "uuid", "guid"}
 
 
 def _case_by_content(frame, sample, columns, taken, date_like) -> str | None:  # type: ignore[no-untyped-def]

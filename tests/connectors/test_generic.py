@@ -203,3 +203,13 @@ def test_a_numeric_event_id_that_never_repeats_is_not_taken_for_the_activity(tmp
     log, report = connectors.load(write(tmp_path, text))
     assert report.columns["activity"].column == "Task Name"
     assert not any("numeric codes" in n for n in report.notes)
+
+
+def test_an_event_identifier_with_text_values_is_not_taken_for_the_activity(tmp_path):
+    # 'EventID' holds 'event' but names an identifier; 'Step Name' is the activity.
+    text = "CaseID,EventID,Step Name,Timestamp\n" + "".join(
+        f"C{c},E-{3 * c + k},{name},2024-03-0{c + 1} {9 + k}:00:00\n"
+        for c in range(3) for k, name in enumerate(("Log", "Fix", "Close"))
+    )
+    log, report = connectors.load(write(tmp_path, text))
+    assert report.columns["activity"].column == "Step Name"
