@@ -16,7 +16,7 @@ import pandas as pd
 
 from connectors.dates import DateOptions, parse_timestamps
 from connectors.errors import BadTimestamps, MissingColumn
-from connectors.report import distinct, tally
+from connectors.report import distinct, few, tally
 
 SAMPLE_ROWS = 5000
 
@@ -60,10 +60,17 @@ def normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", name.lower()).strip()
 
 
+def _name_forms(name: str) -> tuple[str, str]:
+    """``name`` normalised as written and with camel case split ('ActivityID' -> 'activity id')."""
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return normalise(name), normalise(split)
+
+
 @dataclass
 class Guess:
     column: str
     reason: str
+    note: str | None = None  # what the load report should say about the choice
 
 
 def guess_columns(
@@ -119,9 +126,16 @@ def guess_columns(
             taken.add(chosen["case_id"].column)
 
     if "activity" not in chosen:
-        pick = _by_name("activity", columns, taken, lambda c: _low_cardinality(sample[c]))
+        pick = _by_name("activity", columns, taken, lambda c: _low_cardinality(sample[c]) and not _row_ids(sample[c]))
         if pick:
             chosen["activity"] = Guess(pick, f"name {pick!r} ({_distinct_values(frame[pick])} distinct values)")
+            if _numeric_codes(frame[pick]):
+                # Named for the role, so its codes are activities (a lookup table is not at hand).
+                chosen["activity"].reason += ", numeric codes"
+                chosen["activity"].note = (
+                    f"activity column {pick!r} holds numeric codes ({few(frame[pick].dropna().unique())}); "
+                    "each code is taken as an activity name (pass --activity-col to choose another column)"
+                )
         else:
             pick = _activity_by_content(sample, columns, taken, date_like)
             if pick:
@@ -176,20 +190,25 @@ def _substatus_column(frame: pd.DataFrame, sample: pd.DataFrame, taken: set[str]
 
 def _by_name(role: str, columns: list[str], taken: set[str], accept, exact_only: bool = False) -> str | None:  # type: ignore[no-untyped-def]
     names = NAMES[role]
-    normal = {c: normalise(c) for c in columns if c not in taken}
+    normal = {c: _name_forms(c) for c in columns if c not in taken}
     for wanted in names:
-        for c, n in normal.items():
-            if n == wanted and accept(c):
+        for c, forms in normal.items():
+            if wanted in forms and accept(c):
                 return c
     if exact_only:
         return None
     for wanted in names:
         if len(wanted) < 4:
             continue
-        for c, n in normal.items():
-            if re.search(rf"\b{re.escape(wanted)}\b", n) and accept(c):
+        for c, forms in normal.items():
+            if role == "activity" and forms[1].rsplit(" ", 1)[-1] in _ID_WORDS:
+                continue  # 'EventID', 'event_key': an identifier, unless named exactly ('activity id')
+            if any(re.search(rf"\b{re.escape(wanted)}\b", n) for n in forms) and accept(c):
                 return c
     return None
+
+
+_ID_WORDS = {"id", "key", "uuid", "guid"}
 
 
 def _case_by_content(frame, sample, columns, taken, date_like) -> str | None:  # type: ignore[no-untyped-def]
@@ -260,6 +279,22 @@ def _date_share(values: pd.Series, dates: DateOptions) -> float:
 def _epoch_like(values: pd.Series) -> bool:
     numbers = pd.to_numeric(values, errors="coerce")
     return bool(numbers.notna().all() and ((numbers > 9e8) & (numbers < 5e12)).all())
+
+
+def _numeric_codes(values: pd.Series) -> bool:
+    """Whether every present value is a whole number (codes such as 10, 20, 30)."""
+    s = values.dropna()
+    if s.empty:
+        return False
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return True
+    return bool(s.astype(str).str.fullmatch(r"\s*[+-]?\d+\s*").all())
+
+
+def _row_ids(values: pd.Series) -> bool:
+    """Whether the values are numbers that hardly repeat: an event's own id ('EventID'), not activity codes."""
+    s = values.dropna()
+    return len(s) > 1 and _numeric_codes(s) and s.nunique() > 0.5 * len(s)
 
 
 def _repeats(values: pd.Series) -> bool:

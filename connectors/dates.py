@@ -11,7 +11,10 @@ whole column is parsed in one vectorised pass:
 * epoch seconds or milliseconds.
 
 Naive times are taken to be in the ``timezone`` given (UTC by default);
-values that carry an offset are converted to UTC.
+values that carry an offset are converted to UTC. Where the zone's clocks go
+back, a time in the repeated hour is read from the order of its case's events
+in the file (:func:`_resolve_folds`); a time in the skipped hour moves forward
+to the end of the gap. The load report counts both.
 
 Arrow's ``strptime`` is fast but quietly rolls 31 February over to 2 March;
 rows that may have rolled over are parsed again strictly, so an impossible
@@ -21,7 +24,7 @@ date is reported as bad, never shifted.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +33,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import BadOption, BadTimestamps
 from connectors.eventlog import TIMESTAMP_DTYPE
+from connectors.report import tally
 
 SAMPLE_SIZE = 4000
 # More than this share of bad values fails the load instead of rejecting rows.
@@ -89,6 +93,8 @@ class ParsedTimes:
     bad: np.ndarray  # True where a value was present but is not a date
     description: str  # e.g. "d/m/yyyy H:MM (day-first: 31 values have a day above 12)"
     flags: list[str]  # options that reproduce the choice, e.g. ["--dayfirst"]
+    notes: list[str] = field(default_factory=list)  # how clock changes were read
+    warnings: list[str] = field(default_factory=list)  # clock-change readings that are a guess
 
 
 @dataclass(frozen=True)
@@ -120,20 +126,27 @@ def parse_timestamps(
     path: str = "",
     rows: np.ndarray | None = None,
     tolerate_bad: bool = True,
+    cases: pd.Series | np.ndarray | None = None,
 ) -> ParsedTimes:
     """Parse ``column`` into UTC timestamps, deciding the format from its values.
 
     ``rows`` gives the source row of each value, for messages. If more than
     half of the present values are not dates, or any is bad and
     ``tolerate_bad`` is false, :class:`BadTimestamps` is raised with examples.
+    ``cases`` (the case of each value, in file order) lets times in the hour a
+    zone repeats be read from their case's order; without it they are read as
+    summer time, with a warning.
     """
     _check_timezone(options.timezone)
+    zone = _Zone(options.timezone, len(column))
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.DatetimeTZDtype):
         values, bad = _in_calendar(column.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE))
         return ParsedTimes(values, bad, "typed timestamps with a zone", [])
     if isinstance(column, pd.Series) and pd.api.types.is_datetime64_dtype(column.dtype):
-        values, bad = _in_calendar(_localize(column.astype("datetime64[us]"), options.timezone))
-        return ParsedTimes(values, bad, f"typed timestamps, taken as {options.timezone}", options.flags())
+        values = zone.localize(column.astype("datetime64[us]"))
+        values, notes, warnings = _resolve_folds(values, zone, cases, name)
+        values, bad = _in_calendar(values)
+        return ParsedTimes(values, bad, f"typed timestamps, taken as {options.timezone}", options.flags(), notes, warnings)
     if isinstance(column, pd.Series) and pd.api.types.is_numeric_dtype(column.dtype):
         column = column.astype("str").where(column.notna(), None)
 
@@ -148,18 +161,19 @@ def parse_timestamps(
 
     if options.date_format:
         fmt = _Format(f"'{options.date_format}'", options.date_format)
-        values = _parse_strptime(text, fmt, options.timezone)
+        values = _parse_strptime(text, fmt, zone)
         description = f"format {options.date_format} (given)"
         flags = options.flags()
     else:
-        values, description, flags = _parse_detected(text, present, options)
+        values, description, flags = _parse_detected(text, present, options, zone)
 
+    values, notes, warnings = _resolve_folds(values, zone, cases, name)
     values, _ = _in_calendar(values)
     bad = present & values.isna().to_numpy()
     n_bad = int(bad.sum())
     if n_bad and (not tolerate_bad or n_bad > MAX_BAD_SHARE * n_present):
         raise BadTimestamps(_bad_message(text, bad, n_bad, n_present, name, path, rows, description))
-    return ParsedTimes(values, bad, description, flags)
+    return ParsedTimes(values, bad, description, flags, notes, warnings)
 
 
 def _in_calendar(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -180,7 +194,7 @@ _FIRST_US = int(np.datetime64("0001-01-01T00:00:00", "us").view("int64"))
 _LAST_US = int(np.datetime64("9999-12-31T23:59:59.999999", "us").view("int64"))
 
 
-def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -> tuple[pd.Series, str, list[str]]:
+def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions, zone: _Zone) -> tuple[pd.Series, str, list[str]]:
     sample = _sample(text, present)
     if all(_EPOCH.match(v) for v in sample):
         return _parse_epoch(text, sample)
@@ -190,9 +204,9 @@ def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions) -
         if iso_count == 0:
             empty = pd.Series(pd.NaT, index=range(len(text)), dtype=TIMESTAMP_DTYPE)
             return empty, "no known date format", options.flags()
-        return _parse_iso(text, options.timezone), _iso_description(text, options.timezone), options.flags()
+        return _parse_iso(text, zone), _iso_description(text, options.timezone), options.flags()
     fmt, why, _ = chosen
-    values = _parse_strptime(text, fmt, options.timezone)
+    values = _parse_strptime(text, fmt, zone)
     flags = options.flags()
     if fmt.order and options.dayfirst is None:
         flags = [*flags, "--dayfirst" if fmt.order == "dayfirst" else "--monthfirst"]
@@ -251,7 +265,7 @@ def _forward_steps(arr: pa.Array, fmt: _Format) -> int:
     return int((np.diff(values) >= 0).sum())
 
 
-def _parse_strptime(text: pa.Array, fmt: _Format, timezone: str) -> pd.Series:
+def _parse_strptime(text: pa.Array, fmt: _Format, zone: _Zone) -> pd.Series:
     has_zone = "%z" in fmt.strptime
     parsed = pc.strptime(text, format=fmt.strptime, unit="us", error_is_null=True)
     values = pd.Series(parsed.to_pandas(), copy=False)
@@ -259,7 +273,7 @@ def _parse_strptime(text: pa.Array, fmt: _Format, timezone: str) -> pd.Series:
         values = _recheck_rollover(text, values, fmt)
     if has_zone:
         return pd.to_datetime(values, utc=True).astype(TIMESTAMP_DTYPE)
-    return _localize(values.astype("datetime64[us]"), timezone)
+    return zone.localize(values.astype("datetime64[us]"))
 
 
 def _recheck_rollover(text: pa.Array, values: pd.Series, fmt: _Format) -> pd.Series:
@@ -306,7 +320,7 @@ def _day_pattern(strptime: str) -> str:
     return "^\\s*" + "".join(out)
 
 
-def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
+def _parse_iso(text: pa.Array, zone: _Zone) -> pd.Series:
     with_offset = pc.match_substring_regex(text, _OFFSET).to_numpy(zero_copy_only=False)
     with_offset = np.asarray(with_offset, dtype=bool)
     strings = pd.Series(text.to_pandas(), copy=False)
@@ -329,7 +343,7 @@ def _parse_iso(text: pa.Array, timezone: str) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
         # Positional: the Arrow path's index does not follow the mask's positions.
-        out[naive_mask] = _localize(naive.astype("datetime64[us]"), timezone).array
+        out[naive_mask] = zone.localize(naive.astype("datetime64[us]"), naive_mask).array
     return out
 
 
@@ -354,12 +368,98 @@ def _parse_epoch(text: pa.Array, sample: list[str]) -> tuple[pd.Series, str, lis
     return stamps, f"epoch {unit}", []
 
 
-def _localize(values: pd.Series, timezone: str) -> pd.Series:
-    if timezone == "UTC":
-        return values.dt.tz_localize("UTC").astype(TIMESTAMP_DTYPE)
-    # In the autumn hour that occurs twice, take the first (summer time) reading.
-    local = values.dt.tz_localize(timezone, ambiguous=np.ones(len(values), bool), nonexistent="shift_forward")
-    return local.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+class _Zone:
+    """Localizes naive times in one zone and remembers which fell in a repeated or a skipped hour."""
+
+    def __init__(self, name: str, n: int) -> None:
+        self.name = name
+        self.n = n
+        self.skipped = np.zeros(n, dtype=bool)  # in the hour clocks skip: moved forward
+        self.repeated = np.zeros(n, dtype=bool)  # in the hour clocks repeat: read as summer time so far
+        self.wall = np.zeros(0, dtype=np.int64)  # for repeated times: the wall-clock time, as microseconds
+        self.winter = np.zeros(0, dtype=np.int64)  # for repeated times: the second (winter time) reading, UTC
+
+    def localize(self, values: pd.Series, where: np.ndarray | None = None) -> pd.Series:
+        """Return the naive ``values`` (at the positions ``where`` of the column) as UTC, in summer time where repeated."""
+        if self.name == "UTC":
+            return values.dt.tz_localize("UTC").astype(TIMESTAMP_DTYPE)
+        m = len(values)
+        summer = values.dt.tz_localize(self.name, ambiguous=np.ones(m, bool), nonexistent="NaT")
+        winter = values.dt.tz_localize(self.name, ambiguous=np.zeros(m, bool), nonexistent="NaT")
+        present = values.notna().to_numpy()
+        skipped = present & summer.isna().to_numpy()
+        repeated = present & ~skipped & (summer != winter).to_numpy()
+        out = summer.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+        if skipped.any():
+            moved = values[skipped].dt.tz_localize(self.name, ambiguous=np.ones(int(skipped.sum()), bool), nonexistent="shift_forward")
+            out[skipped] = moved.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE).array
+        at = np.arange(self.n) if where is None else np.flatnonzero(where)
+        self.skipped[at[skipped]] = True
+        if repeated.any():
+            if not len(self.wall):
+                self.wall = np.zeros(self.n, dtype=np.int64)
+                self.winter = np.zeros(self.n, dtype=np.int64)
+            self.repeated[at[repeated]] = True
+            self.wall[at[repeated]] = values[repeated].to_numpy(dtype="datetime64[us]").view("int64")
+            self.winter[at[repeated]] = winter[repeated].dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").view("int64")
+        return out
+
+
+_DAY_US = 86_400_000_000
+
+
+def _resolve_folds(
+    values: pd.Series, zone: _Zone, cases: pd.Series | np.ndarray | None, name: str
+) -> tuple[pd.Series, list[str], list[str]]:
+    """Read the times in a repeated hour by their case's file order; return the values, notes and warnings.
+
+    A case's times in one repeated hour, in file order, that go down exactly
+    once crossed the change: those before the drop are summer time, those from
+    it on winter time (02:15, 02:45, 02:10, 02:40 is summer, summer, winter,
+    winter). Times that never go down, or go down more than once, cannot be
+    placed: they stay summer time and are counted in a warning.
+    """
+    notes: list[str] = []
+    warnings: list[str] = []
+    if zone.skipped.any():
+        warnings.append(
+            f"{tally(int(zone.skipped.sum()), 'time')} in {name!r} within the hour {zone.name} skips when summer time "
+            "starts (a time no clock shows): moved forward by the gap"
+        )
+    at = np.flatnonzero(zone.repeated & values.notna().to_numpy())
+    if not len(at):
+        return values, notes, warnings
+    winter = np.zeros(len(at), dtype=bool)
+    placed = np.zeros(len(at), dtype=bool)
+    if cases is not None:
+        case_codes = pd.factorize(pd.Series(np.asarray(cases, dtype=object)[at]))[0]
+        wall = zone.wall[at]
+        night = wall // _DAY_US  # one repeated hour per night
+        order = np.lexsort((at, night, case_codes))  # file order within a case's night
+        same = np.r_[False, (case_codes[order][1:] == case_codes[order][:-1]) & (night[order][1:] == night[order][:-1])]
+        group = np.cumsum(~same) - 1
+        w = wall[order]
+        drop = same & (w < np.r_[w[:1], w[:-1]])
+        drops = np.bincount(group, weights=drop, minlength=group[-1] + 1).astype(np.int64)
+        after = np.cumsum(drop) - np.r_[0, np.cumsum(drop)][np.flatnonzero(~same)][group]
+        ok = drops[group] == 1
+        placed[order] = ok
+        winter[order] = ok & (after > 0)
+    if winter.any():
+        values = values.copy()
+        values.iloc[at[winter]] = pd.to_datetime(zone.winter[at[winter]], unit="us", utc=True)
+    if placed.any():
+        notes.append(
+            f"{tally(int(placed.sum()), 'time')} in {name!r} within the hour {zone.name} repeats when summer time ends, "
+            f"placed by the order of their case's events in the file ({tally(int(winter.sum()))} read as winter time)"
+        )
+    guessed = int((~placed).sum())
+    if guessed:
+        warnings.append(
+            f"{tally(guessed, 'time')} in {name!r} within the hour {zone.name} repeats when summer time ends, with no "
+            "order of their case's events in the file to place them by: read as summer time (the first of the two hours)"
+        )
+    return values, notes, warnings
 
 
 def _check_timezone(timezone: str) -> None:

@@ -30,6 +30,13 @@ decides ties before ``source_row``. Cases come in order of first appearance in
 the input. This is pm4py's order, so directly-follows relations and variants
 agree with it.
 
+Without ``_sequence``, the file's own order decides ties: where a case's
+events at different times mostly come in the file newest first (an export
+sorted descending), events at the same time are taken by descending
+``source_row``, and the load report says so. Where the file's order is mixed,
+ties keep file order and the report warns how many events that leaves to a
+guess (:func:`file_order`).
+
 ``source_row`` numbering: for delimited and spreadsheet files it is the row
 number a spreadsheet shows (the header is row 1, the first record row 2); for
 Parquet, JSON and XES it is the 1-based position of the record in the file.
@@ -38,10 +45,13 @@ Parquet, JSON and XES it is the 1-based position of the record in the file.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from connectors.report import LoadReport, tally
 
 CASE_ID = "case_id"
 ACTIVITY = "activity"
@@ -66,13 +76,16 @@ BUILD_ORDER = "_build_order"
 SEQUENCE = "_sequence"
 
 
-def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> pd.DataFrame:
+def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = (), report: LoadReport | None = None) -> pd.DataFrame:
     """Return the canonical, sorted event table built from ``frame``.
 
     ``frame`` holds the canonical columns (the optional ones may be absent) and
     the attribute columns named in ``attributes``. Rows must already be free of
     missing case ids, activities and timestamps: connectors reject those rows
-    and account for them in the load report before calling this.
+    and account for them in the load report before calling this. With a
+    ``report`` (a connector reading a file), ties follow the file's direction
+    and the report says how (:func:`file_order`); without one, ties keep the
+    order of ``source_row``.
     """
     n = len(frame)
     case_codes, case_names = _factorize_text(frame[CASE_ID])
@@ -82,15 +95,20 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
     keys: list[np.ndarray] = []
     if BUILD_ORDER in frame:
         keys.append(frame[BUILD_ORDER].to_numpy())
-    keys.append(frame[SOURCE_ROW].to_numpy())
+    rows = frame[SOURCE_ROW].to_numpy()
+    keys.append(rows)
     if SEQUENCE in frame:
         keys.append(frame[SEQUENCE].to_numpy())
-    keys += [
-        timestamps.to_numpy(dtype="datetime64[us]").view("int64"),
-        case_codes,
-    ]
+    micros = timestamps.to_numpy(dtype="datetime64[us]").view("int64")
+    keys += [micros, case_codes]
     # Connectors often give the events in order already: then nothing is sorted or copied.
     order = None if in_lexsort_order(keys) else np.lexsort(keys)
+    if report is not None and SEQUENCE not in frame:  # a file the connector has not ordered itself
+        seen = file_order(case_codes, micros, rows, order)
+        if seen.direction == "descending" and seen.tied:
+            keys[len(keys) - 3] = -rows.astype(np.int64)  # ties by descending source row
+            order = np.lexsort(keys)
+        seen.tell(report)
 
     def pick(values: Any) -> Any:
         return values if order is None else values[order]
@@ -119,6 +137,67 @@ def make_event_table(frame: pd.DataFrame, *, attributes: Iterable[str] = ()) -> 
     if table[ACTIVITY].isna().any():
         raise ValueError("make_event_table needs rows without missing activities")
     return table
+
+
+@dataclass
+class FileOrder:
+    """How the input lists each case's events in time: counts of consecutive events of a case."""
+
+    forward: int  # at different times and rows, the later one further down the file
+    backward: int  # at different times and rows, the later one further up the file
+    tied: int  # events at the same time as another event of their case from another row
+
+    # Below this share of pairs going the other way, the file's order is clear.
+    CLEAR = 0.1
+
+    @property
+    def direction(self) -> str:
+        """'ascending', 'descending' or 'mixed' ('ascending' when nothing tells)."""
+        pairs = self.forward + self.backward
+        if self.backward <= self.CLEAR * pairs:
+            return "ascending"
+        if self.forward <= self.CLEAR * pairs:
+            return "descending"
+        return "mixed"
+
+    def tell(self, report: LoadReport) -> None:
+        """Say in ``report`` how events at the same time were ordered, where it is not plain file order."""
+        pairs = self.forward + self.backward
+        if self.direction == "descending":
+            report.notes.append(
+                f"the file lists each case's events newest first ({tally(self.backward)} of {tally(pairs)} "
+                "consecutive events at different times go back in time): events at the same time are taken "
+                f"in reverse file order ({tally(self.tied, 'event')} at the same time as another of their case)"
+            )
+        elif self.direction == "mixed" and self.tied:
+            report.warnings.append(
+                f"the file lists cases' events neither oldest nor newest first ({tally(self.forward)} consecutive "
+                f"events at different times go forward in time, {tally(self.backward)} back): "
+                f"{tally(self.tied, 'event')} at the same time as another of their case keep file order, "
+                "which is a guess; sort the export by time, or give distinct times"
+            )
+
+
+def file_order(case_codes: np.ndarray, micros: np.ndarray, rows: np.ndarray, order: np.ndarray | None) -> FileOrder:
+    """How the file orders each case's events, from the events sorted by case, time and source row (``order``, None: as given)."""
+    if order is not None:
+        case_codes, micros, rows = case_codes[order], micros[order], rows[order]
+    if len(rows) < 2:
+        return FileOrder(0, 0, 0)
+    same_case = case_codes[1:] == case_codes[:-1]
+    same_time = micros[1:] == micros[:-1]
+    other_row = rows[1:] != rows[:-1]
+    apart = same_case & ~same_time & other_row
+    forward = int((apart & (rows[1:] > rows[:-1])).sum())
+    backward = int((apart & (rows[1:] < rows[:-1])).sum())
+    # Events tied in time with an event of their case from another row: their order is the file's.
+    tie = same_case & same_time & other_row
+    if not tie.any():
+        return FileOrder(forward, backward, 0)
+    group = np.cumsum(np.r_[True, ~(same_case & same_time)])
+    tied_groups = np.zeros(group[-1] + 1, dtype=bool)
+    tied_groups[group[1:][tie]] = True
+    return FileOrder(forward, backward, int(tied_groups[group].sum()))
 
 
 def attribute_columns(log: pd.DataFrame) -> list[str]:

@@ -58,6 +58,8 @@ def load_generic(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     guesses = guess_columns(frame, options.given_columns(), dates=options.dates, path=str(sniffed.path))
     for role, guess in guesses.items():
         report.choose(role, guess.column, guess.reason)
+        if guess.note:
+            report.notes.append(guess.note)
         report.flags.append(f"{ROLE_FLAGS[role]} {_quote(guess.column)}")
     roles = Roles(**{role: g.column for role, g in guesses.items()})
     roles.lifecycle = lifecycle_column(frame, roles.used())

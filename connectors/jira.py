@@ -18,7 +18,7 @@ creation record for each issue that carries its ``fields``. Events:
 
 * a ``status`` item: an event named by its ``toString``, at the history's
   ``created``, whose resource is the history's author;
-* an ``assignee`` item from nobody to a person: ``Assigned``, whose resource
+* an ``assignee`` item from nobody to a person: ``Picked up by assignee``, whose resource
   is that person. Other assignee changes give no event; the ``assignee``
   column of later events follows them;
 * a team item (field ``Team``, ``Assignment group`` …): ``Reassigned``, whose
@@ -69,6 +69,7 @@ from connectors.eventlog import (
     CASE_ID,
     GROUP,
     RESOURCE,
+    SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
     make_event_table,
@@ -85,7 +86,7 @@ GROUP_FIELDS = {"team", "assignment group", "group", "support group", "assignmen
 # Jira's status category names, as its CSV export writes them, and their keys.
 CATEGORY_KEYS = {"to do": "new", "in progress": "indeterminate", "done": "done", "no category": "undefined"}
 
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
 CREATED = "Created"
@@ -365,6 +366,8 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
     record_rows = np.concatenate([created_row, np.asarray(walk.h_row, dtype=np.int64)])
     parsed = parse_timestamps(record_time, options=options.dates, name="created", path=path, rows=record_rows)
     report.notes.append(f"timestamps in 'created': {parsed.description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     field_codes, field_names = _codes(json_column(walk.i_field))
@@ -443,6 +446,8 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
         RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: r_row[order][positions],
+        # The connector read the items in this order: it decides ties, not the file's direction.
+        SEQUENCE: positions,
         "status_category": status_category,
         "assignee": assignee.categorical(positions),
         "priority": priority.categorical(positions),
@@ -464,7 +469,7 @@ def _changelog_events(walk: _Walk, report: LoadReport, options: LoadOptions) -> 
             f"{path}: no events: none of the {len(keep):,} rows loaded changes a status, a team or the assignee "
             "of an unassigned issue, and no issue carries its 'fields.created'; export issues that have status changes"
         )
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {SEQUENCE}], report=report)
     report.events = len(table)
 
     group_fields = sorted({str(field_names[c]) for c in field_codes[item_index[(kind == _GROUP) & (item_index >= 0)]]})
@@ -519,7 +524,7 @@ def _choose_changelog_columns(report: LoadReport, walk: _Walk, *, group_fields: 
         if walk.shapes["search"] else "the status entered",
     )
     report.choose("timestamp", "histories[].created", "when the change was made" + ("; fields.created for the first status" if walk.shapes["search"] else ""))
-    report.choose("resource", "histories[].author.displayName", "who made the change; for Assigned, the person who picked the issue up")
+    report.choose("resource", "histories[].author.displayName", "who made the change; for 'Picked up by assignee', the person who picked the issue up")
     if group_fields:
         named = " or ".join(repr(f) for f in group_fields)
         report.choose("group", f"items[].toString where field is {named}", "the team after each history; its changes give Reassigned")
@@ -535,7 +540,7 @@ def _changelog_derivation(
     *, kept_items: int, kept_creation: int, first: int, statuses: int, pickups: int, groups: int,
     other_fields: list[tuple[str, int]],
 ) -> str:
-    made = [_plural(statuses, "status change"), _plural(pickups, "pickup") + " (Assigned)"]
+    made = [_plural(statuses, "status change"), _plural(pickups, "pickup") + " (Picked up by assignee)"]
     if groups:
         made.append(_plural(groups, "team change"))
     text = f"{_plural(kept_items, 'changelog item')} loaded: {_join(made)} became events"
@@ -631,6 +636,8 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
         if col is not None:
             parsed[col] = parse_timestamps(frame[col], options=options.dates, name=col, path=path, rows=rows)
             report.flags.extend(f for f in parsed[col].flags if f not in report.flags)
+            report.notes.extend(parsed[col].notes)
+            report.warnings.extend(parsed[col].warnings)
     t_created = parsed[created]
     report.notes.append(f"timestamps in {created!r}: {t_created.description}")
     if not t_created.description.startswith(("ISO 8601 with", "typed timestamps with")):
@@ -703,7 +710,7 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
     events = events.copy()  # one block per column after many inserts
 
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {BUILD_ORDER}])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in _ROLE_COLUMNS | {BUILD_ORDER}], report=report)
     report.events = len(table)
 
     report.choose("case_id", key, "Jira's issue key")

@@ -19,7 +19,7 @@ The three history sources follow the event conventions of
 ``docs/architecture.md``: an event when the state's label changes (``On Hold``
 carries its reason: ``On Hold (Awaiting Caller)``), ``Reassigned`` when the
 assignment group changes (``Assigned to group`` when there was none), and
-``Assigned`` when a person picks up a ticket nobody held. Everything else is
+``Picked up by assignee`` when a person picks up a ticket nobody held. Everything else is
 folded: a snapshot row that repeats the previous state is not rework.
 """
 
@@ -123,7 +123,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 # Events of one update, in the order the conventions give them.
 _GROUP, _PICKUP, _STATE = 0, 1, 2
 
@@ -371,16 +371,21 @@ class _Times:
         return self.ok | self.bad
 
 
-def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
-    """Parse timestamp columns, the text ones together so that they share one format decision."""
+def _parse(inp: _Input, names: Sequence[str], cases: np.ndarray | None = None) -> list[_Times]:
+    """Parse timestamp columns, the text ones together so that they share one format decision.
+
+    ``cases`` (each row's ticket) lets times in a repeated autumn hour be read from the ticket's order.
+    """
     out: dict[str, _Times] = {}
     text_names: list[str] = []
     for name in names:
         column = inp.table.column(name)
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            parsed = parse_timestamps(column.to_pandas(), options=inp.options.dates, name=name, path=inp.path)
+            parsed = parse_timestamps(column.to_pandas(), options=inp.options.dates, name=name, path=inp.path, cases=cases)
             out[name] = _Times(_micros(parsed.values), parsed.bad, parsed.description)
             inp.report.notes.append(f"timestamps in {name!r}: {parsed.description}")
+            inp.report.notes.extend(parsed.notes)
+            inp.report.warnings.extend(parsed.warnings)
             _add_flags(inp.report, parsed.flags)
         else:
             text_names.append(name)
@@ -396,13 +401,15 @@ def _parse(inp: _Input, names: Sequence[str]) -> list[_Times]:
             joined = pa.concat_arrays([pc.cast(c, pa.string()) for c in columns]).take(pa.array(order))
         parsed = parse_timestamps(
             joined, options=inp.options.dates, name=_named(text_names), path=inp.path,
-            rows=np.repeat(inp.source_rows, k),
+            rows=np.repeat(inp.source_rows, k), cases=None if cases is None else np.repeat(cases, k),
         )
         micros = _micros(parsed.values).reshape(n, k)
         bad = parsed.bad.reshape(n, k)
         for j, name in enumerate(text_names):
             out[name] = _Times(np.ascontiguousarray(micros[:, j]), np.ascontiguousarray(bad[:, j]), parsed.description)
         inp.report.notes.append(f"timestamps in {_named([repr(t) for t in text_names])}: {parsed.description}")
+        inp.report.notes.extend(parsed.notes)
+        inp.report.warnings.extend(parsed.warnings)
         _add_flags(inp.report, parsed.flags)
     return [out[name] for name in names]
 
@@ -711,7 +718,7 @@ def _event_positions(group: np.ndarray, pickup: np.ndarray, state: np.ndarray) -
 
 
 def _activities(kinds: np.ndarray, state: np.ndarray, from_empty: np.ndarray, names: list[str]) -> _Labelled:
-    """Return each event's activity: its state label, Reassigned, Assigned to group or Assigned."""
+    """Return each event's activity: its state label, Reassigned, Assigned to group or 'Picked up by assignee'."""
     base = len(names)
     codes = np.select(
         [kinds == _STATE, kinds == _PICKUP, from_empty],
@@ -840,7 +847,7 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     case = inp.codes(case_col)
     inp.reject(f"no ticket number in {case_col!r}", case.codes < 0)
     present = [c for c in date_cols if c]
-    times = dict(zip(present, _parse(inp, present), strict=True))
+    times = dict(zip(present, _parse(inp, present, case.codes), strict=True))
     _reject_times(inp, opened_col, times[opened_col], "the Opened event")
     kept = inp.rejects.kept
 
@@ -913,7 +920,7 @@ def load_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRe
 
     case = inp.codes(case_col)
     inp.reject(f"no ticket number in {case_col!r}", case.codes < 0)
-    (when,) = _parse(inp, [when_col])
+    (when,) = _parse(inp, [when_col], case.codes)
     _reject_times(inp, when_col, when, "the time of the update")
     counter = _integers(inp, count_col)
 
@@ -985,7 +992,7 @@ def load_sys_audit(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Lo
     inp.reject(f"no documentkey in {doc_col!r}", doc.codes < 0)
     fieldname = inp.codes(field_col)
     inp.reject(f"no field name in {field_col!r}", fieldname.codes < 0)
-    (when,) = _parse(inp, [when_col])
+    (when,) = _parse(inp, [when_col], doc.codes)
     _reject_times(inp, when_col, when, "the time of the change")
     kept = inp.rejects.kept
 
@@ -1170,7 +1177,7 @@ def load_metric(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadR
     inp.reject(f"no ticket sys_id in {case_col!r}", case.codes < 0)
     definition = inp.codes(definition_col)
     kind = np.append(np.array([_metric_kind(name) for name in definition.names], dtype=np.int64), -1)[definition.codes]
-    start, end = _parse(inp, [start_col, end_col])
+    start, end = _parse(inp, [start_col, end_col], case.codes)
     _reject_times(inp, start_col, start, "the start of the interval")
     inp.reject(f"{end_col!r} is not a date read as {_format_of(end)}", end.bad, end_col)
     inp.reject(f"{end_col!r} is before {start_col!r}", end.ok & start.ok & (end.micros < start.micros), end_col)

@@ -82,17 +82,21 @@ def build_events(
     kept_for_time = rejects.kept
     parsed = parse_timestamps(
         frame[roles.timestamp].where(kept_for_time, None) if not kept_for_time.all() else frame[roles.timestamp],
-        options=options.dates, name=roles.timestamp, path=path, rows=source_rows,
+        options=options.dates, name=roles.timestamp, path=path, rows=source_rows, cases=case,
     )
     report.notes.append(f"timestamps in {roles.timestamp!r}: {parsed.description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
     rejects.add(f"timestamp in {roles.timestamp!r} is not a date ({parsed.description})", parsed.bad, frame[roles.timestamp])
 
     end = None
     if roles.end_timestamp:
         parsed_end = parse_timestamps(
-            frame[roles.end_timestamp], options=options.dates, name=roles.end_timestamp, path=path, rows=source_rows
+            frame[roles.end_timestamp], options=options.dates, name=roles.end_timestamp, path=path, rows=source_rows, cases=case,
         )
+        report.notes.extend(parsed_end.notes)
+        report.warnings.extend(parsed_end.warnings)
         rejects.add(f"end timestamp in {roles.end_timestamp!r} is not a date", parsed_end.bad, frame[roles.end_timestamp])
         end = parsed_end.values
         backwards = (end < parsed.values).fillna(False).to_numpy()
@@ -144,7 +148,7 @@ def build_events(
         # As the vendor connectors do: a log with no event is an error, not an empty report.
         reasons = "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
         raise EmptyExport(f"{path}: every row was rejected: {reasons}")
-    table = make_event_table(events, attributes=list(attr_names.values()))
+    table = make_event_table(events, attributes=list(attr_names.values()), report=report)
     report.events = len(table)
     if pairs:
         report.derivation = (

@@ -28,7 +28,7 @@ Events, from the ``Create`` and ``Change`` rows, in time order per ticket:
   exactly as Zendesk spells it;
 * ``group_id`` changed to a group: ``Reassigned`` whose ``group`` is the new
   group id (``Assigned to group`` when the ticket had none);
-* ``assignee_id`` set when the ticket had no assignee: ``Assigned``, whose
+* ``assignee_id`` set when the ticket had no assignee: ``Picked up by assignee``, whose
   resource is the new assignee.
 
 A ticket's creation gives one event, its first status, which carries the
@@ -65,6 +65,7 @@ from connectors.eventlog import (
     CASE_ID,
     GROUP,
     RESOURCE,
+    SEQUENCE,
     SOURCE_ROW,
     TIMESTAMP,
     make_event_table,
@@ -75,7 +76,7 @@ from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
 from connectors.textio import json_column
 
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -386,7 +387,8 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     rows = np.arange(1, n + 1, dtype=np.int64)
 
     created_at = json_column(walk.created_at)
-    parsed = parse_timestamps(_arrow_text(created_at), options=options.dates, name="created_at", path=path, rows=first_row)
+    parsed = parse_timestamps(_arrow_text(created_at), options=options.dates, name="created_at", path=path, rows=first_row,
+                              cases=json_column(walk.case))
     times = parsed.values
     present = _present(created_at)
     epoch = json_column(walk.epoch)
@@ -401,6 +403,8 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
     else:
         bad = parsed.bad
     report.notes.append(f"timestamps in 'created_at': {description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     case = _Coded.of(json_column(walk.case))
@@ -427,7 +431,7 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
         via=_Coded.of(json_column(walk.via)).take(record),
     )
     rejects.fill(report, n)
-    table, counts = _derive(changes, rejects.kept)
+    table, counts = _derive(changes, rejects.kept, report)
     _require_events(table, counts, report, names["row"])
     report.events = len(table)
     report.derivation = _derivation(counts, names["row"])
@@ -462,8 +466,11 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     report.notes.extend(text.notes)
     n = len(frame)
     rows = text.source_rows
-    parsed = parse_timestamps(frame[found["timestamp"]], options=options.dates, name=found["timestamp"], path=path, rows=rows)
+    parsed = parse_timestamps(frame[found["timestamp"]], options=options.dates, name=found["timestamp"], path=path, rows=rows,
+                              cases=frame[found["case_id"]])
     report.notes.append(f"timestamps in {found['timestamp']!r}: {parsed.description}")
+    report.notes.extend(parsed.notes)
+    report.warnings.extend(parsed.warnings)
     report.flags.extend(f for f in parsed.flags if f not in report.flags)
 
     case = _clean(frame[found["case_id"]])
@@ -497,16 +504,16 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         via=None,
     )
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table, counts = _derive(changes, rejects.kept, first_update_creates=True)
+    table, counts = _derive(changes, rejects.kept, report, first_update_creates=True)
     _require_events(table, counts, report, "row")
     report.events = len(table)
     report.derivation = _derivation(counts, "row")
     report.choose("case_id", found["case_id"], "given" if "case_id" in options.given_columns() else "the ticket each change belongs to")
     report.choose("activity", f"{found['value']} where {found['field']} is 'status'",
-                  "the status set; group_id changes give Reassigned, assignee_id pickups Assigned")
+                  "the status set; group_id changes give Reassigned, assignee_id pickups 'Picked up by assignee'")
     report.choose("timestamp", found["timestamp"], "given" if "timestamp" in options.given_columns() else "when the field changed")
     if resource:
-        report.choose("resource", resource, "given" if "resource" in options.given_columns() else "who changed the field; for Assigned, the new assignee")
+        report.choose("resource", resource, "given" if "resource" in options.given_columns() else "who changed the field; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
         report.choose("group", f"{found['value']} where {found['field']} is 'group_id'", "the ticket's group id after the change")
     _note_system(report, counts)
@@ -573,7 +580,7 @@ class _Changes:
         self.via = via
 
 
-def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
+def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
     """Return the event table for the kept rows of ``ch`` and what each kind of row gave.
 
     A ticket's creation gives one event, its first status, carrying the group
@@ -629,6 +636,8 @@ def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = Fals
         RESOURCE: pd.Series(resource, dtype=object),
         GROUP: group.categorical(positions),
         SOURCE_ROW: ch.row[order][positions],
+        # The connector read the changes in this order: it decides ties, not the file's direction.
+        SEQUENCE: positions,
         "assignee": assignee.categorical(positions),
     })
     for name in ATTRIBUTE_FIELDS:
@@ -640,7 +649,7 @@ def _derive(ch: _Changes, kept: np.ndarray, *, first_update_creates: bool = Fals
     events = events.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
     required = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
     events = events.drop(columns=[c for c in events.columns if c not in required and events[c].isna().all()])
-    table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP)])
+    table = make_event_table(events, attributes=[c for c in events.columns if c not in (*required, RESOURCE, GROUP, SEQUENCE)], report=report)
 
     made = np.zeros(len(order), dtype=bool)
     made[positions] = True
@@ -693,7 +702,7 @@ def _derivation(counts: dict[str, object], row: str) -> str:
         assert isinstance(value, int)
         return value
 
-    made = [_plural(n("statuses"), "status change"), _plural(n("groups"), "group change"), _plural(n("pickups"), "pickup") + " (Assigned)"]
+    made = [_plural(n("statuses"), "status change"), _plural(n("groups"), "group change"), _plural(n("pickups"), "pickup") + " (Picked up by assignee)"]
     text = f"{_plural(n('loaded'), row)} loaded: {_join(made)} became events"
     none = []
     if n("status_repeats"):
@@ -719,9 +728,9 @@ def _derivation(counts: dict[str, object], row: str) -> str:
 
 def _choose(report: LoadReport, names: dict[str, str], counts: dict[str, object]) -> None:
     report.choose("case_id", f"{names['record']}.ticket_id", "the ticket each audit belongs to")
-    report.choose("activity", names["activity"], "the status a Create or Change sets; group_id changes give Reassigned, assignee_id pickups Assigned")
+    report.choose("activity", names["activity"], "the status a Create or Change sets; group_id changes give Reassigned, assignee_id pickups 'Picked up by assignee'")
     report.choose("timestamp", f"{names['record']}.created_at", "when the audit was made")
-    report.choose("resource", names["author"], "who made the change; for Assigned, the new assignee")
+    report.choose("resource", names["author"], "who made the change; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
         report.choose("group", names["group"], "the ticket's group id after the audit (Zendesk exports ids, not names)")
     _note_system(report, counts)

@@ -3,7 +3,7 @@
 Two projects: SHOP (a web shop's development: Bug, Story, Task) and HELP (a
 service desk: Service Request). Issues are created without a team; a triage
 sets the "Team" field (``Assigned to group``), someone of the team picks the
-issue up (``Assigned``), and status changes follow each type's workflow.
+issue up (``Picked up by assignee``), and status changes follow each type's workflow.
 Injected behaviour:
 
 * rework loops: review rejected (In Review -> In Progress) and failed tests
@@ -546,7 +546,7 @@ def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
         "times as the API writes them for a user in America/Chicago (offset -0600, -0500 after 9 March 2025)",
         "an issue's first event is its first status at fields.created, by its reporter, with no team (issues are created "
         "without one); status items give events named by toString, by the history's author; a 'Team' item gives "
-        "Reassigned ('Assigned to group' for the first team), by the author; an assignee item from nobody gives Assigned, "
+        "Reassigned ('Assigned to group' for the first team), by the author; an assignee item from nobody gives 'Picked up by assignee', "
         "whose resource is the new assignee",
         "folded rows are items of other fields: priority, labels, Sprint, Rank, the assignee within the team, resolution "
         "items beside status changes, and the assignee cleared beside each team change",

@@ -39,7 +39,7 @@ from connectors.samples.people import People
 
 REASSIGNED = "Reassigned"
 ASSIGNED_TO_GROUP = "Assigned to group"
-ASSIGNED = "Assigned"
+ASSIGNED = "Picked up by assignee"
 HANDOFF_LABELS = (REASSIGNED, ASSIGNED_TO_GROUP, ASSIGNED)
 
 # Record kinds.
@@ -107,7 +107,7 @@ def simulate(process: Compiled, people: People, tickets: int, rng: np.random.Gen
     """Run every ticket through its flow; return the records, sorted by ticket and time.
 
     In ``changes`` mode the hand-off labels (Reassigned, Assigned to group,
-    Assigned) are added to ``process.labels``. A ticket still moving after
+    Picked up by assignee) are added to ``process.labels``. A ticket still moving after
     ``MAX_ROUNDS`` updates stops where it is, as if still open at the export.
     """
     if mode not in ("changes", "activities"):

@@ -25,7 +25,7 @@ DEFINITIONS = {
         "cases.<id>.events is exactly the event list vsm must load from the export, in order: "
         "[activity, timestamp (UTC, ISO 8601, whole seconds), group or null, resource or null]. "
         "A state or status change is an event named by the state's label; a change of group is 'Reassigned' "
-        "('Assigned to group' when the ticket had no group); a person picking up an unassigned ticket is 'Assigned'. "
+        "('Assigned to group' when the ticket had no group); a person picking up an unassigned ticket is 'Picked up by assignee'. "
         "Rows that change none of these are folded (not events)."
     ),
     "rows": "see rows_definition: the records the export holds, counted the way the connector counts rows_read",

@@ -388,7 +388,7 @@ def sample(tickets: int, seed: int, path: str | os.PathLike[str]) -> Export:
         "order; created_at in UTC ISO 8601 with Z, timestamp in epoch seconds",
         "groups and resources are Zendesk ids (see legend); a status child gives an event named by the status, by the "
         "audit's updater_id (-1: Zendesk's automations); a group_id change gives Reassigned ('Assigned to group' for a "
-        "ticket that had none), by the updater; an assignee_id set on an unassigned ticket gives Assigned, whose "
+        "ticket that had none), by the updater; an assignee_id set on an unassigned ticket gives 'Picked up by assignee', whose "
         "resource is the new assignee",
         "a ticket's creation audit gives one event, its first status (new), dated at the audit and carrying the group "
         "its Create children set (web-form tickets are created in Support, e-mailed ones with no group and routed later)",

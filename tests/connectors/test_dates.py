@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from connectors.dates import DateOptions, parse_timestamps
 from connectors.errors import BadOption, BadTimestamps
+from connectors.report import render
 
 
 def parse(values, **options):
@@ -115,3 +116,74 @@ def test_round_trip_of_formatted_times(times, fmt):
     got = parse(text, dayfirst=dayfirst)
     assert not got.bad.any()
     assert [v.tz_convert(None).to_pydatetime() for v in got.values] == times
+
+
+# --------------------------------------------------------------------------
+# Clock changes: Europe/Amsterdam went back from 03:00 CEST to 02:00 CET on
+# 2024-10-27 (01:00 UTC) and forward from 02:00 to 03:00 on 2024-03-31.
+
+DST_LOG = """ticket,status,time
+A,New,27/10/2024 01:50
+A,In Progress,27/10/2024 02:15
+A,On Hold,27/10/2024 02:45
+A,In Progress,27/10/2024 02:10
+A,Resolved,27/10/2024 02:40
+A,Closed,27/10/2024 03:05
+B,New,27/10/2024 02:30
+B,Closed,27/10/2024 04:00
+C,New,31/03/2024 02:30
+C,Closed,31/03/2024 04:00
+D,New,27/10/2024 02:50
+D,In Progress,27/10/2024 02:20
+D,Resolved,27/10/2024 02:55
+D,Closed,27/10/2024 02:05
+E,New,27/10/2024 02:50
+E,Closed,27/10/2024 02:20
+"""
+
+
+def test_times_in_the_repeated_autumn_hour_are_placed_by_their_case_order(tmp_path):
+    import connectors
+
+    path = tmp_path / "tickets.csv"
+    path.write_text(DST_LOG)
+    log, report = connectors.load(path, timezone="Europe/Amsterdam", dayfirst=True)
+    got = {(str(c), str(a), t.strftime("%m-%d %H:%M")) for c, a, t in zip(log["case_id"], log["activity"], log["timestamp"], strict=True)}
+    assert got == {
+        # A crosses the change: 02:15 and 02:45 are summer time (UTC+2), the 02:10 and 02:40 after them winter time (UTC+1).
+        ("A", "New", "10-26 23:50"), ("A", "In Progress", "10-27 00:15"), ("A", "On Hold", "10-27 00:45"),
+        ("A", "In Progress", "10-27 01:10"), ("A", "Resolved", "10-27 01:40"), ("A", "Closed", "10-27 02:05"),
+        # B's one time in the hour cannot be placed: summer time, with a warning.
+        ("B", "New", "10-27 00:30"), ("B", "Closed", "10-27 03:00"),
+        # C's 02:30 never happened in spring: moved forward to 03:00 CEST.
+        ("C", "New", "03-31 01:00"), ("C", "Closed", "03-31 02:00"),
+        # D goes down twice: no reading puts it in time order, so none is placed (all summer time).
+        ("D", "New", "10-27 00:50"), ("D", "In Progress", "10-27 00:20"), ("D", "Resolved", "10-27 00:55"),
+        ("D", "Closed", "10-27 00:05"),
+        # E goes down once: 02:20 is after the change.
+        ("E", "New", "10-27 00:50"), ("E", "Closed", "10-27 01:20"),
+    }
+    assert list(log[log["case_id"] == "A"]["activity"].astype(str)) == ["New", "In Progress", "On Hold", "In Progress", "Resolved", "Closed"]
+    assert ("6 times in 'time' within the hour Europe/Amsterdam repeats when summer time ends, placed by the order "
+            "of their case's events in the file (3 read as winter time)") in report.notes
+    assert report.warnings == [
+        "1 time in 'time' within the hour Europe/Amsterdam skips when summer time starts (a time no clock shows): "
+        "moved forward by the gap",
+        "5 times in 'time' within the hour Europe/Amsterdam repeats when summer time ends, with no order of their "
+        "case's events in the file to place them by: read as summer time (the first of the two hours)",
+    ]
+
+
+def test_without_cases_repeated_times_are_summer_time_with_a_warning():
+    got = parse(["2024-10-27 02:15", "2024-10-27 02:10", "2024-10-27 12:00"], timezone="Europe/Amsterdam")
+    assert list(got.values) == [utc("2024-10-27 00:15"), utc("2024-10-27 00:10"), utc("2024-10-27 11:00")]
+    assert got.notes == []
+    assert [render(w) for w in got.warnings] == [
+        "2 times in 'timestamp' within the hour Europe/Amsterdam repeats when summer time ends, with no order of "
+        "their case's events in the file to place them by: read as summer time (the first of the two hours)"
+    ]
+
+
+def test_utc_has_no_clock_changes_to_report():
+    got = parse(["2024-10-27 02:15", "2024-03-31 02:30"])
+    assert (got.notes, got.warnings) == ([], [])

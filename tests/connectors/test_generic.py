@@ -166,3 +166,50 @@ def test_bpic2013_counts_and_substatus():
     assert (len(log), log["case_id"].nunique()) == (6_660, 1_487)
     assert report.columns["activity"].column == "concept:name+lifecycle:transition"
     assert "Accepted/Wait" in set(log["activity"].astype(str))
+
+
+CODES = "CaseID,ActivityID,Timestamp\n" + "".join(
+    f"C{c},{code},2024-03-0{c} {9 + k}:00:00\n" for c in (1, 2, 3) for k, code in enumerate((10, 20, 30))
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("CaseID,ActivityID", id="camel-case"),
+        pytest.param("case,activity_id", id="snake-case"),
+        pytest.param("case,Activity code", id="spaced"),
+        pytest.param("case,EVENT_TYPE", id="upper-case"),
+        pytest.param("case,status", id="status"),
+    ],
+)
+def test_a_column_named_for_the_activity_with_numeric_codes_is_the_activity(tmp_path, header):
+    text = CODES.replace("CaseID,ActivityID", header, 1)
+    log, report = connectors.load(write(tmp_path, text))
+    name = header.split(",")[1]
+    assert report.columns["activity"].column == name
+    assert report.columns["activity"].reason == f"name {name!r} (3 distinct values), numeric codes"
+    assert (f"activity column {name!r} holds numeric codes (10, 20, 30); each code is taken as an activity name "
+            "(pass --activity-col to choose another column)") in report.notes
+    assert list(log["activity"].astype(str)) == ["10", "20", "30"] * 3
+
+
+def test_a_numeric_event_id_that_never_repeats_is_not_taken_for_the_activity(tmp_path):
+    # 'EventID' matches 'event' by name, but its numbers are each row's own id.
+    text = "EventID,CaseID,Task Name,Timestamp\n" + "".join(
+        f"{100 + 3 * c + k},C{c},{name},2024-03-0{c + 1} {9 + k}:00:00\n"
+        for c in range(3) for k, name in enumerate(("Log", "Fix", "Close"))
+    )
+    log, report = connectors.load(write(tmp_path, text))
+    assert report.columns["activity"].column == "Task Name"
+    assert not any("numeric codes" in n for n in report.notes)
+
+
+def test_an_event_identifier_with_text_values_is_not_taken_for_the_activity(tmp_path):
+    # 'EventID' holds 'event' but names an identifier; 'Step Name' is the activity.
+    text = "CaseID,EventID,Step Name,Timestamp\n" + "".join(
+        f"C{c},E-{3 * c + k},{name},2024-03-0{c + 1} {9 + k}:00:00\n"
+        for c in range(3) for k, name in enumerate(("Log", "Fix", "Close"))
+    )
+    log, report = connectors.load(write(tmp_path, text))
+    assert report.columns["activity"].column == "Step Name"

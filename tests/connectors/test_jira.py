@@ -103,7 +103,7 @@ def test_search_changelog_events_per_issue():
     # sorted here; 'To Do' is the fromString of the first status change.
     assert events(log, "PROJ-1", *extra) == [
         ("To Do", "2026-02-01 08:00:00.000", "Alice", None, "new", None, "Medium"),
-        ("Assigned", "2026-02-01 09:00:00.000", "Bob", None, "new", "Bob", "Medium"),
+        ("Picked up by assignee", "2026-02-01 09:00:00.000", "Bob", None, "new", "Bob", "Medium"),
         ("In Progress", "2026-02-01 10:30:00.000", "Bob", "Service Desk", "indeterminate", "Bob", "Medium"),
         ("Assigned to group", "2026-02-01 10:30:00.000", "Bob", "Service Desk", "indeterminate", "Bob", "Medium"),
         ("Reassigned", "2026-02-02 14:00:00.000", "Bob", "Network", "indeterminate", "Carol", "High"),
@@ -114,7 +114,7 @@ def test_search_changelog_events_per_issue():
     # PROJ-3: 'Open' has no category in the file; two histories are rejected.
     assert events(log, "PROJ-3", *extra) == [
         ("Open", "2026-02-05 10:00:00.000", "Bob", None, None, None, "Medium"),
-        ("Assigned", "2026-02-05 10:05:00.000", "Bob", None, "indeterminate", "Bob", "Medium"),
+        ("Picked up by assignee", "2026-02-05 10:05:00.000", "Bob", None, "indeterminate", "Bob", "Medium"),
         ("In Progress", "2026-02-05 10:05:00.000", "Bob", None, "indeterminate", "Bob", "Medium"),
     ]
     first = log[log["case_id"] == "PROJ-1"].iloc[0]
@@ -137,7 +137,7 @@ def test_search_changelog_accounting_and_report():
     assert bad == (1, [{"row": 13, "value": "next tuesday"}])
     assert report.derivation == (
         "3 of 3 issue creation records give the issue's first status; 11 changelog items loaded: "
-        "3 status changes, 2 pickups (Assigned) and 2 team changes became events; 4 changes of other fields give none "
+        "3 status changes, 2 pickups (Picked up by assignee) and 2 team changes became events; 4 changes of other fields give none "
         "(resolution 1, assignee (not a pickup) 1, priority 1, Sprint 1)"
     )
     assert {role: c.column for role, c in report.columns.items()} == {
@@ -159,14 +159,14 @@ def test_paged_changelog_takes_the_case_from_the_file_name():
     log, report = connectors.load(JIRA / "PROJ-7_changelog.json")
     assert events(log, "PROJ-7", "assignee") == [
         ("In Progress", "2017-02-28 15:24:59.366", "Erin", None, None),
-        ("Assigned", "2017-02-28 16:00:00.000", "Frank", None, "Frank"),
+        ("Picked up by assignee", "2017-02-28 16:00:00.000", "Frank", None, "Frank"),
         ("Resolved", "2017-03-01 22:30:00.000", "Frank", None, "Frank"),
     ]
     assert "case id 'PROJ-7' taken from the file name: the paged changelog does not name its issue" in report.notes
     assert report.columns["case_id"].column == "the file name"
     assert (report.rows_read, report.events) == (4, 3)
     assert report.derivation == (
-        "4 changelog items loaded: 2 status changes and 1 pickup (Assigned) became events; "
+        "4 changelog items loaded: 2 status changes and 1 pickup (Picked up by assignee) became events; "
         "1 change of other fields gives none (resolution 1)"
     )
 
@@ -187,7 +187,7 @@ def test_bulkfetch_cases_are_issue_ids():
     ]
     # Items of one history keep their order: the pickup, then the status change.
     assert events(log, "10101", "assignee") == [
-        ("Assigned", "2025-06-02 10:00:00.000", "Bob", None, "Bob"),
+        ("Picked up by assignee", "2025-06-02 10:00:00.000", "Bob", None, "Bob"),
         ("In Progress", "2025-06-02 10:00:00.000", "Bob", None, "Bob"),
     ]
     assert report.columns["case_id"].column == "issueChangeLogs[].issueId"
@@ -429,7 +429,7 @@ def reference(issues: list[tuple[str, list[tuple[int, str, list[dict[str, object
             if it["field"] == "status":
                 found.append((key, it["toString"], minute, author))
             elif it["field"] == "assignee" and it["fromString"] is None and it["toString"] is not None:
-                found.append((key, "Assigned", minute, it["toString"]))
+                found.append((key, "Picked up by assignee", minute, it["toString"]))
             elif it["field"] == "Team" and it["toString"] is not None and it["toString"] != it["fromString"]:
                 found.append((key, "Reassigned" if it["fromString"] is not None else "Assigned to group", minute, author))
         out += found

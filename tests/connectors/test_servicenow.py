@@ -225,7 +225,7 @@ def test_audit_snapshot_gives_events_only_where_something_changes() -> None:
             ("New", "2024-03-04 09:00", "Service Desk", None),
             # update 1 changes only the priority: folded
             ("Reassigned", "2024-03-04 09:20", "Network", None),
-            ("Assigned", "2024-03-04 09:20", "Network", "Fred Luddy"),
+            ("Picked up by assignee", "2024-03-04 09:20", "Network", "Fred Luddy"),
             ("In Progress", "2024-03-04 09:20", "Network", "Fred Luddy"),
             ("On Hold (Awaiting Caller)", "2024-03-04 13:15", "Network", "Fred Luddy"),
             # update 5 repeats On Hold: folded, not rework
@@ -236,9 +236,9 @@ def test_audit_snapshot_gives_events_only_where_something_changes() -> None:
         "INC0030002": [
             ("New", "2024-03-14 08:00", None, None),
             ("Assigned to group", "2024-03-14 08:30", "Service Desk", None),
-            ("Assigned", "2024-03-14 09:00", "Service Desk", "Beth Anglin"),
+            ("Picked up by assignee", "2024-03-14 09:00", "Service Desk", "Beth Anglin"),
             # update 3 empties assigned_to ('?'): no event; update 4 picks it up again
-            ("Assigned", "2024-03-14 09:40", "Service Desk", "Abel Tuter"),
+            ("Picked up by assignee", "2024-03-14 09:40", "Service Desk", "Abel Tuter"),
             ("In Progress", "2024-03-14 09:40", "Service Desk", "Abel Tuter"),
             # a hand-off that also changes the person: one Reassigned, no pickup
             ("Reassigned", "2024-03-14 09:45", "Hardware", "David Loo"),
@@ -247,7 +247,7 @@ def test_audit_snapshot_gives_events_only_where_something_changes() -> None:
     }
     assert report.derivation == (
         "16 snapshot rows give 15 events: 9 state changes (2 of them a ticket's first state), "
-        "3 hand-offs (Reassigned, Assigned to group), 3 pickups (Assigned); "
+        "3 hand-offs (Reassigned, Assigned to group), 3 pickups (Picked up by assignee); "
         "3 rows change none of state, group or assignee, so add no event"
     )
     assert [(r.reason, r.count, r.examples[0]["row"]) for r in report.rejections] == [
@@ -266,7 +266,7 @@ def test_audit_snapshot_with_label_headers_raw_codes_and_hold_reasons() -> None:
     assert traces(log, "resource") == {
         "INC0040001": [
             ("New", "2024-03-01 09:00", None),
-            ("Assigned", "2024-03-01 09:30", "Beth Anglin"),
+            ("Picked up by assignee", "2024-03-01 09:30", "Beth Anglin"),
             ("In Progress", "2024-03-01 09:30", "Beth Anglin"),
             ("On Hold (Awaiting Vendor)", "2024-03-13 10:00", "Beth Anglin"),
             # the reason changed while on hold: the ticket now waits on someone else
@@ -284,8 +284,8 @@ def test_audit_snapshot_with_label_headers_raw_codes_and_hold_reasons() -> None:
 def test_pre_helsinki_incident_state_names_pass_through_and_unknown_codes_are_kept() -> None:
     log, report = connectors.load(SN / "incident_pre_helsinki.csv")
     assert activities(log) == {
-        "INC0000045": ["New", "Assigned", "Active", "Awaiting User Info", "Active", "Resolved", "Closed"],
-        "INC0000047": ["New", "Assigned", "Active", "Reassigned", "Awaiting Vendor", "state -100"],
+        "INC0000045": ["New", "Picked up by assignee", "Active", "Awaiting User Info", "Active", "Resolved", "Closed"],
+        "INC0000047": ["New", "Picked up by assignee", "Active", "Reassigned", "Awaiting Vendor", "state -100"],
     }
     assert report.columns["activity"].column == "incident_state"
     assert report.columns["timestamp"].column == "sys_updated_at"
@@ -297,7 +297,7 @@ def test_pre_helsinki_incident_state_names_pass_through_and_unknown_codes_are_ke
 def test_pre_helsinki_incident_state_codes() -> None:
     log, report = connectors.load(SN / "incident_state_codes.csv")
     assert activities(log) == {
-        "INC0050001": ["New", "Assigned", "Active", "Awaiting User Info", "Active", "Awaiting Problem", "Resolved", "Closed"],
+        "INC0050001": ["New", "Picked up by assignee", "Active", "Awaiting User Info", "Active", "Awaiting Problem", "Resolved", "Closed"],
     }
     assert any(n.startswith("incident_state codes 4 and 5 exist only before the Helsinki release") for n in report.notes)
 
@@ -308,7 +308,7 @@ def test_pre_helsinki_incident_state_codes() -> None:
         pytest.param(
             "change_request_audit.csv",
             {
-                "CHG0030001": ["New", "Assigned", "Assess", "Reassigned", "Authorize", "Reassigned", "Scheduled", "Implement", "Review", "Closed"],
+                "CHG0030001": ["New", "Picked up by assignee", "Assess", "Reassigned", "Authorize", "Reassigned", "Scheduled", "Implement", "Review", "Closed"],
                 "CHG0030002": ["New", "Canceled"],
             },
             "by the number prefix (CHG: change_request)",
@@ -317,8 +317,8 @@ def test_pre_helsinki_incident_state_codes() -> None:
         pytest.param(
             "sc_req_item_audit.csv",
             {
-                "RITM0010001": ["Pending", "Assigned to group", "Open", "Assigned", "Work in Progress", "Closed Complete"],
-                "RITM0010002": ["Open", "Assigned", "Work in Progress", "Closed Incomplete"],
+                "RITM0010001": ["Pending", "Assigned to group", "Open", "Picked up by assignee", "Work in Progress", "Closed Complete"],
+                "RITM0010002": ["Open", "Picked up by assignee", "Work in Progress", "Closed Incomplete"],
                 "RITM0010003": ["Open", "Closed Skipped"],
             },
             "by the table in each row (sc_req_item)",
@@ -427,7 +427,7 @@ def test_user_columns_override_the_defaults(tmp_path: Path) -> None:
     assert report.columns["resource"].reason == "given with --resource-col"
     assert "--resource-col sys_updated_by" in report.flags
     # the updater is filled from the first row, so the only pickups are none
-    assert "Assigned" not in set(log["activity"].astype(str))
+    assert "Picked up by assignee" not in set(log["activity"].astype(str))
 
 
 def test_a_given_column_that_is_not_there_is_one_clear_error() -> None:
@@ -449,7 +449,7 @@ def test_sys_audit_gives_events_from_state_group_and_assignee_rows() -> None:
         DOC_A: [
             # created in the extract: first state, no hand-off for the first group
             ("New", "2024-03-01 09:00", SERVICE_DESK, None),
-            ("Assigned", "2024-03-01 09:30", SERVICE_DESK, BETH),
+            ("Picked up by assignee", "2024-03-01 09:30", SERVICE_DESK, BETH),
             ("In Progress", "2024-03-01 09:30", SERVICE_DESK, BETH),
             # the priority change at 10:00 gives nothing; state and hold_reason of
             # one update make one event
@@ -472,7 +472,7 @@ def test_sys_audit_gives_events_from_state_group_and_assignee_rows() -> None:
     }
     assert report.derivation == (
         "29 audit rows give 16 events: 13 state changes (1 of them a first state taken from an old value), "
-        "2 hand-offs (Reassigned, Assigned to group) and 1 pickup (Assigned), from 12 state, 3 assignment_group, "
+        "2 hand-offs (Reassigned, Assigned to group) and 1 pickup (Picked up by assignee), from 12 state, 3 assignment_group, "
         "2 assigned_to and 2 hold_reason rows; no event from 5 rows of other fields (priority 2, comments 1, "
         "close_notes 1, work_notes 1), 5 incident_state rows that repeat state, or changes that repeat a value "
         "or pass a ticket from one person to another"
@@ -518,7 +518,7 @@ def test_metric_instance_gives_intervals() -> None:
         DOC_A: [
             ("Assigned to group", "2024-03-01 09:00", "12:30", "Service Desk", None),
             ("New", "2024-03-01 09:00", "09:30", "Service Desk", None),
-            ("Assigned", "2024-03-01 09:30", "12:45", "Service Desk", "Beth Anglin"),
+            ("Picked up by assignee", "2024-03-01 09:30", "12:45", "Service Desk", "Beth Anglin"),
             ("In Progress", "2024-03-01 09:30", "11:00", "Service Desk", "Beth Anglin"),
             ("On Hold", "2024-03-01 11:00", "12:00", "Service Desk", "Beth Anglin"),
             ("In Progress", "2024-03-01 12:00", "13:00", "Service Desk", "Beth Anglin"),
@@ -530,14 +530,14 @@ def test_metric_instance_gives_intervals() -> None:
             # value empty: the raw field_value 2 is mapped; the group interval without a value is no group
             ("In Progress", "2024-03-02 08:00", "09:00", None, None),
             ("Assigned to group", "2024-03-02 08:30", None, "Hardware", None),
-            ("Assigned", "2024-03-02 08:45", "09:00", "Hardware", "Abel Tuter"),
+            ("Picked up by assignee", "2024-03-02 08:45", "09:00", "Hardware", "Abel Tuter"),
             # nobody held the ticket from 09:00 to 10:00: a pickup again
-            ("Assigned", "2024-03-02 10:00", None, "Hardware", "Abel Tuter"),
+            ("Picked up by assignee", "2024-03-02 10:00", None, "Hardware", "Abel Tuter"),
         ],
     }
     assert report.derivation == (
         "15 metric rows give 12 events: 6 state intervals, 3 hand-offs (Reassigned, Assigned to group) from "
-        "4 assignment group intervals, 3 pickups (Assigned) from 4 assigned-to intervals (a change of person "
+        "4 assignment group intervals, 3 pickups (Picked up by assignee) from 4 assigned-to intervals (a change of person "
         "only sets the resource); no event from 1 row of other definitions (Create to Resolve Duration 1); "
         "4 events are intervals still open (no end)"
     )
@@ -608,7 +608,7 @@ def _reference(rows: list[tuple]) -> tuple[dict[str, list[tuple[str, int, str | 
             if i and new_group is not None and new_group != group:
                 events.append(("Assigned to group" if group is None else "Reassigned", minute, new_group, new_person))
             if i and new_person is not None and person is None:
-                events.append(("Assigned", minute, new_group, new_person))
+                events.append(("Picked up by assignee", minute, new_group, new_person))
             new_label = label
             if state is not None:
                 new_label = RAW.get(state, state)
@@ -716,7 +716,7 @@ def _sys_audit_reference(rows: list[tuple]) -> dict[str, list[tuple[str, int, st
             if i and v["assignment_group"] and v["assignment_group"] != group:
                 events.append(("Assigned to group" if group is None else "Reassigned", minute, v["assignment_group"], v["assigned_to"]))
             if i and v["assigned_to"] and person is None:
-                events.append(("Assigned", minute, v["assignment_group"], v["assigned_to"]))
+                events.append(("Picked up by assignee", minute, v["assignment_group"], v["assigned_to"]))
             new_label = label
             if v["state"]:
                 new_label = RAW[v["state"]]
@@ -819,3 +819,24 @@ def test_a_million_row_snapshot_loads_in_well_under_two_seconds(tmp_path: Path, 
     assert report.source == "servicenow-audit"
     assert report.rows_loaded == 1_000_000
     assert best < 2.0, f"best of 3 loads took {best:.2f} s"
+
+
+def test_audit_times_in_the_repeated_autumn_hour_follow_the_ticket_order(tmp_path):
+    # Amsterdam's clocks went back at 03:00 CEST on 2024-10-27: the update at 02:10
+    # after one at 02:45 is winter time, and so is the 02:40 after it.
+    path = tmp_path / "audit.csv"
+    path.write_text(
+        "number,sys_updated_on,sys_mod_count,state,assignment_group,assigned_to\n"
+        "INC0010001,2024-10-27 01:50:00,0,New,Network,\n"
+        "INC0010001,2024-10-27 02:45:00,1,In Progress,Network,Fred Luddy\n"
+        "INC0010001,2024-10-27 02:10:00,2,On Hold,Network,Fred Luddy\n"
+        "INC0010001,2024-10-27 02:40:00,3,Resolved,Network,Fred Luddy\n"
+    )
+    log, report = connectors.load(path, timezone="Europe/Amsterdam")
+    assert report.source == "servicenow-audit"
+    assert [(str(a), t.strftime("%H:%M")) for a, t in zip(log["activity"], log["timestamp"], strict=True)] == [
+        ("New", "23:50"), ("Picked up by assignee", "00:45"), ("In Progress", "00:45"), ("On Hold", "01:10"), ("Resolved", "01:40"),
+    ]
+    assert ("3 times in 'sys_updated_on' within the hour Europe/Amsterdam repeats when summer time ends, placed by the "
+            "order of their case's events in the file (2 read as winter time)") in report.notes
+    assert not any("summer time" in w for w in report.warnings)

@@ -73,7 +73,7 @@ EVENTS_101 = [
     # The creating audit: status new (a Create child); priority, type and tags ride along.
     ("new", "2026-03-02 09:00", "900", None, None, "normal", "incident", "printer floor3", "Mail", 2),
     ("Assigned to group", "2026-03-02 09:30", "901", "20", "901", "normal", "incident", "printer floor3", "Web form", 6),
-    ("Assigned", "2026-03-02 09:30", "901", "20", "901", "normal", "incident", "printer floor3", "Web form", 7),
+    ("Picked up by assignee", "2026-03-02 09:30", "901", "20", "901", "normal", "incident", "printer floor3", "Web form", 7),
     ("open", "2026-03-02 09:30", "901", "20", "901", "normal", "incident", "printer floor3", "Web form", 8),
     ("pending", "2026-03-02 10:00", "901", "20", "901", "normal", "incident", "printer floor3", "Web form", 10),
     ("open", "2026-03-03 08:00", "900", "20", "901", "normal", "incident", "printer floor3", "Mail", 12),
@@ -107,7 +107,7 @@ def test_ticket_events_accounting_and_report():
         ("repeats an audit already read", 3, [{"row": 25}, {"row": 26}, {"row": 27}]),
     ]
     assert report.derivation == (
-        "22 child events loaded: 8 status changes, 2 group changes and 1 pickup (Assigned) became events; "
+        "22 child events loaded: 8 status changes, 2 group changes and 1 pickup (Picked up by assignee) became events; "
         "no event from 2 group or assignee values set at a ticket's creation (its first event carries them), "
         "1 assignee change that is not a pickup, 5 changes of other fields (priority 2, subject 1, type 1, tags 1) "
         "and 3 other child events (Comment 2, Notification 1)"
@@ -132,7 +132,7 @@ def test_duplicates_are_kept_on_request():
     assert report.events == 14
     repeated = [e for e in events(log, "101", "source_row") if e[1] == "2026-03-02 09:30"]
     assert [(e[0], e[4]) for e in repeated] == [
-        ("Assigned to group", 6), ("Assigned", 7), ("open", 8), ("Assigned to group", 25), ("Assigned", 26), ("open", 27)
+        ("Assigned to group", 6), ("Picked up by assignee", 7), ("open", 8), ("Assigned to group", 25), ("Picked up by assignee", 26), ("open", 27)
     ]
 
 
@@ -170,7 +170,7 @@ def test_audits_per_ticket():
     assert events(log, "201", "assignee", "priority", "tags", "via", "source_row") == [
         ("new", "2026-04-01 08:00", "700", None, None, "low", "vpn", "email", 2),
         ("Assigned to group", "2026-04-01 08:20", "701", "30", "701", "low", "vpn", "web", 6),
-        ("Assigned", "2026-04-01 08:20", "701", "30", "701", "low", "vpn", "web", 7),
+        ("Picked up by assignee", "2026-04-01 08:20", "701", "30", "701", "low", "vpn", "web", 7),
         ("open", "2026-04-01 08:20", "701", "30", "701", "low", "vpn", "web", 8),
         ("pending", "2026-04-01 09:00", "701", "30", "701", "low", "vpn client", "web", 10),
         # 10:00+02:00
@@ -186,7 +186,7 @@ def test_audits_accounting_counts_comments():
     assert (report.rows_read, report.rows_loaded, report.rows_rejected, report.events) == (18, 17, 1, 8)
     assert [(r.reason, r.count, r.examples) for r in report.rejections] == [("the audit has no 'created_at' time", 1, [{"row": 18}])]
     assert report.derivation == (
-        "17 audit events loaded: 6 status changes, 1 group change and 1 pickup (Assigned) became events; "
+        "17 audit events loaded: 6 status changes, 1 group change and 1 pickup (Picked up by assignee) became events; "
         "no event from 1 group or assignee value set at a ticket's creation (its first event carries them), "
         "4 changes of other fields (tags 2, priority 1, 360001234 1) and 4 other audit events (Comment 3, Notification 1)"
     )
@@ -214,12 +214,12 @@ HISTORY_301 = [
     ("Assigned to group", "2026-05-01 08:05", "-1", "40", None, "normal", 4),
     # Rows of one ticket at one time are one update: the open event sees the assignee set with it.
     ("open", "2026-05-01 08:10", "802", "40", "802", "normal", 5),
-    ("Assigned", "2026-05-01 08:10", "802", "40", "802", "normal", 6),
+    ("Picked up by assignee", "2026-05-01 08:10", "802", "40", "802", "normal", 6),
     # 09:00 repeats 'open': folded.
     ("pending", "2026-05-01 09:30", "802", "40", "802", "normal", 8),
     # Group 40 -> 41 and the assignee cleared in the same update.
     ("Reassigned", "2026-05-02 10:00", "802", "41", None, "normal", 9),
-    ("Assigned", "2026-05-02 11:00", "803", "41", "803", "normal", 11),
+    ("Picked up by assignee", "2026-05-02 11:00", "803", "41", "803", "normal", 11),
     ("solved", "2026-05-03 12:00", "803", "41", "803", "normal", 13),
 ]
 HISTORY_302 = [  # written out of time order
@@ -250,7 +250,7 @@ def test_history_accounting_and_report():
         ("exact duplicate of an earlier row (pass --keep-duplicates to keep)", 1, [{"row": 19}]),
     ]
     assert report.derivation == (
-        "18 rows loaded: 8 status changes, 3 group changes and 2 pickups (Assigned) became events; "
+        "18 rows loaded: 8 status changes, 3 group changes and 2 pickups (Picked up by assignee) became events; "
         "no event from 1 repeat of the ticket's status, 1 group or assignee value set at a ticket's creation "
         "(its first event carries them), 1 assignee change that is not a pickup and 2 changes of other fields (priority 1, subject 1)"
     )
@@ -404,7 +404,7 @@ def reference(rows: list[tuple[str, tuple[str, str, int, str]]]) -> list[tuple[s
             elif field == "group_id" and new is not None and new != old and not at_creation:
                 found.append([ticket, "Reassigned" if old is not None else "Assigned to group", minute, user])
             elif field == "assignee_id" and new is not None and old is None and not at_creation:
-                found.append([ticket, "Assigned", minute, new])
+                found.append([ticket, "Picked up by assignee", minute, new])
             if field in state:
                 state[field] = new
             # The group an event carries is the ticket's group after all rows at that minute.
@@ -481,7 +481,7 @@ def events_reference(tickets: list[tuple]) -> list[tuple[str, str, int, str, str
                 elif field == "group_id" and not is_create and value is not None and value != old:
                     found.append(["Reassigned" if old is not None else "Assigned to group", str(author)])
                 elif field == "assignee_id" and not is_create and value is not None and old is None:
-                    found.append(["Assigned", str(value)])
+                    found.append(["Picked up by assignee", str(value)])
                 state[field] = value
                 seen.add(field)
             g = state["group_id"]
