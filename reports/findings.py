@@ -82,10 +82,21 @@ def adjust(p_values: list[float]) -> list[float]:
 
 
 def rate_ci_text(k: int, n: int) -> str:
-    """'81%, 95% CI 65–91%': a rate and its interval, with a decimal where a whole percent would read 0%."""
+    """'81%, 95% CI 65–91%': a rate and its interval, with a decimal near 0% and 100%."""
     lo, hi = wilson(k, n)
-    digits = 1 if min(k / n, lo) < 0.1 or max(k / n, hi) > 0.9 else 0
+    digits = _digits(k / n, lo, hi)
     return f"{pct(k / n, digits)}, 95% CI {pct(lo, digits)}–{pct(hi, digits)}"
+
+
+def ci_text(k: int, n: int) -> str:
+    """'81% (65–91%)': a rate and its Wilson interval, for tables."""
+    lo, hi = wilson(k, n)
+    digits = _digits(k / n, lo, hi)
+    return f"{pct(k / n, digits)} ({pct(lo, digits)}–{pct(hi, digits)})"
+
+
+def _digits(rate: float, lo: float, hi: float) -> int:
+    return 1 if min(rate, lo) < 0.1 or max(rate, hi) > 0.9 else 0
 
 
 def p_text(p: float) -> str:
