@@ -127,7 +127,8 @@ class Answers:
     def record(self) -> dict[str, Any]:
         return {"min_support": self.min_support, "ranked_by": "impact_hours", "alpha": ALPHA,
                 "left_out": dict(self.left_out),
-                **{q: [f.record() for f in self.all.get(q, getattr(self, q))] for q in ("waits", "rework", "no_value")}}
+                **{q: [{**f.record(), "in_summary": any(f is g for g in getattr(self, q))} for f in self.all.get(q, getattr(self, q))]
+                   for q in ("waits", "rework", "no_value")}}
 
 
 class _Collector:
