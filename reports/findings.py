@@ -282,7 +282,10 @@ def handoff_tests(handoffs: pd.DataFrame, min_support: int) -> pd.DataFrame:
     h["p_adjusted"] = np.nan
     h.loc[tested, "p_value"] = p
     h.loc[tested, "p_adjusted"] = adjust(p)
-    return h
+    # Tested pairs first, most excess rework first: a table ranked by what the rate costs, not by the rate.
+    h["_tested"] = tested
+    h = h.sort_values(["_tested", "excess", "handoffs", "from_group", "to_group"], ascending=[False, False, False, True, True])
+    return h.drop(columns="_tested").reset_index(drop=True)
 
 
 def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
@@ -324,7 +327,13 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
                          "p_adjusted": r.p_adjusted},
                 examples=list(r.examples)))
         tested = int((h["handoffs"] >= col.min_support).sum())
-        if not significant and n_all:
+        if not tested and n_all:
+            col.note(Finding(
+                "handoff_rework_none",
+                f"no pair of groups has {col.min_support:,} hand-offs or more, so none is tested for excess rework; overall "
+                f"{k_all:,} of {n_all:,} hand-offs are followed by rework ({rate_ci_text(k_all, n_all)}).",
+                count=k_all, denominator=n_all, unit="hand-offs", figures={"pairs_tested": 0, "min_support": col.min_support}))
+        elif not significant and n_all:
             col.note(Finding(
                 "handoff_rework_none",
                 f"no hand-off between two groups is followed by rework clearly more often than the others: {tested:,} pairs with at least "

@@ -36,7 +36,7 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def more(total: int, shown: int, where: str = "see --json or --csv-dir", indent: int = 2) -> list[str]:
+def more_rows(total: int, shown: int, where: str = "see --json or --csv-dir", indent: int = 2) -> list[str]:
     """The line under a cut table: how many rows are not shown, and where they are."""
     return [f"{' ' * indent}… and {total - shown:,} more ({where})"] if total > shown else []
 
@@ -106,26 +106,26 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10) -> str:
             align="lrrrrl",
         )
     )
-    out += more(len(found.streams), top, "see --json")
+    out += more_rows(len(found.streams), top, "see --json")
     vc = found.vc_variants
     out += ["", f"Value-chain paths ({len(vc):,})"]
     out.append(table([(int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", " → ".join(r.path) or "(unmapped)") for r in vc.head(top).itertuples(index=False)],
                      ["tickets", "share", "path"], align="rrl"))
-    out += more(len(vc), top, "see --json")
+    out += more_rows(len(vc), top, "see --json")
     var = found.variants
     out += ["", f"Top variants ({len(var):,} in all)"]
     out.append(table([(int(r.variant), int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", _short(" → ".join(r.path), 110)) for r in var.head(top).itertuples(index=False)],
                      ["#", "tickets", "share", "activities"], align="rrrl"))
-    out += more(len(var), top, "see --json")
+    out += more_rows(len(var), top, "see --json")
     out += ["", "Top hand-overs between activities (directly-follows)"]
     out.append(table([(f"{e.source} → {e.target}", int(e.count), duration(e.median_wait_s), duration(e.p90_wait_s)) for e in found.edges.head(top).itertuples(index=False)],
                      ["edge", "count", "median wait", "p90 wait"], align="lrrr"))
-    out += more(len(found.edges), top, "see --json")
+    out += more_rows(len(found.edges), top, "see --json")
     rework = list(found.rework_by_activity.items())[:top]
     if rework:
         out += ["", "Rework: tickets in which an activity occurs twice or more"]
         out.append(table([(a, n, f"{n / max(summary.cases, 1):.1%}") for a, n in rework], ["activity", "tickets", "share"], align="lrr"))
-        out += more(len(found.rework_by_activity), top, "see --json")
+        out += more_rows(len(found.rework_by_activity), top, "see --json")
     return "\n".join(out)
 
 
@@ -182,7 +182,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                 [(f"{d.type} {d.step}", int(d.tickets), f"{d.share:.0%}", _signed(d.median_extra_lead_s), ", ".join(d.examples[:2]))
                  for d in mine.itertuples(index=False)],
                 ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
-            out += more(len(all_mine), len(mine), indent=4)
+            out += more_rows(len(all_mine), len(mine), indent=4)
     rw = int(tickets["any_rework"].sum())
     out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(tickets['self_loops'].sum()):,} self-loops, "
             f"{int(tickets['repetitions'].sum()):,} repetitions, {int(tickets['backflows'].sum()):,} backflows, {int(tickets['reopens'].sum()):,} reopens"]
@@ -198,13 +198,15 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     all_risky = all_risky[all_risky["followed_by_rework"] > 0] if len(all_risky) else all_risky
     risky = all_risky.head(top)
     if len(risky):
-        out.append(f"Hand-offs followed by rework (p: one-sided Fisher test against the other hand-offs, BH-adjusted; pairs under {support:,} hand-offs untested)")
+        out.append(f"Hand-offs followed by rework, most beyond the other hand-offs' rate first (p: one-sided Fisher test, "
+                   f"BH-adjusted; pairs under {support:,} hand-offs untested)")
         out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework),
-                           ci_text(h.followed_by_rework, h.handoffs), int(h.bounced_back),
+                           ci_text(h.followed_by_rework, h.handoffs), f"{h.excess:+,.1f}", int(h.bounced_back),
                            "-" if h.p_adjusted != h.p_adjusted else ("<0.001" if h.p_adjusted < 0.001 else f"{h.p_adjusted:.3f}"))
                           for h in risky.itertuples(index=False)],
-                         ["hand-off", "count", "then rework", "share (95% CI)", "sent back", "adj. p"], align="lrrrrr", indent=4))
-        out += more(len(all_risky), len(risky), indent=4)
+                         ["hand-off", "count", "then rework", "share (95% CI)", "beyond others' rate", "sent back", "adj. p"],
+                         align="lrrrrrr", indent=4))
+        out += more_rows(len(all_risky), len(risky), indent=4)
     fe = c.flow_efficiency
     kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
     out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
@@ -214,25 +216,25 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
         out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), f"{b.share_of_step_waiting:.0%}",
                            f"{int(b.tickets_waited):,} of {int(b.tickets):,}", duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
                          ["step", "total", "share", "tickets waited", "median"], align="lrrrr", indent=4))
-        out += more(len(bs), top, indent=4)
+        out += more_rows(len(bs), top, indent=4)
     bt = c.bottleneck_transitions
     if len(bt):
         out.append("Waiting between activities (share of all waiting; median per wait)")
         out.append(table([(_short(b.label, 70), duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), int(b.waits),
                            duration(b.median_wait_s)) for b in bt.head(top).itertuples(index=False)],
                          ["where", "total", "share", "tickets", "waits", "median"], align="lrrrrr", indent=4))
-        out += more(len(bt), top, indent=4)
+        out += more_rows(len(bt), top, indent=4)
     over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps
     if len(over):
         out.append("Steps over target")
         out.append(table([(f"{s.stream}: {s.label}", duration(s.target_s), int(s.over_target), f"{s.over_target_share:.0%}", duration(s.median_excess_s))
                           for s in over.head(top).itertuples(index=False)],
                          ["step", "target", "tickets over", "share", "median excess"], align="lrrrr", indent=4))
-        out += more(len(over), top, indent=4)
+        out += more_rows(len(over), top, indent=4)
     flagged = c.groups[c.groups["moved_bottleneck"]] if len(c.groups) else c.groups
     for g in flagged.head(top).itertuples(index=False):
         out.append(f"Moved bottleneck: {g.group} looks {g.reason}")
-    out += more(len(flagged), top, indent=0)
+    out += more_rows(len(flagged), top, indent=0)
     return "\n".join(out)
 
 
