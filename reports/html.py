@@ -156,6 +156,11 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
 def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.ndarray) -> dict[str, Any]:
     design = next(s for s in comparison.design.streams if s.name == row.name)
     steps = comparison.steps[comparison.steps["stream"] == row.name]
+    waited = comparison.bottleneck_steps
+    if len(steps) and len(waited):
+        # The map's wait before each step: the median among tickets that waited, and how many did.
+        waited = waited.loc[waited["stream"] == row.name, ["step", "tickets_waited", "median_wait_s"]]
+        steps = steps.merge(waited.rename(columns={"median_wait_s": "waited_median_s"}), on="step", how="left")
     mine = stream_of_case == row.name
     tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s"]]  # not a copy of every ticket column
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
