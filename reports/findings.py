@@ -248,7 +248,8 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
         fe = c.flow_efficiency
         col.note(Finding(
             "waiting_overall",
-            f"overall, tickets wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(waiting / total)})"
+            (f"overall, tickets wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(waiting / total)})"
+             if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
             + (f"; of the waiting: {detail}" if detail else "")
             + f"; flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket.",
             count=n_tickets, denominator=n_tickets,

@@ -90,7 +90,10 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         if dash:
             svg.add(f'<rect x="{x:.1f}" y="{top}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="none" stroke="#ffffff" stroke-width="1.8" stroke-dasharray="{dash}"/>')
         svg.rect(x, top, BOX_W, 24, fill=colour, stroke=colour)
-        svg.text(x + BOX_W / 2, top + 16, short(str(row.label), 30) + (" (optional)" if row.optional else ""), size=12, anchor="middle", weight="bold", fill="#ffffff")
+        # About 25 characters of 12 px bold fit the box; the suffix counts, so that neighbouring titles never meet.
+        suffix = " (optional)" if row.optional else ""
+        svg.text(x + BOX_W / 2, top + 16, short(str(row.label), 25 - len(suffix)) + suffix, size=12, anchor="middle", weight="bold",
+                 fill="#ffffff", title=str(row.label))
         practices = ", ".join(row.practices) if len(row.practices) else "practices not set"
         svg.text(x + 8, top + 39, short(practices, 32), size=10, fill=MUTED, title=practices)
         lines = [
