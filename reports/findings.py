@@ -96,7 +96,8 @@ def ci_text(k: int, n: int) -> str:
 
 
 def _digits(rate: float, lo: float, hi: float) -> int:
-    return 1 if min(rate, lo) < 0.1 or max(rate, hi) > 0.9 else 0
+    """A decimal near 0% and 100%, and where whole percents would hide the interval's width."""
+    return 1 if min(rate, lo) < 0.1 or max(rate, hi) > 0.9 or round(lo * 100) == round(hi * 100) else 0
 
 
 def p_text(p: float) -> str:

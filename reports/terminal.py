@@ -143,7 +143,7 @@ def findings_text(found: Any, answers: Any, *, width: int = 110) -> list[str]:
     for key, question in QUESTIONS:
         out.append(f"  {question}")
         for f in getattr(answers, key):
-            lines = textwrap.wrap(f.sentence, width=width - 6)
+            lines = textwrap.wrap(f.sentence, width=width - 6, break_on_hyphens=False)
             out += [f"    - {lines[0]}", *(f"      {line}" for line in lines[1:])]
             if f.examples:
                 out.append(f"      e.g. {', '.join(f.examples[:3])}")

@@ -210,3 +210,16 @@ def test_every_number_in_a_sentence_is_a_json_field_and_the_outputs_agree(tmp_pa
     labels = {r["label"] for r in waits["bottleneck_transitions"]}
     assert not any("(start)" in x or "(end)" in x for x in labels)
     assert any(x.startswith("before first work") for x in labels)
+
+
+def test_min_support_and_csv_dir_on_compare(tmp_path):
+    audit = SAMPLE_LOGS / "servicenow_audit.csv"
+    strict = run_cli("compare", audit, "--min-support", "1000", "--csv-dir", tmp_path / "csv")
+    assert strict.exit_code == 0
+    flat = " ".join(strict.stdout.split())
+    assert "each rests on at least 1,000 tickets" in flat
+    assert re.search(r"\d+ possible findings rest on fewer than 1,000 hand-offs or tickets and are left out", flat)
+    assert (tmp_path / "csv" / "bottleneck_steps.csv").read_text().startswith("stream,step,label,total_wait_s,tickets,tickets_waited")
+    assert (tmp_path / "csv" / "bottleneck_transitions.csv").exists()
+    bad = run_cli("compare", audit, "--min-support", "0")
+    assert bad.exit_code == 2 and "--min-support" in bad.stderr
