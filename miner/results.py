@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from miner.steps import step_table
 from miner.streams import StreamChoice, stream_table
 from miner.summary import LogSummary
 from miner.valuechain import STAGES, label
-from miner.waits import CLASSES, flow_efficiency
+from miner.waits import CLASSES, END, START, flow_efficiency
 
 TOP_BOTTLENECKS = 10
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
@@ -54,6 +54,9 @@ class Comparison:
     bottlenecks: pd.DataFrame
     groups: pd.DataFrame
     headline: dict[str, float | None]
+    # Waiting ranked apart: at designed steps (shares of step waiting), and between two activities (shares of all waiting).
+    bottleneck_steps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bottleneck_transitions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -276,6 +279,8 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         bottlenecks=_bottlenecks(steps, transitions, by_class),
         groups=group_table(t["groups"], _rename_visits(aggregates.get("visits")), part.samples.get("handoffs")),
         headline={},
+        bottleneck_steps=bottleneck_steps(tickets, design),
+        bottleneck_transitions=bottleneck_transitions(transitions, by_class),
     )
     comparison.headline = headline(tickets, comparison)
     return comparison
@@ -371,13 +376,14 @@ def _by_state(agg: pd.DataFrame | None) -> pd.DataFrame:
 def _transitions(agg: pd.DataFrame | None, examples: pd.DataFrame) -> pd.DataFrame:
     columns = ["source", "target", "waits", "tickets", "total_s", "median_s", "examples"]
     if agg is None or agg.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=[*columns, "label"])
     frame = pd.DataFrame({
         "source": agg["source"].astype(str), "target": agg["target"].astype(str), "waits": agg["count"].astype(np.int64),
         "tickets": agg["distinct"].astype(np.int64), "total_s": agg["sum"].astype(np.int64) / US, "median_s": agg["q50"] / US,
     })
     frame = _with_examples(frame, ["source", "target"], examples, "waits", sep=VC_SEP)
-    return frame.sort_values(["total_s", "source", "target"], ascending=[False, True, True], ignore_index=True)[columns]
+    frame["label"] = [wait_label(a, b) for a, b in zip(frame["source"], frame["target"], strict=True)]
+    return frame.sort_values(["total_s", "source", "target"], ascending=[False, True, True], ignore_index=True)[[*columns, "label"]]
 
 
 def _rename_visits(agg: pd.DataFrame | None) -> pd.DataFrame:
@@ -399,20 +405,84 @@ def _with_examples(frame: pd.DataFrame, keys: list[str], examples: pd.DataFrame,
     return out
 
 
+def wait_label(source: str, target: str) -> str:
+    """Name a wait between two activities plainly: the first and last waits of a ticket have no activity on one side."""
+    if source == START and target == END:
+        return "no work recorded: from the first event until delivery"
+    if source == START:
+        return f"before first work ({target})"
+    if target == END:
+        return f"after last work ({source}) until delivery"
+    return f"{source} → {target}"
+
+
 def _bottlenecks(steps: pd.DataFrame, transitions: pd.DataFrame, by_class: dict[str, float]) -> pd.DataFrame:
-    """Rank designed steps and waits between activities by the total waiting they carry."""
+    """Designed steps and waits between activities in one ranking (kept for schema 1.0; the split tables say more)."""
     rows = []
     for r in steps.itertuples(index=False):
         if r.wait_total_s > 0:
             rows.append({"kind": "step", "name": f"{r.stream}: {r.label}", "total_wait_s": r.wait_total_s,
                          "tickets": r.tickets, "median_wait_s": r.wait_median_s, "examples": r.examples_over_target})
     for r in transitions.head(50).itertuples(index=False):
-        rows.append({"kind": "transition", "name": f"{r.source} → {r.target}", "total_wait_s": r.total_s,
+        rows.append({"kind": "transition", "name": r.label, "total_wait_s": r.total_s,
                      "tickets": r.tickets, "median_wait_s": r.median_s, "examples": r.examples})
     frame = pd.DataFrame(rows, columns=["kind", "name", "total_wait_s", "tickets", "median_wait_s", "examples"])
     all_wait = sum(by_class[k] for k in WAIT_CLASSES)
     frame["share_of_waiting"] = frame["total_wait_s"] / all_wait if all_wait else 0.0
     return frame.sort_values(["total_wait_s", "name"], ascending=[False, True], ignore_index=True).head(TOP_BOTTLENECKS)
+
+
+STEP_COLUMNS = ["stream", "step", "label", "total_wait_s", "tickets", "tickets_waited", "median_wait_s",
+                "share_of_step_waiting", "examples"]
+
+
+def bottleneck_steps(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Rank designed steps by the waiting before them; every step with waiting, most first.
+
+    ``tickets`` reached the step; ``tickets_waited`` waited before it at all;
+    ``median_wait_s`` is the median among those that waited (a median over
+    all tickets is 0 s whenever most do not wait); ``share_of_step_waiting``
+    is of the waiting at all designed steps, so the shares sum to 1.
+    """
+    rows = []
+    streams = tickets["designed_stream"].to_numpy(dtype=object) if "designed_stream" in tickets else np.zeros(0, dtype=object)
+    ids = tickets["case_id"].astype(str).to_numpy(dtype=object)
+    for stream in design.streams:
+        idx = np.flatnonzero(streams == stream.name)
+        if len(idx) == 0:
+            continue
+        for j, step in enumerate(stream.steps):
+            reached = tickets[f"step{j}_reached"].to_numpy(dtype=bool)[idx]
+            wait = tickets[f"step{j}_wait_s"].to_numpy(dtype=np.float64)[idx]
+            waited = reached & (wait > 0)
+            total = math.fsum(wait[waited].tolist())
+            if total <= 0:
+                continue
+            order = np.lexsort((ids[idx][waited], -wait[waited]))[:EXAMPLES]
+            rows.append({"stream": stream.name, "step": j + 1, "label": step.label, "total_wait_s": total,
+                         "tickets": int(reached.sum()), "tickets_waited": int(waited.sum()),
+                         "median_wait_s": float(np.median(wait[waited])), "examples": [str(x) for x in ids[idx][waited][order]]})
+    frame = pd.DataFrame(rows, columns=STEP_COLUMNS[:-2] + ["examples"])
+    all_steps = math.fsum(frame["total_wait_s"].tolist())
+    frame.insert(len(STEP_COLUMNS) - 2, "share_of_step_waiting", frame["total_wait_s"] / all_steps if all_steps else 0.0)
+    return frame.sort_values(["total_wait_s", "stream", "step"], ascending=[False, True, True], ignore_index=True)[STEP_COLUMNS]
+
+
+TRANSITION_COLUMNS = ["source", "target", "label", "total_wait_s", "waits", "tickets", "median_wait_s", "share_of_waiting", "examples"]
+
+
+def bottleneck_transitions(transitions: pd.DataFrame, by_class: dict[str, float]) -> pd.DataFrame:
+    """Rank the waits between two activities by their total, each with its share of all waiting (the shares sum to 1).
+
+    ``source`` '(start)' and ``target`` '(end)' stay machine-readable; ``label``
+    names them "before first work" and "after last work … until delivery".
+    """
+    if transitions.empty:
+        return pd.DataFrame(columns=TRANSITION_COLUMNS)
+    all_wait = sum(by_class[k] for k in WAIT_CLASSES)
+    frame = transitions.rename(columns={"total_s": "total_wait_s", "median_s": "median_wait_s"}).copy()
+    frame["share_of_waiting"] = frame["total_wait_s"] / all_wait if all_wait else 0.0
+    return frame[TRANSITION_COLUMNS].reset_index(drop=True)
 
 
 def _mapping_table(counts: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, float, dict[str, int]]:

@@ -112,23 +112,30 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
 
 
 @with_style
-def bottleneck_bars(bottlenecks: pd.DataFrame) -> Markup:
-    """Total waiting carried by the top steps and transitions."""
-    top = bottlenecks.head(10).iloc[::-1]
-    labels = [short(f"{k}: {n}", 60) for k, n in zip(top["kind"], top["name"], strict=True)]
-    height = 0.32 * max(len(top), 2) + 0.7
-    fig = _figure(13, height, left=min(0.45, 0.012 + 0.0066 * max(map(len, labels))), bottom=0.45 / height + 0.05, top=0.97)
+def bottleneck_bars(labels: list[str], total_wait_s: pd.Series, what: str, top: int = 10) -> Markup:
+    """Total waiting of the ``top`` rows, one bar each, largest at the top; labels cut to one line."""
+    names = [short(str(x), 60) for x in labels[:top]][::-1]
+    values = (np.asarray(total_wait_s, dtype=np.float64)[:top] / 86400)[::-1]
+    height = 0.32 * max(len(names), 2) + 0.7
+    fig = _figure(13, height, left=min(0.45, 0.012 + 0.0066 * max(map(len, names), default=1)), bottom=0.45 / height + 0.05, top=0.97)
     ax = fig.add_subplot()
-    colours = [WAIT if k == "step" else "#f97316" for k in top["kind"]]
-    ax.barh(range(len(top)), top["total_wait_s"] / 86400, color=colours)
-    ax.set_yticks(range(len(top)), labels)
-    ax.set_xlabel("total waiting (days, all tickets)")
-    return _svg(fig, "Bottleneck ranking by total waiting")
+    ax.barh(range(len(names)), values, color=WAIT)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel(f"total {what} (days, all tickets)")
+    return _svg(fig, f"Bottleneck ranking: {what}")
+
+
+MAX_LABELS = 15
 
 
 @with_style
 def group_scatter(groups: pd.DataFrame) -> Markup:
     """Each group's own time per visit against the excess its hand-offs cause downstream (receiver held constant)."""
+    return _svg(group_figure(groups), "Groups: own speed against downstream excess")
+
+
+def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """The scatter of :func:`group_scatter`; at most MAX_LABELS names, none over another (the table lists every group)."""
     fig = _figure(13, 3.8, bottom=0.14)
     ax = fig.add_subplot()
     data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0)]
@@ -139,8 +146,6 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     ax.axhline(0, color="#9ca3af", linewidth=0.8)
     ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
     ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
-    for name, xi, yi in zip(data["group"], x, y, strict=True):
-        ax.annotate(short(str(name), 24), (xi, yi), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.set_xlabel("own time per visit (median, log scale)")
     ax.set_ylabel("downstream excess per hand-off (hours)")
     ax.set_xscale("log")
@@ -149,5 +154,28 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
     ax.minorticks_off()
     ax.legend(frameon=False, fontsize=8)
-    return _svg(fig, "Groups: own speed against downstream excess")
+    ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits before placing labels in display space
+    # Most telling first: flagged groups, then by total downstream cost.
+    order = np.lexsort((data["group"].astype(str).to_numpy(), -(y * data["comparable_handoffs"]).to_numpy(), ~flagged.to_numpy()))
+    points = ax.transData.transform(np.column_stack([x.to_numpy(dtype=float), y.to_numpy(dtype=float)]))
+    names = [short(str(n), 24) for n in data["group"]]
+    boxes: list[tuple[float, float, float, float]] = []
+    for i in order:
+        if len(boxes) >= MAX_LABELS:
+            break
+        box = _label_box(points[i], names[i])
+        if any(_overlap(box, b) for b in boxes):
+            continue
+        boxes.append(box)
+        ax.annotate(names[i], (x.iloc[i], y.iloc[i]), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    return fig
 
+
+def _label_box(point: np.ndarray, text: str) -> tuple[float, float, float, float]:
+    """The display-space box (pixels at 72 dpi) a label of 8 pt takes, 4 px right of and 3 px above its point, with a margin."""
+    left, bottom = point[0] + 4, point[1] + 3
+    return left - 2, bottom - 2, left + 5.2 * len(text) + 2, bottom + 10 + 2
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

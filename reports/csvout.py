@@ -49,6 +49,7 @@ def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect
 
 # The comparison's tables, by file name: the attribute of the comparison each is.
 COMPARISON_TABLES = {"deviations": "deviations", "steps": "steps", "waits_by_state": "by_state", "bottlenecks": "bottlenecks",
+                     "bottleneck_steps": "bottleneck_steps", "bottleneck_transitions": "bottleneck_transitions",
                      "rework_pairs": "pairs", "rework_loops": "loops", "handoffs": "handoffs", "groups": "groups"}
 # Every table --csv-dir may write, so that the command can check the paths before any work.
 TABLE_NAMES = ("tickets", "edges", "variants", "rejected_rows", *COMPARISON_TABLES)

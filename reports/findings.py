@@ -1,5 +1,14 @@
-"""The three questions of value-stream mapping, answered in plain sentences
-with numbers and example tickets."""
+"""The three questions of value-stream mapping, answered with evidence.
+
+Every finding carries what it rests on: a count out of a denominator, the
+rate with its Wilson 95% interval, its impact in ticket-hours, and, where it
+claims that something is worse than the rest, a one-sided test whose p-values
+are corrected with Benjamini–Hochberg across the findings of that kind.
+Findings are ranked by impact, not by rate, and those resting on fewer than
+``min_support`` tickets (hand-offs, for a pair of groups) are left out, with a
+note saying how many. Every number a sentence quotes is a field of the
+finding, so the JSON can be checked against the text.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +17,91 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from miner.waits import END, START
-from reports.units import human, pct
+from reports.units import hours, human, pct
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
+MIN_SUPPORT = 20
+ALPHA = 0.05  # false discovery rate of the tests of one kind
+SHOWN = 2  # findings per kind in the summary; the JSON lists every one that passes
 
 
 @dataclass
 class Finding:
-    text: str
+    """One sentence and the evidence behind it."""
+
+    kind: str
+    sentence: str
+    count: int | None = None
+    denominator: int | None = None
+    unit: str = "tickets"
+    impact_hours: float | None = None
+    impact_basis: str | None = None
+    support: int | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+    test: dict[str, Any] | None = None
     examples: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.text = self.text[:1].upper() + self.text[1:]
+        self.sentence = self.sentence[:1].upper() + self.sentence[1:]
+
+    @property
+    def text(self) -> str:
+        return self.sentence
+
+    @property
+    def rate(self) -> float | None:
+        return self.count / self.denominator if self.count is not None and self.denominator else None
+
+    @property
+    def rate_ci(self) -> tuple[float, float] | None:
+        return wilson(self.count, self.denominator) if self.count is not None and self.denominator else None
+
+    def record(self) -> dict[str, Any]:
+        """The finding as the JSON's ``findings`` entries are (docs/json-schema.md)."""
+        ci = self.rate_ci
+        return {"kind": self.kind, "sentence": self.sentence, "count": self.count, "denominator": self.denominator,
+                "unit": self.unit, "rate": self.rate, "rate_ci": list(ci) if ci else None,
+                "impact_hours": self.impact_hours, "impact_basis": self.impact_basis, "support": self.support,
+                "figures": dict(self.figures), "test": self.test, "examples": list(self.examples)}
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95% interval of k successes in n trials (scipy's)."""
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def adjust(p_values: list[float]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values (scipy's false_discovery_control)."""
+    if not p_values:
+        return []
+    return [float(p) for p in stats.false_discovery_control(np.asarray(p_values, dtype=np.float64), method="bh")]
+
+
+def rate_ci_text(k: int, n: int) -> str:
+    """'81%, 95% CI 65–91%': a rate and its interval, with a decimal near 0% and 100%."""
+    lo, hi = wilson(k, n)
+    digits = _digits(k / n, lo, hi)
+    return f"{pct(k / n, digits)}, 95% CI {pct(lo, digits)}–{pct(hi, digits)}"
+
+
+def ci_text(k: int, n: int) -> str:
+    """'81% (65–91%)': a rate and its Wilson interval, for tables."""
+    lo, hi = wilson(k, n)
+    digits = _digits(k / n, lo, hi)
+    return f"{pct(k / n, digits)} ({pct(lo, digits)}–{pct(hi, digits)})"
+
+
+def _digits(rate: float, lo: float, hi: float) -> int:
+    """A decimal near 0% and 100%, and where whole percents would hide the interval's width."""
+    return 1 if min(rate, lo) < 0.1 or max(rate, hi) > 0.9 or round(lo * 100) == round(hi * 100) else 0
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def worst_tickets(tickets: pd.DataFrame, column: str, n: int = 3) -> list[str]:
@@ -36,134 +116,376 @@ def worst_tickets(tickets: pd.DataFrame, column: str, n: int = 3) -> list[str]:
 
 @dataclass
 class Answers:
+    """The findings per question, ranked by impact, and what ``min_support`` left out."""
+
     waits: list[Finding]
     rework: list[Finding]
     no_value: list[Finding]
+    min_support: int = MIN_SUPPORT
+    left_out: dict[str, int] = field(default_factory=dict)
+    all: dict[str, list[Finding]] = field(default_factory=dict)  # per question, every finding that passed (JSON)
+
+    def record(self) -> dict[str, Any]:
+        return {"min_support": self.min_support, "ranked_by": "impact_hours", "alpha": ALPHA,
+                "left_out": dict(self.left_out),
+                **{q: [{**f.record(), "in_summary": any(f is g for g in getattr(self, q))} for f in self.all.get(q, getattr(self, q))]
+                   for q in ("waits", "rework", "no_value")}}
 
 
-def answers(found: Any) -> Answers:
-    """Return sentences answering: where does work wait, which hand-offs cause rework, which steps add no value."""
+class _Collector:
+    """Findings of one question: candidates per kind, kept when their support reaches the minimum."""
+
+    def __init__(self, min_support: int, left_out: dict[str, int]) -> None:
+        self.min_support = min_support
+        self.left_out = left_out
+        self.ranked: list[Finding] = []
+        self.context: list[Finding] = []
+
+    def offer(self, finding: Finding) -> bool:
+        if finding.support is not None and finding.support < self.min_support:
+            self.left_out[finding.kind] = self.left_out.get(finding.kind, 0) + 1
+            return False
+        (self.ranked if finding.impact_hours is not None else self.context).append(finding)
+        return True
+
+    def note(self, finding: Finding) -> None:
+        self.context.append(finding)
+
+    def result(self, shown: int = SHOWN) -> tuple[list[Finding], list[Finding]]:
+        """(the summary's findings, every finding): ranked by impact, at most ``shown`` per kind, then the context."""
+        ranked = sorted(self.ranked, key=lambda f: (-(f.impact_hours or 0.0), f.kind, f.sentence))
+        per_kind: dict[str, int] = {}
+        summary = []
+        for f in ranked:
+            per_kind[f.kind] = per_kind.get(f.kind, 0) + 1
+            if per_kind[f.kind] <= shown:
+                summary.append(f)
+        return summary + self.context, ranked + self.context
+
+
+UNIT_OF_KIND = {"handoff_rework": "hand-offs", "moved_bottleneck": "visits"}
+
+
+def _left_out_note(kinds: tuple[str, ...], left_out: dict[str, int], min_support: int) -> Finding | None:
+    n = sum(left_out.get(k, 0) for k in kinds)
+    if not n:
+        return None
+    units = sorted({UNIT_OF_KIND.get(k, "tickets") for k in kinds if left_out.get(k)})
+    what = "possible finding rests" if n == 1 else "possible findings rest"
+    return Finding("left_out", f"{n:,} {what} on fewer than {min_support:,} {' or '.join(units)} and "
+                   f"{'is' if n == 1 else 'are'} left out "
+                   "(--min-support; all are in the JSON tables).", count=n, figures={"min_support": min_support})
+
+
+def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
+    """Answer: where does work wait, which hand-offs cause rework, which steps add no value."""
     c = found.comparison
-    return Answers(_where_work_waits(found, c), _handoffs_and_rework(found, c), _no_value(found, c))
+    left_out: dict[str, int] = {}
+    out = Answers([], [], [], min_support, left_out)
+    for name, build, kinds in (
+        ("waits", _where_work_waits, ("wait_step", "wait_transition")),
+        ("rework", _handoffs_and_rework, ("handoff_rework", "bounce", "reopen", "repeated_activity")),
+        ("no_value", _no_value, ("waiting_state", "deviation", "moved_bottleneck")),
+    ):
+        col = _Collector(min_support, left_out)
+        build(found, c, col)
+        note = _left_out_note(kinds, left_out, min_support)
+        if note:
+            col.note(note)
+        shown, every = col.result()
+        setattr(out, name, shown)
+        out.all[name] = every
+    return out
 
 
-def _where_work_waits(found: Any, c: Any) -> list[Finding]:
-    out: list[Finding] = []
-    steps = c.steps
-    tickets = found.tickets
-    if len(steps):
-        row = steps.sort_values("wait_total_s", ascending=False).iloc[0]
-        lead_total = tickets.loc[tickets["designed_stream"] == row["stream"], "lead_time_s"].sum()
-        if row["wait_total_s"] > 0:
-            out.append(Finding(
-                f"Work waits longest before {row['label']} in the {row['stream']} stream: median {human(row['wait_median_s'])} "
-                f"per ticket, {pct(row['wait_total_s'] / lead_total if lead_total else None)} of that stream's lead time.",
-                list(row.get("examples_over_target") or []),
-            ))
+# --- Where does work wait? ---------------------------------------------------------------
+
+
+def wait_place(source: str, target: str) -> str:
+    """A wait between two activities in plain words: the first and last waits have work on one side only."""
+    if source == START and target == END:
+        return "in tickets with no work recorded, from the first event until delivery"
+    if source == START:
+        return f"before first work, until '{target}'"
+    if target == END:
+        return f"after last work ('{source}') until delivery"
+    if source == target:
+        return f"between two runs of '{source}'"
+    return f"between '{source}' and '{target}'"
+
+
+def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
+    n_tickets = len(found.tickets)
+    steps = getattr(c, "bottleneck_steps", pd.DataFrame())
+    for r in steps.itertuples(index=False):
+        col.offer(Finding(
+            "wait_step",
+            f"before {r.label} in the {r.stream} stream, {hours(r.total_wait_s / 3600)} ticket-hours of waiting: "
+            f"{int(r.tickets_waited):,} of {int(r.tickets):,} tickets that reached it waited ({rate_ci_text(r.tickets_waited, r.tickets)}), "
+            f"median {human(r.median_wait_s)} among them; {pct(r.share_of_step_waiting)} of the waiting at designed steps.",
+            count=int(r.tickets_waited), denominator=int(r.tickets), impact_hours=r.total_wait_s / 3600,
+            impact_basis="total waiting before the step", support=int(r.tickets_waited),
+            figures={"stream": r.stream, "step": int(r.step), "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s,
+                     "share_of_step_waiting": r.share_of_step_waiting},
+            examples=list(r.examples)))
+    transitions = getattr(c, "bottleneck_transitions", pd.DataFrame())
+    for r in transitions.itertuples(index=False):
+        col.offer(Finding(
+            "wait_transition",
+            f"{wait_place(r.source, r.target)}: {hours(r.total_wait_s / 3600)} ticket-hours of waiting in "
+            f"{int(r.tickets):,} of {n_tickets:,} tickets ({rate_ci_text(r.tickets, n_tickets)}), {int(r.waits):,} waits, "
+            f"median {human(r.median_wait_s)} per wait; {pct(r.share_of_waiting)} of all waiting.",
+            count=int(r.tickets), denominator=n_tickets, impact_hours=r.total_wait_s / 3600,
+            impact_basis="total of these waits", support=int(r.tickets),
+            figures={"source": r.source, "target": r.target, "label": r.label, "waits": int(r.waits),
+                     "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s, "share_of_waiting": r.share_of_waiting},
+            examples=list(r.examples)))
     by_class = c.by_class
     waiting = sum(by_class[k] for k in WAIT_CLASSES)
     total = sum(v for k, v in by_class.items() if k != "done")
     if total:
         kinds = sorted(((by_class[k], k) for k in WAIT_CLASSES if by_class[k] > 0), reverse=True)
         detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
-        out.append(Finding(
-            f"Overall, tickets spend {pct(waiting / total)} of their lead time waiting"
-            + (f" (of the waiting: {detail})" if detail else "")
-            + f"; flow efficiency is {pct(c.flow_efficiency['pooled'])} pooled, {pct(c.flow_efficiency['median'])} for the median ticket."
-        ))
-    transitions = c.transitions
-    if len(transitions):
-        t = transitions.iloc[0]
-        if t["source"] == START and t["target"] == END:
-            where = "The most waiting is in tickets where no work is recorded at all"
-        elif t["source"] == START:
-            where = f"The most waiting is before any work starts, until '{t['target']}'"
-        elif t["target"] == END:
-            where = f"The most waiting is after '{t['source']}', with no work after it"
-        else:
-            where = f"The most waiting between two pieces of work is from '{t['source']}' to '{t['target']}'"
-        out.append(Finding(
-            f"{where}: {human(t['total_s'])} in all over {int(t['tickets']):,} tickets, median {human(t['median_s'])} each.",
-            list(t["examples"]),
-        ))
-    return out
+        fe = c.flow_efficiency
+        col.note(Finding(
+            "waiting_overall",
+            (f"overall, tickets wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(waiting / total)})"
+             if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
+            + (f"; of the waiting: {detail}" if detail else "")
+            + f"; flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket.",
+            count=n_tickets, denominator=n_tickets,
+            figures={"waiting_s": waiting, "lead_s": total, "waiting_share": waiting / total,
+                     "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
+                     "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]}))
 
 
-def _handoffs_and_rework(found: Any, c: Any) -> list[Finding]:
-    out: list[Finding] = []
+# --- Which hand-offs cause rework? ------------------------------------------------------
+
+
+def handoff_tests(handoffs: pd.DataFrame, min_support: int) -> pd.DataFrame:
+    """Per pair of groups with at least ``min_support`` hand-offs: is it followed by rework more often than the other hand-offs?
+
+    One-sided Fisher's exact test of the pair against all other hand-offs;
+    Benjamini–Hochberg across the pairs tested. ``excess`` is the pair's
+    hand-offs followed by rework beyond what the other hand-offs' rate predicts.
+    """
+    h = handoffs.copy()
+    if h.empty:
+        return h.assign(rest_k=[], rest_n=[], excess=[], p_value=[], p_adjusted=[])
+    k_all, n_all = int(h["followed_by_rework"].sum()), int(h["handoffs"].sum())
+    h["rest_k"] = k_all - h["followed_by_rework"]
+    h["rest_n"] = n_all - h["handoffs"]
+    rest_rate = (h["rest_k"] / h["rest_n"].where(h["rest_n"] > 0)).fillna(0.0)
+    h["excess"] = h["followed_by_rework"] - h["handoffs"] * rest_rate
+    tested = h["handoffs"] >= min_support
+    p = [float(stats.fisher_exact([[k, n - k], [rk, rn - rk]], alternative="greater").pvalue)
+         for k, n, rk, rn in h.loc[tested, ["followed_by_rework", "handoffs", "rest_k", "rest_n"]].itertuples(index=False)]
+    h["p_value"] = np.nan
+    h["p_adjusted"] = np.nan
+    h.loc[tested, "p_value"] = p
+    h.loc[tested, "p_adjusted"] = adjust(p)
+    # Tested pairs first, most excess rework first: a table ranked by what the rate costs, not by the rate.
+    h["_tested"] = tested
+    h = h.sort_values(["_tested", "excess", "handoffs", "from_group", "to_group"], ascending=[False, False, False, True, True])
+    return h.drop(columns="_tested").reset_index(drop=True)
+
+
+def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
     per = found.tickets
-    n = max(len(per), 1)
-    handoffs = c.handoffs
+    n = len(per)
     if not found.has_groups:
-        out.append(Finding("The export has no group or team column, so hand-offs between teams cannot be seen."))
-    elif len(handoffs):
-        risky = handoffs[handoffs["handoffs"] >= 3].sort_values(["rework_share", "handoffs"], ascending=False)
-        if len(risky) and risky.iloc[0]["followed_by_rework"] > 0:
-            h = risky.iloc[0]
-            out.append(Finding(
-                f"{pct(h['rework_share'])} of hand-offs from {h['from_group']} to {h['to_group']} are followed by rework "
-                f"({int(h['followed_by_rework']):,} of {int(h['handoffs']):,}); {int(h['bounced_back']):,} were sent straight back.",
-                list(h["examples"]),
-            ))
+        col.note(Finding("no_groups", "the export has no group or team column, so hand-offs between teams cannot be seen."))
+    elif len(c.handoffs):
+        h = handoff_tests(c.handoffs, col.min_support)
+        k_all, n_all = int(h["followed_by_rework"].sum()), int(h["handoffs"].sum())
+        # Rework after a hand-off costs, on average, the groups' downstream rework over the hand-offs followed by rework.
+        per_episode = None
+        if "downstream_rework_s" in c.groups and k_all:
+            per_episode = float(c.groups["downstream_rework_s"].sum()) / k_all / 3600
+        significant = 0
+        small = h[h["handoffs"] < col.min_support]
+        if len(small):
+            col.left_out["handoff_rework"] = col.left_out.get("handoff_rework", 0) + len(small)
+        for r in h[h["handoffs"] >= col.min_support].itertuples(index=False):
+            test = {"method": "Fisher's exact test, one-sided, against all other hand-offs; Benjamini–Hochberg across pairs",
+                    "p_value": r.p_value, "p_adjusted": r.p_adjusted, "significant": bool(r.p_adjusted < ALPHA)}
+            if not test["significant"]:
+                continue
+            significant += 1
+            impact = r.excess * per_episode if per_episode is not None else None
+            cost = f"; about {hours(impact)} ticket-hours of rework beyond that rate" if impact is not None else ""
+            col.offer(Finding(
+                "handoff_rework",
+                f"hand-offs from {r.from_group} to {r.to_group}: {int(r.followed_by_rework):,} of {int(r.handoffs):,} followed by rework "
+                f"({rate_ci_text(r.followed_by_rework, r.handoffs)}) against {pct(r.rest_k / r.rest_n if r.rest_n else None)} of the other "
+                f"hand-offs ({int(r.rest_k):,} of {int(r.rest_n):,}; adjusted {p_text(r.p_adjusted)}){cost}; "
+                f"{int(r.bounced_back):,} were sent straight back.",
+                count=int(r.followed_by_rework), denominator=int(r.handoffs), unit="hand-offs", impact_hours=impact,
+                impact_basis=("estimate: hand-offs followed by rework beyond the other hand-offs' rate × the mean rework "
+                              "after a hand-off followed by rework (groups' downstream rework ÷ such hand-offs)") if impact is not None else None,
+                support=int(r.handoffs), test=test,
+                figures={"from_group": r.from_group, "to_group": r.to_group, "rest_count": int(r.rest_k), "rest_denominator": int(r.rest_n),
+                         "rest_rate": r.rest_k / r.rest_n if r.rest_n else None, "excess": r.excess, "bounced_back": int(r.bounced_back),
+                         "p_adjusted": r.p_adjusted},
+                examples=list(r.examples)))
+        tested = int((h["handoffs"] >= col.min_support).sum())
+        if not tested and n_all:
+            col.note(Finding(
+                "handoff_rework_none",
+                f"no pair of groups has {col.min_support:,} hand-offs or more, so none is tested for excess rework; overall "
+                f"{k_all:,} of {n_all:,} hand-offs are followed by rework ({rate_ci_text(k_all, n_all)}).",
+                count=k_all, denominator=n_all, unit="hand-offs", figures={"pairs_tested": 0, "min_support": col.min_support}))
+        elif not significant and n_all:
+            col.note(Finding(
+                "handoff_rework_none",
+                f"no hand-off between two groups is followed by rework clearly more often than the others: {tested:,} pairs with at least "
+                f"{col.min_support:,} hand-offs tested; overall {k_all:,} of {n_all:,} hand-offs are followed by rework ({rate_ci_text(k_all, n_all)}).",
+                count=k_all, denominator=n_all, unit="hand-offs", figures={"pairs_tested": tested, "min_support": col.min_support}))
         bounced = int((per["bounces"] > 0).sum())
         pairs = c.pairs
         if bounced and len(pairs):
             p = pairs.iloc[0]
-            out.append(Finding(
-                f"{pct(bounced / n)} of tickets bounce between groups; most often between {p['pair']} "
-                f"({int(p['bounces']):,} bounces in {int(p['tickets']):,} tickets, {human(p['time_s'])} spent in the middle).",
-                list(p["examples"]),
-            ))
+            col.offer(Finding(
+                "bounce",
+                f"{bounced:,} of {n:,} tickets bounce between groups ({rate_ci_text(bounced, n)}), {int(per['bounces'].sum()):,} bounces, "
+                f"{hours(per['bounce_s'].sum() / 3600)} ticket-hours in the middle group; most between {p['pair']} "
+                f"({int(p['bounces']):,} bounces in {int(p['tickets']):,} tickets).",
+                count=bounced, denominator=n, impact_hours=float(per["bounce_s"].sum()) / 3600,
+                impact_basis="time in the middle group of each bounce", support=bounced,
+                figures={"bounces": int(per["bounces"].sum()), "bounce_s": float(per["bounce_s"].sum()), "top_pair": p["pair"],
+                         "top_pair_bounces": int(p["bounces"]), "top_pair_tickets": int(p["tickets"])},
+                examples=list(p["examples"])))
         elif not bounced:
-            out.append(Finding(f"No ticket bounces between groups; {int(per['reassignments'].sum()):,} reassignments in all."))
+            col.note(Finding("bounce", f"no ticket bounces between groups; {int(per['reassignments'].sum()):,} reassignments in all.",
+                             count=0, denominator=n, figures={"reassignments": int(per["reassignments"].sum())}))
     reopened = int((per["reopens"] > 0).sum())
     if reopened:
-        out.append(Finding(
-            f"{pct(reopened / n)} of tickets are reopened after delivery ({int(per['reopens'].sum()):,} reopens), "
-            f"costing {human(per['reopens_s'].sum())} until they were delivered again.",
-            worst_tickets(per, "reopens_s"),
-        ))
-    repeated = c.repeated
-    if len(repeated):
-        r = repeated.iloc[0]
-        out.append(Finding(
-            f"'{r['activity']}' is redone most: in {int(r['tickets']):,} tickets ({pct(r['tickets'] / n)}), "
-            f"{human(r['time_s'])} of repeated work in all.",
-            list(r["examples"]),
-        ))
-    if not out:
-        out.append(Finding("No rework found: no repeated work, reopens, backflows or bounces."))
+        col.offer(Finding(
+            "reopen",
+            f"{reopened:,} of {n:,} tickets were reopened after delivery ({rate_ci_text(reopened, n)}), {int(per['reopens'].sum()):,} reopens, "
+            f"{hours(per['reopens_s'].sum() / 3600)} ticket-hours until they were delivered again.",
+            count=reopened, denominator=n, impact_hours=float(per["reopens_s"].sum()) / 3600,
+            impact_basis="from each reopen until the next delivery", support=reopened,
+            figures={"reopens": int(per["reopens"].sum()), "reopens_s": float(per["reopens_s"].sum())},
+            examples=worst_tickets(per, "reopens_s")))
+    acts = found.summary.activity_table
+    doing = dict(zip(acts["activity"].astype(str), acts["cases"].astype(int), strict=True))
+    for r in c.repeated.itertuples(index=False):
+        d = doing.get(str(r.activity), int(r.tickets))
+        col.offer(Finding(
+            "repeated_activity",
+            f"'{r.activity}' is done again in {int(r.tickets):,} of {d:,} tickets that do it ({rate_ci_text(r.tickets, d)}): "
+            f"{hours(r.time_s / 3600)} ticket-hours of repeated work.",
+            count=int(r.tickets), denominator=d, impact_hours=r.time_s / 3600, impact_basis="time in the repeated occurrences",
+            support=int(r.tickets), figures={"activity": r.activity, "repetitions": int(r.repetitions), "self_loops": int(r.self_loops),
+                                             "time_s": r.time_s},
+            examples=list(r.examples)))
+    if not col.ranked and not col.context:
+        col.note(Finding("no_rework", "no rework found: no repeated work, reopens, backflows or bounces."))
+
+
+# --- Which steps add no value? -----------------------------------------------------------
+
+
+def deviation_tests(tickets: pd.DataFrame, deviations: pd.DataFrame) -> list[dict[str, Any] | None]:
+    """Per deviation row: is the lead time of its tickets longer than that of the stream's conforming tickets?
+
+    One-sided Mann–Whitney U test; Benjamini–Hochberg across the rows tested.
+    None where a stream has no conforming tickets to compare with.
+    """
+    from miner.conformance import DEVIATION_SEP
+
+    frame = tickets[["designed_stream", "lead_time_s", "deviations", "conforming"]]
+    exploded = frame.explode("deviations").dropna(subset=["deviations"])
+    keys = exploded["designed_stream"].astype(str) + "\x00" + exploded["deviations"].astype(str)
+    lead_by_key = exploded["lead_time_s"].groupby(keys.to_numpy()).apply(lambda s: s.to_numpy(dtype=np.float64))
+    conforming = frame[frame["conforming"].astype(bool)]
+    conf_by_stream = conforming["lead_time_s"].groupby(conforming["designed_stream"].astype(str)).apply(lambda s: s.to_numpy(dtype=np.float64))
+    out: list[dict[str, Any] | None] = []
+    p = []
+    for d in deviations.itertuples(index=False):
+        mine = lead_by_key.get(f"{d.stream}\x00{d.type}{DEVIATION_SEP}{d.step}")
+        conf = conf_by_stream.get(str(d.stream))
+        if mine is None or conf is None or len(mine) == 0 or len(conf) == 0:
+            out.append(None)
+            continue
+        pv = float(stats.mannwhitneyu(mine, conf, alternative="greater").pvalue)
+        p.append(pv)
+        out.append({"method": "Mann–Whitney U, one-sided, lead time against the stream's conforming tickets; Benjamini–Hochberg across deviations",
+                    "p_value": pv})
+    adjusted = iter(adjust(p))
+    for t in out:
+        if t is not None:
+            t["p_adjusted"] = next(adjusted)
+            t["significant"] = bool(t["p_adjusted"] < ALPHA)
     return out
 
 
-def _no_value(found: Any, c: Any) -> list[Finding]:
-    out: list[Finding] = []
+def _no_value(found: Any, c: Any, col: _Collector) -> None:
+    per = found.tickets
+    n = len(per)
     by_state = c.by_state
     waiting = by_state[by_state["class"].isin(WAIT_CLASSES)]
-    total_time = by_state["total_s"].sum()
-    if len(waiting):
-        w = waiting.iloc[0]
-        out.append(Finding(
-            f"'{w['activity']}' adds only waiting ({w['class']} wait): {human(w['total_s'])} in all, "
-            f"{pct(w['total_s'] / total_time if total_time else None)} of all time in the log, median {human(w['median_s'])} per visit."
-        ))
-    per = found.tickets
-    rework_time = per[["self_loops_s", "repetitions_s", "backflows_s", "reopens_s"]].sum().sum()
-    lead = found.tickets["lead_time_s"].sum()
-    if rework_time > 0 and lead > 0:
-        out.append(Finding(f"Rework takes {human(rework_time)}, {pct(rework_time / lead)} of all lead time: time spent doing work again."))
+    total_time = float(by_state["total_s"].sum())
+    for w in waiting.to_dict("records"):
+        share = w["total_s"] / total_time if total_time else None
+        col.offer(Finding(
+            "waiting_state",
+            f"'{w['activity']}' adds only waiting ({w['class']} wait): {hours(w['total_s'] / 3600)} ticket-hours in {int(w['tickets']):,} of {n:,} tickets "
+            f"({rate_ci_text(w['tickets'], n)}), median {human(w['median_s'])} per visit; {pct(share)} of all time in the log.",
+            count=int(w["tickets"]), denominator=n, impact_hours=w["total_s"] / 3600, impact_basis="total time in the state",
+            support=int(w["tickets"]), figures={"activity": w["activity"], "class": w["class"], "visits": int(w["events"]),
+                                                "total_s": w["total_s"], "median_s": w["median_s"], "share_of_all_time": share}))
+    rework_time = float(per[["self_loops_s", "repetitions_s", "backflows_s", "reopens_s"]].sum().sum())
+    lead = float(per["lead_time_s"].sum())
+    reworked = int(per["any_rework"].sum())
+    if rework_time > 0 and lead > 0 and n:
+        col.offer(Finding(
+            "rework_total",
+            f"rework takes {hours(rework_time / 3600)} ticket-hours, {pct(rework_time / lead)} of all lead time, in {reworked:,} of {n:,} tickets "
+            f"({rate_ci_text(reworked, n)}): time spent doing work again.",
+            count=reworked, denominator=n, impact_hours=rework_time / 3600, impact_basis="self-loops, repetitions, backflows and reopens",
+            support=reworked, figures={"rework_s": rework_time, "lead_s": lead, "share_of_lead_time": rework_time / lead}))
     devs = c.deviations
-    extra = devs[devs["type"].isin(["extra", "repeated"])] if len(devs) else devs
+    extra = devs[devs["type"].isin(["extra", "repeated"])].reset_index(drop=True) if len(devs) else devs
     if len(extra):
-        d = extra.sort_values("tickets", ascending=False).iloc[0]
-        impact = d["median_extra_lead_s"]
-        cost = f", adding a median {human(impact)} to lead time" if impact is not None and not pd.isna(impact) and impact > 0 else ""
-        what = "is not in the designed" if d["type"] == "extra" else "is done again, which the design does not foresee, in the"
-        out.append(Finding(
-            f"{d['step']} {what} {d['stream']} stream, yet {int(d['tickets']):,} tickets ({pct(d['share'])}) go through it{cost}.",
-            list(d["examples"]),
-        ))
-    flagged = c.groups[c.groups["moved_bottleneck"]] if len(c.groups) else c.groups
-    for g in flagged.head(2).itertuples(index=False):
-        out.append(Finding(f"{g.group} looks {g.reason}: its speed moves the bottleneck downstream."))
-    return out
+        streams = c.streams.set_index("name")["tickets"].to_dict()
+        tests = deviation_tests(per, extra)
+        for d, test in zip(extra.itertuples(index=False), tests, strict=True):
+            k, m = int(d.tickets), int(streams.get(d.stream, d.tickets))
+            what = "is not in the designed" if d.type == "extra" else "is done again, which the design does not foresee, in the"
+            extra_s = d.median_extra_lead_s
+            impact = None
+            if test is None:
+                effect = "; no conforming tickets to compare their lead time with"
+            elif test["significant"] and extra_s is not None and not pd.isna(extra_s) and extra_s > 0:
+                impact = k * extra_s / 3600
+                effect = (f"; their median lead time is {human(extra_s)} longer than conforming tickets' (adjusted {p_text(test['p_adjusted'])}), "
+                          f"about {hours(impact)} ticket-hours")
+            else:
+                effect = f"; no clear difference in lead time from conforming tickets (adjusted {p_text(test['p_adjusted'])})"
+            f = Finding(
+                "deviation",
+                f"{d.step} {what} {d.stream} stream, yet {k:,} of {m:,} tickets go through it ({rate_ci_text(k, m)}){effect}.",
+                count=k, denominator=m, impact_hours=impact,
+                impact_basis="estimate: tickets × median extra lead time over conforming tickets" if impact is not None else None,
+                support=k, test=test, figures={"stream": d.stream, "type": d.type, "step": d.step,
+                                                 "median_extra_lead_s": None if pd.isna(extra_s) else extra_s},
+                examples=list(d.examples))
+            col.offer(f)
+    flagged = c.groups[c.groups["moved_bottleneck"].astype(bool)] if len(c.groups) else c.groups
+    for g in flagged.itertuples(index=False):
+        cost = float(g.downstream_wait_s) + float(g.downstream_rework_s)
+        p = getattr(g, "p_value", None)
+        col.offer(Finding(
+            "moved_bottleneck",
+            f"{g.group} is fast locally (median {human(g.local_time_median_s)} per visit) but its hand-offs cost "
+            f"{human(g.downstream_cost_per_visit_s)} per visit downstream: {hours(cost / 3600)} ticket-hours of waiting and rework "
+            f"after its hand-offs over {int(g.visits):,} visits" + (f" ({p_text(p)})" if p is not None and not pd.isna(p) else "")
+            + "; its speed moves the bottleneck downstream.",
+            count=int(g.visits), unit="visits", impact_hours=cost / 3600, impact_basis="hand-off waiting and rework downstream of the group",
+            support=int(g.visits), figures={"group": g.group, "local_time_median_s": float(g.local_time_median_s),
+                                            "downstream_cost_per_visit_s": float(g.downstream_cost_per_visit_s),
+                                            "downstream_wait_s": float(g.downstream_wait_s),
+                                            "downstream_rework_s": float(g.downstream_rework_s),
+                                            **({"p_value": p} if p is not None else {})}))

@@ -24,9 +24,10 @@ from markupsafe import Markup
 from miner.conformance import align, step_symbols
 from miner.valuechain import DESCRIPTIONS, LABELS, STAGES
 from reports import charts, processmap, vsmap
-from reports.findings import answers, worst_tickets
+from reports.findings import answers as find
+from reports.findings import ci_text, handoff_tests, worst_tickets
 from reports.svg import STAGE_COLOURS
-from reports.units import human, pct
+from reports.units import hours, human, pct
 
 EXPLORER_ROWS = 500
 STATIC_ROWS = 25
@@ -49,11 +50,11 @@ GLOSSARY = [
 ]
 
 
-def render(report: Any, found: Any, *, title: str | None = None) -> str:
-    """Return the whole report as one HTML document."""
+def render(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> str:
+    """Return the whole report as one HTML document (``answers``: the findings, computed here unless given)."""
     script = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    context = build_context(report, found, title=title)
+    context = build_context(report, found, title=title, answers=answers)
     context["css"] = Markup(_static("report.css"))
     context["script"] = Markup(script)
     context["csp"] = (
@@ -85,11 +86,12 @@ def _template() -> Any:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["human"] = human
     env.filters["pct"] = pct
+    env.filters["hours"] = hours
     env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
     return env.get_template("report.html.j2")
 
 
-def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[str, Any]:
+def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> dict[str, Any]:
     tickets = found.tickets
     summary = found.summary
     comparison = found.comparison
@@ -106,6 +108,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[
             q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
             percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
     groups = comparison.groups
+    found_answers = answers or find(found)
     return {
         "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -115,26 +118,33 @@ def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[
         "coverage": found.coverage,
         "mapping": found.mapping.description,
         "unmapped": list(found.unmapped.items())[:12],
-        "answers": answers(found),
+        "answers": found_answers,
         "streams": streams,
         "stream_grouping": found.stream_choice.reason,
         "process_map": pmap,
         "hidden_edges": hidden,
-        "rework": _rework_context(found, comparison),
+        "rework": _rework_context(found, comparison, found_answers.min_support),
         "by_class": comparison.by_class,
         "class_chart": charts.time_by_class(comparison.by_class),
-        "bottleneck_chart": charts.bottleneck_bars(comparison.bottlenecks) if len(comparison.bottlenecks) else None,
-        "bottlenecks": comparison.bottlenecks.to_dict("records"),
+        "bottleneck_steps": comparison.bottleneck_steps.to_dict("records"),
+        "bottleneck_transitions": comparison.bottleneck_transitions.to_dict("records"),
+        "step_chart": charts.bottleneck_bars(
+            [f"{r.stream}: {r.label}" for r in comparison.bottleneck_steps.itertuples(index=False)],
+            comparison.bottleneck_steps["total_wait_s"], "waiting before designed steps") if len(comparison.bottleneck_steps) else None,
+        "transition_chart": charts.bottleneck_bars(
+            list(comparison.bottleneck_transitions["label"]), comparison.bottleneck_transitions["total_wait_s"],
+            "waiting between activities") if len(comparison.bottleneck_transitions) else None,
         "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case)),
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
         "flow": comparison.flow_efficiency,
-        "by_state": comparison.by_state.head(15).to_dict("records"),
+        "by_state": comparison.by_state.to_dict("records"),
         "groups": groups.to_dict("records"),
         "group_chart": charts.group_scatter(groups) if len(groups) and (groups["comparable_handoffs"] > 0).any() else None,
         "variants_static": variants[:STATIC_ROWS],
         "variants_total": len(found.variants),
         "variants_json": Markup(_script_json(variants)),
+        "explorer_rows": EXPLORER_ROWS,
         "glossary_stages": [(LABELS[s], DESCRIPTIONS[s], STAGE_COLOURS[s]) for s in STAGES],
         "glossary": GLOSSARY,
         "rejections": report.rejections,
@@ -146,6 +156,11 @@ def build_context(report: Any, found: Any, *, title: str | None = None) -> dict[
 def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.ndarray) -> dict[str, Any]:
     design = next(s for s in comparison.design.streams if s.name == row.name)
     steps = comparison.steps[comparison.steps["stream"] == row.name]
+    waited = comparison.bottleneck_steps
+    if len(steps) and len(waited):
+        # The map's wait before each step: the median among tickets that waited, and how many did.
+        waited = waited.loc[waited["stream"] == row.name, ["step", "tickets_waited", "median_wait_s"]]
+        steps = steps.merge(waited.rename(columns={"median_wait_s": "waited_median_s"}), on="step", how="left")
     mine = stream_of_case == row.name
     tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s"]]  # not a copy of every ticket column
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
@@ -180,12 +195,22 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         "designed": [{"label": s.label, "optional": s.optional, "repeat": s.repeat, "colour": STAGE_COLOURS.get(s.stage, "#6b7280"),
                       "practices": ", ".join(s.practices), "target": human(s.target_s) if s.target_s else None} for s in design.steps],
         "discovered": discovered,
-        "deviations": devs[devs["stream"] == row.name].head(12).to_dict("records"),
+        "deviations": devs[devs["stream"] == row.name].to_dict("records"),
         "figures": figures,
     }
 
 
-def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
+def _handoffs(handoffs: pd.DataFrame, min_support: int) -> list[dict[str, Any]]:
+    """Hand-off rows with their share's interval and the adjusted p-value of the excess test, as text."""
+    rows = handoff_tests(handoffs, min_support).to_dict("records")
+    for h in rows:
+        h["ci"] = ci_text(h["followed_by_rework"], h["handoffs"]) if h["handoffs"] else "–"
+        p = h["p_adjusted"]
+        h["p"] = "–" if p != p else ("<0.001" if p < 0.001 else f"{p:.3f}")
+    return rows
+
+
+def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, Any]:
     per = found.tickets
     n = max(len(per), 1)
     kinds = []
@@ -203,10 +228,10 @@ def _rework_context(found: Any, comparison: Any) -> dict[str, Any]:
         "bounces": int(per["bounces"].sum()),
         "reassignments": int(per["reassignments"].sum()),
         "has_groups": found.has_groups,
-        "pairs": comparison.pairs.head(10).to_dict("records"),
-        "handoffs": comparison.handoffs.head(12).to_dict("records"),
-        "activities": comparison.repeated.head(12).to_dict("records"),
-        "loops": comparison.loops.head(12).to_dict("records"),
+        "pairs": comparison.pairs.to_dict("records"),
+        "handoffs": _handoffs(comparison.handoffs, min_support),
+        "activities": comparison.repeated.to_dict("records"),
+        "loops": comparison.loops.to_dict("records"),
     }
 
 

@@ -14,7 +14,7 @@ from connectors.report import LoadReport
 from miner.mapping import bookkeeping_events
 from miner.summary import LogSummary
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def inspect_document(report: LoadReport, summary: LogSummary) -> dict[str, Any]:
@@ -165,8 +165,15 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
     return {"median": float(q[0]), "p90": float(q[1]), "mean": float(values.mean())}
 
 
-def compare_document(report: LoadReport, found: Any, *, top: int = 20, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Return the ``vsm compare --json`` document: issue 3's keys plus the comparison."""
+def compare_document(report: LoadReport, found: Any, *, top: int = 20, models: list[dict[str, Any]] | None = None,
+                     min_support: int | None = None, answers: Any = None) -> dict[str, Any]:
+    """Return the ``vsm compare --json`` document: issue 3's keys plus the comparison and the findings.
+
+    ``answers`` (from :func:`reports.findings.answers`) is computed here unless given.
+    """
+    from reports.findings import MIN_SUPPORT
+    from reports.findings import answers as find
+
     doc = mine_document(report, found, top=top, models=models)
     doc["kind"] = "compare"
     c = found.comparison
@@ -175,6 +182,7 @@ def compare_document(report: LoadReport, found: Any, *, top: int = 20, models: l
     doc["waits"] = waits_section(c)
     doc["groups"] = records(c.groups)
     doc["headline"] = c.headline
+    doc["findings"] = (answers or find(found, min_support=MIN_SUPPORT if min_support is None else min_support)).record()
     return doc
 
 
@@ -227,6 +235,8 @@ def waits_section(c: Any) -> dict[str, Any]:
         "by_state": records(c.by_state),
         "by_step": records(c.steps.drop(columns=["examples_over_target"], errors="ignore")),
         "bottlenecks": records(c.bottlenecks),
+        "bottleneck_steps": records(c.bottleneck_steps),
+        "bottleneck_transitions": records(c.bottleneck_transitions),
         "transitions": records(c.transitions.head(20)),
         "flow_efficiency": c.flow_efficiency,
         "semantics": " ".join((semantics or "").split()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,11 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return "" if value is None else str(value)
+
+
+def more_rows(total: int, shown: int, where: str = "see --json or --csv-dir", indent: int = 2) -> list[str]:
+    """The line under a cut table: how many rows are not shown, and where they are."""
+    return [f"{' ' * indent}… and {total - shown:,} more ({where})"] if total > shown else []
 
 
 def when(ts: pd.Timestamp | None) -> str:
@@ -100,23 +106,26 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10) -> str:
             align="lrrrrl",
         )
     )
-    if len(found.streams) > top:
-        out.append(f"  … {len(found.streams) - top} more streams in --json")
+    out += more_rows(len(found.streams), top, "see --json")
     vc = found.vc_variants
     out += ["", f"Value-chain paths ({len(vc):,})"]
     out.append(table([(int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", " → ".join(r.path) or "(unmapped)") for r in vc.head(top).itertuples(index=False)],
                      ["tickets", "share", "path"], align="rrl"))
+    out += more_rows(len(vc), top, "see --json")
     var = found.variants
     out += ["", f"Top variants ({len(var):,} in all)"]
     out.append(table([(int(r.variant), int(r.cases), f"{r.cases / max(summary.cases, 1):.1%}", _short(" → ".join(r.path), 110)) for r in var.head(top).itertuples(index=False)],
                      ["#", "tickets", "share", "activities"], align="rrrl"))
+    out += more_rows(len(var), top, "see --json")
     out += ["", "Top hand-overs between activities (directly-follows)"]
     out.append(table([(f"{e.source} → {e.target}", int(e.count), duration(e.median_wait_s), duration(e.p90_wait_s)) for e in found.edges.head(top).itertuples(index=False)],
                      ["edge", "count", "median wait", "p90 wait"], align="lrrr"))
+    out += more_rows(len(found.edges), top, "see --json")
     rework = list(found.rework_by_activity.items())[:top]
     if rework:
         out += ["", "Rework: tickets in which an activity occurs twice or more"]
         out.append(table([(a, n, f"{n / max(summary.cases, 1):.1%}") for a, n in rework], ["activity", "tickets", "share"], align="lrr"))
+        out += more_rows(len(found.rework_by_activity), top, "see --json")
     return "\n".join(out)
 
 
@@ -124,16 +133,40 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def compare_text(report: LoadReport, found: Any, *, top: int = 5) -> str:
-    """Return what ``vsm compare`` prints: per stream fitness and deviations, rework, waits, groups."""
+QUESTIONS = (("waits", "Where does work wait?"), ("rework", "Which hand-offs cause rework?"), ("no_value", "Which steps add no value?"))
+
+
+def findings_text(found: Any, answers: Any, *, width: int = 110) -> list[str]:
+    """The findings per question, each a wrapped sentence with its evidence."""
+    out = [f"Findings   ranked by impact in ticket-hours; each rests on at least {answers.min_support:,} tickets "
+           f"(hand-offs for a pair of groups); rates with 95% intervals"]
+    for key, question in QUESTIONS:
+        out.append(f"  {question}")
+        for f in getattr(answers, key):
+            lines = textwrap.wrap(f.sentence, width=width - 6, break_on_hyphens=False)
+            out += [f"    - {lines[0]}", *(f"      {line}" for line in lines[1:])]
+            if f.examples:
+                out.append(f"      e.g. {', '.join(f.examples[:3])}")
+    return out
+
+
+def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: int | None = None, answers: Any = None) -> str:
+    """Return what ``vsm compare`` prints: the findings, per stream fitness and deviations, rework, waits, groups."""
+    from reports.findings import MIN_SUPPORT, ci_text, handoff_tests
+    from reports.findings import answers as find
+
     c = found.comparison
     summary = found.summary
     tickets = found.tickets
     n = max(summary.cases, 1)
+    support = MIN_SUPPORT if min_support is None else min_support
+    answers = answers or find(found, min_support=support)
     out = [
         f"Log        {summary.cases:,} tickets, {summary.events:,} events, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
         f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
+        "",
+        *findings_text(found, answers),
     ]
     devs = c.deviations
     for r in c.streams.itertuples(index=False):
@@ -142,46 +175,66 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5) -> str:
         still_open = f"; {int(r.open):,} still open, judged on the steps so far" if r.open else ""
         out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly{still_open}",
                 f"  designed   {steps}"]
-        mine = devs[devs["stream"] == r.name].head(top)
+        all_mine = devs[devs["stream"] == r.name]
+        mine = all_mine.head(top)
         if len(mine):
             out.append(table(
                 [(f"{d.type} {d.step}", int(d.tickets), f"{d.share:.0%}", _signed(d.median_extra_lead_s), ", ".join(d.examples[:2]))
                  for d in mine.itertuples(index=False)],
                 ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
+            out += more_rows(len(all_mine), len(mine), indent=4)
     rw = int(tickets["any_rework"].sum())
     out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(tickets['self_loops'].sum()):,} self-loops, "
             f"{int(tickets['repetitions'].sum()):,} repetitions, {int(tickets['backflows'].sum()):,} backflows, {int(tickets['reopens'].sum()):,} reopens"]
     if len(c.loops):
-        out.append("Loops      " + ", ".join(f"{r.from_activity} → {r.to_activity} ({int(r.loops):,})" for r in c.loops.head(top).itertuples(index=False)))
+        out.append("Loops      " + ", ".join(f"{r.from_activity} → {r.to_activity} ({int(r.loops):,})" for r in c.loops.head(top).itertuples(index=False))
+                   + (f" and {len(c.loops) - top:,} more" if len(c.loops) > top else ""))
     bounced = int((tickets["bounces"] > 0).sum())
     pairs = c.pairs
     top_pair = f"; most between {pairs.iloc[0]['pair']} ({int(pairs.iloc[0]['bounces']):,})" if len(pairs) else ""
     out.append(f"Ping-pong  {int(tickets['bounces'].sum()):,} bounces in {bounced:,} tickets ({bounced / n:.0%}), "
                f"{int(tickets['reassignments'].sum()):,} reassignments{top_pair}")
-    risky = c.handoffs[c.handoffs["followed_by_rework"] > 0].head(top)
+    all_risky = handoff_tests(c.handoffs, support)
+    all_risky = all_risky[all_risky["followed_by_rework"] > 0] if len(all_risky) else all_risky
+    risky = all_risky.head(top)
     if len(risky):
-        out.append("Hand-offs followed by rework")
-        out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework), f"{h.rework_share:.0%}", int(h.bounced_back))
+        out.append(f"Hand-offs followed by rework, most beyond the other hand-offs' rate first (p: one-sided Fisher test, "
+                   f"BH-adjusted; pairs under {support:,} hand-offs untested)")
+        out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework),
+                           ci_text(h.followed_by_rework, h.handoffs), f"{h.excess:+,.1f}", int(h.bounced_back),
+                           "-" if h.p_adjusted != h.p_adjusted else ("<0.001" if h.p_adjusted < 0.001 else f"{h.p_adjusted:.3f}"))
                           for h in risky.itertuples(index=False)],
-                         ["hand-off", "count", "then rework", "share", "sent back"], align="lrrrr", indent=4))
+                         ["hand-off", "count", "then rework", "share (95% CI)", "beyond others' rate", "sent back", "adj. p"],
+                         align="lrrrrrr", indent=4))
+        out += more_rows(len(all_risky), len(risky), indent=4)
     fe = c.flow_efficiency
     kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
     out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
-    bn = c.bottlenecks.head(top)
-    if len(bn):
-        out.append("Where work waits most (total waiting)")
-        out.append(table([(b.kind, b.name, duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), duration(b.median_wait_s))
-                          for b in bn.itertuples(index=False)],
-                         ["", "where", "total", "share", "tickets", "median"], align="llrrrr", indent=4))
+    bs = c.bottleneck_steps
+    if len(bs):
+        out.append("Waiting before designed steps (share of the waiting at designed steps; median among tickets that waited)")
+        out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), f"{b.share_of_step_waiting:.0%}",
+                           f"{int(b.tickets_waited):,} of {int(b.tickets):,}", duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
+                         ["step", "total", "share", "tickets waited", "median"], align="lrrrr", indent=4))
+        out += more_rows(len(bs), top, indent=4)
+    bt = c.bottleneck_transitions
+    if len(bt):
+        out.append("Waiting between activities (share of all waiting; median per wait)")
+        out.append(table([(_short(b.label, 70), duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), int(b.waits),
+                           duration(b.median_wait_s)) for b in bt.head(top).itertuples(index=False)],
+                         ["where", "total", "share", "tickets", "waits", "median"], align="lrrrrr", indent=4))
+        out += more_rows(len(bt), top, indent=4)
     over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps
     if len(over):
         out.append("Steps over target")
         out.append(table([(f"{s.stream}: {s.label}", duration(s.target_s), int(s.over_target), f"{s.over_target_share:.0%}", duration(s.median_excess_s))
                           for s in over.head(top).itertuples(index=False)],
                          ["step", "target", "tickets over", "share", "median excess"], align="lrrrr", indent=4))
+        out += more_rows(len(over), top, indent=4)
     flagged = c.groups[c.groups["moved_bottleneck"]] if len(c.groups) else c.groups
-    for g in flagged.itertuples(index=False):
+    for g in flagged.head(top).itertuples(index=False):
         out.append(f"Moved bottleneck: {g.group} looks {g.reason}")
+    out += more_rows(len(flagged), top, indent=0)
     return "\n".join(out)
 
 

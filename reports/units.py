@@ -24,3 +24,10 @@ def pct(share: float | None, digits: int = 0) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
     return f"{share * 100:.{digits}f}%"
+
+
+def hours(value: float | None) -> str:
+    """Return hours for an impact: 0.4, 7.5, 1,234."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:,.0f}"

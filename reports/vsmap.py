@@ -75,14 +75,25 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         cx = (prev_x + x) / 2 if i else x - GAP / 2
         svg.add(f'<polygon points="{cx - 13:.1f},{top + 78} {cx + 13:.1f},{top + 78} {cx:.1f},{top + 55}" fill="#fde68a" stroke="#b45309"/>')
         svg.text(cx, top + 73, "W", size=10, anchor="middle", weight="bold", fill="#92400e")
-        svg.text(cx, top + 96, human(row.wait_median_s), size=11, anchor="middle", fill=WAIT, weight="bold", title="median wait before this step")
+        waited = getattr(row, "tickets_waited", None)
+        if waited is None:
+            svg.text(cx, top + 96, human(row.wait_median_s), size=11, anchor="middle", fill=WAIT, weight="bold", title="median wait before this step")
+        elif waited != waited or not waited or not row.tickets:
+            svg.text(cx, top + 96, "no wait", size=11, anchor="middle", fill=MUTED, title="no ticket waited before this step")
+        else:
+            tip = f"median wait among the {int(waited):,} of {int(row.tickets):,} tickets that waited before this step"
+            svg.text(cx, top + 96, human(row.waited_median_s), size=11, anchor="middle", fill=WAIT, weight="bold", title=tip)
+            svg.text(cx, top + 110, f"{pct(waited / row.tickets)} wait", size=10, anchor="middle", fill=MUTED, title=tip)
         svg.line(cx + 16, top + BOX_H / 2 - 10, x - 2, top + BOX_H / 2 - 10, stroke=MUTED, marker=True)
         dash = "5,4" if row.optional else None
         svg.rect(x, top, BOX_W, BOX_H, fill="#ffffff", stroke=colour, width=1.6)
         if dash:
             svg.add(f'<rect x="{x:.1f}" y="{top}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="none" stroke="#ffffff" stroke-width="1.8" stroke-dasharray="{dash}"/>')
         svg.rect(x, top, BOX_W, 24, fill=colour, stroke=colour)
-        svg.text(x + BOX_W / 2, top + 16, short(str(row.label), 30) + (" (optional)" if row.optional else ""), size=12, anchor="middle", weight="bold", fill="#ffffff")
+        # About 25 characters of 12 px bold fit the box; the suffix counts, so that neighbouring titles never meet.
+        suffix = " (optional)" if row.optional else ""
+        svg.text(x + BOX_W / 2, top + 16, short(str(row.label), 25 - len(suffix)) + suffix, size=12, anchor="middle", weight="bold",
+                 fill="#ffffff", title=str(row.label))
         practices = ", ".join(row.practices) if len(row.practices) else "practices not set"
         svg.text(x + 8, top + 39, short(practices, 32), size=10, fill=MUTED, title=practices)
         lines = [

@@ -263,6 +263,28 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
         _write_json(inspect_document(report, summary), json_path, export)
 
 
+def min_support_option(func: F) -> F:
+    return click.option(
+        "--min-support", default=20, show_default=True, type=click.IntRange(1, None), metavar="N",
+        help="Findings resting on fewer tickets (hand-offs, for a pair of groups) are left out of the summary.",
+    )(func)
+
+
+def csv_dir_option(func: F) -> F:
+    return click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False),
+                        help="Also write the result tables as CSV files into DIR.")(func)
+
+
+def _csv_paths(csv_dir: str | None) -> list[str]:
+    if not csv_dir:
+        return []
+    from pathlib import Path
+
+    from reports.csvout import TABLE_NAMES
+
+    return [str(Path(csv_dir) / f"{name}.csv") for name in TABLE_NAMES]
+
+
 def mapping_option(func: F) -> F:
     return click.option(
         "--mapping", "mapping_path", type=click.Path(dir_okay=False), metavar="FILE",
@@ -324,9 +346,11 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--fail-on", "fail_on", metavar="EXPR",
               help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@min_support_option
+@csv_dir_option
 @engine_options
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
-            json_path: str | None, fail_on: str | None, top: int, **kwargs: Any) -> None:
+            json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, **kwargs: Any) -> None:
     """Compare the actual flow with the designed value streams.
 
     Per stream: fitness and the top deviations with their cost in lead time;
@@ -337,20 +361,26 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     """
     from miner.design import load_design
     from miner.thresholds import breaches, parse_fail_on
+    from reports.findings import answers
     from reports.jsonout import compare_document
     from reports.terminal import compare_text
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
-    _check_outputs(export, json_path)
+    _check_outputs(export, json_path, *_csv_paths(csv_dir))
     _check_mapping(mapping_path)
     design = load_design(design_path)
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
+    found_answers = answers(found, min_support=min_support)
     if json_path != "-":
-        click.echo(compare_text(report, found, top=top))
+        click.echo(compare_text(report, found, top=top, min_support=min_support, answers=found_answers))
     if json_path:
-        _write_json(compare_document(report, found), json_path, export)
+        _write_json(compare_document(report, found, min_support=min_support, answers=found_answers), json_path, export)
+    if csv_dir:
+        from reports.csvout import result_tables, write_tables
+
+        write_tables(csv_dir, result_tables(found, report), protect=(export,))
     breached = breaches(thresholds, found.comparison.headline)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
@@ -422,12 +452,13 @@ class Progress:
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
 @click.option("--json", "json_path", metavar="PATH", help="Also write the results as JSON.")
-@click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the result tables as CSV files into DIR.")
+@csv_dir_option
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
+@min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
-           json_path: str | None, csv_dir: str | None, title: str | None, quiet: bool, **kwargs: Any) -> None:
+           json_path: str | None, csv_dir: str | None, title: str | None, min_support: int, quiet: bool, **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -436,17 +467,10 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
-    from pathlib import Path
-
     from miner.design import load_design
     from reports.output import write_text
 
-    csv_paths = []
-    if csv_dir:
-        from reports.csvout import TABLE_NAMES
-
-        csv_paths = [str(Path(csv_dir) / f"{name}.csv") for name in TABLE_NAMES]
-    _check_outputs(export, output, json_path, *csv_paths)
+    _check_outputs(export, output, json_path, *_csv_paths(csv_dir))
     _check_mapping(mapping_path)
     design = load_design(design_path)
     where = _where(export, kwargs)
@@ -476,7 +500,10 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         if warming.is_alive():
             warming.join()
 
-        html = render(report_, found, title=title)
+        from reports.findings import answers
+
+        found_answers = answers(found, min_support=min_support)
+        html = render(report_, found, title=title, answers=found_answers)
         tables: dict[str, Any] = {}
         if csv_dir:
             from reports.csvout import result_tables, write_tables
@@ -486,7 +513,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         if json_path:
             from reports.jsonout import compare_document, dumps
 
-            write_text(json_path, dumps(compare_document(report_, found)), protect=(export,))
+            write_text(json_path, dumps(compare_document(report_, found, min_support=min_support, answers=found_answers)), protect=(export,))
         if csv_dir:
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:

@@ -5,6 +5,7 @@
   var source = document.getElementById("vdata");
   var table = document.getElementById("vtable");
   var filter = document.getElementById("vfilter");
+  var all = document.getElementById("vall");  // <details>: closed, the top 15 only
   if (!source || !table || !filter) { return; }
   var rows = JSON.parse(source.textContent);
   var body = table.tBodies[0];
@@ -29,7 +30,8 @@
       return ascending ? c : -c;
     });
     var fragment = document.createDocumentFragment();
-    shown.slice(0, 500).forEach(function (r) {
+    var limit = (needle || !all || all.open) ? 500 : 15;
+    shown.slice(0, limit).forEach(function (r) {
       var tr = document.createElement("tr");
       cell(tr, String(r.rank), "r");
       cell(tr, r.tickets.toLocaleString("en"), "r");
@@ -56,5 +58,6 @@
     });
   });
   filter.addEventListener("input", render);
+  if (all) { all.addEventListener("toggle", render); }
   render();
 })();

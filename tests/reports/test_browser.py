@@ -54,7 +54,16 @@ def test_sample_report_renders_offline_without_errors(browser, tmp_path):
     assert len(sizes) >= 5
     assert all(w > 0 and h > 0 for w, h in sizes)
     assert page.locator("#streams svg").count() >= 1 and page.locator("#process svg").count() == 1
-    # The variants explorer filters and sorts.
+    # The variants explorer shows the top 15, all behind "Show all", and filters and sorts.
+    assert page.eval_on_selector("#vtable tbody", "b => b.rows.length") == 15
+    page.click("#vall > summary")
+    total = page.evaluate("JSON.parse(document.getElementById('vdata').textContent).length")
+    assert page.eval_on_selector("#vtable tbody", "b => b.rows.length") == total > 15
+    # A long table's "Show all" opens the whole table.
+    handoffs = page.locator("#rework details.all")
+    assert handoffs.locator("tbody tr").first.is_visible() is False
+    handoffs.locator("summary").click()
+    assert handoffs.locator("tbody tr").first.is_visible()
     page.fill("#vfilter", "Reassigned")
     filtered = page.eval_on_selector("#vtable tbody", "b => b.rows.length")
     assert 0 < filtered < page.evaluate("JSON.parse(document.getElementById('vdata').textContent).length")
