@@ -54,12 +54,13 @@ DONE = ALL_KINDS.index("done")
 BOOKKEEPING = ALL_KINDS.index("bookkeeping")
 IMPROVE = STAGES.index("improve")
 
-# Time classes: work, the kinds of waiting, time in a delivered state that a
-# reopen later undid ("done"), and what the mapping cannot tell.
-CLASSES = ("work", "queue", "customer", "vendor", "internal", "handoff", "done", "unclassified")
-WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
-C_WORK, C_QUEUE, C_HANDOFF, C_DONE, C_UNCLASSIFIED = (CLASSES.index(c) for c in ("work", "queue", "handoff", "done", "unclassified"))
-IS_WAIT_CLASS = np.array([c in WAIT_CLASSES or c == "done" for c in CLASSES])  # time that is not work (nor unknown)
+# Time classes: work, the kinds of waiting (including "reopened": time in a
+# delivered state that a reopen later undid, when the ticket only seemed done),
+# and what the mapping cannot tell.
+CLASSES = ("work", "queue", "customer", "vendor", "internal", "handoff", "reopened", "unclassified")
+WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
+C_WORK, C_QUEUE, C_HANDOFF, C_DONE, C_UNCLASSIFIED = (CLASSES.index(c) for c in ("work", "queue", "handoff", "reopened", "unclassified"))
+IS_WAIT_CLASS = np.array([c in WAIT_CLASSES for c in CLASSES])  # time that is waiting
 _WAIT_CLASS_OF_KIND = np.array([CLASSES.index(w) for w in WAIT_KINDS], dtype=np.int8)
 
 

@@ -32,7 +32,7 @@ from miner.valuechain import STAGES, label
 from miner.waits import CLASSES, END, START, flow_efficiency
 
 TOP_BOTTLENECKS = 10
-WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
+WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
 
 
 @dataclass

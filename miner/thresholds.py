@@ -11,13 +11,15 @@ from connectors.errors import BadOption
 METRICS = {
     "fitness": "mean alignment fitness of tickets to their designed stream (0..1)",
     "conforming_share": "share of tickets that follow their designed stream exactly",
-    "rework_rate": "share of tickets with any self-loop, repetition, backflow or reopen",
+    "rework_rate": "share of tickets with any reopen, bounce, backflow, repetition or self-loop",
     "reopen_rate": "share of tickets reopened at least once",
     "pingpong_rate": "share of tickets bounced between groups (X→Y→X) at least once",
-    "flow_efficiency": "pooled work time ÷ lead time",
-    "lead_time_median_h": "median lead time in hours",
-    "lead_time_p90_h": "90th-percentile lead time in hours",
-    "wait_share": "share of lead time spent waiting",
+    "flow_efficiency": "pooled work time ÷ lead time of delivered tickets",
+    "lead_time_median_h": "median lead time of delivered tickets in hours",
+    "lead_time_p90_h": "90th-percentile lead time of delivered tickets in hours",
+    "wait_share": "share of delivered tickets' lead time spent waiting",
+    "unclassified_share": "share of delivered tickets' lead time the mapping cannot classify",
+    "open_share": "share of tickets not delivered at the export's end",
 }
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _TERM = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")

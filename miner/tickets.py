@@ -5,8 +5,8 @@ Lead time runs from a ticket's first event to its delivery (see
 delivery); an open ticket's lead time is its age at the export's end
 (``delivered`` is false). Every ticket's lead time splits exactly into
 ``work_s`` + the wait classes (``queue_s``, ``customer_s``, ``vendor_s``,
-``internal_s``, ``handoff_s``, ``reopened_done_s``: time in a delivered state
-that a reopen undid) + ``unclassified_s``; ``wait_s`` is the sum of the wait
+``internal_s``, ``handoff_s``, ``reopened_s``: time in a delivered state that a
+reopen undid) + ``unclassified_s``; ``wait_s`` is the sum of the wait
 classes. The case duration, by contrast, runs to the last event, as pm4py
 measures it.
 """
@@ -22,8 +22,8 @@ from miner.mapping import EventClasses
 from miner.valuechain import STAGES, label
 
 # Per-ticket column of each time class.
-CLASS_COLUMNS = {c: ("reopened_done_s" if c == "done" else f"{c}_s") for c in CLASSES}
-WAIT_COLUMNS = [CLASS_COLUMNS[c] for c in (*WAIT_CLASSES, "done")]
+CLASS_COLUMNS = {c: f"{c}_s" for c in CLASSES}
+WAIT_COLUMNS = [CLASS_COLUMNS[c] for c in WAIT_CLASSES]
 
 
 def ticket_table(

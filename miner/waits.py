@@ -7,7 +7,7 @@ ticket's current state until the export's end. Time after delivery is not
 lead time and is not counted. Each state's time is classified through the
 mapping as work, queue, customer, vendor, internal or hand-off wait (a
 hand-off wait runs from a change of group to that group's first work, decided
-from where a state sits, not from its name), "done" (a delivered state that a
+from where a state sits, not from its name), "reopened" (a delivered state that a
 reopen undid) or unclassified.
 """
 

@@ -30,7 +30,7 @@ WAIT, WORK, INK, MUTED = "#dc2626", "#059669", "#1f2937", "#6b7280"
 DURATION_TICKS = [(60, "1 min"), (600, "10 min"), (3600, "1 h"), (4 * 3600, "4 h"), (86400, "1 d"), (7 * 86400, "1 w"),
                   (30 * 86400, "30 d"), (90 * 86400, "90 d"), (365 * 86400, "1 y"), (3 * 365 * 86400, "3 y")]
 CLASS_COLOURS = {"work": WORK, "queue": "#f97316", "handoff": "#a855f7", "customer": "#0ea5e9", "vendor": "#eab308",
-                 "internal": "#64748b", "done": "#d1d5db", "unclassified": "#e5e7eb"}
+                 "internal": "#64748b", "reopened": "#fca5a5", "unclassified": "#e5e7eb"}
 
 
 def _figure(width: float, height: float, *, left: float = 0.08, bottom: float = 0.2, right: float = 0.98, top: float = 0.95):  # type: ignore[no-untyped-def]
@@ -94,10 +94,10 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
     """One bar: where lead time goes, work against each kind of waiting."""
     fig = _figure(13, 1.25, left=0.02, bottom=0.32, top=0.98)
     ax = fig.add_subplot()
-    total = sum(v for k, v in by_class.items() if k != "done") or 1.0
+    total = sum(by_class.values()) or 1.0
     left = 0.0
     for name, value in by_class.items():
-        if name == "done" or value <= 0:
+        if value <= 0:
             continue
         share = value / total
         label = "waiting for hand-off" if name == "handoff" else name if name in ("work", "unclassified") else f"{name} wait"

@@ -22,7 +22,7 @@ from scipy import stats
 from miner.waits import END, START
 from reports.units import hours, human, pct
 
-WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff")
+WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
 MIN_SUPPORT = 20
 ALPHA = 0.05  # false discovery rate of the tests of one kind
 SHOWN = 2  # findings per kind in the summary; the JSON lists every one that passes
@@ -242,7 +242,7 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             examples=list(r.examples)))
     by_class = c.by_class
     waiting = sum(by_class[k] for k in WAIT_CLASSES)
-    total = sum(v for k, v in by_class.items() if k != "done")
+    total = sum(by_class.values())
     if total:
         kinds = sorted(((by_class[k], k) for k in WAIT_CLASSES if by_class[k] > 0), reverse=True)
         detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""

@@ -14,7 +14,7 @@ from connectors.report import LoadReport
 from miner.mapping import bookkeeping_events
 from miner.summary import LogSummary
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
 
 def inspect_document(report: LoadReport, summary: LogSummary) -> dict[str, Any]:
@@ -98,6 +98,7 @@ def mine_document(report: LoadReport, found: Any, *, top: int = 20, models: list
     doc["rework"] = {"by_activity": found.rework_by_activity}
     doc["case_duration_s"] = found.case_duration_s
     doc["lead_time_s"] = found.lead_time_s
+    doc["open_tickets"] = found.open_tickets
     doc["time_in_state_s"] = found.time_in_state_s
     doc["stream_grouping"] = {
         "by": "attribute" if found.stream_choice.column else "path",
@@ -208,7 +209,7 @@ def conformance_section(c: Any) -> dict[str, Any]:
 def rework_section(found: Any) -> dict[str, Any]:
     per = found.tickets
     c = found.comparison
-    out: dict[str, Any] = {"cases_with_rework": int(per["any_rework"].sum())}
+    out: dict[str, Any] = {"cases_with_rework": int(per["any_rework"].sum()), "cases": len(per)}
     for name in ("self_loops", "repetitions", "backflows", "reopens"):
         out[name] = {"count": int(per[name].sum()), "cases": int((per[name] > 0).sum()), "time_s": float(per[f"{name}_s"].sum())}
     bounced = per["bounces"] > 0

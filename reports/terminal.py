@@ -208,7 +208,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                          align="lrrrrrr", indent=4))
         out += more_rows(len(all_risky), len(risky), indent=4)
     fe = c.flow_efficiency
-    kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "done", "unclassified") and v > 0)
+    kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
     out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
     bs = c.bottleneck_steps
     if len(bs):

@@ -74,7 +74,7 @@ def class_columns(tickets: pd.DataFrame) -> dict[str, str]:
     """The per-ticket columns of each wait class (and of time in a delivered state that a reopen undid, which
     is waiting too: the ticket was believed delivered)."""
     out = {}
-    for c in (*WAIT_CLASSES, "reopened_done"):
+    for c in (*WAIT_CLASSES, "reopened"):
         for name in (f"{c}_s", f"wait_{c}_s", f"{c}_wait_s"):
             if name in tickets.columns:
                 out[c] = name

@@ -98,9 +98,9 @@ STATUSES = {
     "Blocked": "inherit wait internal",
     "Done": "deliver_support done",
     "Won't Do": "deliver_support done",
-    "Reopened": "engage wait queue reopen",
-    "Re-opened": "engage wait queue reopen",
-    "Reopen": "engage wait queue reopen",
+    "Reopened": "inherit wait queue reopen",
+    "Re-opened": "inherit wait queue reopen",
+    "Reopen": "inherit wait queue reopen",
     # Zendesk and Freshdesk / Freshservice
     "open": "engage wait queue",
     "pending": "inherit wait queue",
@@ -166,7 +166,7 @@ STATUSES = {
     "Zurückgestellt": "inherit wait queue",
     "Gelöst": "deliver_support done",
     "Geschlossen": "deliver_support done",
-    "Wiedereröffnet": "engage wait queue reopen",
+    "Wiedereröffnet": "inherit wait queue reopen",
     # French
     "Nouveau": "engage wait queue",
     "En cours": "deliver_support work",
@@ -175,7 +175,7 @@ STATUSES = {
     "En attente d'un tiers": "inherit wait vendor",
     "Résolu": "deliver_support done",
     "Clos": "deliver_support done",
-    "Rouvert": "engage wait queue reopen",
+    "Rouvert": "inherit wait queue reopen",
     # Dutch
     "Nieuw": "engage wait queue",
     "In behandeling": "deliver_support work",
@@ -183,7 +183,7 @@ STATUSES = {
     "Wacht op leverancier": "inherit wait vendor",
     "Opgelost": "deliver_support done",
     "Gesloten": "deliver_support done",
-    "Heropend": "engage wait queue reopen",
+    "Heropend": "inherit wait queue reopen",
     "Afgemeld": "deliver_support done",
     # Spanish
     "Nuevo": "engage wait queue",
@@ -192,7 +192,7 @@ STATUSES = {
     "Pendiente de proveedor": "inherit wait vendor",
     "Resuelto": "deliver_support done",
     "Cerrado": "deliver_support done",
-    "Reabierto": "engage wait queue reopen",
+    "Reabierto": "inherit wait queue reopen",
 }
 
 
@@ -240,7 +240,7 @@ ITIL_ACTIONS = {
     "Open": ("engage wait queue", 50),
     "Resolved": ("deliver_support done", 45),
     "Closed": ("deliver_support done", 50),
-    "Reopen": ("engage wait queue reopen", 3),
+    "Reopen": ("inherit wait queue reopen", 3),
 }
 
 # Jira issues converted to XES: every field edit, comment and link is an activity.
@@ -268,7 +268,7 @@ JIRA_XES = {
     "Stop Progress": ("inherit wait queue", 5),
     "Resolve Issue": ("deliver_support done", 45),
     "Close Issue": ("deliver_support done", 40),
-    "Reopen Issue": ("engage wait queue reopen", 4),
+    "Reopen Issue": ("inherit wait queue reopen", 4),
 }
 
 
@@ -355,7 +355,7 @@ def test_vendor_waits_inherit_their_stage(source, activity):
     "source, activity, want",
     [
         pytest.param("jira-changelog", "Waiting for support", "engage wait queue", id="jsm-intake"),
-        pytest.param("jira-changelog", "Reopened", "engage wait queue reopen", id="jira-reopened"),
+        pytest.param("jira-changelog", "Reopened", "inherit wait queue reopen", id="jira-reopened"),
         pytest.param("jira-changelog", "Backlog", "plan wait queue", id="jira-backlog"),
         pytest.param("servicenow-audit", "New", "engage wait queue", id="snow-new"),
         pytest.param("zendesk-events", "new", "engage wait queue", id="zendesk-new"),

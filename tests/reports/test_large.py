@@ -84,7 +84,8 @@ def test_group_chart_labels_never_overlap(large):
         renderer = canvas.get_renderer()
         ax = fig.axes[0]
         boxes = [t.get_window_extent(renderer) for t in ax.texts]
-    assert 1 <= len(boxes) <= charts.MAX_LABELS
+    plotted = int((found.comparison.groups["comparable_handoffs"] > 0).sum())
+    assert min(1, plotted) <= len(boxes) <= charts.MAX_LABELS
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not a.overlaps(b), (a, b)
