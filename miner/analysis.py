@@ -238,7 +238,7 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
     tickets["conforming"] = tickets["fitness"] >= 1.0 - 1e-12
 
     rank = _stage_rank(arrays.case, classes.stage, design, assigned)
-    rw: Rework = rework(arrays, classes, acc, rank)
+    rw: Rework = rework(arrays, classes, acc, rank, _instance_steps(log))
     per = rw.per_ticket.drop(columns=["case"])
     for col in per.columns:
         tickets[col] = per[col].to_numpy()
@@ -265,6 +265,20 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
     wait_examples = examples_frame("waits", pair_codes, runs["case_id"].cat.codes.to_numpy(), runs["t_us"].to_numpy() / US,
                                    arrays, key_names=pair_names)
     part.examples = top_examples(pd.concat([rw.examples, wait_examples], ignore_index=True))
+
+
+LIFECYCLE = "lifecycle:transition"
+
+
+def _instance_steps(log: pd.DataFrame) -> np.ndarray | None:
+    """Events that move an activity instance along its XES lifecycle without completing it (schedule, start …)."""
+    if LIFECYCLE not in log.columns:
+        return None
+    values = log[LIFECYCLE].astype("category")
+    names = pd.Index(values.cat.categories.astype(str).str.lower())
+    partial = ~names.isin(["complete", "completed"])
+    codes = values.cat.codes.to_numpy()
+    return np.where(codes >= 0, partial[np.maximum(codes, 0)], False)
 
 
 def _stage_rank(case: np.ndarray, stage: np.ndarray, design: Design, assigned: np.ndarray) -> np.ndarray:

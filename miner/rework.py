@@ -80,17 +80,22 @@ class Rework:
 KINDS = ("reopens", "bounces", "backflows", "repetitions", "self_loops")
 
 
-def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_rank: np.ndarray) -> Rework:
+def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_rank: np.ndarray,
+           instance_step: np.ndarray | None = None) -> Rework:
     """Return every kind of rework per ticket, with the time it cost.
 
     ``stage_rank`` gives, per event, its stage's position in the ticket's
     designed order (-1 when the event has no stage, or one the design lacks).
+    ``instance_step`` flags events that only move one activity instance along
+    its XES lifecycle (schedule, start, suspend …, not complete): they are
+    neither rework nor what separates two pieces of work.
     """
     n = arrays.n_events
     case = arrays.case
     act = arrays.activity.astype(np.int64)
     duration = acc.time_us
-    work = acc.work & ~classes.inherited
+    steps = instance_step if instance_step is not None else np.zeros(n, dtype=bool)
+    work = acc.work & ~classes.inherited & ~steps
     runs = _group_runs(arrays)
     excluded = acc.reopen_episode | runs.returned
     reopen = acc.reopen
@@ -102,9 +107,10 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
 
     # self-loops and repetitions, by the same group
     g = runs.group_of_event
-    prev_act = segments.previous_valid(act.astype(np.float64), acc.status, arrays.first_index)
-    prev_group = segments.previous_valid(g.astype(np.float64), acc.status, arrays.first_index)
-    prev_is_work = segments.previous_valid(work.astype(np.float64), acc.status, arrays.first_index) == 1
+    status = acc.status & ~steps
+    prev_act = segments.previous_valid(act.astype(np.float64), status, arrays.first_index)
+    prev_group = segments.previous_valid(g.astype(np.float64), status, arrays.first_index)
+    prev_is_work = segments.previous_valid(work.astype(np.float64), status, arrays.first_index) == 1
     self_loop = work & prev_is_work & (prev_act == act) & (prev_group == g) & ~excluded & ~backflow
     n_act = max(len(arrays.activity_names), 1)
     n_grp = len(arrays.group_names) + 1 if arrays.group_names is not None else 1

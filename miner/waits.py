@@ -49,7 +49,8 @@ def wait_part(arrays: CaseArrays, acc: Accounting) -> WaitPart:
     idle = int(categories.get_loc(IDLE))
     # One row per status event (its own time), and one per idle gap: categoricals, no string per event.
     gaps = np.flatnonzero((acc.gap_us > 0) | (acc.tail_us > 0))
-    st = np.flatnonzero(acc.status)
+    # States within lead time: the delivering event and what follows it own no lead time.
+    st = np.flatnonzero(acc.status & acc.in_lead)
     gap_class = np.where(acc.gap_us[gaps] > 0, acc.gap_class[gaps], CLASSES.index("queue"))
     states = pd.DataFrame({
         "activity": pd.Categorical.from_codes(np.r_[arrays.activity[st].astype(np.int64), np.full(len(gaps), idle)], categories=categories),
