@@ -288,7 +288,8 @@ def _numeric_codes(values: pd.Series) -> bool:
         return False
     if pd.api.types.is_integer_dtype(s.dtype):
         return True
-    return bool(s.astype(str).str.fullmatch(r"\s*[+-]?\d+\s*").all())
+    distinct = pd.Series(s.unique()).astype(str)  # a regular expression per distinct value, not per row
+    return bool(distinct.str.fullmatch(r"\s*[+-]?\d+\s*").all())
 
 
 def _row_ids(values: pd.Series) -> bool:

@@ -154,10 +154,20 @@ def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help="Also write the results as JSON ('-' for stdout).")(func)
 
 
+def _warm_statistics() -> None:
+    """Import scipy.stats (about a second) on a thread while the export loads: the findings and the groups' tests use it."""
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            import scipy.stats  # noqa: F401
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     """Load ``export`` whole with the load options in ``kwargs``."""
     import connectors
 
+    _warm_statistics()
     source, options = _load_options(kwargs)
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
