@@ -475,17 +475,23 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
             col.offer(f)
     flagged = c.groups[c.groups["moved_bottleneck"].astype(bool)] if len(c.groups) else c.groups
     for g in flagged.itertuples(index=False):
-        cost = float(g.downstream_wait_s) + float(g.downstream_rework_s)
+        # The receiver held constant: the excess over other senders' hand-offs into the same group and ticket type.
+        excess_h = float(g.downstream_excess_total_s) / 3600
+        low, high = (g.downstream_excess_ci_s if isinstance(g.downstream_excess_ci_s, (list, tuple)) else (None, None))
+        ci = f" (95% CI {human(low)} to {human(high)})" if low is not None and high is not None else ""
         p = getattr(g, "p_value", None)
         col.offer(Finding(
             "moved_bottleneck",
-            f"{g.group} is fast locally (median {human(g.local_time_median_s)} per visit) but its hand-offs cost "
-            f"{human(g.downstream_cost_per_visit_s)} per visit downstream: {hours(cost / 3600)} ticket-hours of waiting and rework "
-            f"after its hand-offs over {int(g.visits):,} visits" + (f" ({p_text(p)})" if p is not None and not pd.isna(p) else "")
+            f"{g.group} is fast locally (median {human(g.local_time_median_s)} per visit), but after its hand-offs the receiving "
+            f"group waits or reworks {human(g.downstream_excess_s)} longer per hand-off{ci} than after other groups' hand-offs "
+            f"to the same group and ticket type: {hours(excess_h)} excess ticket-hours over {int(g.comparable_handoffs):,} "
+            f"comparable hand-offs" + (f" (adjusted {p_text(p)})" if p is not None and not pd.isna(p) else "")
             + "; its speed moves the bottleneck downstream.",
-            count=int(g.visits), unit="visits", impact_hours=cost / 3600, impact_basis="hand-off waiting and rework downstream of the group",
-            support=int(g.visits), figures={"group": g.group, "local_time_median_s": float(g.local_time_median_s),
-                                            "downstream_cost_per_visit_s": float(g.downstream_cost_per_visit_s),
-                                            "downstream_wait_s": float(g.downstream_wait_s),
-                                            "downstream_rework_s": float(g.downstream_rework_s),
-                                            **({"p_value": p} if p is not None else {})}))
+            count=int(g.comparable_handoffs), unit="hand-offs", impact_hours=excess_h,
+            impact_basis="excess waiting and rework after its hand-offs over other senders' into the same receiver and ticket type",
+            support=int(g.comparable_handoffs), figures={"group": g.group, "local_time_median_s": float(g.local_time_median_s),
+                                                         "downstream_excess_s": float(g.downstream_excess_s),
+                                                         "downstream_excess_ci_s": [low, high],
+                                                         "downstream_excess_total_s": float(g.downstream_excess_total_s),
+                                                         "comparable_handoffs": int(g.comparable_handoffs),
+                                                         **({"p_value": p} if p is not None else {})}))
