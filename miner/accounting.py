@@ -320,19 +320,25 @@ def _classes(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, work
 UNKNOWN = ALL_KINDS.index("unknown")
 
 
-def path_events(arrays: CaseArrays, classes: EventClasses, acc: Accounting) -> np.ndarray:
-    """Flag the events that make a ticket's value-chain path: its work (and unknown
-    states, for exports that cannot tell), the intake queue it starts in (New,
-    Open: being logged is engage) and its delivery (resolving is the deliver and
-    support step when no work shows it). Waits, other done states and
-    bookkeeping never add a stage, so a wait never makes a deviation.
-    """
+def intake_events(arrays: CaseArrays, classes: EventClasses, acc: Accounting) -> np.ndarray:
+    """Flag each ticket's intake queue: its first state, when that is a queue or hand-off wait
+    (New, Open, Waiting for support, Queued/Awaiting Assignment). Being logged is engage."""
     first_status = np.zeros(arrays.n_events, dtype=bool)
     s = np.flatnonzero(acc.status)
     if len(s):
         sc = arrays.case[s]
         first_status[s[np.r_[True, sc[1:] != sc[:-1]]]] = True
-    intake = first_status & (classes.kind == WAIT) & ~classes.inherited
+    queue_like = (classes.wait == WAIT_KINDS.index("queue")) | (classes.wait == WAIT_KINDS.index("handoff"))
+    return first_status & (classes.kind == WAIT) & (queue_like | ~classes.inherited)
+
+
+def path_events(arrays: CaseArrays, classes: EventClasses, acc: Accounting, intake: np.ndarray) -> np.ndarray:
+    """Flag the events that make a ticket's value-chain path: its work (and unknown
+    states, for exports that cannot tell), the intake queue it starts in (engage:
+    :func:`intake_events`) and its delivery (resolving is the deliver and support
+    step when no work shows it). Waits, other done states and bookkeeping never
+    add a stage, so a wait never makes a deviation.
+    """
     unknown = acc.status & (classes.kind == UNKNOWN)
     delivery = np.zeros(arrays.n_events, dtype=bool)
     delivery[acc.delivery[acc.delivered]] = True

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.eventlog import SOURCE_ROW
-from miner.accounting import Accounting, account, path_events
+from miner.accounting import Accounting, account, intake_events, path_events
 from miner.cases import US, CaseArrays, case_arrays
 from miner.conformance import NO_STREAM, align_tickets
 from miner.design import Design, assign_streams
@@ -121,7 +121,9 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     arrays = case_arrays(log)
     classes = apply_mapping(log, arrays, plan.mapping)
     acc = account(arrays, classes, plan.as_of)
-    path = path_events(arrays, classes, acc)
+    intake = intake_events(arrays, classes, acc)
+    classes.stage[intake] = STAGES.index("engage")  # the queue a ticket is logged into is engage, whatever its rule says
+    path = path_events(arrays, classes, acc, intake)
     names = arrays.activity_names.astype(str)
 
     act_var = variants(arrays.activity, arrays.case_start, arrays.activity_names)
