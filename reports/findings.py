@@ -12,6 +12,7 @@ finding, so the JSON can be checked against the text.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,23 +241,41 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             figures={"source": r.source, "target": r.target, "label": r.label, "waits": int(r.waits),
                      "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s, "share_of_waiting": r.share_of_waiting},
             examples=list(r.examples)))
-    by_class = c.by_class
-    waiting = sum(by_class[k] for k in WAIT_CLASSES)
-    total = sum(by_class.values())
-    if total:
-        kinds = sorted(((by_class[k], k) for k in WAIT_CLASSES if by_class[k] > 0), reverse=True)
-        detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
-        fe = c.flow_efficiency
-        col.note(Finding(
-            "waiting_overall",
-            (f"overall, tickets wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(waiting / total)})"
-             if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
-            + (f"; of the waiting: {detail}" if detail else "")
-            + f"; flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket.",
-            count=n_tickets, denominator=n_tickets,
-            figures={"waiting_s": waiting, "lead_s": total, "waiting_share": waiting / total,
-                     "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
-                     "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]}))
+    col.note(_waiting_overall(found, c))
+
+
+def _waiting_overall(found: Any, c: Any) -> Finding:
+    """The overall share of waiting, over delivered tickets: the same figures as the JSON headline."""
+    per = found.tickets
+    done = per["delivered"].to_numpy(dtype=bool)
+    n_done = int(done.sum())
+    who = "tickets" if n_done == len(per) else f"the {n_done:,} delivered tickets"
+    gone = getattr(c, "not_measured", {})
+    if "wait_share" in gone:
+        return Finding("waiting_overall", f"wait share and flow efficiency are n/a: {gone['wait_share']}.",
+                       count=n_done, denominator=len(per), figures={"not_measured": gone["wait_share"]})
+    by_class = {k: math.fsum(per[f"{k}_s"][done].tolist()) for k in WAIT_CLASSES}
+    waiting = math.fsum(per["wait_s"][done].tolist())
+    total = math.fsum(per["lead_time_s"][done].tolist())
+    if not total:
+        return Finding("waiting_overall", "no delivered ticket has any lead time, so there is no share of waiting.",
+                       count=n_done, denominator=len(per))
+    share = c.headline.get("wait_share", waiting / total) if getattr(c, "headline", None) else waiting / total
+    kinds = sorted(((v, k) for k, v in by_class.items() if v > 0), reverse=True)
+    detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
+    fe = c.flow_efficiency
+    flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
+            else f"flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket")
+    return Finding(
+        "waiting_overall",
+        (f"overall, {who} wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(share)})"
+         if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
+        + (f"; of the waiting: {detail}" if detail else "")
+        + f"; {flow}.",
+        count=n_done, denominator=len(per),
+        figures={"waiting_s": waiting, "lead_s": total, "waiting_share": share,
+                 "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
+                 "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]})
 
 
 # --- Which hand-offs cause rework? ------------------------------------------------------
@@ -425,7 +444,9 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     per = found.tickets
     n = len(per)
     by_state = c.by_state
-    waiting = by_state[by_state["class"].isin(WAIT_CLASSES)]
+    # A delivered state is counted as 'reopened' waiting only where a reopen undid it, which the reopen finding
+    # covers; a state with no time adds nothing (no "median 0 s" as a wait).
+    waiting = by_state[by_state["class"].isin(WAIT_CLASSES) & (by_state["class"] != "reopened") & (by_state["total_s"] > 0)]
     total_time = float(by_state["total_s"].sum())
     for w in waiting.to_dict("records"):
         share = w["total_s"] / total_time if total_time else None

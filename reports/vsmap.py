@@ -123,5 +123,5 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     svg.rect(tx, ladder - 8, 246, 74, fill="#f9fafb", stroke=MUTED)
     svg.text(tx + 10, ladder + 10, f"lead time: median {human(figures.lead_median_s)}", size=12, weight="bold")
     svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}", size=12, fill=WORK)
-    svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency)}", size=12)
+    svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency) if figures.flow_efficiency is not None else 'n/a'}", size=12)
     return svg.markup()
