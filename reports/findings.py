@@ -244,6 +244,12 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
     col.note(_waiting_overall(found, c))
 
 
+def class_name(kind: str, has_groups: bool) -> str:
+    """A wait class as the summary names it: without a group column, 'handoff' waits are named by activities
+    ('Assign to group'), not seen between teams, so they are called assignment waits."""
+    return "assignment" if kind == "handoff" and not has_groups else kind
+
+
 def _waiting_overall(found: Any, c: Any) -> Finding:
     """The overall share of waiting, over delivered tickets: the same figures as the JSON headline."""
     per = found.tickets
@@ -262,7 +268,7 @@ def _waiting_overall(found: Any, c: Any) -> Finding:
                        count=n_done, denominator=len(per))
     share = c.headline.get("wait_share", waiting / total) if getattr(c, "headline", None) else waiting / total
     kinds = sorted(((v, k) for k, v in by_class.items() if v > 0), reverse=True)
-    detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
+    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
     fe = c.flow_efficiency
     flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
             else f"flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket")
@@ -446,13 +452,16 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     by_state = c.by_state
     # A delivered state is counted as 'reopened' waiting only where a reopen undid it, which the reopen finding
     # covers; a state with no time adds nothing (no "median 0 s" as a wait).
-    waiting = by_state[by_state["class"].isin(WAIT_CLASSES) & (by_state["class"] != "reopened") & (by_state["total_s"] > 0)]
+    # A state whose typical visit takes no time, or that is also work, does not add only waiting.
+    worked = set(by_state.loc[by_state["class"] == "work", "activity"].astype(str))
+    waiting = by_state[by_state["class"].isin(WAIT_CLASSES) & (by_state["class"] != "reopened") & (by_state["total_s"] > 0)
+                       & (by_state["median_s"] > 0) & ~by_state["activity"].astype(str).isin(worked)]
     total_time = float(by_state["total_s"].sum())
     for w in waiting.to_dict("records"):
         share = w["total_s"] / total_time if total_time else None
         col.offer(Finding(
             "waiting_state",
-            f"'{w['activity']}' adds only waiting ({w['class']} wait): {hours(w['total_s'] / 3600)} ticket-hours in {int(w['tickets']):,} of {n:,} tickets "
+            f"'{w['activity']}' adds only waiting ({class_name(w['class'], found.has_groups)} wait): {hours(w['total_s'] / 3600)} ticket-hours in {int(w['tickets']):,} of {n:,} tickets "
             f"({rate_ci_text(w['tickets'], n)}), median {human(w['median_s'])} per visit; {pct(share)} of all time in the log.",
             count=int(w["tickets"]), denominator=n, impact_hours=w["total_s"] / 3600, impact_basis="total time in the state",
             support=int(w["tickets"]), figures={"activity": w["activity"], "class": w["class"], "visits": int(w["events"]),

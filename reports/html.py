@@ -24,6 +24,7 @@ from markupsafe import Markup
 from miner.conformance import align, step_symbols
 from miner.valuechain import DESCRIPTIONS, LABELS, STAGES
 from reports import charts, processmap, vsmap
+from reports.findings import class_name
 from reports.terminal import NOT_MEASURED_NAMES
 from reports.findings import answers as find
 from reports.findings import ci_text, handoff_tests, worst_tickets
@@ -126,7 +127,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "hidden_edges": hidden,
         "rework": _rework_context(found, comparison, found_answers.min_support),
         "by_class": comparison.by_class,
-        "class_chart": charts.time_by_class(comparison.by_class),
+        "class_chart": charts.time_by_class({class_name(k, found.has_groups): v for k, v in comparison.by_class.items()}),
         "bottleneck_steps": comparison.bottleneck_steps.to_dict("records"),
         "bottleneck_transitions": comparison.bottleneck_transitions.to_dict("records"),
         "step_chart": charts.bottleneck_bars(

@@ -211,7 +211,9 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                          align="lrrrrrr", indent=4))
         out += more_rows(len(all_risky), len(risky), indent=4)
     fe = c.flow_efficiency
-    kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
+    from reports.findings import class_name
+
+    kinds = ", ".join(f"{class_name(k, found.has_groups)} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
     flow = (f"flow efficiency n/a ({c.not_measured['flow_efficiency']})" if "flow_efficiency" in c.not_measured
             else f"flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket")
     out += ["", f"Waits      {flow}; waiting: {kinds or 'none'}"]

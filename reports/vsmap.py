@@ -64,8 +64,9 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         lift = 26 + 14 * k
         y = top - 4
         d = f"M{xa:.1f},{y} C{xa:.1f},{y - lift * 2:.1f} {xb:.1f},{y - lift * 2:.1f} {xb:.1f},{y}"
-        svg.path(d, stroke=WAIT, width=1.2 + 3.5 * tickets / max_arc, marker=True, title=f"{tickets} tickets went back")
-        svg.text((xa + xb) / 2, y - lift * 1.5 - 4, f"↺ {tickets:,} tickets back", size=11, anchor="middle", fill=WAIT)
+        svg.path(d, stroke=WAIT, width=1.2 + 3.5 * tickets / max_arc, marker=True, title=f"{tickets:,} tickets of this stream whose value-chain path goes back from a later designed step to this one, "
+                 "each ticket counted once per arc (the Rework section counts every backflow, in all streams)")
+        svg.text((xa + xb) / 2, y - lift * 1.5 - 4, f"↺ {tickets:,} {'ticket' if tickets == 1 else 'tickets'} went back", size=11, anchor="middle", fill=WAIT)
 
     prev_x = 24
     for i, row in enumerate(steps.itertuples(index=False)):
