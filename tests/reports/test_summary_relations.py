@@ -106,3 +106,22 @@ def test_the_map_arcs_and_the_rework_card_say_what_they_count(run):
     backflows = doc["rework"]["backflows"]
     assert (f'<span class="v">{backflows["count"]:,}</span><span class="l">backflows (every return to an earlier designed step, '
             f'all streams) in {backflows["cases"]:,} tickets') in page
+
+
+def test_top_limits_the_moved_bottleneck_lines():
+    import connectors
+    import miner
+    from reports.terminal import compare_text
+
+    log, report = connectors.load(SAMPLE_LOGS / "multi_team_events.csv")
+    found = miner.compare(log, None, source=report.source)
+    groups = found.comparison.groups
+    groups["moved_bottleneck"] = True  # as if every group were flagged (a real log had 29)
+    groups["reason"] = "fast"
+    assert len(groups) > 3
+    lines = compare_text(report, found, top=2).splitlines()
+    moved = [x for x in lines if x.startswith("Moved bottleneck: ")]
+    assert len(moved) == 2
+    assert lines[lines.index(moved[-1]) + 1] == f"… and {len(groups) - 2:,} more (see --json or --csv-dir)"
+    # The findings name at most a few of them, the rest are counted in the JSON tables.
+    assert sum("its speed moves the bottleneck downstream" in x for x in lines) <= 5
