@@ -20,7 +20,7 @@ import pandas as pd
 from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, SAMPLES, TABLE_KEYS, VC_SEP, Partial, Plan
 from miner.cases import US
 from miner.conformance import NO_STREAM, deviation_table, stream_summary
-from miner.design import Design
+from miner.design import BUILTIN_ORIGIN, Design
 from miner.groups import group_table
 from miner.mapping import INHERIT, UNMAPPED
 from miner.rework import EXAMPLES, KEY_SEP, top_examples
@@ -287,6 +287,12 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         bottleneck_transitions=bottleneck_transitions(transitions, by_class),
     )
     _mark_not_measured(comparison, tickets, results.coverage)
+    for stream in design.streams if design.origin != BUILTIN_ORIGIN else ():  # the built-in streams are a menu: not all apply
+        if stream.name not in set(comparison.streams["name"]):
+            what = "takes the tickets no other stream matched" if stream.is_default else f"applies to {', '.join(m.describe() for m in stream.applies_to)}"
+            warning = f"designed stream {stream.name!r} matches no ticket (it {what}); check its applies_to against the ticket types"
+            if warning not in design.warnings:
+                design.warnings.append(warning)
     comparison.headline = headline(tickets, comparison)
     return comparison
 

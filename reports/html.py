@@ -123,6 +123,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "answers": found_answers,
         "streams": streams,
         "stream_grouping": found.stream_choice.reason,
+        **_stream_values(found),
         "process_map": pmap,
         "hidden_edges": hidden,
         "rework": _rework_context(found, comparison, found_answers.min_support),
@@ -156,6 +157,19 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "design_origin": comparison.design.origin,
         "design_warnings": comparison.design.warnings,
     }
+
+
+STREAM_VALUES = 12
+
+
+def _stream_values(found: Any) -> dict[str, Any]:
+    """The detected ticket types (the stream attribute's values), how many tickets each, and the designed stream they follow."""
+    if found.stream_choice.column is None or "designed_stream" not in found.tickets:
+        return {"stream_values": [], "stream_values_more": 0}
+    pairs = found.tickets.groupby(["stream", "designed_stream"], observed=True, sort=False).size().reset_index(name="tickets")
+    pairs = pairs.sort_values(["tickets", "stream"], ascending=[False, True], ignore_index=True)
+    rows = [{"value": str(r.stream), "tickets": int(r.tickets), "designed": str(r.designed_stream)} for r in pairs.head(STREAM_VALUES).itertuples(index=False)]
+    return {"stream_values": rows, "stream_values_more": max(len(pairs) - STREAM_VALUES, 0)}
 
 
 def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.ndarray) -> dict[str, Any]:

@@ -103,7 +103,8 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
             f"%C&A: {pct(row.complete_accurate)}",
         ]
         if row.target_s and row.target_s == row.target_s:
-            lines.append(f"target {human(row.target_s)}: {pct(row.over_target_share)} over")
+            lines.append(f"target {human(row.target_s)} incl. wait")
+            lines.append(f"  {pct(row.over_target_share)} of tickets over")
         for k, line in enumerate(lines):
             svg.text(x + 8, top + 58 + 17 * k, line, size=12)
         prev_x = x + BOX_W

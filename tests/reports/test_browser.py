@@ -64,6 +64,16 @@ def test_sample_report_renders_offline_without_errors(browser, tmp_path):
     assert handoffs.locator("tbody tr").first.is_visible() is False
     handoffs.locator("summary").click()
     assert handoffs.locator("tbody tr").first.is_visible()
+    # Example ids never break, and a column of them is wide enough for two short ids a line (not one word a line),
+    # even on a laptop's narrow window.
+    page.set_viewport_size({"width": 800, "height": 1000})
+    wrapped = page.evaluate("""() => Array.from(document.querySelectorAll('td')).filter(td => td.querySelector(':scope > code') && td.offsetParent)
+        .map(td => { const codes = Array.from(td.querySelectorAll(':scope > code'));
+                     const lines = new Set(codes.map(c => Math.round(c.getBoundingClientRect().top)));
+                     return [codes.length, lines.size, codes.every(c => c.getClientRects().length === 1), Math.max(...codes.map(c => c.textContent.length))]; })""")
+    assert wrapped and all(whole for _, _, whole, _ in wrapped)
+    assert all(lines < n for n, lines, _, longest in wrapped if n >= 2 and longest <= 8)
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.fill("#vfilter", "Reassigned")
     filtered = page.eval_on_selector("#vtable tbody", "b => b.rows.length")
     assert 0 < filtered < page.evaluate("JSON.parse(document.getElementById('vdata').textContent).length")
