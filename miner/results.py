@@ -313,8 +313,10 @@ def not_measured(tickets: pd.DataFrame, coverage: float) -> dict[str, str]:
     waiting = math.fsum(tickets["wait_s"][done].tolist())
     if coverage < MIN_MAPPED_FOR_CONFORMANCE:
         why = "no event is mapped to a work or waiting state"
+    elif not done.any():
+        why = "no ticket reaches a delivered state (the mapping names no done state)" if len(tickets) else "no tickets"
     else:
-        why = "no work states in this export" if len(tickets) else "no tickets"
+        why = "no work states in this export"
     if work <= 0:
         out["flow_efficiency"] = why
     if work + waiting <= 0:

@@ -125,12 +125,14 @@ def _draw_level(edges: pd.DataFrame, activity_counts: dict[str, int], start: dic
     # Nodes are obstacles for labels; labels are placed most frequent edge first.
     taken: list[tuple[float, float, float, float]] = [(cx[n] - widths[n] / 2 - 2, ys[n] - 2, widths[n] + 4, NODE_H + 4) for n in names]
     labels: list[tuple[int, str]] = []
+    right_most = [0.0]
     for i, (s, t, count, wait) in enumerate(frame.itertuples(index=False, name=None)):
         w = 0.8 + 5.0 * math.sqrt(count / top)
         has_wait = wait is not None and not pd.isna(wait)
         label = f"{int(count):,}" + (f" · {human(wait)}" if has_wait else "")
         tip = f"{s} → {t}: {int(count):,} times" + (f", median wait {human(wait)}" if has_wait else "")
         d, spots = _route(s, t, cx, ys, widths, index, x_gap)
+        right_most[0] = max(right_most[0], *(float(v.split(",")[0]) for v in d.replace("M", " ").replace("C", " ").split()))
         colour = "#9ca3af" if s == START or t == END else "#4b5563"
         attrs = f'class="pm-edge" data-q="{q[i]:.4f}" data-keep="{int(keep[i])}"'
         svg.add(f'<g {attrs}><path d="{d}" stroke="{colour}" stroke-width="{w:.2f}" fill="none" marker-end="url(#arrow)">'
@@ -145,6 +147,8 @@ def _draw_level(edges: pd.DataFrame, activity_counts: dict[str, int], start: dic
                           f'text-anchor="middle" fill="{INK}">{esc(label)}</text></g>'))
     for _, label_svg in labels:
         svg.add(label_svg)
+    # Backward edges bulge right, and their labels with them: the map is as wide as its widest label or curve.
+    svg.width = max(svg.width, max((b[0] + b[2] for b in taken), default=0) + 16, right_most[0] + 16)
     biggest = max(max(activity_counts.values(), default=1), 1)
     for n in names:
         x, y = cx[n] - widths[n] / 2, ys[n]
