@@ -519,3 +519,7 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                                             "downstream_wait_s": float(g.downstream_wait_s),
                                             "downstream_rework_s": float(g.downstream_rework_s),
                                             **({"p_value": p} if p is not None else {})}))
+    if "conformance" in getattr(c, "not_measured", {}):
+        col.note(Finding("no_value_na", f"steps the design does not foresee are n/a: {c.not_measured['conformance']}."))
+    elif not col.ranked and not col.context:
+        col.note(Finding("no_value_none", "no state adds only waiting, no time goes to rework, and no step is taken that the design lacks."))
