@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,44 @@ NAMES: dict[str, list[str]] = {
         "resolver group", "department", "support section",
     ],
 }
+# The same roles in German, French, Dutch, Spanish, Italian and Portuguese (accents folded), tried after
+# the English names: a header such as 'Ticket;Aktivität;Zeitstempel;Gruppe' is read by name, not guessed.
+FOREIGN_NAMES: dict[str, list[str]] = {
+    "case_id": [
+        "fall", "fall id", "fallnummer", "vorgang", "vorgangs id", "vorgangsnummer", "ticketnummer", "ticket nr", "meldung",
+        "cas", "id cas", "numero de ticket", "numero du ticket", "dossier", "zaak", "zaak id", "zaaknummer", "casus", "melding",
+        "meldingnummer", "caso", "id caso", "numero de caso", "numero caso", "expediente", "incidencia", "pratica",
+        "numero ticket", "segnalazione", "chamado", "numero do chamado", "id do caso", "processo",
+    ],
+    "activity": [
+        "aktivitat", "aktivitaet", "tatigkeit", "zustand", "schritt", "aktion", "ereignis", "activite", "etat", "statut",
+        "etape", "evenement", "tache", "activiteit", "stap", "actie", "gebeurtenis", "taak", "actividad", "estado", "paso",
+        "accion", "evento", "tarea", "attivita", "stato", "fase", "azione", "compito", "atividade", "actividade", "etapa",
+        "acao", "tarefa",
+    ],
+    "timestamp": [
+        "zeitstempel", "zeitpunkt", "datum", "zeit", "datum uhrzeit", "uhrzeit", "startzeit", "horodatage", "date heure",
+        "heure", "date de debut", "tijdstempel", "tijdstip", "datum tijd", "tijd", "marca de tiempo", "fecha", "fecha hora",
+        "fecha y hora", "hora", "marca temporale", "data", "data ora", "ora", "data hora", "data e hora", "carimbo de data hora",
+    ],
+    "end_timestamp": [
+        "endzeit", "ende", "enddatum", "date de fin", "fin", "eindtijd", "einde", "fecha fin", "hora fin", "data fine", "fine",
+        "data fim", "fim",
+    ],
+    "resource": [
+        "bearbeiter", "benutzer", "mitarbeiter", "ressource", "verantwortlich", "zugewiesen an", "utilisateur", "responsable",
+        "intervenant", "assigne a", "medewerker", "gebruiker", "behandelaar", "uitvoerder", "recurso", "usuario", "agente",
+        "asignado a", "tecnico", "risorsa", "utente", "operatore", "assegnatario", "incaricato", "utilizador", "responsavel",
+        "atribuido a",
+    ],
+    "group": [
+        "gruppe", "abteilung", "bearbeitergruppe", "zustandige gruppe", "warteschlange", "groupe", "equipe",
+        "groupe d affectation", "groep", "afdeling", "wachtrij", "grupo", "equipo", "departamento", "cola", "gruppo",
+        "squadra", "reparto", "coda", "equipa", "fila",
+    ],
+}
+for _role, _names in FOREIGN_NAMES.items():
+    NAMES[_role] += [n for n in _names if n not in NAMES[_role]]
 START_NAMES = {"start timestamp", "start time", "start", "start date", "started", "started at"}
 END_NAMES = set(NAMES["end_timestamp"])
 XES_LIFECYCLE = {"schedule", "assign", "start", "complete", "suspend", "resume", "withdraw", "ate_abort",
@@ -56,8 +95,10 @@ XES_LIFECYCLE = {"schedule", "assign", "start", "complete", "suspend", "resume",
 
 
 def normalise(name: str) -> str:
-    """Return ``name`` lower-cased with punctuation folded to single spaces."""
-    return re.sub(r"[^0-9a-z]+", " ", name.lower()).strip()
+    """Return ``name`` lower-cased, accents folded ('Aktivität' -> 'aktivitat'), punctuation as single spaces."""
+    folded = unicodedata.normalize("NFKD", name.lower().replace("ß", "ss"))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", folded).strip()
 
 
 def _name_forms(name: str) -> tuple[str, str]:
@@ -71,6 +112,7 @@ class Guess:
     column: str
     reason: str
     note: str | None = None  # what the load report should say about the choice
+    warning: str | None = None  # a choice that is a guess the user should check
 
 
 def guess_columns(
@@ -137,9 +179,14 @@ def guess_columns(
                     "each code is taken as an activity name (pass --activity-col to choose another column)"
                 )
         else:
-            pick = _activity_by_content(sample, columns, taken, date_like)
+            pick, rivals = _activity_by_content(sample, columns, taken, date_like)
             if pick:
                 chosen["activity"] = Guess(pick, f"content: {_distinct_values(frame[pick])} distinct text values, the fewest of any text column")
+                if rivals:
+                    others = ", ".join(f"{c!r} ({n:,})" for n, c in rivals)
+                    chosen["activity"].warning = (
+                        f"no column is named for the activity; {pick!r} ({sample[pick].nunique():,} distinct values) was guessed "
+                        f"over {others}, a close call: check the activities and pass --activity-col NAME if it is wrong")
         if "activity" in chosen:
             taken.add(chosen["activity"].column)
             sub = _substatus_column(frame, sample, taken)
@@ -231,8 +278,9 @@ def _case_by_content(frame, sample, columns, taken, date_like) -> str | None:  #
     return best[1] if best and best[0] > 0.5 else None
 
 
-def _activity_by_content(sample, columns, taken, date_like) -> str | None:  # type: ignore[no-untyped-def]
-    best: tuple[int, str] | None = None
+def _activity_by_content(sample, columns, taken, date_like):  # type: ignore[no-untyped-def]
+    """The text column with the fewest distinct values, and the other candidates close to it (a guess to flag)."""
+    candidates: list[tuple[int, str]] = []
     for c in columns:
         if c in taken or date_like.get(c, 0) >= 0.5:
             continue
@@ -242,9 +290,15 @@ def _activity_by_content(sample, columns, taken, date_like) -> str | None:  # ty
         if s.str.contains(r"[A-Za-z]", regex=True).mean() < 0.9:
             continue
         distinct = s.nunique()
-        if distinct >= 2 and (best is None or distinct < best[0]):
-            best = (distinct, c)
-    return best[1] if best else None
+        if distinct >= 2:
+            candidates.append((distinct, c))
+    if not candidates:
+        return None, []
+    candidates.sort(key=lambda x: x[0])
+    best = candidates[0]
+    # Another text column of the same order of distinct values could as well be the activity.
+    rivals = [(n, c) for n, c in candidates[1:] if n <= max(4 * best[0], best[0] + 20)]
+    return best[1], rivals[:3]
 
 
 def _sample(frame: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,8 @@ def load_generic(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         report.choose(role, guess.column, guess.reason)
         if guess.note:
             report.notes.append(guess.note)
+        if guess.warning:
+            report.warnings.append(guess.warning)
         report.flags.append(f"{ROLE_FLAGS[role]} {_quote(guess.column)}")
     roles = Roles(**{role: g.column for role, g in guesses.items()})
     roles.lifecycle = lifecycle_column(frame, roles.used())

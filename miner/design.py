@@ -22,6 +22,7 @@ from miner.mapping import Matcher, _matcher
 from miner.valuechain import LABELS, STAGES, label, stage_key, suggest_stage
 
 STREAM_KEYS = {"name", "applies_to", "step", "description"}
+BUILTIN_ORIGIN = "built-in design"
 STEP_KEYS = {"stage", "activities", "practices", "target", "optional", "repeat", "note"}
 TYPE_KEY = "stream"  # in applies_to: the ticket's type, i.e. the discovered stream name
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk|weeks?)\s*$", re.IGNORECASE)
@@ -87,7 +88,7 @@ class Design:
 
 def builtin_design() -> Design:
     text = resources.files("miner").joinpath("defaults", "streams.toml").read_text(encoding="utf-8")
-    return parse_design_text(text, "built-in design")
+    return parse_design_text(text, BUILTIN_ORIGIN)
 
 
 def load_design(path: str | Path | None) -> Design:
@@ -190,6 +191,9 @@ def _parse_step(raw: object, index: int, line: int | None, stream: str, text: st
         raise ConfigError(f"{at('stage')}: unknown stage {raw['stage']!r}{suggest_stage(str(raw['stage']))}")
     target = None
     if "target" in raw:
+        if isinstance(raw["target"], int | float) and not isinstance(raw["target"], bool):
+            n = raw["target"]
+            raise ConfigError(f"{at('target')}: target = {n!r} has no unit; write \"{n}h\" for hours (or \"{n}m\", \"{n}d\", \"{n}w\")")
         target = parse_duration(raw["target"])
         if target is None or target <= 0:
             raise ConfigError(f"{at('target')}: bad duration {raw['target']!r}; write a number and a unit, such as \"30m\", \"4h\", \"2d\" or \"1w\"")

@@ -20,7 +20,7 @@ import pandas as pd
 from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, SAMPLES, TABLE_KEYS, VC_SEP, Partial, Plan
 from miner.cases import US
 from miner.conformance import NO_STREAM, deviation_table, stream_summary
-from miner.design import Design
+from miner.design import BUILTIN_ORIGIN, Design
 from miner.groups import group_table
 from miner.mapping import INHERIT, UNMAPPED
 from miner.rework import EXAMPLES, KEY_SEP, top_examples
@@ -32,6 +32,8 @@ from miner.valuechain import STAGES, label
 from miner.waits import CLASSES, END, START, flow_efficiency
 
 TOP_BOTTLENECKS = 10
+# Below this share of events mapped to the value chain, a path says nothing about the design: no conformance.
+MIN_MAPPED_FOR_CONFORMANCE = 0.05
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
 
 
@@ -57,6 +59,8 @@ class Comparison:
     # Waiting ranked apart: at designed steps (shares of step waiting), and between two activities (shares of all waiting).
     bottleneck_steps: pd.DataFrame = field(default_factory=pd.DataFrame)
     bottleneck_transitions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Figures that cannot be measured on this log, and why: conformance, flow_efficiency, wait_share.
+    not_measured: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -282,8 +286,52 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         bottleneck_steps=bottleneck_steps(tickets, design),
         bottleneck_transitions=bottleneck_transitions(transitions, by_class),
     )
+    _mark_not_measured(comparison, tickets, results.coverage)
+    for stream in design.streams if design.origin != BUILTIN_ORIGIN else ():  # the built-in streams are a menu: not all apply
+        if stream.name not in set(comparison.streams["name"]):
+            what = "takes the tickets no other stream matched" if stream.is_default else f"applies to {', '.join(m.describe() for m in stream.applies_to)}"
+            warning = f"designed stream {stream.name!r} matches no ticket (it {what}); check its applies_to against the ticket types"
+            if warning not in design.warnings:
+                design.warnings.append(warning)
     comparison.headline = headline(tickets, comparison)
     return comparison
+
+
+def not_measured(tickets: pd.DataFrame, coverage: float) -> dict[str, str]:
+    """Which headline figures this log cannot support, and why (as words that follow 'n/a').
+
+    Nothing mapped to the value chain means every path is empty, which
+    conforms to any design; no work state means flow efficiency would be 0%
+    for want of information, not for want of work.
+    """
+    out: dict[str, str] = {}
+    if coverage < MIN_MAPPED_FOR_CONFORMANCE:
+        out["conformance"] = (f"only {coverage:.1%} of events are mapped to the value chain, so paths cannot be compared with the design; "
+                              "write a mapping (vsm mapping init) or pass --mapping")
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    work = math.fsum(tickets["work_s"][done].tolist())
+    waiting = math.fsum(tickets["wait_s"][done].tolist())
+    if coverage < MIN_MAPPED_FOR_CONFORMANCE:
+        why = "no event is mapped to a work or waiting state"
+    elif not done.any():
+        why = "no ticket reaches a delivered state (the mapping names no done state)" if len(tickets) else "no tickets"
+    else:
+        why = "no work states in this export"
+    if work <= 0:
+        out["flow_efficiency"] = why
+    if work + waiting <= 0:
+        out["wait_share"] = why
+    return out
+
+
+def _mark_not_measured(c: Comparison, tickets: pd.DataFrame, coverage: float) -> None:
+    """Blank the figures the log cannot support, so every output shows n/a rather than a number that misleads."""
+    c.not_measured = not_measured(tickets, coverage)
+    if "conformance" in c.not_measured:
+        c.streams = c.streams.assign(fitness=np.nan, conforming_share=np.nan)
+        c.deviations = c.deviations.iloc[0:0]
+    if "flow_efficiency" in c.not_measured:
+        c.flow_efficiency = {"median": None, "pooled": None}
 
 
 def open_tickets(tickets: pd.DataFrame, plan: Plan) -> dict[str, Any]:
@@ -310,20 +358,21 @@ def headline(tickets: pd.DataFrame, c: Comparison) -> dict[str, float | None]:
     """
     n = max(len(tickets), 1)
     assigned = tickets[tickets["designed_stream"] != NO_STREAM]
+    gone = c.not_measured
     done = tickets["delivered"].to_numpy(dtype=bool)
     lead = tickets["lead_time_s"][done]
     total = math.fsum(lead.tolist())
     waiting = math.fsum(tickets["wait_s"][done].tolist())
     return {
-        "fitness": fmean(assigned["fitness"].to_numpy()),
-        "conforming_share": float(assigned["conforming"].mean()) if len(assigned) else None,
+        "fitness": fmean(assigned["fitness"].to_numpy()) if "conformance" not in gone else None,
+        "conforming_share": float(assigned["conforming"].mean()) if len(assigned) and "conformance" not in gone else None,
         "rework_rate": float(tickets["any_rework"].sum() / n),
         "reopen_rate": float((tickets["reopens"] > 0).sum() / n),
         "pingpong_rate": float((tickets["bounces"] > 0).sum() / n),
         "flow_efficiency": c.flow_efficiency["pooled"],
         "lead_time_median_h": float(lead.median() / 3600) if len(lead) else None,
         "lead_time_p90_h": float(lead.quantile(0.9) / 3600) if len(lead) else None,
-        "wait_share": waiting / total if total else None,
+        "wait_share": waiting / total if total and "wait_share" not in gone else None,
         "unclassified_share": math.fsum(tickets["unclassified_s"][done].tolist()) / total if total else None,
         "open_share": float((~done).sum() / n),
     }

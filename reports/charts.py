@@ -101,7 +101,7 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
             continue
         share = value / total
         label = "waiting for hand-off" if name == "handoff" else name if name in ("work", "unclassified") else f"{name} wait"
-        ax.barh([0], [share], left=left, color=CLASS_COLOURS.get(name, MUTED), edgecolor="white", label=f"{label} {share:.0%}")
+        ax.barh([0], [share], left=left, color=CLASS_COLOURS.get("handoff" if name == "assignment" else name, MUTED), edgecolor="white", label=f"{label} {share:.0%}")
         if share > 0.09:
             ax.text(left + share / 2, 0, f"{share:.0%}", ha="center", va="center", color="white", fontsize=10, fontweight="bold")
         left += share

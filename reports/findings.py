@@ -12,6 +12,7 @@ finding, so the JSON can be checked against the text.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,23 +241,47 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             figures={"source": r.source, "target": r.target, "label": r.label, "waits": int(r.waits),
                      "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s, "share_of_waiting": r.share_of_waiting},
             examples=list(r.examples)))
-    by_class = c.by_class
-    waiting = sum(by_class[k] for k in WAIT_CLASSES)
-    total = sum(by_class.values())
-    if total:
-        kinds = sorted(((by_class[k], k) for k in WAIT_CLASSES if by_class[k] > 0), reverse=True)
-        detail = ", ".join(f"{k} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
-        fe = c.flow_efficiency
-        col.note(Finding(
-            "waiting_overall",
-            (f"overall, tickets wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(waiting / total)})"
-             if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
-            + (f"; of the waiting: {detail}" if detail else "")
-            + f"; flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket.",
-            count=n_tickets, denominator=n_tickets,
-            figures={"waiting_s": waiting, "lead_s": total, "waiting_share": waiting / total,
-                     "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
-                     "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]}))
+    col.note(_waiting_overall(found, c))
+
+
+def class_name(kind: str, has_groups: bool) -> str:
+    """A wait class as the summary names it: without a group column, 'handoff' waits are named by activities
+    ('Assign to group'), not seen between teams, so they are called assignment waits."""
+    return "assignment" if kind == "handoff" and not has_groups else kind
+
+
+def _waiting_overall(found: Any, c: Any) -> Finding:
+    """The overall share of waiting, over delivered tickets: the same figures as the JSON headline."""
+    per = found.tickets
+    done = per["delivered"].to_numpy(dtype=bool)
+    n_done = int(done.sum())
+    who = "tickets" if n_done == len(per) else f"the {n_done:,} delivered tickets"
+    gone = getattr(c, "not_measured", {})
+    if "wait_share" in gone:
+        return Finding("waiting_overall", f"wait share and flow efficiency are n/a: {gone['wait_share']}.",
+                       count=n_done, denominator=len(per), figures={"not_measured": gone["wait_share"]})
+    by_class = {k: math.fsum(per[f"{k}_s"][done].tolist()) for k in WAIT_CLASSES}
+    waiting = math.fsum(per["wait_s"][done].tolist())
+    total = math.fsum(per["lead_time_s"][done].tolist())
+    if not total:
+        return Finding("waiting_overall", "no delivered ticket has any lead time, so there is no share of waiting.",
+                       count=n_done, denominator=len(per))
+    share = c.headline.get("wait_share", waiting / total) if getattr(c, "headline", None) else waiting / total
+    kinds = sorted(((v, k) for k, v in by_class.items() if v > 0), reverse=True)
+    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
+    fe = c.flow_efficiency
+    flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
+            else f"flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket")
+    return Finding(
+        "waiting_overall",
+        (f"overall, {who} wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(share)})"
+         if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
+        + (f"; of the waiting: {detail}" if detail else "")
+        + f"; {flow}.",
+        count=n_done, denominator=len(per),
+        figures={"waiting_s": waiting, "lead_s": total, "waiting_share": share,
+                 "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
+                 "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]})
 
 
 # --- Which hand-offs cause rework? ------------------------------------------------------
@@ -425,13 +450,18 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     per = found.tickets
     n = len(per)
     by_state = c.by_state
-    waiting = by_state[by_state["class"].isin(WAIT_CLASSES)]
+    # A delivered state is counted as 'reopened' waiting only where a reopen undid it, which the reopen finding
+    # covers; a state with no time adds nothing (no "median 0 s" as a wait).
+    # A state whose typical visit takes no time, or that is also work, does not add only waiting.
+    worked = set(by_state.loc[by_state["class"] == "work", "activity"].astype(str))
+    waiting = by_state[by_state["class"].isin(WAIT_CLASSES) & (by_state["class"] != "reopened") & (by_state["total_s"] > 0)
+                       & (by_state["median_s"] > 0) & ~by_state["activity"].astype(str).isin(worked)]
     total_time = float(by_state["total_s"].sum())
     for w in waiting.to_dict("records"):
         share = w["total_s"] / total_time if total_time else None
         col.offer(Finding(
             "waiting_state",
-            f"'{w['activity']}' adds only waiting ({w['class']} wait): {hours(w['total_s'] / 3600)} ticket-hours in {int(w['tickets']):,} of {n:,} tickets "
+            f"'{w['activity']}' adds only waiting ({class_name(w['class'], found.has_groups)} wait): {hours(w['total_s'] / 3600)} ticket-hours in {int(w['tickets']):,} of {n:,} tickets "
             f"({rate_ci_text(w['tickets'], n)}), median {human(w['median_s'])} per visit; {pct(share)} of all time in the log.",
             count=int(w["tickets"]), denominator=n, impact_hours=w["total_s"] / 3600, impact_basis="total time in the state",
             support=int(w["tickets"]), figures={"activity": w["activity"], "class": w["class"], "visits": int(w["events"]),
@@ -495,3 +525,7 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                                                          "downstream_excess_total_s": float(g.downstream_excess_total_s),
                                                          "comparable_handoffs": int(g.comparable_handoffs),
                                                          **({"p_value": p} if p is not None else {})}))
+    if "conformance" in getattr(c, "not_measured", {}):
+        col.note(Finding("no_value_na", f"steps the design does not foresee are n/a: {c.not_measured['conformance']}."))
+    elif not col.ranked and not col.context:
+        col.note(Finding("no_value_none", "no state adds only waiting, no time goes to rework, and no step is taken that the design lacks."))

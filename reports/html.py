@@ -24,6 +24,8 @@ from markupsafe import Markup
 from miner.conformance import align, step_symbols
 from miner.valuechain import DESCRIPTIONS, LABELS, STAGES
 from reports import charts, processmap, vsmap
+from reports.findings import class_name
+from reports.terminal import NOT_MEASURED_NAMES
 from reports.findings import answers as find
 from reports.findings import ci_text, handoff_tests, worst_tickets
 from reports.svg import STAGE_COLOURS
@@ -121,11 +123,12 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "answers": found_answers,
         "streams": streams,
         "stream_grouping": found.stream_choice.reason,
+        **_stream_values(found),
         "process_map": pmap,
         "hidden_edges": hidden,
         "rework": _rework_context(found, comparison, found_answers.min_support),
         "by_class": comparison.by_class,
-        "class_chart": charts.time_by_class(comparison.by_class),
+        "class_chart": charts.time_by_class({class_name(k, found.has_groups): v for k, v in comparison.by_class.items()}),
         "bottleneck_steps": comparison.bottleneck_steps.to_dict("records"),
         "bottleneck_transitions": comparison.bottleneck_transitions.to_dict("records"),
         "step_chart": charts.bottleneck_bars(
@@ -138,6 +141,9 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
         "flow": comparison.flow_efficiency,
+        "not_measured": [(NOT_MEASURED_NAMES.get(k, k), why) for k, why in comparison.not_measured.items()],
+        "flow_na": comparison.not_measured.get("flow_efficiency"),
+        "conformance_na": comparison.not_measured.get("conformance"),
         "by_state": comparison.by_state.to_dict("records"),
         "groups": groups.to_dict("records"),
         "group_chart": charts.group_scatter(groups) if len(groups) and (groups["comparable_handoffs"] > 0).any() else None,
@@ -151,6 +157,19 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "design_origin": comparison.design.origin,
         "design_warnings": comparison.design.warnings,
     }
+
+
+STREAM_VALUES = 12
+
+
+def _stream_values(found: Any) -> dict[str, Any]:
+    """The detected ticket types (the stream attribute's values), how many tickets each, and the designed stream they follow."""
+    if found.stream_choice.column is None or "designed_stream" not in found.tickets:
+        return {"stream_values": [], "stream_values_more": 0}
+    pairs = found.tickets.groupby(["stream", "designed_stream"], observed=True, sort=False).size().reset_index(name="tickets")
+    pairs = pairs.sort_values(["tickets", "stream"], ascending=[False, True], ignore_index=True)
+    rows = [{"value": str(r.stream), "tickets": int(r.tickets), "designed": str(r.designed_stream)} for r in pairs.head(STREAM_VALUES).itertuples(index=False)]
+    return {"stream_values": rows, "stream_values_more": max(len(pairs) - STREAM_VALUES, 0)}
 
 
 def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.ndarray) -> dict[str, Any]:
@@ -170,7 +189,7 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         row.name, int(row.tickets),
         float(lead.median()) if len(lead) else None,
         float(work.median()) if len(work) else None,
-        float(work.sum() / lead.sum()) if lead.sum() > 0 else None,
+        float(work.sum() / lead.sum()) if lead.sum() > 0 and "flow_efficiency" not in comparison.not_measured else None,
     )
     by_label = {v: k for k, v in LABELS.items()}
     symbols = step_symbols(design)
@@ -188,8 +207,8 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         "name": row.name,
         "tickets": int(row.tickets),
         "share": row.tickets / max(len(found.tickets), 1),
-        "fitness": row.fitness,
-        "conforming": row.conforming_share,
+        "fitness": None if pd.isna(row.fitness) else row.fitness,
+        "conforming": None if pd.isna(row.conforming_share) else row.conforming_share,
         "applies_to": "tickets no other stream takes" if design.is_default else ", ".join(m.describe() for m in design.applies_to),
         "map": vsmap.draw(steps, arcs, figures) if len(steps) else None,
         "designed": [{"label": s.label, "optional": s.optional, "repeat": s.repeat, "colour": STAGE_COLOURS.get(s.stage, "#6b7280"),

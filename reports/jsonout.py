@@ -183,6 +183,7 @@ def compare_document(report: LoadReport, found: Any, *, top: int = 20, models: l
     doc["waits"] = waits_section(c)
     doc["groups"] = records(c.groups)
     doc["headline"] = c.headline
+    doc["not_measured"] = dict(c.not_measured)
     doc["findings"] = (answers or find(found, min_support=MIN_SUPPORT if min_support is None else min_support)).record()
     return doc
 

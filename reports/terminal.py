@@ -165,6 +165,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
         f"Log        {summary.cases:,} tickets, {summary.events:,} events, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
         f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
+        *not_measured_lines(c.not_measured),
         "",
         *findings_text(found, answers),
     ]
@@ -173,7 +174,9 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
         design = next(s for s in c.design.streams if s.name == r.name)
         steps = " → ".join(f"[{s.label}]" if s.optional else s.label for s in design.steps)
         still_open = f"; {int(r.open):,} still open, judged on the steps so far" if r.open else ""
-        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly{still_open}",
+        fit = ("fitness n/a, conformance n/a" if "conformance" in c.not_measured
+               else f"fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly")
+        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, {fit}{still_open}",
                 f"  designed   {steps}"]
         all_mine = devs[devs["stream"] == r.name]
         mine = all_mine.head(top)
@@ -208,8 +211,12 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                          align="lrrrrrr", indent=4))
         out += more_rows(len(all_risky), len(risky), indent=4)
     fe = c.flow_efficiency
-    kinds = ", ".join(f"{k} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
-    out += ["", f"Waits      flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket; waiting: {kinds or 'none'}"]
+    from reports.findings import class_name
+
+    kinds = ", ".join(f"{class_name(k, found.has_groups)} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
+    flow = (f"flow efficiency n/a ({c.not_measured['flow_efficiency']})" if "flow_efficiency" in c.not_measured
+            else f"flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket")
+    out += ["", f"Waits      {flow}; waiting: {kinds or 'none'}"]
     bs = c.bottleneck_steps
     if len(bs):
         out.append("Waiting before designed steps (share of the waiting at designed steps; median among tickets that waited)")
@@ -236,6 +243,14 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
         out.append(f"Moved bottleneck: {g.group} looks {g.reason}")
     out += more_rows(len(flagged), top, indent=0)
     return "\n".join(out)
+
+
+NOT_MEASURED_NAMES = {"conformance": "Conformance", "flow_efficiency": "Flow efficiency", "wait_share": "Wait share"}
+
+
+def not_measured_lines(gone: dict[str, str]) -> list[str]:
+    """Loud lines for the figures this log cannot support: 'n/a' and why."""
+    return [f"N/A        {NOT_MEASURED_NAMES.get(k, k)} n/a: {why}." for k, why in gone.items()]
 
 
 def _pct(x: float | None) -> str:

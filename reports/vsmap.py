@@ -64,8 +64,9 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         lift = 26 + 14 * k
         y = top - 4
         d = f"M{xa:.1f},{y} C{xa:.1f},{y - lift * 2:.1f} {xb:.1f},{y - lift * 2:.1f} {xb:.1f},{y}"
-        svg.path(d, stroke=WAIT, width=1.2 + 3.5 * tickets / max_arc, marker=True, title=f"{tickets} tickets went back")
-        svg.text((xa + xb) / 2, y - lift * 1.5 - 4, f"↺ {tickets:,} tickets back", size=11, anchor="middle", fill=WAIT)
+        svg.path(d, stroke=WAIT, width=1.2 + 3.5 * tickets / max_arc, marker=True, title=f"{tickets:,} tickets of this stream whose value-chain path goes back from a later designed step to this one, "
+                 "each ticket counted once per arc (the Rework section counts every backflow, in all streams)")
+        svg.text((xa + xb) / 2, y - lift * 1.5 - 4, f"↺ {tickets:,} {'ticket' if tickets == 1 else 'tickets'} went back", size=11, anchor="middle", fill=WAIT)
 
     prev_x = 24
     for i, row in enumerate(steps.itertuples(index=False)):
@@ -102,7 +103,8 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
             f"%C&A: {pct(row.complete_accurate)}",
         ]
         if row.target_s and row.target_s == row.target_s:
-            lines.append(f"target {human(row.target_s)}: {pct(row.over_target_share)} over")
+            lines.append(f"target {human(row.target_s)} incl. wait")
+            lines.append(f"  {pct(row.over_target_share)} of tickets over")
         for k, line in enumerate(lines):
             svg.text(x + 8, top + 58 + 17 * k, line, size=12)
         prev_x = x + BOX_W
@@ -123,5 +125,5 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     svg.rect(tx, ladder - 8, 246, 74, fill="#f9fafb", stroke=MUTED)
     svg.text(tx + 10, ladder + 10, f"lead time: median {human(figures.lead_median_s)}", size=12, weight="bold")
     svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}", size=12, fill=WORK)
-    svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency)}", size=12)
+    svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency) if figures.flow_efficiency is not None else 'n/a'}", size=12)
     return svg.markup()

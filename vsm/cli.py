@@ -418,6 +418,9 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
+    if found.coverage < 0.5:
+        _warn(f"only {found.coverage:.1%} of events are mapped to the value chain, so the streams written rest on "
+              f"{'no events' if found.coverage == 0 else 'a few of them'}; write a mapping first (vsm mapping init) and pass --mapping")
     text, n = bootstrap_design(found, export)
     write_text(output, text, protect=(export,))
     click.echo(f"Wrote {output}: {n} streams; edit them into the flow you intend, then run vsm compare --design {output}", err=True)

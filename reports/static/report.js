@@ -61,3 +61,33 @@
   if (all) { all.addEventListener("toggle", render); }
   render();
 })();
+
+
+// The process map's sliders, as in Disco: activities (the most frequent first; each step has its own layout) and
+// paths (the most frequent first; every shown activity keeps its strongest way in and out). Only hides elements.
+(function () {
+  "use strict";
+  var acts = document.getElementById("pm-acts");
+  var paths = document.getElementById("pm-paths");
+  if (!acts || !paths) { return; }
+  var levels = Array.prototype.slice.call(document.querySelectorAll(".pm-level"));
+  var counts = acts.getAttribute("data-levels").split(",");
+  var total = counts[counts.length - 1];
+  var actsOut = document.getElementById("pm-acts-out");
+  var pathsOut = document.getElementById("pm-paths-out");
+
+  function render() {
+    var i = Number(acts.value), p = Number(paths.value) / 100;
+    levels.forEach(function (level, j) { level.classList.toggle("pm-off", j !== i); });
+    Array.prototype.forEach.call(levels[i].querySelectorAll("[data-q]"), function (el) {
+      var on = el.getAttribute("data-keep") === "1" || Number(el.getAttribute("data-q")) < p;
+      el.classList.toggle("pm-off", !on);
+    });
+    actsOut.textContent = counts[i] + " of " + total;
+    pathsOut.textContent = Math.round(p * 100) + "%";
+  }
+
+  acts.addEventListener("input", render);
+  paths.addEventListener("input", render);
+  render();
+})();

@@ -213,3 +213,42 @@ def test_an_event_identifier_with_text_values_is_not_taken_for_the_activity(tmp_
     )
     log, report = connectors.load(write(tmp_path, text))
     assert report.columns["activity"].column == "Step Name"
+
+
+HEADERS = {
+    "German": "Ticket;Aktivität;Zeitstempel;Gruppe;Kosten",
+    "French": "Numéro de ticket;Activité;Horodatage;Groupe;Coût",
+    "Dutch": "Zaak;Activiteit;Tijdstempel;Groep;Kosten",
+    "Spanish": "Caso;Actividad;Fecha y hora;Grupo;Coste",
+    "Italian": "Pratica;Attività;Data ora;Gruppo;Costo",
+    "Portuguese": "Chamado;Atividade;Data e hora;Equipa;Custo",
+}
+
+
+def _team_log(header: str) -> str:
+    """Five activities, but only two groups: by content alone, the group column would be taken for the activity."""
+    rows = []
+    for c in range(6):
+        for k, act in enumerate(["Neu", "In Arbeit", "Wartet", "Gelöst", "Geschlossen"]):
+            rows.append(f"T{c};{act};2024-03-0{c + 1} {9 + k}:00:00;{'Team A' if k < 2 else 'Team B'};{10 * k}")
+    return header + "\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("language", list(HEADERS))
+def test_headers_in_european_languages_are_read_by_name(tmp_path, language):
+    header = HEADERS[language]
+    names = header.split(";")
+    log, report = connectors.load(write(tmp_path, _team_log(header)))
+    assert [report.columns[r].column for r in ("case_id", "activity", "timestamp", "group")] == names[:4]
+    assert report.columns["activity"].reason == f"name {names[1]!r} (5 distinct values)"
+    assert not report.warnings
+    assert log["activity"].nunique() == 5 and log["group"].nunique() == 2
+
+
+def test_an_activity_guessed_between_similar_columns_is_a_warning(tmp_path):
+    text = _team_log("Spalte A;Spalte B;Spalte C;Spalte D;Spalte E")
+    _, report = connectors.load(write(tmp_path, text))
+    assert report.columns["activity"].column == "Spalte D"
+    assert report.warnings == [
+        "no column is named for the activity; 'Spalte D' (2 distinct values) was guessed over 'Spalte B' (5), a close call: "
+        "check the activities and pass --activity-col NAME if it is wrong"]

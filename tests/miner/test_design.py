@@ -53,6 +53,7 @@ def test_durations(text, expected):
         pytest.param(('stage = "engage"', 'stage = "engag"'), "d.toml:8: stream 'Request' step 1: unknown stage 'engag'; did you mean 'engage'?", id="unknown-stage"),
         pytest.param(('target = "30m"', 'target = "half an hour"'), "d.toml:10: stream 'Request' step 1: bad duration 'half an hour'", id="bad-duration"),
         pytest.param(('practices = ["Service Desk"]', 'practices = ["service dsk"]'), "d.toml:9: stream 'Request' step 1: unknown practice 'service dsk'; did you mean 'service desk'?", id="unknown-practice"),
+        pytest.param(('target = "30m"', 'target = 19'), 'd.toml:10: stream \'Request\' step 1: target = 19 has no unit; write "19h" for hours (or "19m", "19d", "19w")', id="bare-number"),
         pytest.param(('target = "30m"', 'traget = "30m"'), "d.toml:10: stream 'Request' step 1: unknown key 'traget'; did you mean 'target'?", id="typo-key"),
         pytest.param(('applies_to = "default"', 'applies_to = { stream = "glob:*Request*" }'), "d.toml:17: applies_to of 'Everything else' overlaps 'Request' (line 3)", id="overlap"),
         pytest.param(('name = "Everything else"', 'name = "Request"'), "d.toml:17: two streams are named 'Request'", id="duplicate-name"),

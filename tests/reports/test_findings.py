@@ -98,8 +98,10 @@ def _fake(handoffs: list[tuple[str, str, int, int]], downstream_rework_h: float 
     frame = pd.DataFrame([{"from_group": a, "to_group": b, "handoffs": n, "followed_by_rework": k, "rework_share": k / n,
                            "bounced_back": 0, "examples": [f"{a}-{b}"]} for a, b, n, k in handoffs])
     tickets = pd.DataFrame({c: np.zeros(100) for c in ("bounces", "reassignments", "reopens", "reopens_s", "bounce_s", "lead_time_s",
-                                                        "self_loops_s", "repetitions_s", "backflows_s", "work_s")})
+                                                        "self_loops_s", "repetitions_s", "backflows_s", "work_s", "wait_s",
+                                                        *(f"{c}_s" for c in CLASSES))})
     tickets["any_rework"] = False
+    tickets["delivered"] = True
     tickets["case_id"] = [f"T{i}" for i in range(100)]
     comparison = SimpleNamespace(
         handoffs=frame, pairs=pd.DataFrame(), repeated=pd.DataFrame(columns=["activity", "tickets", "time_s", "repetitions", "self_loops", "examples"]),
