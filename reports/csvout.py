@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.output import write_text
+from reports.output import check_writable, write_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,7 +38,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect: tuple[str, ...] = ()) -> list[Path]:
     """Write each table as ``folder/<name>.csv``; return the paths."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    check_writable(target, folder=True)
+    target.mkdir(exist_ok=True)
     paths = []
     for name, frame in tables.items():
         path = target / f"{name}.csv"

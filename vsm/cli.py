@@ -151,7 +151,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "json_path", metavar="PATH|-", help="Also write the results as JSON ('-' for stdout).")(func)
+    return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
 def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
@@ -184,24 +184,72 @@ def _warn(message: str) -> None:
 
 def _write_json(doc: Any, path: str | None, export: str) -> None:
     from reports.jsonout import dumps
+
+    if path:
+        _write_output(dumps(doc), path, export)
+
+
+def _write_output(text: str, path: str, export: str) -> None:
+    """Write ``text`` to the file ``path``, or to stdout when ``path`` is '-'."""
     from reports.output import write_text
 
-    text = dumps(doc)
     if path == "-":
         click.echo(text, nl=False)
-    elif path:
+    else:
         write_text(path, text, protect=(export,))
 
 
-def _check_outputs(export: str, *targets: str | None) -> None:
-    """Refuse, before any work, an output path that is the export itself."""
+OUTPUT_RULE = "'-' is stdout; the folder it goes into must exist."
+
+
+def _check_outputs(export: str, files: dict[str, str | None], folders: dict[str, str | None] | None = None) -> None:
+    """Refuse, before any work, an output vsm could not write, or would write over the export or another output.
+
+    One rule for every output (OUTPUT_RULE): '-' is stdout, and the folder a
+    file or a --csv-dir goes into must exist; vsm creates the output itself, never its parents.
+    """
     from pathlib import Path
 
-    from reports.output import check_not_input
+    from connectors.errors import BadOption
+    from reports.output import check_not_input, check_writable
 
-    for target in targets:
-        if target and target != "-":
+    seen: dict[str, str] = {}
+
+    def claim(option: str, target: str) -> None:
+        key = "-" if target == "-" else os.path.realpath(target)
+        if key in seen:
+            where = "stdout" if target == "-" else target
+            raise BadOption(f"{option} and {seen[key]} both write {where}; give each output its own path")
+        seen[key] = option
+
+    for option, target in files.items():
+        if not target:
+            continue
+        if target != "-":
             check_not_input(Path(target), (export,))
+            check_writable(Path(target))
+        claim(option, target)
+    for option, folder in (folders or {}).items():
+        if not folder:
+            continue
+        if folder == "-":
+            raise BadOption(f"{option} needs a folder to write files into, not '-'")
+        check_writable(Path(folder), folder=True)
+        for name in _folder_files(option):
+            path = Path(folder) / name
+            check_not_input(path, (export,))
+            if path.parent.is_dir():
+                check_writable(path)
+            claim(f"{option} ({name})", str(path))
+
+
+def _folder_files(option: str) -> list[str]:
+    """The files an output folder option may write, as far as they are known before the analysis."""
+    if option != "--csv-dir":
+        return []
+    from reports.csvout import TABLE_NAMES
+
+    return [f"{name}.csv" for name in TABLE_NAMES]
 
 
 class VsmGroup(click.Group):
@@ -254,7 +302,7 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     from reports.jsonout import inspect_document
     from reports.terminal import load_report_text
 
-    _check_outputs(export, json_path)
+    _check_outputs(export, {"--json": json_path})
     log, report = _load(export, kwargs)
     summary = summarize(log)
     if json_path != "-":
@@ -272,17 +320,7 @@ def min_support_option(func: F) -> F:
 
 def csv_dir_option(func: F) -> F:
     return click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False),
-                        help="Also write the result tables as CSV files into DIR.")(func)
-
-
-def _csv_paths(csv_dir: str | None) -> list[str]:
-    if not csv_dir:
-        return []
-    from pathlib import Path
-
-    from reports.csvout import TABLE_NAMES
-
-    return [str(Path(csv_dir) / f"{name}.csv") for name in TABLE_NAMES]
+                        help="Also write the result tables as CSV files into DIR (created; the folder it is in must exist).")(func)
 
 
 def mapping_option(func: F) -> F:
@@ -298,7 +336,7 @@ def mapping_option(func: F) -> F:
 @mapping_option
 @click.option("--stream-by", metavar="COL", help="Attribute that names the value stream (or 'path'); default: detected.")
 @click.option("--bpmn", "bpmn_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write a BPMN model (pm4py inductive miner) per main stream into DIR.")
+              help="Write a BPMN model (pm4py inductive miner) per main stream into DIR (created; the folder it is in must exist).")
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @engine_options
@@ -314,7 +352,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
-    _check_outputs(export, json_path)
+    _check_outputs(export, {"--json": json_path}, {"--bpmn": bpmn_dir})
     _check_mapping(mapping_path)
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=False)
     for warning in found.mapping.warnings:
@@ -366,7 +404,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     from reports.terminal import compare_text
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
-    _check_outputs(export, json_path, *_csv_paths(csv_dir))
+    _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
@@ -392,7 +430,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 @load_options
 @mapping_option
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Design file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"Design file to write. {OUTPUT_RULE}")
 def design(export: str, mapping_path: str | None, stream_by: str | None, output: str, **kwargs: Any) -> None:
     """Bootstrap a designed-streams file from the paths tickets actually follow.
 
@@ -403,14 +441,20 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     """
     import miner
     from miner.design import bootstrap_design
-    from reports.output import write_text
 
+    _check_outputs(export, {"-o": output})
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
     text, n = bootstrap_design(found, export)
-    write_text(output, text, protect=(export,))
-    click.echo(f"Wrote {output}: {n} streams; edit them into the flow you intend, then run vsm compare --design {output}", err=True)
+    _write_output(text, output, export)
+    file = "FILE" if output == "-" else output
+    click.echo(f"Wrote {_shown(output)}: {n} streams; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
+
+
+def _shown(path: str) -> str:
+    """How a message names an output: its path, or 'stdout' for '-'."""
+    return "stdout" if path == "-" else path
 
 
 class Progress:
@@ -450,8 +494,8 @@ class Progress:
 @click.option("--design", "design_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Designed value streams (TOML); default: the built-in ITIL streams.")
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
-@click.option("--json", "json_path", metavar="PATH", help="Also write the results as JSON.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"HTML file to write. {OUTPUT_RULE}")
+@json_option
 @csv_dir_option
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
@@ -468,9 +512,8 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
     from miner.design import load_design
-    from reports.output import write_text
 
-    _check_outputs(export, output, json_path, *_csv_paths(csv_dir))
+    _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
     where = _where(export, kwargs)
@@ -509,15 +552,15 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             from reports.csvout import result_tables, write_tables
 
             tables = result_tables(found, report_)
-        write_text(output, html, protect=(export,))
+        _write_output(html, output, export)
         if json_path:
-            from reports.jsonout import compare_document, dumps
+            from reports.jsonout import compare_document
 
-            write_text(json_path, dumps(compare_document(report_, found, min_support=min_support, answers=found_answers)), protect=(export,))
+            _write_json(compare_document(report_, found, min_support=min_support, answers=found_answers), json_path, export)
         if csv_dir:
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
-        click.echo(f"Wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
+        click.echo(f"Wrote {_shown(output)} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
 
 
 @cli.group()
@@ -529,7 +572,7 @@ def mapping() -> None:
 @click.argument("export", type=click.Path(dir_okay=False))
 @load_options
 @mapping_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Mapping file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"Mapping file to write. {OUTPUT_RULE}")
 def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: Any) -> None:
     """Write a mapping file listing every activity with vsm's guess, for you to edit.
 
@@ -537,18 +580,18 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     """
     from miner.cases import case_arrays
     from miner.mapping import apply_labels, apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
-    from reports.output import write_text
 
+    _check_outputs(export, {"-o": output})
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     rules = resolve_mapping(mapping_path, report.source)
     check_user_rules(rules, set(map(str, log["activity"].cat.categories)), [str(c) for c in log.columns])
     log = apply_labels(log, rules)
     classes = apply_mapping(log, case_arrays(log), rules)
-    write_text(output, render_mapping_file(classes, report.source, export, rules.labels), protect=(export,))
+    _write_output(render_mapping_file(classes, report.source, export, rules.labels), output, export)
     unmapped = len(classes.unmapped)
     click.echo(
-        f"Wrote {output}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"
+        f"Wrote {_shown(output)}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"
         + (f"; {unmapped} unmapped activities are marked UNMAPPED" if unmapped else ""),
         err=True,
     )
@@ -560,7 +603,9 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
               help="Which vendor's export shape to write.")
 @click.option("--tickets", default=200, show_default=True, type=click.IntRange(1, 50_000_000), help="Number of tickets.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed; the same seed gives the same file.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write; its folder must exist. Table shapes (servicenow, servicenow-audit, csv, multi-team) "
+                   "write CSV, or Parquet or Excel when the name ends .parquet or .xlsx; jira and zendesk write JSON.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool) -> None:
     """Write a realistic synthetic export with known injected behaviour.
@@ -572,13 +617,73 @@ def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool
     """
     from connectors.samples import generate
 
+    form = _sample_format(sample_source, output)
     result = generate(sample_source, tickets=tickets, seed=seed, path=output)
+    if form != "text":
+        _convert_sample(output, form)
     if not quiet:
         click.echo(
             f"Wrote {result.path} ({result.rows:,} rows, {result.events:,} events, {tickets:,} tickets) "
             f"and {result.truth_path}",
             err=True,
         )
+
+
+TABLE_SAMPLES = ("servicenow", "servicenow-audit", "csv", "multi-team")
+TABLE_SUFFIXES = {".csv": "text", ".tsv": "text", ".txt": "text", ".parquet": "parquet", ".xlsx": "xlsx"}
+OTHER_SUFFIXES = (".json", ".xes", ".xls", ".xml", ".gz", ".zip")
+
+
+def _sample_format(source: str, output: str) -> str:
+    """The format the name of ``output`` asks for ('text', 'parquet', 'xlsx'); refuse one that does not fit the source."""
+    from pathlib import Path
+
+    from connectors.errors import BadOption
+    from reports.output import check_writable
+
+    if output == "-":
+        raise BadOption("vsm sample -o needs a file name, not '-': it writes OUTPUT.truth.json beside the export")
+    path = Path(output)
+    check_writable(path)
+    suffix = path.suffix.lower()
+    if source in TABLE_SAMPLES:
+        if suffix in OTHER_SUFFIXES:
+            raise BadOption(f"--source {source} writes a table: name the output .csv, .parquet or .xlsx, not {suffix}")
+        return TABLE_SUFFIXES.get(suffix, "text")
+    if suffix in TABLE_SUFFIXES or suffix in OTHER_SUFFIXES[1:]:
+        raise BadOption(f"--source {source} writes the vendor's JSON: name the output .json, not {suffix}")
+    return "text"
+
+
+def _convert_sample(path: str, form: str) -> None:
+    """Rewrite the CSV sample at ``path`` as Parquet or Excel, every column as text as the CSV holds it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from connectors.errors import BadOption
+    from reports.output import write_bytes
+
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header}, strings_can_be_null=True))
+    sink = pa.BufferOutputStream()
+    if form == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, sink)
+    else:
+        if table.num_rows >= 1_048_576:
+            os.unlink(path)
+            raise BadOption(f"{table.num_rows:,} rows do not fit in one Excel sheet; write .csv or .parquet, or fewer --tickets")
+        import io
+
+        buffer = io.BytesIO()
+        table.to_pandas().to_excel(buffer, index=False, sheet_name="export")
+        sink.write(buffer.getvalue())
+    write_bytes(path, sink.getvalue().to_pybytes())
 
 
 def main(argv: list[str] | None = None) -> None:

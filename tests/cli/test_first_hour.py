@@ -1,0 +1,200 @@
+"""Issue 14: what a newcomer runs in the first hour ends in a result or one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import SAMPLE_LOGS, run_cli
+
+CSV = SAMPLE_LOGS / "service_desk_events.csv"
+AUDIT = SAMPLE_LOGS / "servicenow_audit.csv"
+
+
+# ---- delimiters -----------------------------------------------------------------
+
+
+@pytest.fixture
+def tsv(tmp_path):
+    path = tmp_path / "events.tsv"
+    path.write_text(CSV.read_text().replace(",", "\t"))
+    return path
+
+
+@pytest.mark.parametrize("typed", ["\\t", "tab", "\t"])
+def test_a_tab_delimiter_typed_as_backslash_t_reads_the_file(tsv, typed):
+    result = run_cli("inspect", tsv, "--delimiter", typed, "--json", "-")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["events"], doc["cases"]) == (3559, 400)
+
+
+@pytest.mark.parametrize("typed", [";;", "", "\\n"])
+def test_a_delimiter_of_more_than_one_character_is_refused_with_a_hint(tsv, typed):
+    result = run_cli("inspect", tsv, "--delimiter", typed)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: --delimiter must be one character, such as ',' ';' '|' or '\\t' for a tab, not {typed!r}\n"
+
+
+# ---- vsm sample -o --------------------------------------------------------------
+
+
+def test_sample_into_a_missing_folder_is_one_line(tmp_path):
+    out = tmp_path / "missing" / "dir" / "x.csv"
+    result = run_cli("sample", "--source", "csv", "--tickets", "5", "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot write {out}: folder {out.parent} does not exist; create it first\n"
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "xlsx"])
+def test_sample_writes_the_format_its_name_asks_for(tmp_path, suffix):
+    run_cli("sample", "--source", "servicenow-audit", "--tickets", "30", "-o", tmp_path / "x.csv", "--quiet")
+    result = run_cli("sample", "--source", "servicenow-audit", "--tickets", "30", "-o", tmp_path / f"x.{suffix}")
+    assert result.exit_code == 0, result.stderr
+    magic = {"parquet": b"PAR1", "xlsx": b"PK\x03\x04"}[suffix]
+    assert (tmp_path / f"x.{suffix}").read_bytes()[:4] == magic
+    as_csv = json.loads(run_cli("inspect", tmp_path / "x.csv", "--json", "-").stdout)
+    converted = json.loads(run_cli("inspect", tmp_path / f"x.{suffix}", "--json", "-").stdout)
+    truth = json.loads((tmp_path / f"x.{suffix}.truth.json").read_text())
+    assert converted["source"] == "servicenow-audit"
+    assert (converted["events"], converted["cases"]) == (as_csv["events"], as_csv["cases"]) == (truth["events"], 30)
+    assert converted["activity_counts"] == as_csv["activity_counts"]
+
+
+@pytest.mark.parametrize("source, name, message", [
+    ("csv", "x.json", "--source csv writes a table: name the output .csv, .parquet or .xlsx, not .json"),
+    ("jira", "x.xlsx", "--source jira writes the vendor's JSON: name the output .json, not .xlsx"),
+    ("zendesk", "x.csv", "--source zendesk writes the vendor's JSON: name the output .json, not .csv"),
+    ("csv", "-", "vsm sample -o needs a file name, not '-': it writes OUTPUT.truth.json beside the export"),
+])
+def test_sample_refuses_a_name_whose_format_it_cannot_write(tmp_path, monkeypatch, source, name, message):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("sample", "--source", source, "--tickets", "5", "-o", name)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- output paths: '-' is stdout, folders must exist, checked before loading --------
+
+
+def test_two_outputs_on_one_path_is_an_error(tmp_path):
+    out = tmp_path / "r.html"
+    result = run_cli("report", AUDIT, "-o", out, "--json", out, "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: --json and -o both write {out}; give each output its own path\n"
+    assert not out.exists()
+    both = run_cli("report", AUDIT, "-o", "-", "--json", "-", "--quiet")
+    assert both.exit_code == 2
+    assert both.stderr == "Error: --json and -o both write stdout; give each output its own path\n"
+
+
+def test_json_dash_is_stdout_for_report_never_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("report", AUDIT, "-o", "r.html", "--json", "-", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["kind"] == "compare"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+@pytest.mark.parametrize("command", [["design"], ["mapping", "init"]])
+def test_dash_output_writes_the_file_to_stdout(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(*command, CSV, "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("# vsm ")
+    assert "Wrote stdout:" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, option_path", [
+    (["report", "{in}", "-o", "{out}/r.html"], "{out}/r.html"),
+    (["report", "{in}", "-o", "{tmp}/r.html", "--json", "{out}/r.json"], "{out}/r.json"),
+    (["report", "{in}", "-o", "{tmp}/r.html", "--csv-dir", "{out}/csv"], "{out}/csv"),
+    (["compare", "{in}", "--json", "{out}/r.json"], "{out}/r.json"),
+    (["compare", "{in}", "--csv-dir", "{out}/csv"], "{out}/csv"),
+    (["mine", "{in}", "--bpmn", "{out}/models"], "{out}/models"),
+    (["inspect", "{in}", "--json", "{out}/i.json"], "{out}/i.json"),
+    (["design", "{in}", "-o", "{out}/d.toml"], "{out}/d.toml"),
+    (["mapping", "init", "{in}", "-o", "{out}/m.toml"], "{out}/m.toml"),
+])
+def test_every_output_into_a_missing_folder_fails_before_loading(tmp_path, monkeypatch, args, option_path):
+    import connectors.sources
+
+    def no_load(*a, **k):
+        raise AssertionError("the export was read before the outputs were checked")
+
+    monkeypatch.setattr(connectors.sources, "load", no_load)
+    out = tmp_path / "missing"
+    fill = {"{in}": str(CSV), "{out}": str(out), "{tmp}": str(tmp_path)}
+
+    def sub(text):
+        for k, v in fill.items():
+            text = text.replace(k, v)
+        return text
+
+    result = run_cli(*[sub(a) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot write {sub(option_path)}: folder {out} does not exist; create it first\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_dir_is_created_when_its_folder_exists(tmp_path):
+    result = run_cli("compare", CSV, "--csv-dir", tmp_path / "tables")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "tables" / "steps.csv").exists()
+
+
+def test_help_states_the_one_rule_for_outputs():
+    text = " ".join(run_cli("report", "--help").stdout.split())
+    assert "HTML file to write. '-' is stdout; the folder it goes into must exist." in text
+    assert "Also write the results as JSON. '-' is stdout; the folder it goes into must exist." in text
+
+
+# ---- the Python API on a plain DataFrame --------------------------------------------
+
+
+PM4PY_NAMES = {"case_id": "case:concept:name", "activity": "concept:name", "timestamp": "time:timestamp",
+               "resource": "org:resource", "group": "org:group"}
+
+
+def test_from_dataframe_with_pm4py_names_gives_the_table_load_gives():
+    import connectors
+
+    loaded, _ = connectors.load(CSV)
+    df = pd.read_csv(CSV).rename(columns=PM4PY_NAMES)
+    df["time:timestamp"] = pd.to_datetime(df["time:timestamp"])
+    log, report = connectors.from_dataframe(df)
+    assert report.source == "csv"
+    assert list(log.columns) == list(loaded.columns)
+    for column in ("case_id", "activity", "resource", "group", "ticket_type"):
+        assert log[column].astype(str).tolist() == loaded[column].astype(str).tolist()
+    assert (log["timestamp"].to_numpy() == loaded["timestamp"].to_numpy()).all()
+
+
+def test_from_dataframe_takes_named_columns_and_naive_times_in_a_zone():
+    import connectors
+
+    df = pd.DataFrame({"Ticket": ["A", "A", "B"], "Status": ["New", "Done", "New"],
+                       "At": pd.to_datetime(["2025-03-01 09:00", "2025-03-01 10:00", "2025-03-02 09:00"])})
+    log, _ = connectors.from_dataframe(df, case="Ticket", activity="Status", timestamp="At", timezone="Europe/Berlin")
+    assert log["timestamp"].dt.strftime("%H:%M").tolist() == ["08:00", "09:00", "08:00"]
+    with pytest.raises(connectors.VsmError, match=r"^<DataFrame>: no column 'Case' for case; columns are 'Ticket', 'Status', 'At'$"):
+        connectors.from_dataframe(df, case="Case")
+
+
+@pytest.mark.parametrize("entry", ["discover", "compare"])
+def test_miner_entry_points_explain_a_plain_dataframe(entry):
+    import connectors
+    import miner
+
+    with pytest.raises(connectors.VsmError) as caught:
+        getattr(miner, entry)(pd.read_csv(CSV))
+    assert str(caught.value) == (
+        f"miner.{entry} needs vsm's event table, and this DataFrame lacks 'source_row'; build it with "
+        "connectors.from_dataframe(df, case=..., activity=..., timestamp=...) or connectors.load(path)")
+    with pytest.raises(connectors.VsmError, match=r"lacks 'activity', 'source_row'"):
+        getattr(miner, entry)(pd.read_csv(CSV).rename(columns={"activity": "status"}))
