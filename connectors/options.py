@@ -65,6 +65,9 @@ class LoadOptions:
         if kwargs.get("delimiter") is not None:
             kwargs["delimiter"] = parse_delimiter(str(kwargs["delimiter"]))
         options = cls(**{k: v for k, v in kwargs.items() if v is not None}, dates=date_options)  # type: ignore[arg-type]
+        if options.end_timestamp_col and options.end_timestamp_col == options.timestamp_col:
+            raise BadOption(f"--end-timestamp-col {options.end_timestamp_col!r} is also the --timestamp-col; "
+                            "an interval's end needs its own column (or leave --end-timestamp-col out)")
         if options.lifecycle not in LIFECYCLE_MODES:
             raise BadOption(f"--lifecycle must be one of {', '.join(LIFECYCLE_MODES)}, not {options.lifecycle!r}")
         return options

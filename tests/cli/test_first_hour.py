@@ -198,3 +198,43 @@ def test_miner_entry_points_explain_a_plain_dataframe(entry):
         "connectors.from_dataframe(df, case=..., activity=..., timestamp=...) or connectors.load(path)")
     with pytest.raises(connectors.VsmError, match=r"lacks 'activity', 'source_row'"):
         getattr(miner, entry)(pd.read_csv(CSV).rename(columns={"activity": "status"}))
+
+
+# ---- error messages that say what failed ----------------------------------------------
+
+
+@pytest.fixture
+def unnamed_times(tmp_path):
+    """The sample with its timestamp column under a name vsm does not know, so only content finds it."""
+    path = tmp_path / "z.csv"
+    path.write_text(CSV.read_text().replace("timestamp", "zeit", 1))
+    return path
+
+
+@pytest.mark.parametrize("given_column", [False, True])
+def test_a_date_format_that_matches_nothing_says_so_with_an_example(unnamed_times, given_column):
+    args = ["--timestamp-col", "zeit"] if given_column else []
+    result = run_cli("inspect", unnamed_times, "--date-format", "%d.%m.%Y %H:%M", *args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {unnamed_times}: --date-format '%d.%m.%Y %H:%M' matched none of the values of column 'zeit' "
+        "(such as '2025-01-06T10:36:21Z'); fix the format, or leave --date-format out to detect it\n")
+
+
+def test_a_date_format_that_matches_some_values_still_lists_the_failures(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("case,activity,timestamp\nA,New,01.02.2025 10:00\nA,Done,2025-02-02 10:00\nB,New,2025-02-03 10:00\n")
+    result = run_cli("inspect", path, "--date-format", "%d.%m.%Y %H:%M")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}: timestamp column 'timestamp' has 2 of 3 values that are not dates read as format")
+
+
+def test_end_timestamp_on_the_start_column_says_so():
+    result = run_cli("inspect", CSV, "--timestamp-col", "timestamp", "--end-timestamp-col", "timestamp")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: --end-timestamp-col 'timestamp' is also the --timestamp-col; an interval's end needs "
+                             "its own column (or leave --end-timestamp-col out)\n")
+    alone = run_cli("inspect", CSV, "--end-timestamp-col", "timestamp")
+    assert alone.exit_code == 2
+    assert alone.stderr == (f"Error: {CSV}: no column is left for the timestamp: 'timestamp', the column of dates, is given as "
+                            "--end-timestamp-col; pass --timestamp-col NAME for the start\n")
