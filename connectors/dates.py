@@ -356,7 +356,7 @@ def _iso_description(text: pa.Array, timezone: str) -> str:
         return "ISO 8601 with zone offsets"
     if with_offset == 0:
         return f"ISO 8601 without a zone, taken as {timezone}"
-    return f"ISO 8601, {with_offset:,} values with an offset and {total - with_offset:,} without (taken as {timezone})"
+    return f"ISO 8601, {with_offset:,} {'value' if with_offset == 1 else 'values'} with an offset and {total - with_offset:,} without (taken as {timezone})"
 
 
 def _parse_epoch(text: pa.Array, sample: list[str]) -> tuple[pd.Series, str, list[str]]:

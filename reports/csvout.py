@@ -7,6 +7,7 @@ apostrophe (OWASP's advice). Numbers are written as numbers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
     tickets.insert(3, "activities", found.tickets["activity_path"].str.replace("\x1f", " → ", regex=False))
     if "deviations" in tickets:
         tickets["deviations"] = ["; ".join(x.replace("\x1f", " ") for x in d) for d in tickets["deviations"]]
+    # Steps are numbered from 1 in every table a user reads, as in steps.csv (step0_work_s is step 1's).
+    tickets = tickets.rename(columns=lambda c: re.sub(r"^step(\d+)_", lambda m: f"step{int(m.group(1)) + 1}_", c))
     variants = found.variants.copy()
     variants["path"] = [" → ".join(p) for p in variants["path"]]
     rejections = pd.DataFrame(

@@ -18,6 +18,13 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def counted(n: int, what: str, plural: str | None = None) -> str:
+    """'1 stream', '3 streams' (connectors.report.counted, imported when used so that --help stays fast)."""
+    from connectors.report import counted as count
+
+    return count(n, what, plural)
+
 EXIT_USAGE = 2
 EXIT_THRESHOLD = 1
 
@@ -179,6 +186,10 @@ def _warn(message: str) -> None:
     """Print a warning on stderr as one line, whatever the data it quotes."""
     from connectors.errors import one_line
 
+    if Progress.open is not None:  # a progress line waits for its time: end it, so the warning has its own line
+        click.echo("", err=True)
+        Progress.open.interrupted = True
+        Progress.open = None
     click.echo(f"Warning: {one_line(message)}", err=True)
 
 
@@ -366,7 +377,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
         paths = write_models(built, bpmn_dir)
         models = [{"stream": m.stream, "tickets": m.tickets, "process_tree": m.model.text, "bpmn": str(p)}
                   for m, p in zip(built, paths, strict=True)]
-        click.echo(f"Wrote {len(paths)} BPMN model(s) to {bpmn_dir}", err=True)
+        click.echo(f"Wrote {counted(len(paths), 'BPMN model')} to {bpmn_dir}", err=True)
     if json_path != "-":
         click.echo(mine_text(report, found, top=top))
     if json_path:
@@ -449,7 +460,7 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     text, n = bootstrap_design(found, export)
     _write_output(text, output, export)
     file = "FILE" if output == "-" else output
-    click.echo(f"Wrote {_shown(output)}: {n} streams; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
+    click.echo(f"Wrote {_shown(output)}: {counted(n, 'stream')}; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
 
 
 def _shown(path: str) -> str:
@@ -458,12 +469,19 @@ def _shown(path: str) -> str:
 
 
 class Progress:
-    """Step-by-step progress on stderr: what is running and how long it took."""
+    """Step-by-step progress on stderr: what is running and how long it took.
+
+    A warning printed while a step runs ends the step's line first (see
+    :func:`_warn`); the step then writes its line again with its time.
+    """
+
+    open: Progress | None = None  # the progress whose line is waiting for its time
 
     def __init__(self, quiet: bool, steps: int) -> None:
         self.quiet = quiet
         self.steps = steps
         self.done = 0
+        self.interrupted = False
 
     def __call__(self, label: str) -> Any:
         import contextlib
@@ -473,16 +491,22 @@ class Progress:
         def step() -> Any:
             self.done += 1
             start = time.perf_counter()
+            head = f"[{self.done}/{self.steps}] {label} …"
             if not self.quiet:
-                click.echo(f"[{self.done}/{self.steps}] {label} …", err=True, nl=False)
+                click.echo(head, err=True, nl=False)
+                self.interrupted = False
+                Progress.open = self
             try:
                 yield
             except BaseException:
                 if not self.quiet:
-                    click.echo(" stopped", err=True)  # end the line, so that the error has its own
+                    Progress.open = None
+                    click.echo(f"{head} stopped" if self.interrupted else " stopped", err=True)  # the error gets its own line
                 raise
             if not self.quiet:
-                click.echo(f" {time.perf_counter() - start:.1f} s", err=True)
+                Progress.open = None
+                took = f" {time.perf_counter() - start:.1f} s"
+                click.echo(head + took if self.interrupted else took, err=True)
 
         return step()
 
@@ -591,8 +615,8 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     _write_output(render_mapping_file(classes, report.source, export, rules.labels), output, export)
     unmapped = len(classes.unmapped)
     click.echo(
-        f"Wrote {_shown(output)}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"
-        + (f"; {unmapped} unmapped activities are marked UNMAPPED" if unmapped else ""),
+        f"Wrote {_shown(output)}: {counted(len(classes.activities), 'activity', 'activities')}, {classes.coverage:.1%} of events mapped"
+        + (f"; {counted(unmapped, 'unmapped activity', 'unmapped activities')} {'is' if unmapped == 1 else 'are'} marked UNMAPPED" if unmapped else ""),
         err=True,
     )
 
@@ -623,7 +647,7 @@ def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool
         _convert_sample(output, form)
     if not quiet:
         click.echo(
-            f"Wrote {result.path} ({result.rows:,} rows, {result.events:,} events, {tickets:,} tickets) "
+            f"Wrote {result.path} ({counted(result.rows, 'row')}, {counted(result.events, 'event')}, {counted(tickets, 'ticket')}) "
             f"and {result.truth_path}",
             err=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -238,3 +239,70 @@ def test_end_timestamp_on_the_start_column_says_so():
     assert alone.exit_code == 2
     assert alone.stderr == (f"Error: {CSV}: no column is left for the timestamp: 'timestamp', the column of dates, is given as "
                             "--end-timestamp-col; pass --timestamp-col NAME for the start\n")
+
+
+# ---- text: singular and plural, stream choice, warnings on their own line, numbers ----------
+
+
+@pytest.fixture
+def one_ticket(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("case_id,activity,timestamp,ticket_type\nINC1,Log incident,2025-01-06T10:36:21Z,Incident\n"
+                    "INC1,Resolve,2025-01-06T10:39:51Z,Incident\n")
+    return path
+
+
+def test_one_ticket_is_one_ticket_everywhere(one_ticket, tmp_path):
+    inspect = run_cli("inspect", one_ticket)
+    assert "Log         1 case, 2 events, 2 activities" in inspect.stdout
+    mine = run_cli("mine", one_ticket)
+    assert mine.stdout.startswith("Log        1 ticket, 2 events, 2 activities, ")
+    compare = run_cli("compare", one_ticket, "--min-support", "1")
+    out = compare.stdout
+    assert out.startswith("Log        1 ticket, 2 events, ")
+    assert "each rests on at least 1 ticket (hand-offs" in out
+    assert "Stream 'Incident': 1 ticket, fitness" in out
+    assert "Rework     0 tickets (0%): 0 self-loops, 0 repetitions, 0 backflows, 0 reopens" in out
+    assert "Ping-pong  0 bounces in 0 tickets (0%), 0 reassignments" in out
+    design = run_cli("design", one_ticket, "-o", tmp_path / "d.toml")
+    assert design.stderr.startswith(f"Wrote {tmp_path / 'd.toml'}: 1 stream; edit them")
+    sample = run_cli("sample", "--source", "csv", "--tickets", "1", "-o", tmp_path / "s.csv")
+    assert sample.stderr.startswith(f"Wrote {tmp_path / 's.csv'} (") and ", 1 ticket) and " in sample.stderr
+
+
+def test_a_stream_attribute_given_reads_as_a_sentence():
+    out = run_cli("mine", CSV, "--stream-by", "priority").stdout
+    assert "\nValue streams, by attribute 'priority' (given with --stream-by)\n" in out
+
+
+def test_a_warning_while_loading_gets_its_own_line_and_the_step_its_time(tmp_path):
+    export = tmp_path / "w.csv"
+    export.write_text("case_id,activity,timestamp\nA,New,2025-01-01T10:00:00Z\nA,Done,2025-01-01T11:00:00Z\n"
+                      "B,New,2025-01-01T10:00:00Z\nB,Done,2099-01-01T10:00:00Z\n")
+    result = run_cli("report", export, "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"[1/3] Loading {export} …"
+    assert lines[1] == "Warning: 1 event is dated in the future (latest 2099-01-01 10:00); check the date format or time zone"
+    assert re.fullmatch(rf"\[1/3\] Loading {re.escape(str(export))} … \d+\.\d s", lines[2])
+    assert re.fullmatch(r"\[2/3\] Mining and comparing 4 events … \d+\.\d s", lines[3])
+    assert all(line.startswith(("[", "Warning: ", "Wrote ")) for line in lines)
+
+
+def test_long_durations_have_thousands_separators():
+    from reports.units import human
+
+    assert human(18313.4 * 86400) == "18,313.4 d"
+    assert human(4.25 * 86400) == "4.2 d"
+
+
+def test_step_columns_of_tickets_csv_count_from_one_as_steps_csv_does(tmp_path):
+    result = run_cli("compare", AUDIT, "--csv-dir", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    tickets = pd.read_csv(tmp_path / "tickets.csv")
+    steps = pd.read_csv(tmp_path / "steps.csv")
+    numbers = sorted({int(c.split("_")[0][4:]) for c in tickets.columns if re.match(r"step\d+_", c)})
+    assert numbers == list(range(1, max(numbers) + 1)) and set(steps["step"]) <= set(numbers)
+    # Step 1 of each stream: the tickets that reached it are the tickets steps.csv counts for it.
+    for stream, first in steps[steps["step"] == 1].set_index("stream").iterrows():
+        assert int(tickets.loc[tickets["designed_stream"] == stream, "step1_reached"].sum()) == first["tickets"]
