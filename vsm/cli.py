@@ -521,12 +521,15 @@ class Progress:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"HTML file to write. {OUTPUT_RULE}")
 @json_option
 @csv_dir_option
+@click.option("--fail-on", "fail_on", metavar="EXPR",
+              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
-           json_path: str | None, csv_dir: str | None, title: str | None, min_support: int, quiet: bool, **kwargs: Any) -> None:
+           json_path: str | None, csv_dir: str | None, fail_on: str | None, title: str | None, min_support: int, quiet: bool,
+           **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -536,7 +539,9 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
     from miner.design import load_design
+    from miner.thresholds import breaches, parse_fail_on
 
+    thresholds = parse_fail_on(fail_on) if fail_on else []
     _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
@@ -585,6 +590,10 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
         click.echo(f"Wrote {_shown(output)} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
+    breached = breaches(thresholds, found.comparison.headline)
+    if breached:
+        click.echo("Threshold breached: " + "; ".join(breached), err=True)
+        sys.exit(EXIT_THRESHOLD)
 
 
 @cli.group()

@@ -306,3 +306,34 @@ def test_step_columns_of_tickets_csv_count_from_one_as_steps_csv_does(tmp_path):
     # Step 1 of each stream: the tickets that reached it are the tickets steps.csv counts for it.
     for stream, first in steps[steps["step"] == 1].set_index("stream").iterrows():
         assert int(tickets.loc[tickets["designed_stream"] == stream, "step1_reached"].sum()) == first["tickets"]
+
+
+# ---- --fail-on on vsm report ------------------------------------------------------------
+
+
+def test_report_fails_on_a_breached_threshold_after_writing_the_report(tmp_path):
+    out = tmp_path / "r.html"
+    result = run_cli("report", AUDIT, "-o", out, "--quiet", "--fail-on", "rework_rate>0.1")
+    assert result.exit_code == 1
+    assert re.fullmatch(r"Threshold breached: rework_rate 0\.\d+ > 0\.1\n", result.stderr)
+    assert out.read_text().rstrip().endswith("</html>")
+    assert run_cli("report", AUDIT, "-o", out, "--quiet", "--fail-on", "fitness<0.1").exit_code == 0
+    bad = run_cli("report", AUDIT, "-o", tmp_path / "x.html", "--fail-on", "fitnes<0.1")
+    assert (bad.exit_code, bad.stderr) == (2, "Error: --fail-on: unknown metric 'fitnes'; did you mean 'fitness'?\n")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_fail_on_reads_durations_with_units(tmp_path):
+    from miner.thresholds import Threshold, parse_fail_on
+
+    assert parse_fail_on("lead_time_p90>2d, lead_time_median_h>=90min") == [
+        Threshold("lead_time_p90_h", ">", 48.0), Threshold("lead_time_median_h", ">=", 1.5)]
+    breached = run_cli("compare", AUDIT, "--fail-on", "lead_time_p90>1h")
+    assert breached.exit_code == 1
+    assert re.fullmatch(r"Threshold breached: lead_time_p90_h [\d.]+ > 1\n", breached.stderr)
+    assert run_cli("compare", AUDIT, "--fail-on", "lead_time_p90>100w").exit_code == 0
+    for expr, message in [("fitness<2d", "--fail-on: 'fitness' is not a duration, so 'fitness<2d' cannot take the unit 'd'; "
+                                         "durations: lead_time_median, lead_time_p90"),
+                          ("lead_time_p90>2", "--fail-on: 'lead_time_p90>2' needs a unit (s, min, h, d, w), e.g. lead_time_p90>2d")]:
+        result = run_cli("compare", AUDIT, "--fail-on", expr)
+        assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
