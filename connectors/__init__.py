@@ -1,6 +1,7 @@
 """Connectors: read ticketing exports into vsm's canonical event table.
 
 >>> log, report = connectors.load("incidents.csv")
+>>> log, report = connectors.from_dataframe(df, case="ticket", activity="status", timestamp="changed_at")
 
 ``log`` follows the schema in :mod:`connectors.eventlog`; ``report`` is a
 :class:`LoadReport` that accounts for every input row. Names are imported on
@@ -14,6 +15,7 @@ from typing import Any
 
 _PUBLIC = {
     "load": "connectors.sources",
+    "from_dataframe": "connectors.frame",
     "SOURCE_NAMES": "connectors.sources",
     "LoadReport": "connectors.report",
     "LoadOptions": "connectors.options",

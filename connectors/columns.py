@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from connectors.dates import DateOptions, parse_timestamps
+from connectors.dates import DateOptions, format_matched_none, parse_timestamps
 from connectors.errors import BadTimestamps, MissingColumn
 from connectors.report import distinct, few, tally
 
@@ -208,10 +208,31 @@ def guess_columns(
             chosen[role] = Guess(pick, f"name {pick!r}")
             taken.add(pick)
 
+    if "timestamp" not in chosen:
+        _explain_no_timestamp(sample, columns, given, dates, path)
     for role in ("case_id", "activity", "timestamp"):
         if role not in chosen:
             raise MissingColumn(_missing(path, role, None, columns))
     return chosen
+
+
+def _explain_no_timestamp(sample: pd.DataFrame, columns: list[str], given: dict[str, str], dates: DateOptions, path: str) -> None:
+    """Raise what went wrong when no column was found for the timestamp, if it is not that there is none.
+
+    A --date-format that reads nothing hides every column of dates; a column of
+    dates given for another role (--end-timestamp-col) leaves none for the start.
+    """
+    place = f"{path}: " if path else ""
+    plain = replace(dates, date_format=None)
+    for column in columns:
+        role = next((r for r, c in given.items() if column in c.split("+")), None)
+        if role in ("end_timestamp", "resource", "group", "case_id", "activity") and _date_share(sample[column], plain) >= 0.8:
+            flag = "--" + role.replace("_id", "").replace("_", "-") + "-col"
+            raise MissingColumn(f"{place}no column is left for the timestamp: {column!r}, the column of dates, is given as {flag}; "
+                                f"pass --timestamp-col NAME for the start")
+        if role is None and dates.date_format and _date_share(sample[column], plain) >= 0.8:
+            example = str(sample[column].dropna().iloc[0])
+            raise BadTimestamps(format_matched_none(dates.date_format, column, path, example))
 
 
 def lifecycle_column(frame: pd.DataFrame, taken: set[str]) -> str | None:

@@ -172,6 +172,8 @@ def parse_timestamps(
     bad = present & values.isna().to_numpy()
     n_bad = int(bad.sum())
     if n_bad and (not tolerate_bad or n_bad > MAX_BAD_SHARE * n_present):
+        if options.date_format and n_bad == n_present:
+            raise BadTimestamps(format_matched_none(options.date_format, name, path, text[int(np.flatnonzero(bad)[0])].as_py()))
         raise BadTimestamps(_bad_message(text, bad, n_bad, n_present, name, path, rows, description))
     return ParsedTimes(values, bad, description, flags, notes, warnings)
 
@@ -354,7 +356,7 @@ def _iso_description(text: pa.Array, timezone: str) -> str:
         return "ISO 8601 with zone offsets"
     if with_offset == 0:
         return f"ISO 8601 without a zone, taken as {timezone}"
-    return f"ISO 8601, {with_offset:,} values with an offset and {total - with_offset:,} without (taken as {timezone})"
+    return f"ISO 8601, {with_offset:,} {'value' if with_offset == 1 else 'values'} with an offset and {total - with_offset:,} without (taken as {timezone})"
 
 
 def _parse_epoch(text: pa.Array, sample: list[str]) -> tuple[pd.Series, str, list[str]]:
@@ -495,6 +497,13 @@ def _sample(text: pa.Array, present: np.ndarray) -> list[str]:
         # forward-in-time tie-break.
         idx = idx[np.linspace(0, len(idx) - 1, SAMPLE_SIZE).astype(int)]
     return text.take(pa.array(idx)).to_pylist()
+
+
+def format_matched_none(date_format: str, name: str, path: str, example: str) -> str:
+    """The message for a --date-format that reads none of a column's values."""
+    place = f"{path}: " if path else ""
+    return (f"{place}--date-format {date_format!r} matched none of the values of column {name!r} "
+            f"(such as {example!r}); fix the format, or leave --date-format out to detect it")
 
 
 def _bad_message(

@@ -240,6 +240,25 @@ def check_event_table(log: pd.DataFrame) -> None:
         raise ValueError("a case's events are not contiguous")
 
 
+def require_event_table(log: object, caller: str) -> None:
+    """Raise BadOption, naming ``caller`` and the fix, unless ``log`` is vsm's canonical event table."""
+    from connectors.errors import BadOption
+
+    hint = "build it with connectors.from_dataframe(df, case=..., activity=..., timestamp=...) or connectors.load(path)"
+    if not isinstance(log, pd.DataFrame):
+        raise BadOption(f"{caller} needs vsm's event table (a DataFrame), not {type(log).__name__}; {hint}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in log.columns]
+    if missing:
+        raise BadOption(f"{caller} needs vsm's event table, and this DataFrame lacks {', '.join(map(repr, missing))}; {hint}")
+    try:
+        check_event_table(log)
+        for role in (ACTIVITY, RESOURCE, GROUP):
+            if role in log and not isinstance(log[role].dtype, pd.CategoricalDtype):
+                raise ValueError(f"{role} must be categorical")
+    except ValueError as exc:
+        raise BadOption(f"{caller} needs vsm's event table, and this DataFrame is not one ({exc}); {hint}") from None
+
+
 def _as_utc(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         return series.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)

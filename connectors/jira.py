@@ -658,7 +658,7 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
     for col in (resolved, changed):
         if col is not None and parsed[col].bad[kept].any():
             bad = int(parsed[col].bad[kept].sum())
-            report.warnings.append(f"{bad:,} values in {col!r} are not dates ({parsed[col].description}); those rows give no event for it")
+            report.warnings.append(f"{_plural(bad, 'value')} in {col!r} {'is' if bad == 1 else 'are'} not a date{'' if bad == 1 else 's'} ({parsed[col].description}); those rows give no event for it")
     status_text = _clean(frame[status]) if status else pd.Series(None, index=frame.index, dtype=object)
     has_status = (kept & t_changed.notna().to_numpy() & status_text.notna().to_numpy())
     same = ((t_changed == t_created.values) | (t_changed == t_resolved)).to_numpy(dtype=bool, na_value=False)
@@ -726,10 +726,10 @@ def load_issue_export(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame,
     n_same = int((has_status & same).sum())
     n_no_change = int(kept.sum()) - len(rows_status) - n_same
     report.derivation = (
-        f"one row per issue; {int(kept.sum()):,} rows give {len(rows_created):,} Created, "
+        f"one row per issue; {_plural(int(kept.sum()), 'row')} give {len(rows_created):,} Created, "
         f"{len(rows_status):,} current statuses and {len(rows_resolved):,} Resolved events"
-        + (f"; {n_same:,} rows whose status was entered at Created or Resolved give no status event" if n_same else "")
-        + (f"; {n_no_change:,} rows have no {changed or 'Status Category Changed'!r} or no status" if n_no_change else "")
+        + (f"; {_plural(n_same, 'row')} whose status was entered at Created or Resolved give no status event" if n_same else "")
+        + (f"; {_plural(n_no_change, 'row')} {'has' if n_no_change == 1 else 'have'} no {changed or 'Status Category Changed'!r} or no status" if n_no_change else "")
     )
     report.notes.append("the export has no history: statuses between Created and the current one are not in it; export the changelog (source jira-changelog) for them")
     return table, report

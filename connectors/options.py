@@ -10,6 +10,18 @@ from connectors.errors import BadOption
 LIFECYCLE_MODES = ("auto", "pair", "events")
 
 
+# What a shell passes when a user types a tab the only way most can: as '\t' or a name.
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "space": " ", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def parse_delimiter(text: str) -> str:
+    """Return the one-character delimiter ``text`` names ('\\t' and 'tab' are a tab); raise BadOption otherwise."""
+    delimiter = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise BadOption(f"--delimiter must be one character, such as ',' ';' '|' or '\\t' for a tab, not {text!r}")
+    return delimiter
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """Overrides for what a connector would otherwise detect.
@@ -50,7 +62,12 @@ class LoadOptions:
             date_format=dates.get("date_format") or None,  # type: ignore[arg-type]
             timezone=str(dates.get("timezone") or "UTC"),
         )
+        if kwargs.get("delimiter") is not None:
+            kwargs["delimiter"] = parse_delimiter(str(kwargs["delimiter"]))
         options = cls(**{k: v for k, v in kwargs.items() if v is not None}, dates=date_options)  # type: ignore[arg-type]
+        if options.end_timestamp_col and options.end_timestamp_col == options.timestamp_col:
+            raise BadOption(f"--end-timestamp-col {options.end_timestamp_col!r} is also the --timestamp-col; "
+                            "an interval's end needs its own column (or leave --end-timestamp-col out)")
         if options.lifecycle not in LIFECYCLE_MODES:
             raise BadOption(f"--lifecycle must be one of {', '.join(LIFECYCLE_MODES)}, not {options.lifecycle!r}")
         return options

@@ -23,6 +23,12 @@ _SET = re.compile("\x1f[^\x1f]*\x1f")
 _MARK = re.compile("\x1e(\\d+)(?:\\|([^|\x1e]*)\\|([^\x1e]*))?\x1e|\x1f([^\x1f]*)\x1f")
 
 
+def counted(n: int | np.integer, what: str, plural: str | None = None) -> str:
+    """``n`` and ``what`` in the right number, for a text written once: '1 ticket', '1,234 tickets'."""
+    n = int(n)
+    return f"{n:,} {what if n == 1 else plural or what + 's'}"
+
+
 def tally(n: int | np.integer, what: str | None = None, plural: str | None = None) -> str:
     """``n`` (and ``what``, plural ``plural`` or what + 's'), written '1,234 rows', as a count that adds up over partitions of cases."""
     if what is None:

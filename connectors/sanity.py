@@ -6,7 +6,7 @@ import pandas as pd
 
 from connectors.errors import EmptyExport
 from connectors.eventlog import TIMESTAMP
-from connectors.report import LoadReport
+from connectors.report import LoadReport, counted
 
 EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01", tz="UTC")
 
@@ -46,9 +46,9 @@ def add_warnings(report: LoadReport, stats: dict[str, object]) -> None:
             + "; ".join(f"{r.reason} ({r.count:,})" for r in report.rejections)
         )
     if stats["future"]:
-        report.warnings.append(f"{stats['future']:,} events are dated in the future (latest {_minute(stats['latest'])}); check the date format or time zone")  # type: ignore[arg-type]
+        report.warnings.append(f"{counted(stats['future'], 'event')} {'is' if stats['future'] == 1 else 'are'} dated in the future (latest {_minute(stats['latest'])}); check the date format or time zone")  # type: ignore[arg-type]
     if stats["early"]:
-        report.warnings.append(f"{stats['early']:,} events are dated before 1990 (earliest {_minute(stats['earliest'])}); check the date format")  # type: ignore[arg-type]
+        report.warnings.append(f"{counted(stats['early'], 'event')} {'is' if stats['early'] == 1 else 'are'} dated before 1990 (earliest {_minute(stats['earliest'])}); check the date format")  # type: ignore[arg-type]
 
 
 def _minute(ts: pd.Timestamp) -> str:

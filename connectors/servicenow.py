@@ -883,7 +883,7 @@ def load_list(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRep
     )
     counts = [int(m.sum()) for m in masks]
     inp.report.derivation = (
-        f"{tally(inp.report.rows_loaded)} ticket rows give {tally(inp.report.events)} events "
+        f"{tally(inp.report.rows_loaded, 'ticket row')} give {tally(inp.report.events, 'event')} "
         f"({tally(counts[0])} opened, {tally(counts[1])} resolved, {tally(counts[2])} closed)"
     )
     return table, inp.report

@@ -21,7 +21,7 @@ from lxml import etree
 from connectors.errors import EmptyExport, UnreadableExport
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
-from connectors.report import LoadReport
+from connectors.report import LoadReport, counted
 from connectors.tabular import Roles, build_events
 from connectors.textio import Sniff
 
@@ -45,7 +45,7 @@ def load_xes(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRepo
         raise EmptyExport(f"{sniffed.path}: the XES log has {n_traces:,} trace{'' if n_traces == 1 else 's'} but no events")
     frame = pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in columns.items()})
     report = LoadReport(str(sniffed.path), "xes", "")
-    report.notes.append(f"{n_traces:,} traces, {n_events:,} events")
+    report.notes.append(f"{counted(n_traces, 'trace')}, {counted(n_events, 'event')}")
     given = options.given_columns()
     roles = Roles(
         case_id=given.get("case_id", CASE_KEY),

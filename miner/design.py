@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import ConfigError
+from connectors.report import counted
 from miner.mapping import Matcher, _matcher
 from miner.valuechain import LABELS, STAGES, label, stage_key, suggest_stage
 
@@ -283,7 +284,7 @@ def assign_streams(design: Design, ticket_types: pd.Series, attributes: pd.DataF
         out[open_] = default
     if matched_twice.any():
         design.warnings.append(
-            f"{int(matched_twice.sum()):,} tickets match the applies_to of more than one stream; each follows the first"
+            f"{counted(int(matched_twice.sum()), 'ticket')} {'matches' if int(matched_twice.sum()) == 1 else 'match'} the applies_to of more than one stream; each follows the first"
         )
     return out
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import BadOption
-from connectors.eventlog import ACTIVITY, CASE_ID
+from connectors.eventlog import ACTIVITY, CASE_ID, require_event_table
 from miner.analysis import Partial, Plan, analyse
 from miner.cases import case_arrays
 from miner.design import Design, load_design
@@ -123,6 +123,7 @@ def discover(
     the built-in rules of ``source`` (the load report's source name). The
     result's ``edges``, ``variants``, ``streams`` and ``tickets`` are DataFrames.
     """
+    require_event_table(log, "miner.discover")
     return run(log, make_plan(log, mapping, stream_by=stream_by, source=source))
 
 
@@ -135,4 +136,5 @@ def compare(
     source: str = "csv",
 ) -> Results:
     """Discover ``log`` and compare every ticket with its designed stream (``results.comparison``)."""
+    require_event_table(log, "miner.compare")
     return run(log, make_plan(log, mapping, stream_by=stream_by, source=source, design=design if design is not None else True))

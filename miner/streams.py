@@ -76,7 +76,7 @@ def choose_stream_attribute(columns: list[str], profile: pd.DataFrame, stream_by
             close = difflib.get_close_matches(stream_by, attrs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (attributes: {', '.join(attrs[:10]) or 'none'})"
             raise BadOption(f"--stream-by {stream_by!r} is not a column of the log{hint}; or pass --stream-by path")
-        return StreamChoice(stream_by, "given with --stream-by")
+        return StreamChoice(stream_by, f"attribute {stream_by!r} (given with --stream-by)")
     for col, _, _ in candidate_columns(attrs):
         mine = profile[profile["attribute"] == col]
         total = int(mine["tickets"].sum())

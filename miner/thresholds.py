@@ -22,7 +22,10 @@ METRICS = {
     "open_share": "share of tickets not delivered at the export's end",
 }
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_TERM = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+_TERM = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|w)?\s*$")
+# A duration metric may be written without its unit suffix and given a unit: lead_time_p90>2d.
+_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+DURATIONS = {"lead_time_median": "lead_time_median_h", "lead_time_p90": "lead_time_p90_h"}
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,16 @@ def parse_fail_on(text: str) -> list[Threshold]:
     for term in filter(None, (t.strip() for t in text.split(","))):
         m = _TERM.match(term)
         if not m:
-            raise BadOption(f"--fail-on: cannot read {term!r}; write METRIC<VALUE, e.g. fitness<0.8 (metrics: {', '.join(METRICS)})")
-        metric, op, value = m.group(1), m.group(2), float(m.group(3))
+            raise BadOption(f"--fail-on: cannot read {term!r}; write METRIC<VALUE, e.g. fitness<0.8 or lead_time_p90>2d (metrics: {', '.join(METRICS)})")
+        metric, op, value, unit = m.group(1), m.group(2), float(m.group(3)), m.group(4)
+        if unit:
+            hours_metric = DURATIONS.get(metric, metric if metric in DURATIONS.values() else None)
+            if hours_metric is None:
+                raise BadOption(f"--fail-on: {metric!r} is not a duration, so {term!r} cannot take the unit {unit!r}; "
+                                f"durations: {', '.join(DURATIONS)}")
+            metric, value = hours_metric, value * _HOURS[unit]
+        elif metric in DURATIONS:
+            raise BadOption(f"--fail-on: {term!r} needs a unit (s, min, h, d, w), e.g. {metric}>2d")
         if metric not in METRICS:
             import difflib
 

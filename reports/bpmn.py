@@ -7,7 +7,7 @@ from pathlib import Path
 
 from miner.pm4py_adapter import ProcessModel, bpmn_elements, bpmn_xml
 from reports.layout import layered
-from reports.output import write_text
+from reports.output import check_writable, write_text
 
 TASK = (120.0, 60.0)
 SMALL = (40.0, 40.0)
@@ -36,7 +36,8 @@ def bpmn_document(model: ProcessModel) -> str:
 def write_models(models: list, folder: str | Path) -> list[Path]:
     """Write one BPMN file per stream model into ``folder``; return the paths."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    check_writable(target, folder=True)
+    target.mkdir(exist_ok=True)
     paths = []
     for m in models:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", m.stream).strip("_") or "stream"

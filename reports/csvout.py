@@ -7,12 +7,13 @@ apostrophe (OWASP's advice). Numbers are written as numbers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from reports.output import write_text
+from reports.output import check_writable, write_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,7 +39,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], *, protect: tuple[str, ...] = ()) -> list[Path]:
     """Write each table as ``folder/<name>.csv``; return the paths."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    check_writable(target, folder=True)
+    target.mkdir(exist_ok=True)
     paths = []
     for name, frame in tables.items():
         path = target / f"{name}.csv"
@@ -61,6 +63,8 @@ def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
     tickets.insert(3, "activities", found.tickets["activity_path"].str.replace("\x1f", " → ", regex=False))
     if "deviations" in tickets:
         tickets["deviations"] = ["; ".join(x.replace("\x1f", " ") for x in d) for d in tickets["deviations"]]
+    # Steps are numbered from 1 in every table a user reads, as in steps.csv (step0_work_s is step 1's).
+    tickets = tickets.rename(columns=lambda c: re.sub(r"^step(\d+)_", lambda m: f"step{int(m.group(1)) + 1}_", c))
     variants = found.variants.copy()
     variants["path"] = [" → ".join(p) for p in variants["path"]]
     rejections = pd.DataFrame(

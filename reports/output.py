@@ -21,11 +21,8 @@ def write_text(path: str | os.PathLike[str], text: str, *, protect: tuple[str | 
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, protect: tuple[str | os.PathLike[str], ...] = ()) -> None:
     target = Path(path)
     check_not_input(target, protect)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.exists():
-        raise BadOption(f"cannot write {target}: folder {folder} does not exist")
-    if target.is_dir():
-        raise BadOption(f"cannot write {target}: it is a folder")
+    check_writable(target)
+    folder = target.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -44,6 +41,22 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, protect: tuple[str
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}; nothing was written") from exc
         raise
+
+
+def check_writable(target: Path, *, folder: bool = False) -> None:
+    """Raise unless ``target`` can be created: vsm's one rule for every output.
+
+    The folder an output goes into must exist (vsm never creates parents); the
+    output itself, a file or a ``folder`` such as --csv-dir, is created.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise BadOption(f"cannot write {target}: folder {parent} {what}; create it first")
+    if folder and target.exists() and not target.is_dir():
+        raise BadOption(f"cannot write into {target}: it is a file, not a folder")
+    if not folder and target.is_dir():
+        raise BadOption(f"cannot write {target}: it is a folder")
 
 
 def check_not_input(target: Path, inputs: tuple[str | os.PathLike[str], ...]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.report import LoadReport
+from connectors.report import LoadReport, counted
 from miner.summary import LogSummary
 from reports.units import human as duration
 
@@ -62,7 +62,7 @@ def load_report_text(report: LoadReport, summary: LogSummary, *, top: int = 25) 
         )
         out.append(f"Rejected    {r.count:,}  {r.reason}" + (f"  (first: {examples})" if examples else ""))
     out += [
-        f"Log         {summary.cases:,} cases, {summary.events:,} events, {summary.activities:,} activities",
+        f"Log         {counted(summary.cases, 'case')}, {counted(summary.events, 'event')}, {counted(summary.activities, 'activity', 'activities')}",
         f"Period      {when(summary.start)} to {when(summary.end)}",
         "",
         "Activities",
@@ -84,7 +84,7 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10) -> str:
     """Return what ``vsm mine`` prints: streams, variants, edges, rework, mapping coverage."""
     summary = found.summary
     out = [
-        f"Log        {summary.cases:,} tickets, {summary.events:,} events, {summary.activities:,} activities, "
+        f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {counted(summary.activities, 'activity', 'activities')}, "
         f"{when(summary.start)} to {when(summary.end)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped to the value chain ({found.mapping.description})",
     ]
@@ -138,7 +138,7 @@ QUESTIONS = (("waits", "Where does work wait?"), ("rework", "Which hand-offs cau
 
 def findings_text(found: Any, answers: Any, *, width: int = 110) -> list[str]:
     """The findings per question, each a wrapped sentence with its evidence."""
-    out = [f"Findings   ranked by impact in ticket-hours; each rests on at least {answers.min_support:,} tickets "
+    out = [f"Findings   ranked by impact in ticket-hours; each rests on at least {counted(answers.min_support, 'ticket')} "
            f"(hand-offs for a pair of groups); rates with 95% intervals"]
     for key, question in QUESTIONS:
         out.append(f"  {question}")
@@ -162,7 +162,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     support = MIN_SUPPORT if min_support is None else min_support
     answers = answers or find(found, min_support=support)
     out = [
-        f"Log        {summary.cases:,} tickets, {summary.events:,} events, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
+        f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
         f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
         *not_measured_lines(c.not_measured),
@@ -176,7 +176,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
         still_open = f"; {int(r.open):,} still open, judged on the steps so far" if r.open else ""
         fit = ("fitness n/a, conformance n/a" if "conformance" in c.not_measured
                else f"fitness {r.fitness:.2f}, {r.conforming_share:.0%} follow the design exactly")
-        out += ["", f"Stream {r.name!r}: {int(r.tickets):,} tickets, {fit}{still_open}",
+        out += ["", f"Stream {r.name!r}: {counted(r.tickets, 'ticket')}, {fit}{still_open}",
                 f"  designed   {steps}"]
         all_mine = devs[devs["stream"] == r.name]
         mine = all_mine.head(top)
@@ -187,22 +187,23 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                 ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
             out += more_rows(len(all_mine), len(mine), indent=4)
     rw = int(tickets["any_rework"].sum())
-    out += ["", f"Rework     {rw:,} tickets ({rw / n:.0%}): {int(tickets['self_loops'].sum()):,} self-loops, "
-            f"{int(tickets['repetitions'].sum()):,} repetitions, {int(tickets['backflows'].sum()):,} backflows, {int(tickets['reopens'].sum()):,} reopens"]
+    out += ["", f"Rework     {counted(rw, 'ticket')} ({rw / n:.0%}): {counted(tickets['self_loops'].sum(), 'self-loop')}, "
+            f"{counted(tickets['repetitions'].sum(), 'repetition')}, {counted(tickets['backflows'].sum(), 'backflow')}, "
+            f"{counted(tickets['reopens'].sum(), 'reopen')}"]
     if len(c.loops):
         out.append("Loops      " + ", ".join(f"{r.from_activity} → {r.to_activity} ({int(r.loops):,})" for r in c.loops.head(top).itertuples(index=False))
                    + (f" and {len(c.loops) - top:,} more" if len(c.loops) > top else ""))
     bounced = int((tickets["bounces"] > 0).sum())
     pairs = c.pairs
     top_pair = f"; most between {pairs.iloc[0]['pair']} ({int(pairs.iloc[0]['bounces']):,})" if len(pairs) else ""
-    out.append(f"Ping-pong  {int(tickets['bounces'].sum()):,} bounces in {bounced:,} tickets ({bounced / n:.0%}), "
-               f"{int(tickets['reassignments'].sum()):,} reassignments{top_pair}")
+    out.append(f"Ping-pong  {counted(tickets['bounces'].sum(), 'bounce')} in {counted(bounced, 'ticket')} ({bounced / n:.0%}), "
+               f"{counted(tickets['reassignments'].sum(), 'reassignment')}{top_pair}")
     all_risky = handoff_tests(c.handoffs, support)
     all_risky = all_risky[all_risky["followed_by_rework"] > 0] if len(all_risky) else all_risky
     risky = all_risky.head(top)
     if len(risky):
         out.append(f"Hand-offs followed by rework, most beyond the other hand-offs' rate first (p: one-sided Fisher test, "
-                   f"BH-adjusted; pairs under {support:,} hand-offs untested)")
+                   f"BH-adjusted; pairs under {counted(support, 'hand-off')} untested)")
         out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework),
                            ci_text(h.followed_by_rework, h.handoffs), f"{h.excess:+,.1f}", int(h.bounced_back),
                            "-" if h.p_adjusted != h.p_adjusted else ("<0.001" if h.p_adjusted < 0.001 else f"{h.p_adjusted:.3f}"))

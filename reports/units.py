@@ -16,7 +16,7 @@ def human(seconds: float | None) -> str:
         return f"{s / 60:.0f} min"
     if abs(s) < 36 * 3600:
         return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+    return f"{s / 86400:,.1f} d"
 
 
 def pct(share: float | None, digits: int = 0) -> str:

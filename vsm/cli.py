@@ -18,6 +18,13 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def counted(n: int, what: str, plural: str | None = None) -> str:
+    """'1 stream', '3 streams' (connectors.report.counted, imported when used so that --help stays fast)."""
+    from connectors.report import counted as count
+
+    return count(n, what, plural)
+
 EXIT_USAGE = 2
 EXIT_THRESHOLD = 1
 
@@ -151,7 +158,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "json_path", metavar="PATH|-", help="Also write the results as JSON ('-' for stdout).")(func)
+    return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
 def _warm_statistics() -> None:
@@ -189,29 +196,81 @@ def _warn(message: str) -> None:
     """Print a warning on stderr as one line, whatever the data it quotes."""
     from connectors.errors import one_line
 
+    if Progress.open is not None:  # a progress line waits for its time: end it, so the warning has its own line
+        click.echo("", err=True)
+        Progress.open.interrupted = True
+        Progress.open = None
     click.echo(f"Warning: {one_line(message)}", err=True)
 
 
 def _write_json(doc: Any, path: str | None, export: str) -> None:
     from reports.jsonout import dumps
+
+    if path:
+        _write_output(dumps(doc), path, export)
+
+
+def _write_output(text: str, path: str, export: str) -> None:
+    """Write ``text`` to the file ``path``, or to stdout when ``path`` is '-'."""
     from reports.output import write_text
 
-    text = dumps(doc)
     if path == "-":
         click.echo(text, nl=False)
-    elif path:
+    else:
         write_text(path, text, protect=(export,))
 
 
-def _check_outputs(export: str, *targets: str | None) -> None:
-    """Refuse, before any work, an output path that is the export itself."""
+OUTPUT_RULE = "'-' is stdout; the folder it goes into must exist."
+
+
+def _check_outputs(export: str, files: dict[str, str | None], folders: dict[str, str | None] | None = None) -> None:
+    """Refuse, before any work, an output vsm could not write, or would write over the export or another output.
+
+    One rule for every output (OUTPUT_RULE): '-' is stdout, and the folder a
+    file or a --csv-dir goes into must exist; vsm creates the output itself, never its parents.
+    """
     from pathlib import Path
 
-    from reports.output import check_not_input
+    from connectors.errors import BadOption
+    from reports.output import check_not_input, check_writable
 
-    for target in targets:
-        if target and target != "-":
+    seen: dict[str, str] = {}
+
+    def claim(option: str, target: str) -> None:
+        key = "-" if target == "-" else os.path.realpath(target)
+        if key in seen:
+            where = "stdout" if target == "-" else target
+            raise BadOption(f"{option} and {seen[key]} both write {where}; give each output its own path")
+        seen[key] = option
+
+    for option, target in files.items():
+        if not target:
+            continue
+        if target != "-":
             check_not_input(Path(target), (export,))
+            check_writable(Path(target))
+        claim(option, target)
+    for option, folder in (folders or {}).items():
+        if not folder:
+            continue
+        if folder == "-":
+            raise BadOption(f"{option} needs a folder to write files into, not '-'")
+        check_writable(Path(folder), folder=True)
+        for name in _folder_files(option):
+            path = Path(folder) / name
+            check_not_input(path, (export,))
+            if path.parent.is_dir():
+                check_writable(path)
+            claim(f"{option} ({name})", str(path))
+
+
+def _folder_files(option: str) -> list[str]:
+    """The files an output folder option may write, as far as they are known before the analysis."""
+    if option != "--csv-dir":
+        return []
+    from reports.csvout import TABLE_NAMES
+
+    return [f"{name}.csv" for name in TABLE_NAMES]
 
 
 class VsmGroup(click.Group):
@@ -264,7 +323,7 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     from reports.jsonout import inspect_document
     from reports.terminal import load_report_text
 
-    _check_outputs(export, json_path)
+    _check_outputs(export, {"--json": json_path})
     log, report = _load(export, kwargs)
     summary = summarize(log)
     if json_path != "-":
@@ -282,17 +341,7 @@ def min_support_option(func: F) -> F:
 
 def csv_dir_option(func: F) -> F:
     return click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False),
-                        help="Also write the result tables as CSV files into DIR.")(func)
-
-
-def _csv_paths(csv_dir: str | None) -> list[str]:
-    if not csv_dir:
-        return []
-    from pathlib import Path
-
-    from reports.csvout import TABLE_NAMES
-
-    return [str(Path(csv_dir) / f"{name}.csv") for name in TABLE_NAMES]
+                        help="Also write the result tables as CSV files into DIR (created; the folder it is in must exist).")(func)
 
 
 def mapping_option(func: F) -> F:
@@ -308,7 +357,7 @@ def mapping_option(func: F) -> F:
 @mapping_option
 @click.option("--stream-by", metavar="COL", help="Attribute that names the value stream (or 'path'); default: detected.")
 @click.option("--bpmn", "bpmn_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write a BPMN model (pm4py inductive miner) per main stream into DIR.")
+              help="Write a BPMN model (pm4py inductive miner) per main stream into DIR (created; the folder it is in must exist).")
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @engine_options
@@ -324,7 +373,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
-    _check_outputs(export, json_path)
+    _check_outputs(export, {"--json": json_path}, {"--bpmn": bpmn_dir})
     _check_mapping(mapping_path)
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=False)
     for warning in found.mapping.warnings:
@@ -338,7 +387,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
         paths = write_models(built, bpmn_dir)
         models = [{"stream": m.stream, "tickets": m.tickets, "process_tree": m.model.text, "bpmn": str(p)}
                   for m, p in zip(built, paths, strict=True)]
-        click.echo(f"Wrote {len(paths)} BPMN model(s) to {bpmn_dir}", err=True)
+        click.echo(f"Wrote {counted(len(paths), 'BPMN model')} to {bpmn_dir}", err=True)
     if json_path != "-":
         click.echo(mine_text(report, found, top=top))
     if json_path:
@@ -376,7 +425,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     from reports.terminal import compare_text
 
     thresholds = parse_fail_on(fail_on) if fail_on else []
-    _check_outputs(export, json_path, *_csv_paths(csv_dir))
+    _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
@@ -402,7 +451,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 @load_options
 @mapping_option
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Design file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"Design file to write. {OUTPUT_RULE}")
 def design(export: str, mapping_path: str | None, stream_by: str | None, output: str, **kwargs: Any) -> None:
     """Bootstrap a designed-streams file from the paths tickets actually follow.
 
@@ -413,8 +462,8 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     """
     import miner
     from miner.design import bootstrap_design
-    from reports.output import write_text
 
+    _check_outputs(export, {"-o": output})
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     found = miner.discover(log, mapping_path, stream_by=stream_by, source=report.source)
@@ -422,17 +471,30 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
         _warn(f"only {found.coverage:.1%} of events are mapped to the value chain, so the streams written rest on "
               f"{'no events' if found.coverage == 0 else 'a few of them'}; write a mapping first (vsm mapping init) and pass --mapping")
     text, n = bootstrap_design(found, export)
-    write_text(output, text, protect=(export,))
-    click.echo(f"Wrote {output}: {n} streams; edit them into the flow you intend, then run vsm compare --design {output}", err=True)
+    _write_output(text, output, export)
+    file = "FILE" if output == "-" else output
+    click.echo(f"Wrote {_shown(output)}: {counted(n, 'stream')}; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
+
+
+def _shown(path: str) -> str:
+    """How a message names an output: its path, or 'stdout' for '-'."""
+    return "stdout" if path == "-" else path
 
 
 class Progress:
-    """Step-by-step progress on stderr: what is running and how long it took."""
+    """Step-by-step progress on stderr: what is running and how long it took.
+
+    A warning printed while a step runs ends the step's line first (see
+    :func:`_warn`); the step then writes its line again with its time.
+    """
+
+    open: Progress | None = None  # the progress whose line is waiting for its time
 
     def __init__(self, quiet: bool, steps: int) -> None:
         self.quiet = quiet
         self.steps = steps
         self.done = 0
+        self.interrupted = False
 
     def __call__(self, label: str) -> Any:
         import contextlib
@@ -442,16 +504,22 @@ class Progress:
         def step() -> Any:
             self.done += 1
             start = time.perf_counter()
+            head = f"[{self.done}/{self.steps}] {label} …"
             if not self.quiet:
-                click.echo(f"[{self.done}/{self.steps}] {label} …", err=True, nl=False)
+                click.echo(head, err=True, nl=False)
+                self.interrupted = False
+                Progress.open = self
             try:
                 yield
             except BaseException:
                 if not self.quiet:
-                    click.echo(" stopped", err=True)  # end the line, so that the error has its own
+                    Progress.open = None
+                    click.echo(f"{head} stopped" if self.interrupted else " stopped", err=True)  # the error gets its own line
                 raise
             if not self.quiet:
-                click.echo(f" {time.perf_counter() - start:.1f} s", err=True)
+                Progress.open = None
+                took = f" {time.perf_counter() - start:.1f} s"
+                click.echo(head + took if self.interrupted else took, err=True)
 
         return step()
 
@@ -463,15 +531,18 @@ class Progress:
 @click.option("--design", "design_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Designed value streams (TOML); default: the built-in ITIL streams.")
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
-@click.option("--json", "json_path", metavar="PATH", help="Also write the results as JSON.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"HTML file to write. {OUTPUT_RULE}")
+@json_option
 @csv_dir_option
+@click.option("--fail-on", "fail_on", metavar="EXPR",
+              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
-           json_path: str | None, csv_dir: str | None, title: str | None, min_support: int, quiet: bool, **kwargs: Any) -> None:
+           json_path: str | None, csv_dir: str | None, fail_on: str | None, title: str | None, min_support: int, quiet: bool,
+           **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -481,9 +552,10 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
     from miner.design import load_design
-    from reports.output import write_text
+    from miner.thresholds import breaches, parse_fail_on
 
-    _check_outputs(export, output, json_path, *_csv_paths(csv_dir))
+    thresholds = parse_fail_on(fail_on) if fail_on else []
+    _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
     where = _where(export, kwargs)
@@ -522,15 +594,19 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             from reports.csvout import result_tables, write_tables
 
             tables = result_tables(found, report_)
-        write_text(output, html, protect=(export,))
+        _write_output(html, output, export)
         if json_path:
-            from reports.jsonout import compare_document, dumps
+            from reports.jsonout import compare_document
 
-            write_text(json_path, dumps(compare_document(report_, found, min_support=min_support, answers=found_answers)), protect=(export,))
+            _write_json(compare_document(report_, found, min_support=min_support, answers=found_answers), json_path, export)
         if csv_dir:
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
-        click.echo(f"Wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
+        click.echo(f"Wrote {_shown(output)} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
+    breached = breaches(thresholds, found.comparison.headline)
+    if breached:
+        click.echo("Threshold breached: " + "; ".join(breached), err=True)
+        sys.exit(EXIT_THRESHOLD)
 
 
 @cli.group()
@@ -542,7 +618,7 @@ def mapping() -> None:
 @click.argument("export", type=click.Path(dir_okay=False))
 @load_options
 @mapping_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Mapping file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=f"Mapping file to write. {OUTPUT_RULE}")
 def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: Any) -> None:
     """Write a mapping file listing every activity with vsm's guess, for you to edit.
 
@@ -550,19 +626,19 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
     """
     from miner.cases import case_arrays
     from miner.mapping import apply_labels, apply_mapping, check_user_rules, render_mapping_file, resolve_mapping
-    from reports.output import write_text
 
+    _check_outputs(export, {"-o": output})
     _check_mapping(mapping_path)
     log, report = _load(export, kwargs)
     rules = resolve_mapping(mapping_path, report.source)
     check_user_rules(rules, set(map(str, log["activity"].cat.categories)), [str(c) for c in log.columns])
     log = apply_labels(log, rules)
     classes = apply_mapping(log, case_arrays(log), rules)
-    write_text(output, render_mapping_file(classes, report.source, export, rules.labels), protect=(export,))
+    _write_output(render_mapping_file(classes, report.source, export, rules.labels), output, export)
     unmapped = len(classes.unmapped)
     click.echo(
-        f"Wrote {output}: {len(classes.activities):,} activities, {classes.coverage:.1%} of events mapped"
-        + (f"; {unmapped} unmapped activities are marked UNMAPPED" if unmapped else ""),
+        f"Wrote {_shown(output)}: {counted(len(classes.activities), 'activity', 'activities')}, {classes.coverage:.1%} of events mapped"
+        + (f"; {counted(unmapped, 'unmapped activity', 'unmapped activities')} {'is' if unmapped == 1 else 'are'} marked UNMAPPED" if unmapped else ""),
         err=True,
     )
 
@@ -573,7 +649,9 @@ def mapping_init(export: str, mapping_path: str | None, output: str, **kwargs: A
               help="Which vendor's export shape to write.")
 @click.option("--tickets", default=200, show_default=True, type=click.IntRange(1, 50_000_000), help="Number of tickets.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed; the same seed gives the same file.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write; its folder must exist. Table shapes (servicenow, servicenow-audit, csv, multi-team) "
+                   "write CSV, or Parquet or Excel when the name ends .parquet or .xlsx; jira and zendesk write JSON.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool) -> None:
     """Write a realistic synthetic export with known injected behaviour.
@@ -585,13 +663,73 @@ def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool
     """
     from connectors.samples import generate
 
+    form = _sample_format(sample_source, output)
     result = generate(sample_source, tickets=tickets, seed=seed, path=output)
+    if form != "text":
+        _convert_sample(output, form)
     if not quiet:
         click.echo(
-            f"Wrote {result.path} ({result.rows:,} rows, {result.events:,} events, {tickets:,} tickets) "
+            f"Wrote {result.path} ({counted(result.rows, 'row')}, {counted(result.events, 'event')}, {counted(tickets, 'ticket')}) "
             f"and {result.truth_path}",
             err=True,
         )
+
+
+TABLE_SAMPLES = ("servicenow", "servicenow-audit", "csv", "multi-team")
+TABLE_SUFFIXES = {".csv": "text", ".tsv": "text", ".txt": "text", ".parquet": "parquet", ".xlsx": "xlsx"}
+OTHER_SUFFIXES = (".json", ".xes", ".xls", ".xml", ".gz", ".zip")
+
+
+def _sample_format(source: str, output: str) -> str:
+    """The format the name of ``output`` asks for ('text', 'parquet', 'xlsx'); refuse one that does not fit the source."""
+    from pathlib import Path
+
+    from connectors.errors import BadOption
+    from reports.output import check_writable
+
+    if output == "-":
+        raise BadOption("vsm sample -o needs a file name, not '-': it writes OUTPUT.truth.json beside the export")
+    path = Path(output)
+    check_writable(path)
+    suffix = path.suffix.lower()
+    if source in TABLE_SAMPLES:
+        if suffix in OTHER_SUFFIXES:
+            raise BadOption(f"--source {source} writes a table: name the output .csv, .parquet or .xlsx, not {suffix}")
+        return TABLE_SUFFIXES.get(suffix, "text")
+    if suffix in TABLE_SUFFIXES or suffix in OTHER_SUFFIXES[1:]:
+        raise BadOption(f"--source {source} writes the vendor's JSON: name the output .json, not {suffix}")
+    return "text"
+
+
+def _convert_sample(path: str, form: str) -> None:
+    """Rewrite the CSV sample at ``path`` as Parquet or Excel, every column as text as the CSV holds it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from connectors.errors import BadOption
+    from reports.output import write_bytes
+
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header}, strings_can_be_null=True))
+    sink = pa.BufferOutputStream()
+    if form == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, sink)
+    else:
+        if table.num_rows >= 1_048_576:
+            os.unlink(path)
+            raise BadOption(f"{table.num_rows:,} rows do not fit in one Excel sheet; write .csv or .parquet, or fewer --tickets")
+        import io
+
+        buffer = io.BytesIO()
+        table.to_pandas().to_excel(buffer, index=False, sheet_name="export")
+        sink.write(buffer.getvalue())
+    write_bytes(path, sink.getvalue().to_pybytes())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -77,7 +77,7 @@ def test_assignment_first_match_then_default_and_warning_for_double_matches():
     types = pd.Series(["Service Request", "Incident", "Service Request", "Incident"], dtype=object)
     attrs = pd.DataFrame({"category": ["network", "network", None, "software"]})
     assert assign_streams(design, types, attrs).tolist() == [0, 1, 0, -1]
-    assert design.warnings == ["1 tickets match the applies_to of more than one stream; each follows the first"]
+    assert design.warnings == ["1 ticket matches the applies_to of more than one stream; each follows the first"]
 
 
 def test_builtin_design_reflects_the_itil_examples():
