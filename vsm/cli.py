@@ -50,6 +50,13 @@ def load_options(func: F) -> F:
         click.option("--lifecycle", type=click.Choice(["auto", "pair", "events"]), default="auto", show_default=True,
                      help="XES lifecycle: join start/complete into intervals (pair) or keep every event (events)."),
         click.option("--keep-duplicates", is_flag=True, default=None, help="Keep rows that exactly repeat an earlier row."),
+        # Filters (miner/filters.py): whole tickets only, applied where the log is loaded.
+        click.option("--from", "date_from", metavar="DATE", help="Keep tickets whose first event (see --window-by) is on or after DATE."),
+        click.option("--to", "date_to", metavar="DATE", help="Keep tickets whose first event is before DATE (a bare date: through that day)."),
+        click.option("--window-by", type=click.Choice(["opened", "resolved"]), default="opened", show_default=True,
+                     help="Anchor of --from/--to: a ticket's first event, or its last (its resolution)."),
+        click.option("--where", "where", multiple=True, metavar="EXPR",
+                     help="Keep tickets with an event where attr=value, attr=a,b, attr=glob:PAT or attr=re:PAT (repeatable)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -90,6 +97,8 @@ def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
 
 def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
+    if _filtered(kwargs):
+        return ""
     if kwargs.get("engine") == "spark":
         return " on Spark"
     from miner.parallel import workers_for
@@ -124,6 +133,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
     as_of = kwargs.pop("as_of", None)
     results = report = None
+    if _filtered(kwargs):
+        engine, workers = "embedded", 1  # filters run on the whole canonical table, in this process
     if engine == "spark":
         from miner.spark import run_spark
 
@@ -162,7 +173,18 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
+    if _filtered(kwargs):
+        from miner.filters import apply_filters
+
+        log, notes = apply_filters(log, date_from=kwargs.get("date_from"), date_to=kwargs.get("date_to"),
+                                   window_by=kwargs.get("window_by") or "opened", where=kwargs.get("where") or ())
+        report.notes.extend(n.text() for n in notes)
     return log, report
+
+
+def _filtered(kwargs: dict[str, Any]) -> bool:
+    """Were ticket filters given? Then the export is read in one process (the engines do not filter yet)."""
+    return bool(kwargs.get("date_from") or kwargs.get("date_to") or kwargs.get("where"))
 
 
 def _check_mapping(path: str | None) -> None:
