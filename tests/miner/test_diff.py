@@ -1,0 +1,129 @@
+"""`vsm diff`'s comparison against periods whose truth is known (tests/miner/diff_scenarios.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import connectors
+from miner.diff import Diff, _km_quantile_rows, analyse_side, compare_sides, km_quantile, split_log
+from miner.discovery import make_plan
+from tests.miner.diff_scenarios import AFTER_MOVED, BEFORE, DAY, START, generate, write
+
+
+def diff_of(tmp_path: Path, before: pd.DataFrame, after: pd.DataFrame) -> Diff:
+    lb, rb = connectors.load(write(before, tmp_path / "before.csv"))
+    la, ra = connectors.load(write(after, tmp_path / "after.csv"))
+    plan = make_plan(lb, None, source=rb.source, design=True)
+    plan_after = make_plan(la, None, source=ra.source, design=True, stream_by=plan.stream_column)
+    return compare_sides(analyse_side(lb, plan, "before"), analyse_side(la, plan_after, "after"))
+
+
+def significant(d: Diff) -> set[tuple]:
+    """Every significant change, as (table, what, measure, direction)."""
+    out = set()
+    for r in d.metrics.to_dict("records"):
+        if r["significant"]:
+            out.add(("metric", r["name"], r["stream"] if isinstance(r["stream"], str) else None, r["direction"]))
+    for table, key in ((d.steps, "label"), (d.states, "state")):
+        for r in table.to_dict("records"):
+            if r["significant"]:
+                out.add((key, r[key], r.get("measure"), r["direction"]))
+    for r in d.variants.to_dict("records"):
+        if r["significant"]:
+            out.add(("variant", tuple(r["variant"]), None, r["direction"]))
+    for g in d.groups.to_dict("records"):
+        for k in ("time_per_visit_h", "downstream_h", "bounced_back"):
+            v = g.get(k)
+            if isinstance(v, dict) and v["significant"]:
+                out.add(("group", g["group"], k, v["direction"]))
+    return out
+
+
+# Desk C (all of stream P2) works less and its hand-offs wait longer at Network. What must follow:
+MUST = {
+    ("group", "Service Desk C", "time_per_visit_h", "down"),
+    ("group", "Service Desk C", "downstream_h", "up"),
+    ("group", "Network", "time_per_visit_h", "up"),  # Network's visits include its queue
+    ("state", "work", None, "down"),
+    ("state", "handoff", None, "up"),
+    ("label", "deliver support", "wait_h", "up"),
+    ("metric", "flow_efficiency", None, "down"), ("metric", "wait_share", None, "up"),
+    ("metric", "lead_time_p90_h", None, "up"),
+    ("metric", "lead_time_median_h", "P2", "up"), ("metric", "lead_time_p90_h", "P2", "up"),
+    ("metric", "flow_efficiency", "P2", "down"), ("metric", "wait_share", "P2", "up"),
+}
+# Consequences too small to be certain of at this size; anything else is a false change.
+MAY = {("metric", "lead_time_median_h", None, "up"), ("label", "deliver support", "time_h", "up")}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_moved_bottleneck_and_only_the_injected_changes_are_reported(tmp_path: Path, seed: int) -> None:
+    before = generate(BEFORE, 1500, 10 + seed, prefix="B")
+    after = generate(AFTER_MOVED, 1500, 100 + seed, start=START + pd.Timedelta(days=28), prefix="A")
+    d = diff_of(tmp_path, before, after)
+    found = significant(d)
+    assert MUST <= found, MUST - found
+    assert found <= MUST | MAY, found - MUST - MAY
+    # Unchanged measures are unchanged, with both values given.
+    reopen = d.metrics[(d.metrics["name"] == "reopen_rate") & d.metrics["stream"].isna()].iloc[0]
+    assert reopen["direction"] == "none" and 0.05 < reopen["before"] < 0.11 and 0.05 < reopen["after"] < 0.11
+    assert [m["group"] for m in d.moved_bottlenecks] == ["Service Desk C"]
+    reason = d.moved_bottlenecks[0]["reason"]
+    assert reason.startswith("Service Desk C is faster per visit (") and "wait longer at the next team" in reason
+    assert reason.endswith("lead time did not improve") is False and "the bottleneck moved downstream" in reason
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_same_process_at_two_seeds_shows_no_change(tmp_path: Path, seed: int) -> None:
+    before = generate(BEFORE, 1500, 10 + seed, prefix="B")
+    after = generate(BEFORE, 1500, 100 + seed, start=START + pd.Timedelta(days=28), prefix="A")
+    d = diff_of(tmp_path, before, after)
+    assert significant(d) == set()
+    assert d.moved_bottlenecks == []
+
+
+def test_a_desk_that_got_faster_without_pushing_delay_is_not_a_moved_bottleneck(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    faster = replace(BEFORE, desk_work_s=(1.5 * 3600, 1.5 * 3600, 0.5 * 3600))  # C works less, Network's queue unchanged
+    d = diff_of(tmp_path, generate(BEFORE, 1500, 11, prefix="B"), generate(faster, 1500, 111, start=START + pd.Timedelta(days=28), prefix="A"))
+    assert ("group", "Service Desk C", "time_per_visit_h", "down") in significant(d)
+    assert d.moved_bottlenecks == []
+
+
+def test_open_tickets_do_not_make_the_later_period_look_faster(tmp_path: Path) -> None:
+    """One process over 60 days, exported on day 62: later tickets are young and their slow ones still open."""
+    from dataclasses import replace
+
+    slow = replace(BEFORE, resolver_work_s=6 * DAY, spread=0.9)
+    log = generate(slow, 3000, 5, days=60, as_of=START + pd.Timedelta(days=62))
+    loaded, report = connectors.load(write(log, tmp_path / "one.csv"))
+    early, late = split_log(loaded, "2025-02-05")  # day 30
+    plan = make_plan(loaded, None, source=report.source, design=True)
+    b, a = analyse_side(early, plan, "before"), analyse_side(late, plan, "after")
+    # The naive figure, over delivered tickets only, is much lower in the later period ...
+    naive = [s.results.lead_time_s["median"] / 3600 for s in (b, a)]
+    assert naive[1] < 0.8 * naive[0], naive
+    tb, ta = b.results.tickets, a.results.tickets
+    p = stats.mannwhitneyu(tb.loc[tb["delivered"], "lead_time_s"], ta.loc[ta["delivered"], "lead_time_s"]).pvalue
+    assert p < 0.001
+    # ... but the censored comparison finds no clear change.
+    d = compare_sides(b, a)
+    lead = d.metrics[(d.metrics["name"] == "lead_time_median_h") & d.metrics["stream"].isna()].iloc[0]
+    assert lead["direction"] == "none", (naive, lead)
+    assert abs(lead["after"] - lead["before"]) < 0.15 * lead["before"]
+
+
+def test_numpy_kaplan_meier_matches_scipy() -> None:
+    rng = np.random.default_rng(3)
+    t = rng.exponential(10, 500).round(1)
+    e = rng.random(500) < 0.7
+    for q in (0.5, 0.9):
+        assert _km_quantile_rows(t, e, q) == pytest.approx(km_quantile(t, e, q))
+    rows = _km_quantile_rows(np.stack([t, t[::-1]]), np.stack([e, e[::-1]]), 0.5)
+    assert rows[0] == pytest.approx(km_quantile(t, e, 0.5)) and rows[1] == pytest.approx(km_quantile(t[::-1], e[::-1], 0.5))
