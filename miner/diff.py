@@ -37,6 +37,7 @@ significantly.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -490,3 +491,49 @@ def _h(hours: float | None) -> str:
     if hours < 100:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} d"
+
+
+# --- --fail-on for diffs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Regression:
+    """``metric:worse``, ``metric:+10%`` (worse by at least 10% of its before value) or ``metric:+2`` (by at least 2 units)."""
+
+    metric: str
+    amount: float | None = None
+    relative: bool = False
+
+
+def parse_fail_on(text: str) -> list[Regression]:
+    """Read ``lead_time_median_h:+10%,reopen_rate:worse``."""
+    out = []
+    for term in filter(None, (t.strip() for t in text.split(","))):
+        name, _, spec = term.partition(":")
+        name, spec = name.strip(), spec.strip().lower()
+        if name not in METRICS or name == "tickets":
+            raise BadOption(f"--fail-on {term!r}: unknown metric {name!r}; use one of {', '.join(m for m in METRICS if m != 'tickets')}")
+        if spec in ("", "worse"):
+            out.append(Regression(name))
+            continue
+        m = re.fullmatch(r"[+-]?(\d+(?:\.\d+)?)(%?)", spec) if spec else None
+        if m is None:
+            raise BadOption(f"--fail-on {term!r}: write metric:worse, metric:+10% or metric:+2 (an amount in the metric's unit)")
+        out.append(Regression(name, float(m.group(1)), bool(m.group(2))))
+    return out
+
+
+def regressions(diff: Diff, rules: list[Regression]) -> list[str]:
+    """The rules a diff breaks: the whole log's metric got significantly worse, by at least the amount where one is given."""
+    broken = []
+    for rule in rules:
+        row = metric(diff, rule.metric)
+        if row is None or not worse(rule.metric, row):
+            continue
+        by = abs(row["change"])
+        if rule.amount is not None:
+            limit = rule.amount / 100 * abs(row["before"]) if rule.relative else rule.amount
+            if by < limit:
+                continue
+        broken.append(f"{rule.metric} got worse: {row['before']:.4g} → {row['after']:.4g} (adjusted p {row['p_adjusted']:.3g})")
+    return broken
