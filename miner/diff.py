@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,8 +174,11 @@ def _km_quantile_rows(time: np.ndarray, event: np.ndarray, q: float) -> np.ndarr
     """The Kaplan–Meier quantile of each row of ``time``/``event`` (resamples), vectorised; NaN where not reached."""
     # Sort each row by time, events before censorings at the same time (the usual convention).
     order = np.lexsort((~event, time), axis=-1)
-    t = np.take_along_axis(time, order, -1)
-    e = np.take_along_axis(event, order, -1)
+    return _km_sorted(np.take_along_axis(time, order, -1), np.take_along_axis(event, order, -1), q)
+
+
+def _km_sorted(t: np.ndarray, e: np.ndarray, q: float) -> np.ndarray:
+    """:func:`_km_quantile_rows` of rows already sorted by time, events first among ties."""
     n = t.shape[-1]
     at_risk = n - np.arange(n)
     surv = np.cumprod(np.where(e, 1 - 1 / at_risk, 1.0), axis=-1)
@@ -182,6 +186,24 @@ def _km_quantile_rows(time: np.ndarray, event: np.ndarray, q: float) -> np.ndarr
     first = hit.argmax(axis=-1)
     out = np.take_along_axis(t, first[..., None], -1)[..., 0]
     return np.where(hit.any(axis=-1), out, np.nan)
+
+
+def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, q: float) -> np.ndarray:
+    """The Kaplan–Meier quantile of resamples given as indices into ``t``/``e`` (sorted as in :func:`_km_sorted`).
+
+    Each resample becomes its count per value (one bincount, no sort): a value
+    drawn c times with r at risk multiplies the survival by 1 − c/r, exactly the
+    product over its c copies, so this is the estimate of the resample itself.
+    """
+    n = len(t)
+    rows = idx.reshape(-1, idx.shape[-1])
+    offsets = (np.arange(len(rows)) * n)[:, None]
+    counts = np.bincount((rows + offsets).ravel(), minlength=len(rows) * n).reshape(len(rows), n)
+    at_risk = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+    factor = np.where(e & (counts > 0), 1 - counts / np.maximum(at_risk, 1), 1.0)
+    hit = np.cumprod(factor, axis=1) <= 1 - q + 1e-12
+    out = np.where(hit.any(axis=1), t[hit.argmax(axis=1)], np.nan)
+    return out.reshape(idx.shape[:-1])
 
 
 def _boot(stat_b, stat_a, n_b: int, n_a: int) -> tuple[float | None, float | None, float | None]:  # type: ignore[no-untyped-def]
@@ -192,15 +214,19 @@ def _boot(stat_b, stat_a, n_b: int, n_a: int) -> tuple[float | None, float | Non
     def statistic(ib: np.ndarray, ia: np.ndarray, axis: int = -1) -> np.ndarray:
         return stat_a(ia.astype(np.int64)) - stat_b(ib.astype(np.int64))
 
-    res = stats.bootstrap((np.arange(n_b, dtype=float), np.arange(n_a, dtype=float)), statistic, vectorized=True,
+    with warnings.catch_warnings():  # resamples whose estimate is undefined (NaN) are dropped below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap((np.arange(n_b, dtype=float), np.arange(n_a, dtype=float)), statistic, vectorized=True,
                           paired=False, n_resamples=RESAMPLES, method="percentile", random_state=np.random.default_rng(SEED),
-                          batch=max(1, min(RESAMPLES, 20_000_000 // max(n_a + n_b, 1))))
+                              batch=max(1, min(RESAMPLES, 8_000_000 // max(n_a + n_b, 1))))
     dist = res.bootstrap_distribution
     dist = dist[~np.isnan(dist)]
-    if len(dist) < RESAMPLES // 2:
+    if len(dist) < RESAMPLES * 0.9:  # the estimate is undefined in too many resamples (e.g. p90 beyond follow-up)
         return None, None, None
     p = min(1.0, 2 * min((np.sum(dist <= 0) + 1) / (len(dist) + 1), (np.sum(dist >= 0) + 1) / (len(dist) + 1)))
     low, high = res.confidence_interval
+    if np.isnan(low) or np.isnan(high):  # scipy's percentiles over the defined resamples
+        low, high = np.percentile(dist, [2.5, 97.5])
     return _f(low), _f(high), p
 
 
@@ -218,7 +244,14 @@ def _km_metric(tb: pd.DataFrame, ta: pd.DataFrame, q: float) -> dict[str, Any]:
     before, after = km_quantile(xb, eb, q), km_quantile(xa, ea, q)
     if before is None or after is None:
         return {"before": before, "after": after}
-    low, high, p = _boot(lambda i: _km_quantile_rows(xb[i], eb[i], q), lambda i: _km_quantile_rows(xa[i], ea[i], q), len(xb), len(xa))
+    # Sorted once: a resample's indices, sorted, then give its values in order (faster than sorting each by value).
+    ob, oa = np.lexsort((~eb, xb)), np.lexsort((~ea, xa))
+    xb, eb, xa, ea = xb[ob], eb[ob], xa[oa], ea[oa]
+
+    def km(x: np.ndarray, e: np.ndarray):  # type: ignore[no-untyped-def]
+        return lambda i: _km_counts(x, e, i, q)
+
+    low, high, p = _boot(km(xb, eb), km(xa, ea), len(xb), len(xa))
     return {"before": before, "after": after, "ci_low": low, "ci_high": high, "p_value": p}
 
 
@@ -401,6 +434,11 @@ def compare_sides(before: Side, after: Side, alpha: float = ALPHA) -> Diff:
             r["p_adjusted"] = float(q)
     for r in tested:
         _settle(r, alpha)
+    for r in variants:
+        r["change_kind"] = ("appeared" if not r["before_tickets"] else "vanished" if not r["after_tickets"]
+                            else "grew" if r["direction"] == "up" else "shrank" if r["direction"] == "down" else "none")
+        if not r["significant"] and r["change_kind"] in ("appeared", "vanished"):
+            r["change_kind"] = "none"  # too few tickets to tell from chance
     diff = Diff(before, after, alpha, pd.DataFrame(metrics), pd.DataFrame(steps), pd.DataFrame(states),
                 pd.DataFrame(variants), pd.DataFrame(groups))
     diff.moved_bottlenecks = moved_bottlenecks(diff)

@@ -61,7 +61,7 @@ MUST = {
 MAY = {("metric", "lead_time_median_h", None, "up"), ("label", "deliver support", "time_h", "up")}
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_the_moved_bottleneck_and_only_the_injected_changes_are_reported(tmp_path: Path, seed: int) -> None:
     before = generate(BEFORE, 1500, 10 + seed, prefix="B")
     after = generate(AFTER_MOVED, 1500, 100 + seed, start=START + pd.Timedelta(days=28), prefix="A")
@@ -78,7 +78,7 @@ def test_the_moved_bottleneck_and_only_the_injected_changes_are_reported(tmp_pat
     assert reason.endswith("lead time did not improve") is False and "the bottleneck moved downstream" in reason
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_the_same_process_at_two_seeds_shows_no_change(tmp_path: Path, seed: int) -> None:
     before = generate(BEFORE, 1500, 10 + seed, prefix="B")
     after = generate(BEFORE, 1500, 100 + seed, start=START + pd.Timedelta(days=28), prefix="A")
@@ -127,3 +127,19 @@ def test_numpy_kaplan_meier_matches_scipy() -> None:
         assert _km_quantile_rows(t, e, q) == pytest.approx(km_quantile(t, e, q))
     rows = _km_quantile_rows(np.stack([t, t[::-1]]), np.stack([e, e[::-1]]), 0.5)
     assert rows[0] == pytest.approx(km_quantile(t, e, 0.5)) and rows[1] == pytest.approx(km_quantile(t[::-1], e[::-1], 0.5))
+
+
+def test_the_multi_team_sample_at_two_seeds_shows_no_change(tmp_path: Path) -> None:
+    """A decoy: `vsm sample --source multi-team` twice, same process, other draws (and its own moved bottleneck in both)."""
+    from connectors.samples import generate as sample
+
+    paths = [tmp_path / f"mt{seed}.csv" for seed in (1, 2)]
+    for seed, path in zip((1, 2), paths, strict=True):
+        sample("multi-team", tickets=1500, seed=seed, path=path)
+    (lb, rb), (la, ra) = (connectors.load(p) for p in paths)
+    plan = make_plan(lb, None, source=rb.source, design=True)
+    d = compare_sides(analyse_side(lb, plan, "1"), analyse_side(la, make_plan(la, None, source=ra.source, design=True,
+                                                                                stream_by=plan.stream_column), "2"))
+    assert significant(d) == set()
+    assert d.moved_bottlenecks == []
+    assert len(d.metrics[d.metrics["stream"].notna()]) > 0  # the streams were compared too
