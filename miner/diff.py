@@ -221,6 +221,7 @@ def _boot(stat_b, stat_a, n_b: int, n_a: int) -> tuple[float | None, float | Non
                               batch=max(1, min(RESAMPLES, 8_000_000 // max(n_a + n_b, 1))))
     dist = res.bootstrap_distribution
     dist = dist[~np.isnan(dist)]
+    dist = np.where(np.abs(dist) < 1e-9, 0.0, dist)  # float noise of equal values (hours, shares, fitness) is no change
     if len(dist) < RESAMPLES * 0.9:  # the estimate is undefined in too many resamples (e.g. p90 beyond follow-up)
         return None, None, None
     p = min(1.0, 2 * min((np.sum(dist <= 0) + 1) / (len(dist) + 1), (np.sum(dist >= 0) + 1) / (len(dist) + 1)))
@@ -373,7 +374,12 @@ def _states(tb: pd.DataFrame, ta: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _variants(tb: pd.DataFrame, ta: pd.DataFrame) -> list[dict[str, Any]]:
-    """The most common variants of either side: share before and after, Fisher's exact test of the shares."""
+    """The most common variants of delivered tickets on either side: share before and after, Fisher's exact test.
+
+    Open tickets are left out: their paths are not finished, and a recent
+    period has more of them.
+    """
+    tb, ta = tb[tb["delivered"].to_numpy(dtype=bool)], ta[ta["delivered"].to_numpy(dtype=bool)]
     cb, ca = tb["activity_path"].value_counts(), ta["activity_path"].value_counts()
     total = cb.add(ca, fill_value=0).sort_values(ascending=False, kind="stable")
     rows = []
@@ -442,9 +448,22 @@ def compare_sides(before: Side, after: Side, alpha: float = ALPHA) -> Diff:
     diff = Diff(before, after, alpha, pd.DataFrame(metrics), pd.DataFrame(steps), pd.DataFrame(states),
                 pd.DataFrame(variants), pd.DataFrame(groups))
     diff.moved_bottlenecks = moved_bottlenecks(diff)
+    fb, fa = _follow_up_h(before), _follow_up_h(after)
+    if fb is not None and fa is not None and fa < 0.5 * fb:
+        diff.notes.append(f"The later tickets had less time to finish (median follow-up {fa / 24:.1f} d against {fb / 24:.1f} d): "
+                          "variants and rework rates can differ for that alone; lead time is censored for it.")
     diff.notes.append("Lead time median and p90 are Kaplan–Meier estimates over delivered and open tickets, open tickets "
                       "censored at their age at the export's end (scipy.stats.ecdf); their intervals are bootstrap percentiles.")
     return diff
+
+
+def _follow_up_h(side: Side) -> float | None:
+    """Median hours from a ticket's first event to the export's end (its follow-up)."""
+    t, as_of = side.results.tickets, side.results.plan.as_of
+    if as_of is None or not len(t):
+        return None
+    start = t["start"].to_numpy(dtype="datetime64[us]").view(np.int64)
+    return float(np.median(as_of - start)) / US / 3600
 
 
 def _settle(r: dict[str, Any], alpha: float) -> None:
@@ -456,7 +475,7 @@ def _settle(r: dict[str, Any], alpha: float) -> None:
     r.setdefault("p_value", None)
     r.setdefault("ci_low", None)
     r.setdefault("ci_high", None)
-    r["significant"] = bool(q is not None and q < alpha and r["change"] not in (None, 0))
+    r["significant"] = bool(q is not None and q < alpha and r["change"] is not None and abs(r["change"]) > 1e-9)
     r["direction"] = ("up" if r["change"] > 0 else "down") if r["significant"] else "none"
 
 
