@@ -178,3 +178,35 @@ def diff_document(diffs: list[Diff]) -> dict[str, Any]:
     else:
         doc["periods"] = [diff_section(d) for d in diffs]
     return doc
+
+
+DIFF_TABLES = ("diff_metrics", "diff_steps", "diff_states", "diff_variants", "diff_groups", "diff_moved_bottlenecks")
+
+
+def diff_tables(diffs: list[Diff]) -> dict[str, pd.DataFrame]:
+    """The --csv-dir tables of a diff; with --by, one block of rows per pair of periods (columns before_label, after_label)."""
+    out: dict[str, list[pd.DataFrame]] = {name: [] for name in DIFF_TABLES}
+    for d in diffs:
+        groups = []
+        for g in d.groups.to_dict("records") if len(d.groups) else []:
+            row = {"group": g["group"], "visits_before": g["visits_before"], "visits_after": g["visits_after"]}
+            for key in ("time_per_visit_h", "downstream_h", "bounced_back"):
+                v = g.get(key)
+                for field in ("before", "after", "change", "p_adjusted", "direction"):
+                    row[f"{key}_{field}"] = v.get(field) if isinstance(v, dict) else None
+            row["downstream_excess_h_before"] = g.get("downstream_excess_h_before")
+            row["downstream_excess_h_after"] = g.get("downstream_excess_h_after")
+            groups.append(row)
+        variants = d.variants.copy()
+        if len(variants):
+            variants["variant"] = [" → ".join(v) for v in variants["variant"]]
+        moved = pd.DataFrame([{"group": m["group"], "step": (m["step"] or {}).get("label"), "reason": m["reason"]}
+                              for m in d.moved_bottlenecks], columns=["group", "step", "reason"])
+        frames = {"diff_metrics": d.metrics, "diff_steps": d.steps, "diff_states": d.states, "diff_variants": variants,
+                  "diff_groups": pd.DataFrame(groups), "diff_moved_bottlenecks": moved}
+        for name, frame in frames.items():
+            frame = frame.copy()
+            frame.insert(0, "after_label", d.after.label)
+            frame.insert(0, "before_label", d.before.label)
+            out[name].append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in out.items()}

@@ -622,8 +622,10 @@ def sample(sample_source: str, tickets: int, seed: int, output: str, quiet: bool
 @click.option("--fail-on", "fail_on", metavar="EXPR",
               help="Exit 1 when a metric got significantly worse, e.g. 'lead_time_median_h:+10%,reopen_rate:worse' (--by: the latest period).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the diff's tables as CSV files into DIR.")
 def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | None, stream_by: str | None, split_date: str | None,
-         by: str | None, alpha: float, as_of: str | None, json_path: str | None, fail_on: str | None, top: int, **kwargs: Any) -> None:
+         by: str | None, alpha: float, as_of: str | None, json_path: str | None, fail_on: str | None, top: int,
+         csv_dir: str | None, **kwargs: Any) -> None:
     """Did the change work? Compare two exports, or one export before and after a date or period by period.
 
     Lead time, rework, reopen and ping-pong rates, flow efficiency, conformance, steps, states, variants and
@@ -636,7 +638,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
     from miner.design import load_design
     from miner.diff import analyse_side, check_overlap, compare_sides, parse_fail_on, periods, regressions, split_log
     from miner.discovery import make_plan
-    from reports.diffout import diff_document, diff_text, trend_text
+    from reports.diffout import DIFF_TABLES, diff_document, diff_tables, diff_text, trend_text
 
     rules = parse_fail_on(fail_on) if fail_on else []
     if len(exports) > 2:
@@ -645,8 +647,9 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         raise BadOption("--split and --by cut one export; with two exports, each is one side")
     if len(exports) == 1 and bool(split_date) == bool(by):
         raise BadOption("with one export, give --split DATE or --by month|quarter|week (not both)")
+    csv_paths = [os.path.join(csv_dir, f"{name}.csv") for name in DIFF_TABLES] if csv_dir else []
     for export in exports:
-        _check_outputs(export, json_path)
+        _check_outputs(export, json_path, *csv_paths)
     _check_mapping(mapping_path)
     design = load_design(design_path)
     if len(exports) == 2:
@@ -673,6 +676,10 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         click.echo(diff_text(diffs[0], top=top) if len(diffs) == 1 else trend_text(diffs, top=top), nl=False)
     if json_path:
         _write_json(diff_document(diffs), json_path, exports[0])
+    if csv_dir:
+        from reports.csvout import write_tables
+
+        write_tables(csv_dir, diff_tables(diffs), protect=exports)
     broken = regressions(diffs[-1], rules)
     if broken:
         click.echo("Threshold breached: " + "; ".join(broken), err=True)

@@ -96,3 +96,14 @@ def test_exports_without_common_activities_are_refused(exports: dict[str, Path])
     other.to_csv(path, index=False)
     code, _, err = run(exports["before"], path)
     assert code == 2 and "no activity in common" in err and "--mapping" in err
+
+
+def test_csv_dir_writes_the_diff_tables(exports: dict[str, Path]) -> None:
+    out_dir = exports["folder"] / "csv"
+    code, _, _ = run(exports["before"], exports["after"], "--csv-dir", out_dir)
+    assert code == 0
+    moved = pd.read_csv(out_dir / "diff_moved_bottlenecks.csv")
+    assert moved["group"].tolist() == ["Service Desk C"]
+    metrics = pd.read_csv(out_dir / "diff_metrics.csv")
+    overall = metrics[metrics["stream"].isna()].set_index("name")
+    assert overall.loc["flow_efficiency", "direction"] == "down" and overall.loc["reopen_rate", "direction"] == "none"
