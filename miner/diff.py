@@ -170,26 +170,8 @@ def km_quantile(time: np.ndarray, event: np.ndarray, q: float) -> float | None:
     return float(sf.quantiles[below[0]]) if len(below) else None
 
 
-def _km_quantile_rows(time: np.ndarray, event: np.ndarray, q: float) -> np.ndarray:
-    """The Kaplan–Meier quantile of each row of ``time``/``event`` (resamples), vectorised; NaN where not reached."""
-    # Sort each row by time, events before censorings at the same time (the usual convention).
-    order = np.lexsort((~event, time), axis=-1)
-    return _km_sorted(np.take_along_axis(time, order, -1), np.take_along_axis(event, order, -1), q)
-
-
-def _km_sorted(t: np.ndarray, e: np.ndarray, q: float) -> np.ndarray:
-    """:func:`_km_quantile_rows` of rows already sorted by time, events first among ties."""
-    n = t.shape[-1]
-    at_risk = n - np.arange(n)
-    surv = np.cumprod(np.where(e, 1 - 1 / at_risk, 1.0), axis=-1)
-    hit = surv <= 1 - q + 1e-12
-    first = hit.argmax(axis=-1)
-    out = np.take_along_axis(t, first[..., None], -1)[..., 0]
-    return np.where(hit.any(axis=-1), out, np.nan)
-
-
-def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, q: float) -> np.ndarray:
-    """The Kaplan–Meier quantile of resamples given as indices into ``t``/``e`` (sorted as in :func:`_km_sorted`).
+def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Kaplan–Meier quantiles (qs, …) of resamples given as indices into ``t``/``e``, sorted by time, events first among ties.
 
     Each resample becomes its count per value (one bincount, no sort): a value
     drawn c times with r at risk multiplies the survival by 1 − c/r, exactly the
@@ -201,15 +183,22 @@ def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, q: float) -> np.nd
     counts = np.bincount((rows + offsets).ravel(), minlength=len(rows) * n).reshape(len(rows), n)
     at_risk = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
     factor = np.where(e & (counts > 0), 1 - counts / np.maximum(at_risk, 1), 1.0)
-    hit = np.cumprod(factor, axis=1) <= 1 - q + 1e-12
-    out = np.where(hit.any(axis=1), t[hit.argmax(axis=1)], np.nan)
-    return out.reshape(idx.shape[:-1])
+    surv = np.cumprod(factor, axis=1)
+    out = []
+    for q in qs:
+        hit = surv <= 1 - q + 1e-12
+        out.append(np.where(hit.any(axis=1), t[hit.argmax(axis=1)], np.nan).reshape(idx.shape[:-1]))
+    return np.stack(out)
 
 
-def _boot(stat_b, stat_a, n_b: int, n_a: int) -> tuple[float | None, float | None, float | None]:  # type: ignore[no-untyped-def]
-    """Bootstrap the change stat_a − stat_b over resampled tickets: (ci_low, ci_high, two-sided p)."""
+def _boot(stat_b, stat_a, n_b: int, n_a: int, k: int = 1) -> list[tuple[float | None, float | None, float | None]]:  # type: ignore[no-untyped-def]
+    """Bootstrap the changes stat_a − stat_b over resampled tickets: per output (k of them), (ci_low, ci_high, two-sided p).
+
+    ``stat_*`` map resampled ticket indices (…, n) to ``k`` values per resample (k, …), so that
+    quantities sharing one resample (the median and the p90) are bootstrapped together.
+    """
     if n_b < 2 or n_a < 2:
-        return None, None, None
+        return [(None, None, None)] * k
 
     def statistic(ib: np.ndarray, ia: np.ndarray, axis: int = -1) -> np.ndarray:
         return stat_a(ia.astype(np.int64)) - stat_b(ib.astype(np.int64))
@@ -217,18 +206,22 @@ def _boot(stat_b, stat_a, n_b: int, n_a: int) -> tuple[float | None, float | Non
     with warnings.catch_warnings():  # resamples whose estimate is undefined (NaN) are dropped below
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap((np.arange(n_b, dtype=float), np.arange(n_a, dtype=float)), statistic, vectorized=True,
-                          paired=False, n_resamples=RESAMPLES, method="percentile", random_state=np.random.default_rng(SEED),
+                              paired=False, n_resamples=RESAMPLES, method="percentile", random_state=np.random.default_rng(SEED),
                               batch=max(1, min(RESAMPLES, 8_000_000 // max(n_a + n_b, 1))))
-    dist = res.bootstrap_distribution
-    dist = dist[~np.isnan(dist)]
-    dist = np.where(np.abs(dist) < 1e-9, 0.0, dist)  # float noise of equal values (hours, shares, fitness) is no change
-    if len(dist) < RESAMPLES * 0.9:  # the estimate is undefined in too many resamples (e.g. p90 beyond follow-up)
-        return None, None, None
-    p = min(1.0, 2 * min((np.sum(dist <= 0) + 1) / (len(dist) + 1), (np.sum(dist >= 0) + 1) / (len(dist) + 1)))
-    low, high = res.confidence_interval
-    if np.isnan(low) or np.isnan(high):  # scipy's percentiles over the defined resamples
-        low, high = np.percentile(dist, [2.5, 97.5])
-    return _f(low), _f(high), p
+    dists = np.asarray(res.bootstrap_distribution).reshape(k, -1)
+    lows, highs = (np.asarray(x, float).reshape(k) for x in res.confidence_interval)
+    out = []
+    for dist, low, high in zip(dists, lows, highs, strict=True):
+        dist = dist[~np.isnan(dist)]
+        dist = np.where(np.abs(dist) < 1e-9, 0.0, dist)  # float noise of equal values (hours, shares, fitness) is no change
+        if len(dist) < RESAMPLES * 0.9:  # the estimate is undefined in too many resamples (e.g. p90 beyond follow-up)
+            out.append((None, None, None))
+            continue
+        p = min(1.0, 2 * min((np.sum(dist <= 0) + 1) / (len(dist) + 1), (np.sum(dist >= 0) + 1) / (len(dist) + 1)))
+        if np.isnan(low) or np.isnan(high):  # scipy's percentiles over the defined resamples
+            low, high = np.percentile(dist, [2.5, 97.5])
+        out.append((_f(low), _f(high), p))
+    return out
 
 
 def _f(x: Any) -> float | None:
@@ -240,20 +233,22 @@ def _lead(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return t["lead_time_s"].to_numpy(dtype=float) / 3600, t["delivered"].to_numpy(dtype=bool)
 
 
-def _km_metric(tb: pd.DataFrame, ta: pd.DataFrame, q: float) -> dict[str, Any]:
+def _km_metrics(tb: pd.DataFrame, ta: pd.DataFrame, qs: tuple[float, ...] = (0.5, 0.9)) -> list[dict[str, Any]]:
+    """Kaplan–Meier quantiles of lead time on both sides, their changes bootstrapped together."""
     (xb, eb), (xa, ea) = _lead(tb), _lead(ta)
-    before, after = km_quantile(xb, eb, q), km_quantile(xa, ea, q)
-    if before is None or after is None:
-        return {"before": before, "after": after}
-    # Sorted once: a resample's indices, sorted, then give its values in order (faster than sorting each by value).
+    points = [(km_quantile(xb, eb, q), km_quantile(xa, ea, q)) for q in qs]
+    if any(b is None or a is None for b, a in points):
+        return [{"before": b, "after": a} for b, a in points]
+    # Sorted once: each resample is then its count per value (see _km_counts).
     ob, oa = np.lexsort((~eb, xb)), np.lexsort((~ea, xa))
     xb, eb, xa, ea = xb[ob], eb[ob], xa[oa], ea[oa]
 
     def km(x: np.ndarray, e: np.ndarray):  # type: ignore[no-untyped-def]
-        return lambda i: _km_counts(x, e, i, q)
+        return lambda i: _km_counts(x, e, i, qs)
 
-    low, high, p = _boot(km(xb, eb), km(xa, ea), len(xb), len(xa))
-    return {"before": before, "after": after, "ci_low": low, "ci_high": high, "p_value": p}
+    tests = _boot(km(xb, eb), km(xa, ea), len(xb), len(xa), k=len(qs))
+    return [{"before": b, "after": a, "ci_low": low, "ci_high": high, "p_value": p}
+            for (b, a), (low, high, p) in zip(points, tests, strict=True)]
 
 
 def _rate(kb: int, nb: int, ka: int, na: int) -> dict[str, Any]:
@@ -272,30 +267,40 @@ def _rate(kb: int, nb: int, ka: int, na: int) -> dict[str, Any]:
             "before_ci": [wb.low, wb.high], "after_ci": [wa.low, wa.high], "before_n": nb, "after_n": na}
 
 
-def _ratio(tb: pd.DataFrame, ta: pd.DataFrame, num: str, den: str) -> dict[str, Any]:
-    """Σnum / Σden over delivered tickets on each side, bootstrap of the change."""
-    def arrays(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _ratios(tb: pd.DataFrame, ta: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Σnum / Σden over delivered tickets on each side for each (num, den), changes bootstrapped together."""
+    def arrays(t: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
         done = t["delivered"].to_numpy(dtype=bool)
-        return t[num].to_numpy(dtype=float)[done], t[den].to_numpy(dtype=float)[done]
+        return [(t[num].to_numpy(dtype=float)[done], t[den].to_numpy(dtype=float)[done]) for num, den in pairs]
 
-    (nb_, db_), (na_, da_) = arrays(tb), arrays(ta)
-    before = math.fsum(nb_) / math.fsum(db_) if db_.sum() else None
-    after = math.fsum(na_) / math.fsum(da_) if da_.sum() else None
-    if before is None or after is None:
-        return {"before": before, "after": after}
+    side_b, side_a = arrays(tb), arrays(ta)
+    points = [(math.fsum(nb) / math.fsum(db) if db.sum() else None, math.fsum(na) / math.fsum(da) if da.sum() else None)
+              for (nb, db), (na, da) in zip(side_b, side_a, strict=True)]
+    if any(b is None or a is None for b, a in points):
+        return [{"before": b, "after": a} for b, a in points]
 
-    def ratio(n: np.ndarray, d: np.ndarray):  # type: ignore[no-untyped-def]
-        return lambda i: n[i].sum(axis=-1) / np.where(d[i].sum(axis=-1) > 0, d[i].sum(axis=-1), np.nan)
+    def ratios(side: list[tuple[np.ndarray, np.ndarray]]):  # type: ignore[no-untyped-def]
+        def stat(i: np.ndarray) -> np.ndarray:
+            out = []
+            for n, d in side:
+                den = d[i].sum(axis=-1)
+                out.append(n[i].sum(axis=-1) / np.where(den > 0, den, np.nan))
+            return np.stack(out)
+        return stat
 
-    low, high, p = _boot(ratio(nb_, db_), ratio(na_, da_), len(nb_), len(na_))
-    return {"before": before, "after": after, "ci_low": low, "ci_high": high, "p_value": p}
+    n_b, n_a = len(side_b[0][0]), len(side_a[0][0])
+    tests = _boot(ratios(side_b), ratios(side_a), n_b, n_a, k=len(pairs))
+    return [{"before": b, "after": a, "ci_low": low, "ci_high": high, "p_value": p}
+            for (b, a), (low, high, p) in zip(points, tests, strict=True)]
 
 
 def _mean(xb: np.ndarray, xa: np.ndarray) -> dict[str, Any]:
     xb, xa = xb[~np.isnan(xb)], xa[~np.isnan(xa)]
     if not len(xb) or not len(xa):
         return {"before": float(xb.mean()) if len(xb) else None, "after": float(xa.mean()) if len(xa) else None}
-    low, high, p = _boot(lambda i: xb[i].mean(axis=-1), lambda i: xa[i].mean(axis=-1), len(xb), len(xa))
+    if np.ptp(xb) == 0 and np.ptp(xa) == 0 and xb[0] == xa[0]:  # one value everywhere: nothing to test
+        return {"before": float(xb[0]), "after": float(xa[0]), "p_value": 1.0}
+    ((low, high, p),) = _boot(lambda i: xb[i].mean(axis=-1)[None], lambda i: xa[i].mean(axis=-1)[None], len(xb), len(xa))
     return {"before": float(xb.mean()), "after": float(xa.mean()), "ci_low": low, "ci_high": high, "p_value": p}
 
 
@@ -323,13 +328,15 @@ def _streams(tb: pd.DataFrame, ta: pd.DataFrame) -> list[str]:
 
 def _metrics(tb: pd.DataFrame, ta: pd.DataFrame, stream: str | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"name": "tickets", "before": len(tb), "after": len(ta)}]
-    rows.append({"name": "lead_time_median_h", **_km_metric(tb, ta, 0.5)})
-    rows.append({"name": "lead_time_p90_h", **_km_metric(tb, ta, 0.9)})
+    median, p90 = _km_metrics(tb, ta, (0.5, 0.9))
+    rows.append({"name": "lead_time_median_h", **median})
+    rows.append({"name": "lead_time_p90_h", **p90})
     for name, column in (("rework_rate", "any_rework"), ("reopen_rate", "reopens"), ("pingpong_rate", "bounces")):
         kb, ka = int((tb[column] > 0).sum()), int((ta[column] > 0).sum())
         rows.append({"name": name, **_rate(kb, len(tb), ka, len(ta))})
-    rows.append({"name": "flow_efficiency", **_ratio(tb, ta, "work_s", "lead_time_s")})
-    rows.append({"name": "wait_share", **_ratio(tb, ta, "wait_s", "lead_time_s")})
+    efficiency, wait = _ratios(tb, ta, [("work_s", "lead_time_s"), ("wait_s", "lead_time_s")])
+    rows.append({"name": "flow_efficiency", **efficiency})
+    rows.append({"name": "wait_share", **wait})
     ab, aa = (t[t["designed_stream"] != NO_STREAM] for t in (tb, ta))
     if len(ab) and len(aa):
         rows.append({"name": "fitness", **_mean(ab["fitness"].to_numpy(dtype=float), aa["fitness"].to_numpy(dtype=float))})

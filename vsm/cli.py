@@ -655,12 +655,17 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
     if len(exports) == 2:
         loaded = [_load(e, dict(kwargs)) for e in exports]
         (lb, rb), (la, ra) = loaded
+        for export, (_, rep) in zip(exports, loaded, strict=True):
+            for note in (n for n in rep.notes if n.startswith("Filter ")):
+                click.echo(f"{export}: {note}", err=True)
         check_overlap(lb, la, exports)
         plan = make_plan(lb, mapping_path, stream_by=stream_by, source=rb.source, design=design, as_of=as_of)
         plan_after = make_plan(la, mapping_path, stream_by=plan.stream_column or stream_by, source=ra.source, design=design, as_of=as_of)
         sides = [(analyse_side(lb, plan, exports[0], rb.source), analyse_side(la, plan_after, exports[1], ra.source))]
     else:
         log, report_ = _load(exports[0], kwargs)
+        for note in (n for n in report_.notes if n.startswith("Filter ")):
+            click.echo(f"{exports[0]}: {note}", err=True)
         plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
         if split_date:
             early, late = split_log(log, split_date)
