@@ -148,3 +148,48 @@ def test_the_multi_team_sample_at_two_seeds_shows_no_change(tmp_path: Path) -> N
     assert significant(d) == set()
     assert d.moved_bottlenecks == []
     assert len(d.metrics[d.metrics["stream"].notna()]) > 0  # the streams were compared too
+
+
+def _row(before: float, after: float, direction: str, **extra: object) -> dict:
+    return {"before": before, "after": after, "change": after - before, "significant": direction != "none",
+            "direction": direction, "p_adjusted": 0.001 if direction != "none" else 0.5, **extra}
+
+
+def test_a_step_faster_while_the_next_step_waits_longer_is_named_unless_lead_time_improved() -> None:
+    from miner.diff import moved_bottlenecks
+
+    steps = pd.DataFrame([
+        {"stream": "Incident", "step": 1, "label": "engage", "measure": "time_h", **_row(4.1, 0.7, "down")},
+        {"stream": "Incident", "step": 2, "label": "deliver support", "measure": "wait_h", **_row(9.8, 24.5, "up")},
+        {"stream": "Change", "step": 1, "label": "engage", "measure": "time_h", **_row(4.0, 1.0, "down")},
+        {"stream": "Change", "step": 2, "label": "design transition", "measure": "wait_h", **_row(9.0, 9.5, "none")},
+    ])
+
+    def diff_with(lead: dict) -> Diff:
+        metrics = pd.DataFrame([{"name": "lead_time_median_h", "stream": None, **lead}])
+        return Diff(None, None, 0.05, metrics, steps, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())  # type: ignore[arg-type]
+
+    found = moved_bottlenecks(diff_with(_row(31, 38, "none")))
+    assert [(m["step"]["stream"], m["step"]["step"]) for m in found] == [("Incident", 1)]
+    assert found[0]["reason"] == ("Step 1 (engage) of Incident is faster (4.1 h → 42 min), but tickets wait longer at step 2 "
+                                  "(deliver support: 9.8 h → 24.5 h), and lead time did not improve (31.0 h → 38.0 h): "
+                                  "the bottleneck moved downstream.")
+    assert moved_bottlenecks(diff_with(_row(31, 20, "down"))) == []  # lead time improved: nothing moved
+
+
+def test_periods_cut_whole_tickets_by_opening_and_refuse_an_empty_period() -> None:
+    from connectors.errors import BadOption
+    from miner.diff import periods
+    from tests.helpers import make_log
+
+    day = 24 * 60  # T0 is 2025-01-06
+    rows = [("A", "New", 0), ("A", "Resolved", 40 * day),  # opened in January, resolved in February
+            ("B", "New", 30 * day), ("B", "Resolved", 31 * day)]  # opened in February
+    cut = periods(make_log(rows), "month")
+    assert [(label, sorted(set(part["case_id"].astype(str))), len(part)) for label, part in cut] == [
+        ("2025-01", ["A"], 2), ("2025-02", ["B"], 2)]
+    gap = [("A", "New", 0), ("A", "Resolved", 60), ("C", "New", 60 * day), ("C", "Resolved", 60 * day + 60)]
+    with pytest.raises(BadOption, match="no tickets were opened in 2025-02"):
+        periods(make_log(gap), "month")
+    with pytest.raises(BadOption, match="no period to compare"):
+        periods(make_log(rows[:2]), "month")
