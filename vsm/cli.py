@@ -57,6 +57,13 @@ def load_options(func: F) -> F:
         click.option("--lifecycle", type=click.Choice(["auto", "pair", "events"]), default="auto", show_default=True,
                      help="XES lifecycle: join start/complete into intervals (pair) or keep every event (events)."),
         click.option("--keep-duplicates", is_flag=True, default=None, help="Keep rows that exactly repeat an earlier row."),
+        # Filters (miner/filters.py): whole tickets only, applied where the log is loaded.
+        click.option("--from", "date_from", metavar="DATE", help="Keep tickets whose first event (see --window-by) is on or after DATE."),
+        click.option("--to", "date_to", metavar="DATE", help="Keep tickets whose first event is before DATE (a bare date: through that day)."),
+        click.option("--window-by", type=click.Choice(["opened", "resolved"]), default="opened", show_default=True,
+                     help="Anchor of --from/--to: a ticket's first event, or its last (its resolution)."),
+        click.option("--where", "where", multiple=True, metavar="EXPR",
+                     help="Keep tickets with an event where attr=value, attr=a,b, attr=glob:PAT or attr=re:PAT (repeatable)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -97,6 +104,8 @@ def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
 
 def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
+    if _filtered(kwargs):
+        return ""
     if kwargs.get("engine") == "spark":
         return " on Spark"
     from miner.parallel import workers_for
@@ -131,6 +140,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
     as_of = kwargs.pop("as_of", None)
     results = report = None
+    if _filtered(kwargs):
+        engine, workers = "embedded", 1  # filters run on the whole canonical table, in this process
     if engine == "spark":
         from miner.spark import run_spark
 
@@ -179,7 +190,18 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
+    if _filtered(kwargs):
+        from miner.filters import apply_filters
+
+        log, notes = apply_filters(log, date_from=kwargs.get("date_from"), date_to=kwargs.get("date_to"),
+                                   window_by=kwargs.get("window_by") or "opened", where=kwargs.get("where") or ())
+        report.notes.extend(n.text() for n in notes)
     return log, report
+
+
+def _filtered(kwargs: dict[str, Any]) -> bool:
+    """Were ticket filters given? Then the export is read in one process (the engines do not filter yet)."""
+    return bool(kwargs.get("date_from") or kwargs.get("date_to") or kwargs.get("where"))
 
 
 def _check_mapping(path: str | None) -> None:
@@ -730,6 +752,93 @@ def _convert_sample(path: str, form: str) -> None:
         table.to_pandas().to_excel(buffer, index=False, sheet_name="export")
         sink.write(buffer.getvalue())
     write_bytes(path, sink.getvalue().to_pybytes())
+
+
+# --- vsm diff (issue 15): before/after, --split, --by; miner/diff.py and reports/diffout.py ---------------------
+
+
+@cli.command("diff")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@load_options
+@mapping_option
+@click.option("--design", "design_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Designed value streams (TOML); default: the built-in ITIL streams.")
+@click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
+@click.option("--split", "split_date", metavar="DATE", help="One export: tickets opened before DATE against those opened on or after it.")
+@click.option("--by", "by", type=click.Choice(["month", "quarter", "week"]), help="One export: each period against the one before.")
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="False discovery rate: a change is called a change when its BH-adjusted p-value is below it.")
+@click.option("--as-of", metavar="DATE", help="The exports' end: open tickets are censored at their age then (default: each export's latest time).")
+@json_option
+@click.option("--fail-on", "fail_on", metavar="EXPR",
+              help="Exit 1 when a metric got significantly worse, e.g. 'lead_time_median_h:+10%,reopen_rate:worse' (--by: the latest period).")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the diff's tables as CSV files into DIR.")
+def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | None, stream_by: str | None, split_date: str | None,
+         by: str | None, alpha: float, as_of: str | None, json_path: str | None, fail_on: str | None, top: int,
+         csv_dir: str | None, **kwargs: Any) -> None:
+    """Did the change work? Compare two exports, or one export before and after a date or period by period.
+
+    Lead time, rework, reopen and ping-pong rates, flow efficiency, conformance, steps, states, variants and
+    groups, overall and per stream, each called a change only when significant (Benjamini–Hochberg); names a
+    group that got faster by pushing its waiting downstream. Filters apply to both sides.
+
+    Example: vsm diff before.csv after.csv  |  vsm diff incidents.csv --split 2025-03-01 --json diff.json
+    """
+    from connectors.errors import BadOption
+    from miner.design import load_design
+    from miner.diff import analyse_side, check_overlap, compare_sides, parse_fail_on, periods, regressions, split_log
+    from miner.discovery import make_plan
+    from reports.diffout import DIFF_TABLES, diff_document, diff_tables, diff_text, trend_text
+
+    rules = parse_fail_on(fail_on) if fail_on else []
+    if len(exports) > 2:
+        raise BadOption("vsm diff takes two exports (BEFORE AFTER), or one with --split DATE or --by PERIOD")
+    if len(exports) == 2 and (split_date or by):
+        raise BadOption("--split and --by cut one export; with two exports, each is one side")
+    if len(exports) == 1 and bool(split_date) == bool(by):
+        raise BadOption("with one export, give --split DATE or --by month|quarter|week (not both)")
+    for export in exports:
+        _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
+    _check_mapping(mapping_path)
+    design = load_design(design_path)
+    if len(exports) == 2:
+        loaded = [_load(e, dict(kwargs)) for e in exports]
+        (lb, rb), (la, ra) = loaded
+        for export, (_, rep) in zip(exports, loaded, strict=True):
+            for note in (n for n in rep.notes if n.startswith("Filter ")):
+                click.echo(f"{export}: {note}", err=True)
+        check_overlap(lb, la, exports)
+        plan = make_plan(lb, mapping_path, stream_by=stream_by, source=rb.source, design=design, as_of=as_of)
+        plan_after = make_plan(la, mapping_path, stream_by=plan.stream_column or stream_by, source=ra.source, design=design, as_of=as_of)
+        sides = [(analyse_side(lb, plan, exports[0], rb.source), analyse_side(la, plan_after, exports[1], ra.source))]
+    else:
+        log, report_ = _load(exports[0], kwargs)
+        for note in (n for n in report_.notes if n.startswith("Filter ")):
+            click.echo(f"{exports[0]}: {note}", err=True)
+        plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
+        if split_date:
+            early, late = split_log(log, split_date)
+            sides = [(analyse_side(early, plan, f"opened before {split_date}", report_.source),
+                      analyse_side(late, plan, f"opened on or after {split_date}", report_.source))]
+        else:
+            cut = [analyse_side(part, plan, label, report_.source) for label, part in periods(log, by)]
+            sides = list(zip(cut, cut[1:], strict=False))
+    for warning in [*plan.mapping.warnings, *design.warnings]:
+        _warn(warning)
+    diffs = [compare_sides(b, a, alpha) for b, a in sides]
+    if json_path != "-":
+        click.echo(diff_text(diffs[0], top=top) if len(diffs) == 1 else trend_text(diffs, top=top), nl=False)
+    if json_path:
+        _write_json(diff_document(diffs), json_path, exports[0])
+    if csv_dir:
+        from reports.csvout import write_tables
+
+        write_tables(csv_dir, diff_tables(diffs), protect=exports)
+    broken = regressions(diffs[-1], rules)
+    if broken:
+        click.echo("Threshold breached: " + "; ".join(broken), err=True)
+        sys.exit(EXIT_THRESHOLD)
 
 
 def main(argv: list[str] | None = None) -> None:
