@@ -608,6 +608,66 @@ def convert(export: str, output: str, quiet: bool, **kwargs: Any) -> None:
         click.echo(f"Wrote {output} ({n:,} events, {log['case_id'].nunique():,} cases{rejected})", err=True)
 
 
+@cli.group()
+def pull() -> None:
+    """Fetch tickets and their history from a ticketing system's API into a store.
+
+    A store is a folder that inspect, mine, compare, report and design read like
+    an export. Pulling again into it fetches only what changed since.
+    """
+
+
+@pull.command("servicenow")
+@click.option("--instance", required=True, metavar="URL", help="The instance: https://NAME.service-now.com (or NAME).")
+@click.option("--table", default="incident", show_default=True, metavar="NAME", help="Table to pull.")
+@click.option("--query", metavar="ENCODED_QUERY", help="ServiceNow encoded query, e.g. 'assignment_group.name=Service Desk'.")
+@click.option("--since", metavar="DATE", help="First pull only: tickets updated since this date (UTC).")
+@click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 10_000), help="Records per request.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_servicenow(instance: str, table: str, query: str | None, since: str | None, page_size: int, output: str,
+                    quiet: bool) -> None:
+    """Pull records from the Table API and their history from sys_audit.
+
+    Credentials come from the environment: VSM_SERVICENOW_USER and
+    VSM_SERVICENOW_PASSWORD, or VSM_SERVICENOW_TOKEN.
+
+    Example: vsm pull servicenow --instance https://acme.service-now.com --since 2025-01-01 -o incidents.store
+    """
+    from connectors.pull import pull_servicenow as run
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            of = f" of {total:,}" if total is not None else ""
+            click.echo(f"\r{what}: {done:,}{of}   ", err=True, nl=False)
+
+    result = run(instance, output, table=table, query=query, since=since, page_size=page_size, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        kind = "updated" if result.incremental else "wrote"
+        click.echo(
+            f"{kind.capitalize()} {result.store}: {result.records:,} records and {result.audit_rows:,} audit rows fetched "
+            f"in {result.pages:,} requests; {result.tickets:,} tickets in the store, watermark {result.watermark} UTC",
+            err=True,
+        )
+
+
+# A store is a folder: the commands that read an export read a store too.
+def _export_takes_folders(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _export_takes_folders(command)
+        for param in command.params:
+            if param.name == "export" and isinstance(param.type, click.Path):
+                param.type = click.Path()
+
+
+_export_takes_folders(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; anything unexpected still ends in one line."""
     try:
