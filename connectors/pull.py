@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.errors import BadOption, OutputError
@@ -129,21 +130,29 @@ def table_pages(client: Client, table: str, params: dict[str, Any], progress: Pr
                 if total_n is not None and offset < total_n else None
 
 
-def _flatten(records: list[dict], fields: tuple[str, ...], display: bool) -> dict[str, list[str | None]]:
+def _flatten(records: list[dict], fields: tuple[str, ...], display: bool) -> dict[str, pa.Array]:
     """Columns from Table API records: each field's value, and with ``display`` its label as ``field.display``."""
-    columns: dict[str, list[str | None]] = {}
+    columns: dict[str, pa.Array] = {}
     for name in fields:
         cells = [r.get(name) for r in records]
         if display:
-            columns[name] = [_text(c.get("value")) if isinstance(c, dict) else _text(c) for c in cells]
-            columns[f"{name}.display"] = [_text(c.get("display_value")) if isinstance(c, dict) else _text(c) for c in cells]
+            columns[name] = _strings([c.get("value") if c.__class__ is dict else c for c in cells])
+            columns[f"{name}.display"] = _strings([c.get("display_value") if c.__class__ is dict else c for c in cells])
         else:
-            columns[name] = [_text(c.get("value")) if isinstance(c, dict) else _text(c) for c in cells]
+            columns[name] = _strings([c.get("value") if c.__class__ is dict else c for c in cells])
     return columns
 
 
+def _strings(values: list[object]) -> pa.Array:
+    """Cells as a string array; '' (ServiceNow's empty) is missing, as in a file export."""
+    try:
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or objects where the API gives strings
+        array = pa.array([_text(v) for v in values], pa.string())
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
+
 def _text(value: object) -> str | None:
-    """A cell as text; '' (ServiceNow's empty) is missing, as in a file export."""
     if value is None or value == "":
         return None
     return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
@@ -160,9 +169,9 @@ class _Writer:
         self.path, self.schema, self.rows = path, _schema(columns), 0
         self.writer = pq.ParquetWriter(path, self.schema)
 
-    def add(self, columns: dict[str, list[str | None]]) -> None:
+    def add(self, columns: dict[str, pa.Array]) -> None:
         if columns and len(next(iter(columns.values()))):
-            batch = pa.table({c: pa.array(columns[c], pa.string()) for c in self.schema.names}, schema=self.schema)
+            batch = pa.table({c: columns[c] for c in self.schema.names}, schema=self.schema)
             self.writer.write_table(batch)
             self.rows += batch.num_rows
 
@@ -212,9 +221,9 @@ def pull_servicenow(
     newest = None
     for page in table_pages(client, table, params, progress, "records"):
         columns = _flatten(page, RECORD_FIELDS, display=True)
-        stamps = [s for s in columns["sys_updated_on"] if s]
-        if stamps:
-            newest = max(newest or "", max(stamps))
+        latest = pc.max(columns["sys_updated_on"]).as_py()
+        if latest:
+            newest = max(newest or "", latest)
         records.add(columns)
     records.close()
     new_records = pq.read_table(records.path).to_pandas()
@@ -306,7 +315,7 @@ def _names(client: Client, records: pd.DataFrame, audit: pd.DataFrame, old: pd.D
             try:
                 for page in table_pages(client, table, params, progress, "names"):
                     got = _flatten(page, ("sys_id", "name"), display=False)
-                    names = pd.concat([names, pd.DataFrame(got)], ignore_index=True)
+                    names = pd.concat([names, pa.table(got).to_pandas()], ignore_index=True)
             except PullError:
                 break  # no right to read the names: the sys_ids stay, as sys_audit gives them
     return names.dropna(subset=["sys_id"]).drop_duplicates("sys_id", keep="last").reset_index(drop=True)

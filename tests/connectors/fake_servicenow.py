@@ -44,6 +44,7 @@ class Data:
         self.tables: dict[str, list[dict]] = {"incident": [], "sys_audit": [], "sys_user_group": [], "sys_user": []}
         self.audit_by_doc: dict[str, list[dict]] = defaultdict(list)
         self.hidden: set[str] = set()
+        self.version = 0  # changes with the data: the fake's cached query results go stale
         self.clock = 0
         groups, users = list(GROUPS), list(USERS)
         for i in range(tickets):
@@ -75,6 +76,7 @@ class Data:
     def reopen(self, index: int) -> None:
         """Ticket ``index`` goes back to In Progress, later than anything pulled."""
         rec = self.tables["incident"][index]
+        self.version += 1
         self.clock += 5
         self._audit(rec["sys_id"], "state", rec["state"], "2", self.clock)
         rec["state"] = "2"
@@ -91,6 +93,7 @@ class Fake:
         self.expected = f"Bearer {token}" if token else "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         self.strip_link = False
         self.lock = threading.Lock()
+        self.cache: dict[tuple[str, str, int], list[dict]] = {}
 
     def __enter__(self) -> Fake:
         fake = self
@@ -138,7 +141,10 @@ class Fake:
             return self._send(h, 429, {"error": {"message": "Too many requests"}}, {"Retry-After": "2"})
         if fault == "503":
             return self._send(h, 503, {"error": {"message": "Service unavailable"}})
-        rows = self._query(table, params.get("sysparm_query", ""))
+        key = (table, params.get("sysparm_query", ""), self.data.version)
+        rows = self.cache.get(key)
+        if rows is None:  # pages of one query share its result, as a database's cursor would
+            rows = self.cache[key] = self._query(table, key[1])
         total = len(rows)
         limit, offset = int(params.get("sysparm_limit", 10000)), int(params.get("sysparm_offset", 0))
         page = [r for r in rows[offset:offset + limit] if r["sys_id"] not in self.data.hidden]

@@ -214,3 +214,35 @@ def test_mine_compare_and_report_read_the_store(tmp_path, waits):
         result = run_cli(args[0], tmp_path / "s", *args[1:])
         assert result.exit_code == 0, (args, result.stderr)
     assert connectors.load(tmp_path / "e.xes")[0]["case_id"].nunique() == 20
+
+
+def _serve(queue, tickets: int) -> None:  # pragma: no cover - runs in the fake's own process
+    import time
+
+    with Fake(Data(tickets)) as fake:
+        queue.put(fake.url)
+        time.sleep(600)
+
+
+@pytest.mark.slow
+def test_100k_records_and_their_audit_rows_in_under_a_minute(tmp_path, request):
+    """The fake runs in its own process, as a real instance would not share this one's interpreter (-m slow)."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("45 seconds: run with -m slow")
+    import multiprocessing
+    import time
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    server = context.Process(target=_serve, args=(queue, 100_000), daemon=True)
+    server.start()
+    try:
+        url = queue.get(timeout=120)
+        started = time.perf_counter()
+        pulled = pull_servicenow(url, tmp_path / "s", page_size=1000)
+        took = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.join()
+    assert (pulled.tickets, pulled.audit_rows) == (100_000, 600_000)
+    assert took < 60
