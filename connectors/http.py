@@ -80,11 +80,13 @@ class Client:
     secrets: list[str]
     credential_hint: str  # what to set, for 401/403
     retries: int = RETRIES
+    min_interval: float = 0.0  # seconds between requests, for APIs with a per-minute limit
     pages: int = 0
     waits: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._origin = _origin(self.base_url)
+        self._last = float("-inf")
         self._opener = urllib.request.build_opener(
             _NoRedirect(), urllib.request.HTTPSHandler(context=ssl.create_default_context())
         )
@@ -110,6 +112,10 @@ class Client:
         shown = self.redact(urllib.parse.urlsplit(url).path)
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            pause = self._last + self.min_interval - time.monotonic()
+            if pause > 0:
+                sleep(pause)
+            self._last = time.monotonic()
             try:
                 with self._opener.open(request, timeout=TIMEOUT_S) as reply:
                     data = reply.read()
@@ -156,6 +162,11 @@ class Client:
         seconds = min(max(seconds, 0.0), MAX_WAIT_S)
         self.waits.append(seconds)
         sleep(seconds)
+
+
+def quote(text: str) -> str:
+    """``text`` as one segment of a URL's path."""
+    return urllib.parse.quote(text, safe="")
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -25,7 +25,6 @@ import base64
 import json
 import os
 import shutil
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.errors import BadOption, OutputError
-from connectors.http import Client, PullError, check_base_url
+from connectors.http import Client, PullError, check_base_url, quote
 from connectors.store import STATE, VERSION, is_store, read_state
 
 RECORD_FIELDS = (
@@ -103,7 +102,7 @@ def since_value(text: str) -> str:
 
 def table_pages(client: Client, table: str, params: dict[str, Any], progress: Progress | None, what: str) -> Iterator[list[dict]]:
     """Every page of a Table API query, following ``Link: rel=next`` to the end."""
-    url: str | None = client.url(f"/api/now/table/{urllib.parse.quote(table)}", params)
+    url: str | None = client.url(f"/api/now/table/{quote(table)}", params)
     seen: set[str] = set()
     fetched = 0
     limit, offset = int(params["sysparm_limit"]), int(params.get("sysparm_offset", 0))
@@ -126,7 +125,7 @@ def table_pages(client: Client, table: str, params: dict[str, Any], progress: Pr
             url = links.get("next")
         else:  # no Link header at all (a proxy dropped it): the offset and the total count tell
             offset += limit
-            url = client.url(f"/api/now/table/{urllib.parse.quote(table)}", {**params, "sysparm_offset": offset}) \
+            url = client.url(f"/api/now/table/{quote(table)}", {**params, "sysparm_offset": offset}) \
                 if total_n is not None and offset < total_n else None
 
 
@@ -186,21 +185,7 @@ def pull_servicenow(
     """Pull ``table``'s records and their sys_audit history into the store at ``output``."""
     base = instance_url(instance)
     client = servicenow_client(base)
-    store = Path(output)
-    if store.exists() and not store.is_dir():
-        raise OutputError(f"{store}: a file, not a store folder; give a new folder or an existing store")
-    previous = read_state(store) if is_store(store) else None
-    if store.is_dir() and previous is None and any(store.iterdir()):
-        raise OutputError(f"{store}: a folder that is not a vsm store and not empty; give a new folder")
-    if previous is not None:
-        for key, value in (("instance", base), ("table", table), ("query", query or "")):
-            if previous.get(key) != value:
-                raise BadOption(f"{store}: a store pulled with {key} {previous.get(key)!r}, not {value!r}; "
-                                "pull into another folder, or give the same options")
-    store.mkdir(parents=True, exist_ok=True)
-    temp = store / TEMP
-    shutil.rmtree(temp, ignore_errors=True)  # what a killed pull left
-    temp.mkdir()
+    store, previous, temp = _open_store(output, base, table, query or "")
 
     watermark = previous.get("watermark") if previous else None
     start = watermark or (since_value(since) if since else None)
@@ -274,11 +259,7 @@ def pull_servicenow(
         "pulls": serial, "files": files,
         "counts": {"tickets": len(all_records), "audit_rows": len(all_audit), "names": len(names)},
     }
-    (temp / STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    os.replace(temp / STATE, store / STATE)  # the pull takes effect here, at once
-    for name in set(old_files.values()) - set(files.values()):
-        (store / name).unlink(missing_ok=True)
-    shutil.rmtree(temp, ignore_errors=True)
+    _commit(store, temp, state, old_files)  # the pull takes effect here, at once
     return Pulled(store, len(new_records), len(new_audit), len(all_records), client.pages, watermark, previous is not None, client.waits)
 
 
@@ -319,3 +300,118 @@ def _names(client: Client, records: pd.DataFrame, audit: pd.DataFrame, old: pd.D
             except PullError:
                 break  # no right to read the names: the sys_ids stay, as sys_audit gives them
     return names.dropna(subset=["sys_id"]).drop_duplicates("sys_id", keep="last").reset_index(drop=True)
+
+
+# --- Zendesk ------------------------------------------------------------------
+
+ZENDESK_EVENTS = "/api/v2/incremental/ticket_events.json"
+# The incremental exports allow 10 requests a minute: one every 6 seconds never meets a 429.
+ZENDESK_INTERVAL_S = 6.0
+
+
+def zendesk_url(subdomain: str | None, url: str | None) -> str:
+    """The account's base URL, from ``--subdomain NAME`` or ``--url``."""
+    if bool(subdomain) == bool(url):
+        raise BadOption("give one of --subdomain NAME or --url https://NAME.zendesk.com")
+    return check_base_url(url or f"https://{subdomain}.zendesk.com", "--url" if url else "--subdomain")
+
+
+def zendesk_client(base_url: str, min_interval: float) -> Client:
+    """A client signed in from VSM_ZENDESK_OAUTH_TOKEN, or VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN."""
+    oauth = os.environ.get("VSM_ZENDESK_OAUTH_TOKEN")
+    email, token = os.environ.get("VSM_ZENDESK_EMAIL"), os.environ.get("VSM_ZENDESK_TOKEN")
+    hint = ("check VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (or VSM_ZENDESK_OAUTH_TOKEN), and that the account is "
+            "an admin (the incremental export needs one)")
+    if oauth:
+        return Client(base_url, f"Bearer {oauth}", [oauth], hint, min_interval=min_interval)
+    if email and token:
+        pair = base64.b64encode(f"{email}/token:{token}".encode()).decode("ascii")
+        return Client(base_url, f"Basic {pair}", [token, pair], hint, min_interval=min_interval)
+    raise BadOption("no Zendesk credentials: set VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (an API token), "
+                    "or VSM_ZENDESK_OAUTH_TOKEN, in the environment")
+
+
+def pull_zendesk(
+    output: str | os.PathLike[str], *, subdomain: str | None = None, url: str | None = None, since: str | None = None,
+    min_interval: float = ZENDESK_INTERVAL_S, progress: Progress | None = None,
+) -> Pulled:
+    """Pull the incremental ticket events export into the store at ``output``.
+
+    Pages follow ``next_page`` until ``end_of_stream``; the watermark is the
+    last page's ``end_time``. The export repeats events that share a second
+    at a page's edge: events are kept once by ``id``.
+    """
+    base = zendesk_url(subdomain, url)
+    client = zendesk_client(base, min_interval)
+    store, previous, temp = _open_store(output, base, "ticket_events", "")
+    start = int(previous["watermark"]) if previous and previous.get("watermark") is not None else (
+        int(pd.Timestamp(since_value(since), tz="UTC").timestamp()) if since else 0)
+    events: dict[object, tuple[int, str]] = {}
+    old_files = previous.get("files", {}) if previous else {}
+    if old_files.get("history"):
+        with open(store / old_files["history"], encoding="utf-8") as fh:
+            for line in fh:
+                event = json.loads(line)
+                events[event.get("id")] = (int(event.get("timestamp") or 0), line.rstrip("\n"))
+    before = len(events)
+    next_url: str | None = client.url(ZENDESK_EVENTS, {"start_time": start})
+    watermark, fetched, seen = start, 0, set()
+    while next_url:
+        if next_url in seen:
+            raise PullError(f"{ZENDESK_EVENTS}: the export's next page is a page already read; the pull stopped to avoid a loop")
+        seen.add(next_url)
+        body = client.get(next_url).body
+        page = body.get("ticket_events") if isinstance(body, dict) else None
+        if not isinstance(page, list):
+            raise PullError(f"{ZENDESK_EVENTS}: the answer has no 'ticket_events' list; is this a Zendesk account's API?")
+        for event in page:
+            events[event.get("id")] = (int(event.get("timestamp") or 0), json.dumps(event, separators=(",", ":")))
+        fetched += len(page)
+        if progress:
+            progress("ticket events", fetched, None)
+        if body.get("end_time") is not None:
+            watermark = int(body["end_time"])
+        next_url = None if body.get("end_of_stream") else body.get("next_page")
+    serial = int(previous.get("pulls", 0)) + 1 if previous else 1
+    files = {"history": f"ticket_events-{serial}.jsonl"}
+    ordered = sorted(events.items(), key=lambda item: (item[1][0], str(item[0])))
+    with open(store / files["history"], "w", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for _, (_, line) in ordered)
+    tickets = len({json.loads(line).get("ticket_id") for _, (_, line) in ordered})
+    state = {
+        "vsm_store": VERSION, "source": "zendesk", "instance": base, "table": "ticket_events", "query": "",
+        "history": "ticket_events", "watermark": watermark,
+        "pulled_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pulls": serial, "files": files,
+        "counts": {"tickets": tickets, "events": len(events), "new_events": len(events) - before},
+    }
+    _commit(store, temp, state, old_files)
+    return Pulled(store, fetched, 0, tickets, client.pages, str(watermark), previous is not None, client.waits)
+
+
+def _open_store(output: str | os.PathLike[str], base: str, table: str, query: str) -> tuple[Path, dict | None, Path]:
+    """The store folder, its state (None for a new store) and a fresh temporary folder in it."""
+    store = Path(output)
+    if store.exists() and not store.is_dir():
+        raise OutputError(f"{store}: a file, not a store folder; give a new folder or an existing store")
+    previous = read_state(store) if is_store(store) else None
+    if store.is_dir() and previous is None and any(p.name != TEMP for p in store.iterdir()):
+        raise OutputError(f"{store}: a folder that is not a vsm store and not empty; give a new folder")
+    if previous is not None:
+        for key, value in (("instance", base), ("table", table), ("query", query)):
+            if previous.get(key) != value:
+                raise BadOption(f"{store}: a store pulled with {key} {previous.get(key)!r}, not {value!r}; "
+                                "pull into another folder, or give the same options")
+    store.mkdir(parents=True, exist_ok=True)
+    temp = store / TEMP
+    shutil.rmtree(temp, ignore_errors=True)  # what a killed pull left
+    temp.mkdir()
+    return store, previous, temp
+
+
+def _commit(store: Path, temp: Path, state: dict, old_files: dict) -> None:
+    """Make the new files the store's, in one rename of the state file; then drop the old files."""
+    (temp / STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    os.replace(temp / STATE, store / STATE)
+    for name in set(old_files.values()) - set(state["files"].values()):
+        (store / name).unlink(missing_ok=True)
+    shutil.rmtree(temp, ignore_errors=True)

@@ -655,6 +655,40 @@ def pull_servicenow(instance: str, table: str, query: str | None, since: str | N
         )
 
 
+@pull.command("zendesk")
+@click.option("--subdomain", metavar="NAME", help="The account: NAME.zendesk.com.")
+@click.option("--url", metavar="URL", help="Or the account's full base URL.")
+@click.option("--since", metavar="DATE", help="First pull only: events since this date (UTC; default: all).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_zendesk(subdomain: str | None, url: str | None, since: str | None, output: str, quiet: bool) -> None:
+    """Pull the incremental ticket events export (one request every 6 seconds, its rate limit).
+
+    Credentials come from the environment: VSM_ZENDESK_EMAIL and
+    VSM_ZENDESK_TOKEN, or VSM_ZENDESK_OAUTH_TOKEN.
+
+    Example: vsm pull zendesk --subdomain acme --since 2025-01-01 -o tickets.store
+    """
+    from connectors import pull as pullers
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            click.echo(f"\r{what}: {done:,}   ", err=True, nl=False)
+
+    result = pullers.pull_zendesk(output, subdomain=subdomain, url=url, since=since,
+                                  min_interval=pullers.ZENDESK_INTERVAL_S, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        click.echo(
+            f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} ticket events fetched in "
+            f"{result.pages:,} requests; {result.tickets:,} tickets in the store, up to end_time {result.watermark}",
+            err=True,
+        )
+
+
 # A store is a folder: the commands that read an export read a store too.
 def _export_takes_folders(group: click.Group) -> None:
     for command in group.commands.values():

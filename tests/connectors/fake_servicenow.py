@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import urllib.parse
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +93,7 @@ class Fake:
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
         self.expected = f"Bearer {token}" if token else "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         self.strip_link = False
+        self.delay = 0.0  # seconds before each answer: time for a test to kill a pull
         self.lock = threading.Lock()
         self.cache: dict[tuple[str, str, int], list[dict]] = {}
 
@@ -135,6 +137,8 @@ class Fake:
         with self.lock:
             self.requests.append((table, params, h.headers.get("Authorization")))
             fault = self.faults[table].pop(0) if self.faults[table] else None
+        if self.delay:
+            time.sleep(self.delay)
         if h.headers.get("Authorization") != self.expected or fault == "401":
             return self._send(h, 401, {"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}})
         if fault == "429":

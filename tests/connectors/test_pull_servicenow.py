@@ -246,3 +246,41 @@ def test_100k_records_and_their_audit_rows_in_under_a_minute(tmp_path, request):
         server.join()
     assert (pulled.tickets, pulled.audit_rows) == (100_000, 600_000)
     assert took < 60
+
+
+def test_a_killed_pull_then_a_new_pull_equals_one_uninterrupted_pull(tmp_path, waits):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    data = Data(30)
+    with Fake(data) as fake:
+        pull_servicenow(fake.url, tmp_path / "s", page_size=5)
+        state = (tmp_path / "s" / "state.json").read_text()
+        for i in range(0, 30, 3):
+            data.reopen(i)
+        fake.delay = 0.05
+        fake.requests.clear()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from vsm.cli import main; main()", "pull", "servicenow", "--instance", fake.url,
+             "--page-size", "5", "-o", str(tmp_path / "s")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not any(t == "sys_audit" for t, _, _ in list(fake.requests)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.kill()  # mid-pull: records fetched, history not yet
+        process.communicate()
+        assert (tmp_path / "s" / "state.json").read_text() == state
+        assert connectors.load(tmp_path / "s")[0]["case_id"].nunique() == 30
+        fake.delay = 0
+        pull_servicenow(fake.url, tmp_path / "s", page_size=5)
+    with Fake(data) as fresh:
+        pull_servicenow(fresh.url, tmp_path / "once", page_size=5)
+    pd.testing.assert_frame_equal(_events(connectors.load(tmp_path / "s")[0]), _events(connectors.load(tmp_path / "once")[0]))
+    for kind in ("records", "history"):
+        files = [json.loads((tmp_path / d / "state.json").read_text())["files"][kind] for d in ("s", "once")]
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s" / files[0]), pd.read_parquet(tmp_path / "once" / files[1]))
+    assert not (tmp_path / "s" / ".pull").exists()
