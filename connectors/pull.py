@@ -415,3 +415,137 @@ def _commit(store: Path, temp: Path, state: dict, old_files: dict) -> None:
     for name in set(old_files.values()) - set(state["files"].values()):
         (store / name).unlink(missing_ok=True)
     shutil.rmtree(temp, ignore_errors=True)
+
+
+# --- Jira -----------------------------------------------------------------------
+
+JIRA_PAGE = 100
+# JQL compares dates to the minute in the account's own time zone: ask from a day before the
+# watermark, and drop what comes back unchanged (same 'updated').
+JIRA_MARGIN = pd.Timedelta(days=1)
+
+
+def jira_client(base_url: str) -> Client:
+    """A client signed in from VSM_JIRA_PAT (Data Center), or VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (Cloud)."""
+    pat = os.environ.get("VSM_JIRA_PAT")
+    email, token = os.environ.get("VSM_JIRA_EMAIL"), os.environ.get("VSM_JIRA_TOKEN")
+    hint = ("check VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (or VSM_JIRA_PAT), and that the account has the Browse "
+            "projects permission")
+    if pat:
+        return Client(base_url, f"Bearer {pat}", [pat], hint)
+    if email and token:
+        pair = base64.b64encode(f"{email}:{token}".encode()).decode("ascii")
+        return Client(base_url, f"Basic {pair}", [token, pair], hint)
+    raise BadOption("no Jira credentials: set VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (an API token, Cloud), "
+                    "or VSM_JIRA_PAT (a personal access token, Data Center), in the environment")
+
+
+def _updated(issue: dict) -> pd.Timestamp | None:
+    value = (issue.get("fields") or {}).get("updated")
+    try:
+        return pd.Timestamp(value).tz_convert("UTC") if value else None
+    except (ValueError, TypeError):
+        return None
+
+
+def pull_jira(
+    site: str, jql: str, output: str | os.PathLike[str], *, deployment: str = "auto", fields: str = "*navigable",
+    page_size: int = JIRA_PAGE, progress: Progress | None = None,
+) -> Pulled:
+    """Pull the issues a JQL query finds, with their whole changelogs, into the store at ``output``.
+
+    Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken`` and
+    ``expand=changelog``; a changelog the search cut short is read whole from
+    ``/rest/api/3/issue/{key}/changelog`` (``startAt``, ``isLast``). Data
+    Center: ``/rest/api/2/search`` with ``startAt``. An issue is replaced
+    whole when its ``updated`` changed.
+    """
+    base = check_base_url(site if "://" in site else f"https://{site}", "--site")
+    cloud = deployment == "cloud" or (deployment == "auto" and base.lower().endswith(".atlassian.net"))
+    client = jira_client(base)
+    store, previous, temp = _open_store(output, base, "issues", jql)
+    old_files = previous.get("files", {}) if previous else {}
+    issues: dict[str, dict] = {}
+    if old_files.get("history"):
+        for issue in json.loads((store / old_files["history"]).read_text(encoding="utf-8"))["issues"]:
+            issues[str(issue.get("id"))] = issue
+    query = f"({jql})"
+    if previous and previous.get("watermark"):
+        since = pd.Timestamp(previous["watermark"]) - JIRA_MARGIN
+        query += f' AND updated >= "{since.strftime("%Y-%m-%d %H:%M")}"'
+    query += " ORDER BY updated ASC"
+    params = {"jql": query, "fields": fields, "expand": "changelog", "maxResults": page_size}
+    fetched = changed = 0
+    for page in _jira_pages(client, cloud, params):
+        for issue in page:
+            fetched += 1
+            if progress:
+                progress("issues", fetched, None)
+            key = str(issue.get("id"))
+            old = issues.get(key)
+            if old is not None and _updated(old) == _updated(issue):
+                continue  # asked again for the margin, unchanged
+            if cloud:
+                _complete_changelog(client, issue)
+            issues[key] = issue
+            changed += 1
+    newest = max((u for u in map(_updated, issues.values()) if u is not None), default=None)
+    serial = int(previous.get("pulls", 0)) + 1 if previous else 1
+    files = {"history": f"issues-{serial}.json"}
+    ordered = sorted(issues.values(), key=lambda i: (len(str(i.get("id"))), str(i.get("id"))))
+    (store / files["history"]).write_text(json.dumps({"issues": ordered}, separators=(",", ":")), encoding="utf-8")
+    state = {
+        "vsm_store": VERSION, "source": "jira", "instance": base, "table": "issues", "query": jql,
+        "history": "changelog", "deployment": "cloud" if cloud else "datacenter",
+        "watermark": newest.isoformat() if newest is not None else (previous or {}).get("watermark"),
+        "pulled_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pulls": serial, "files": files,
+        "counts": {"tickets": len(issues)},
+    }
+    _commit(store, temp, state, old_files)
+    return Pulled(store, changed, 0, len(issues), client.pages, state["watermark"], previous is not None, client.waits)
+
+
+def _jira_pages(client: Client, cloud: bool, params: dict[str, Any]) -> Iterator[list[dict]]:
+    """The search's pages: by nextPageToken (Cloud) or startAt (Data Center)."""
+    token: str | None = None
+    start = 0
+    while True:
+        if cloud:
+            body = client.get(client.url("/rest/api/3/search/jql", {**params, "nextPageToken": token})).body
+        else:
+            body = client.get(client.url("/rest/api/2/search", {**params, "startAt": start})).body
+        page = body.get("issues") if isinstance(body, dict) else None
+        if not isinstance(page, list):
+            raise PullError("the Jira search answered without an 'issues' list; check --site")
+        yield page
+        if cloud:
+            token = body.get("nextPageToken")
+            if body.get("isLast") or not token:
+                return
+        else:
+            start += len(page)
+            if not page or start >= int(body.get("total") or 0):
+                return
+
+
+def _complete_changelog(client: Client, issue: dict) -> None:
+    """Read the rest of a changelog the search cut short (it gives at most 100 histories)."""
+    log = issue.get("changelog")
+    if not isinstance(log, dict):
+        return
+    histories = log.get("histories") or []
+    if int(log.get("total") or 0) <= len(histories):
+        return
+    key = quote(str(issue.get("key") or issue.get("id")))
+    whole: list[dict] = []
+    start = 0
+    while True:
+        body = client.get(client.url(f"/rest/api/3/issue/{key}/changelog", {"startAt": start, "maxResults": 100})).body
+        values = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(values, list):
+            raise PullError(f"/rest/api/3/issue/{key}/changelog answered without 'values'")
+        whole += values
+        start += len(values)
+        if body.get("isLast") or not values or start >= int(body.get("total") or 0):
+            break
+    issue["changelog"] = {"startAt": 0, "maxResults": len(whole), "total": len(whole), "histories": whole}

@@ -8,6 +8,7 @@ current files and the watermark of the last pull::
     STORE/sys_audit-N.parquet    the sys_audit rows of those tickets, as the Table API gives them
     STORE/names-N.parquet        group and user sys_ids with their names
     STORE/ticket_events-N.jsonl  (Zendesk) the incremental export's ticket events, one a line
+    STORE/issues-N.json          (Jira) the issues with their whole changelogs, as the search API gives them
 
 A pull writes new files and then replaces ``state.json`` in one rename, so a
 failed pull leaves the previous store readable. Reading a ServiceNow store is
@@ -62,16 +63,17 @@ def load_store(path: str | os.PathLike[str], source: str, options: LoadOptions) 
     store = Path(path)
     state = read_state(store)
     files = state.get("files", {})
-    if state.get("source") not in ("servicenow", "zendesk") or "history" not in files:
+    if state.get("source") not in ("servicenow", "zendesk", "jira") or "history" not in files:
         raise UnreadableExport(f"{store}: a store of {state.get('source')!r}, which this vsm cannot read; pull again")
     history = store / files["history"]
-    if state["source"] == "zendesk":
-        if source not in ("auto", "zendesk-events"):
-            raise UnreadableExport(f"{store}: a Zendesk store holds ticket events; leave out --source or give zendesk-events")
-        log, report = load(history, source="zendesk-events", _options=options)
+    if state["source"] in ("zendesk", "jira"):
+        own = {"zendesk": "zendesk-events", "jira": "jira-changelog"}[state["source"]]
+        if source not in ("auto", own):
+            raise UnreadableExport(f"{store}: a {state['source']} store; leave out --source or give {own}")
+        log, report = load(history, source=own, _options=options)
         report.path = str(store)
-        report.source_reason = f"a store written by vsm pull ({STATE}); its history, {files['history']}, read as ticket events"
-        report.notes.append(f"pulled from {state.get('instance')} up to end_time {state.get('watermark')}, last pull {state.get('pulled_at')}")
+        report.source_reason = f"a store written by vsm pull ({STATE}); its history, {files['history']}, read as {own}"
+        report.notes.append(f"pulled from {state.get('instance')} up to {state.get('watermark')}, last pull {state.get('pulled_at')}")
         return log, report
     if source not in ("auto", "servicenow-sys-audit"):
         raise UnreadableExport(f"{store}: a ServiceNow store holds sys_audit history; leave out --source or give servicenow-sys-audit")

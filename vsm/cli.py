@@ -689,6 +689,40 @@ def pull_zendesk(subdomain: str | None, url: str | None, since: str | None, outp
         )
 
 
+@pull.command("jira")
+@click.option("--site", required=True, metavar="URL", help="The site: https://NAME.atlassian.net, or a Data Center URL.")
+@click.option("--jql", required=True, metavar="QUERY", help="The issues to pull, e.g. 'project = OPS'.")
+@click.option("--deployment", type=click.Choice(["auto", "cloud", "datacenter"]), default="auto", show_default=True,
+              help="Cloud or Data Center API (auto: Cloud for *.atlassian.net).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_jira(site: str, jql: str, deployment: str, output: str, quiet: bool) -> None:
+    """Pull the issues a JQL query finds, with their whole changelogs.
+
+    Credentials come from the environment: VSM_JIRA_EMAIL and VSM_JIRA_TOKEN
+    (Cloud), or VSM_JIRA_PAT (Data Center).
+
+    Example: vsm pull jira --site https://acme.atlassian.net --jql "project = OPS" -o ops.store
+    """
+    from connectors import pull as pullers
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            click.echo(f"\r{what}: {done:,}   ", err=True, nl=False)
+
+    result = pullers.pull_jira(site, jql, output, deployment=deployment, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        click.echo(
+            f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} issues new or changed, "
+            f"{result.pages:,} requests; {result.tickets:,} issues in the store, updated up to {result.watermark}",
+            err=True,
+        )
+
+
 # A store is a folder: the commands that read an export read a store too.
 def _export_takes_folders(group: click.Group) -> None:
     for command in group.commands.values():
