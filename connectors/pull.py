@@ -12,7 +12,8 @@
   document keys; group and user sys_ids are named from the records' display
   values, then from ``sys_user_group`` and ``sys_user``.
 * Incremental: ``state.json`` keeps the watermark, the newest ``sys_updated_on``
-  pulled (UTC). The next pull asks for ``sys_updated_on>=watermark``, replaces
+  pulled (UTC). The next pull asks for ``sys_updated_on>=`` a day before it, keeps
+  what changed (a new ``sys_updated_on`` or ``sys_mod_count``), replaces
   those tickets' records and their whole audit history (dedup by ``sys_id``),
   and keeps the rest. The store changes in one rename of ``state.json``: a
   pull that fails or is killed leaves the previous store as it was, and the
@@ -50,6 +51,7 @@ AUDIT_FIELDS = ("sys_id", "tablename", "documentkey", "fieldname", "oldvalue", "
 AUDITED = ("state", "incident_state", "hold_reason", "assignment_group", "assigned_to")
 KEYS_PER_BATCH = 100  # document keys per sys_audit query: keeps the URL well under 8 KB
 TEMP = ".pull"
+SERVICENOW_MARGIN = pd.Timedelta(days=1)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -188,7 +190,10 @@ def pull_servicenow(
     store, previous, temp = _open_store(output, base, table, query or "")
 
     watermark = previous.get("watermark") if previous else None
-    start = watermark or (since_value(since) if since else None)
+    # Whether an encoded query's date is read in UTC or in the account's time zone depends on the
+    # instance: ask from a day before the watermark, and drop what comes back unchanged (_changed).
+    start = (pd.Timestamp(watermark) - SERVICENOW_MARGIN).strftime("%Y-%m-%d %H:%M:%S") if watermark else (
+        since_value(since) if since else None)
     parts = [query] if query else []
     if start:
         parts.append(f"sys_updated_on>={start}")
@@ -266,9 +271,10 @@ def pull_servicenow(
 def _changed(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
     """The records of ``new`` that the store does not hold as they are.
 
-    The query asks for ``sys_updated_on>=watermark`` so that an update in the
-    watermark's own second is not missed; the records it returns again
-    unchanged (same ``sys_updated_on`` and ``sys_mod_count``) are dropped here.
+    The query asks from a day before the watermark, so that neither an update
+    in the watermark's own second nor the instance's reading of the date in
+    another time zone loses one; the records it returns again unchanged (same
+    ``sys_updated_on`` and ``sys_mod_count``) are dropped here.
     """
     if old.empty or new.empty:
         return new

@@ -144,7 +144,7 @@ def test_a_second_pull_fetches_only_what_changed(tmp_path, waits):
         audited = {k for p in _audit_requests(fake) for k in p["sysparm_query"].split("documentkeyIN")[1].split("^")[0].split(",")}
         query = next(p for t, p, _ in fake.requests if t == "incident")["sysparm_query"]
     assert pulled.incremental and pulled.records == 10 and pulled.tickets == 40
-    assert "sys_updated_on>=2025-01-06 " in query
+    assert "sys_updated_on>=2025-01-05 " in query  # a day before the watermark; what did not change is dropped
     assert audited == {data.tables["incident"][i]["sys_id"] for i in changed}
     after, _ = connectors.load(tmp_path / "s")
     numbers = {data.tables["incident"][i]["number"] for i in changed}
