@@ -107,6 +107,12 @@ def _named(log: pd.DataFrame, records: pd.DataFrame, names: pd.DataFrame, report
         return log
     by_id = records.drop_duplicates("sys_id", keep="last").set_index("sys_id")
     case_ids = log[CASE_ID].cat.categories.astype(str)
+    silent = int((~by_id.index.isin(case_ids)).sum())
+    if silent:
+        report.warnings.append(
+            f"{silent:,} of {len(by_id):,} pulled tickets have no state, group or assignee change in sys_audit and give "
+            "no event (the instance may not audit inserts, or the table's fields are not audited)"
+        )
     rows = by_id.index.get_indexer(case_ids)  # per ticket: its record, or -1
     codes = log[CASE_ID].cat.codes.to_numpy()
     for field in TICKET_ATTRIBUTES:

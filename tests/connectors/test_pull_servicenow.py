@@ -96,6 +96,19 @@ def test_the_store_reads_as_its_sys_audit_export_with_numbers_and_names(tmp_path
     assert (report.rows_read, report.rows_rejected, report.events, report.derivation) == (
         hand_report.rows_read, hand_report.rows_rejected, hand_report.events, hand_report.derivation)
     assert stored["priority"].notna().all() and report.path == str(tmp_path / "s")
+    assert report.warnings == []
+
+
+def test_tickets_without_history_are_counted(tmp_path, waits):
+    data = Data(6)
+    quiet = data.tables["incident"][2]["sys_id"]
+    data.tables["sys_audit"] = [r for r in data.tables["sys_audit"] if r["documentkey"] != quiet]
+    data.audit_by_doc.pop(quiet)
+    with Fake(data) as fake:
+        pull_servicenow(fake.url, tmp_path / "s")
+    log, report = connectors.load(tmp_path / "s")
+    assert log["case_id"].nunique() == 5
+    assert any(w.startswith("1 of 6 pulled tickets have no state, group or assignee change") for w in report.warnings)
 
 
 def test_429_waits_as_retry_after_says_and_503_and_dropped_pages_are_retried(tmp_path, waits):
