@@ -7,8 +7,8 @@ import os
 
 import pandas as pd
 
-from connectors import generic, jira, servicenow, xes, zendesk
-from connectors.errors import UnknownSource
+from connectors import generic, jira, servicenow, store, xes, zendesk
+from connectors.errors import UnknownSource, UnreadableExport
 from connectors.limits import check_memory
 from connectors.options import LoadOptions
 from connectors.probe import FrameProbe, Probe, Source
@@ -30,6 +30,11 @@ def load(path: str | os.PathLike[str], source: str = "auto", **options: object) 
     ``date_format`` and ``timezone``.
     """
     opts = options.pop("_options", None) or LoadOptions.from_kwargs(**options)
+    if store.is_store(path):  # a folder `vsm pull` wrote
+        return store.load_store(path, source, opts)
+    if os.path.isdir(path):
+        raise UnreadableExport(f"{path}: a folder, not an export nor a store that vsm pull finished (no {store.STATE}); "
+                               "give a file, or pull into the folder again")
     probe = Probe(path, opts)  # type: ignore[arg-type]
     check_memory(probe.sniffed)  # before anything reads the whole file
     chosen, reason = _choose(probe, source)

@@ -841,6 +841,161 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         sys.exit(EXIT_THRESHOLD)
 
 
+# --- Data in and out: vsm convert (issue 17) ---------------------------------
+
+
+@cli.command()
+@click.argument("export", type=click.Path())
+@load_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .xes, .xes.gz, .csv or .parquet.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def convert(export: str, output: str, quiet: bool, **kwargs: Any) -> None:
+    """Write the event table vsm read from an export, for pm4py, Disco, ProM or Celonis.
+
+    XES follows IEEE 1849; CSV and Parquet use pm4py's column names.
+
+    Example: vsm convert sample_logs/servicenow_audit.csv -o events.xes.gz
+    """
+    from connectors.export import output_format, write
+
+    output_format(output)
+    _check_outputs(export, output)
+    log, report = _load(export, kwargs)
+    n = write(log, output)
+    if not quiet:
+        rejected = f", {report.rows_rejected:,} rows left out (vsm inspect says why)" if report.rows_rejected else ""
+        click.echo(f"Wrote {output} ({n:,} events, {log['case_id'].nunique():,} cases{rejected})", err=True)
+
+
+@cli.group()
+def pull() -> None:
+    """Fetch tickets and their history from a ticketing system's API into a store.
+
+    A store is a folder that inspect, mine, compare, report and design read like
+    an export. Pulling again into it fetches only what changed since.
+    """
+
+
+@pull.command("servicenow")
+@click.option("--instance", required=True, metavar="URL", help="The instance: https://NAME.service-now.com (or NAME).")
+@click.option("--table", default="incident", show_default=True, metavar="NAME", help="Table to pull.")
+@click.option("--query", metavar="ENCODED_QUERY", help="ServiceNow encoded query, e.g. 'assignment_group.name=Service Desk'.")
+@click.option("--since", metavar="DATE", help="First pull only: tickets updated since this date (UTC).")
+@click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 10_000), help="Records per request.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_servicenow(instance: str, table: str, query: str | None, since: str | None, page_size: int, output: str,
+                    quiet: bool) -> None:
+    """Pull records from the Table API and their history from sys_audit.
+
+    Credentials come from the environment: VSM_SERVICENOW_USER and
+    VSM_SERVICENOW_PASSWORD, or VSM_SERVICENOW_TOKEN.
+
+    Example: vsm pull servicenow --instance https://acme.service-now.com --since 2025-01-01 -o incidents.store
+    """
+    from connectors.pull import pull_servicenow as run
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            of = f" of {total:,}" if total is not None else ""
+            click.echo(f"\r{what}: {done:,}{of}   ", err=True, nl=False)
+
+    result = run(instance, output, table=table, query=query, since=since, page_size=page_size, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        kind = "updated" if result.incremental else "wrote"
+        click.echo(
+            f"{kind.capitalize()} {result.store}: {result.records:,} records and {result.audit_rows:,} audit rows fetched "
+            f"in {result.pages:,} requests; {result.tickets:,} tickets in the store, watermark {result.watermark} UTC",
+            err=True,
+        )
+
+
+@pull.command("zendesk")
+@click.option("--subdomain", metavar="NAME", help="The account: NAME.zendesk.com.")
+@click.option("--url", metavar="URL", help="Or the account's full base URL.")
+@click.option("--since", metavar="DATE", help="First pull only: events since this date (UTC; default: all).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_zendesk(subdomain: str | None, url: str | None, since: str | None, output: str, quiet: bool) -> None:
+    """Pull the incremental ticket events export (one request every 6 seconds, its rate limit).
+
+    Credentials come from the environment: VSM_ZENDESK_EMAIL and
+    VSM_ZENDESK_TOKEN, or VSM_ZENDESK_OAUTH_TOKEN.
+
+    Example: vsm pull zendesk --subdomain acme --since 2025-01-01 -o tickets.store
+    """
+    from connectors import pull as pullers
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            click.echo(f"\r{what}: {done:,}   ", err=True, nl=False)
+
+    result = pullers.pull_zendesk(output, subdomain=subdomain, url=url, since=since,
+                                  min_interval=pullers.ZENDESK_INTERVAL_S, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        click.echo(
+            f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} ticket events fetched in "
+            f"{result.pages:,} requests; {result.tickets:,} tickets in the store, up to end_time {result.watermark}",
+            err=True,
+        )
+
+
+@pull.command("jira")
+@click.option("--site", required=True, metavar="URL", help="The site: https://NAME.atlassian.net, or a Data Center URL.")
+@click.option("--jql", required=True, metavar="QUERY", help="The issues to pull, e.g. 'project = OPS'.")
+@click.option("--deployment", type=click.Choice(["auto", "cloud", "datacenter"]), default="auto", show_default=True,
+              help="Cloud or Data Center API (auto: Cloud for *.atlassian.net).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def pull_jira(site: str, jql: str, deployment: str, output: str, quiet: bool) -> None:
+    """Pull the issues a JQL query finds, with their whole changelogs.
+
+    Credentials come from the environment: VSM_JIRA_EMAIL and VSM_JIRA_TOKEN
+    (Cloud), or VSM_JIRA_PAT (Data Center).
+
+    Example: vsm pull jira --site https://acme.atlassian.net --jql "project = OPS" -o ops.store
+    """
+    from connectors import pull as pullers
+
+    live = not quiet and sys.stderr.isatty()
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if live:
+            click.echo(f"\r{what}: {done:,}   ", err=True, nl=False)
+
+    result = pullers.pull_jira(site, jql, output, deployment=deployment, progress=progress)
+    if live:
+        click.echo("", err=True)
+    if not quiet:
+        click.echo(
+            f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} issues new or changed, "
+            f"{result.pages:,} requests; {result.tickets:,} issues in the store, updated up to {result.watermark}",
+            err=True,
+        )
+
+
+# A store is a folder: the commands that read an export read a store too.
+def _export_takes_folders(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _export_takes_folders(command)
+        for param in command.params:
+            if param.name == "export" and isinstance(param.type, click.Path):
+                param.type = click.Path()
+
+
+_export_takes_folders(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; anything unexpected still ends in one line."""
     try:

@@ -135,13 +135,22 @@ def _package_sources() -> list[Path]:
     return [p for pkg in ("connectors", "miner", "reports", "vsm") for p in (ROOT / pkg).rglob("*.py")]
 
 
+# `vsm pull` is the one command that uses the network, through this one module, which only the pullers import.
+NETWORK_MODULE = "connectors/http.py"
+NETWORK_USERS = {"connectors/pull.py"}
+
+
 def test_no_eval_pickle_or_network_module_in_the_package_sources():
     found = []
     for path in _package_sources():
+        where = path.relative_to(ROOT).as_posix()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-                found += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+                forbidden = FORBIDDEN_MODULES - {"urllib", "http", "socket"} if where == NETWORK_MODULE else FORBIDDEN_MODULES
+                found += [f"{where}:{node.lineno} imports {n}" for n in names if n.split(".")[0] in forbidden]
+                if where not in NETWORK_USERS:
+                    found += [f"{where}:{node.lineno} imports {n}" for n in names if n == "connectors.http"]
             elif isinstance(node, ast.Call):
                 f = node.func
                 name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) and f.attr != "compile" else None

@@ -1,0 +1,106 @@
+"""The pullers' HTTP client: TLS verified, credentials kept to their site, waits bounded."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+import connectors.http
+from connectors.errors import BadOption
+from connectors.http import Client, PullError, _retry_after, check_base_url
+
+
+class _Server:
+    """A one-answer JSON server on 127.0.0.1 (https with ``cert``), recording the headers it was sent."""
+
+    def __init__(self, answer: dict, headers: dict[str, str] | None = None, status: int = 200, cert: tuple[str, str] | None = None):
+        self.answer, self.headers, self.status, self.cert, self.seen = answer, headers or {}, status, cert, []
+
+    def __enter__(self) -> _Server:
+        me = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                me.seen.append(dict(self.headers))
+                data = json.dumps(me.answer).encode()
+                self.send_response(me.status)
+                for k, v in me.headers.items():
+                    self.send_header(k, v.replace("{port}", str(me.port)))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        if self.cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.cert)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _client(url: str) -> Client:
+    return Client(url, "Basic c2VjcmV0", ["c2VjcmV0"], "set VSM_TEST_TOKEN")
+
+
+def test_http_only_on_localhost():
+    assert check_base_url("http://127.0.0.1:8080/", "--instance") == "http://127.0.0.1:8080"
+    for bad in ("http://acme.service-now.com", "ftp://acme", "https://user:pw@acme.service-now.com"):
+        with pytest.raises(BadOption):
+            check_base_url(bad, "--instance")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_a_certificate_that_does_not_verify_is_refused(tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    with _Server({"result": []}, cert=(str(cert), str(key))) as server:
+        with pytest.raises(PullError, match="TLS certificate does not verify"):
+            _client(f"https://127.0.0.1:{server.port}").get(f"https://127.0.0.1:{server.port}/api/now/table/incident")
+        assert server.seen == []  # no request, so no credential, reached it
+
+
+def test_credentials_never_follow_a_link_or_a_redirect_to_another_site(monkeypatch):
+    monkeypatch.setattr(connectors.http, "sleep", lambda s: None)
+    with _Server({"result": []}, {"Location": "http://localhost:{port}/elsewhere"}, status=302) as server:
+        client = _client(f"http://127.0.0.1:{server.port}")
+        with pytest.raises(PullError, match="302"):
+            client.get(client.url("/api/now/table/incident"))
+        assert len(server.seen) == 1
+        with pytest.raises(PullError, match="another site"):
+            client.get(f"http://localhost:{server.port}/api/now/table/incident")
+        assert len(server.seen) == 1
+
+
+def test_retry_after_as_seconds_or_a_date_and_every_wait_bounded(monkeypatch):
+    assert _retry_after("7") == 7.0
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after(soon) <= 31
+    assert _retry_after("whenever") is None
+    slept: list[float] = []
+    monkeypatch.setattr(connectors.http, "sleep", slept.append)
+    with _Server({"error": {"message": "slow down"}}, {"Retry-After": "86400"}, status=429) as server:
+        client = _client(f"http://127.0.0.1:{server.port}")
+        with pytest.raises(PullError, match="429"):
+            client.get(client.url("/x"))
+    assert slept == [connectors.http.MAX_WAIT_S] * connectors.http.RETRIES
+    assert len(server.seen) == connectors.http.RETRIES + 1
+    assert all(s["Authorization"] == "Basic c2VjcmV0" for s in server.seen)

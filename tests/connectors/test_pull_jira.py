@@ -1,0 +1,182 @@
+"""vsm pull jira against a fake Jira on 127.0.0.1: Cloud's nextPageToken, truncated changelogs, Data Center's startAt."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+import connectors
+import connectors.http
+from connectors.pull import pull_jira
+from tests.conftest import SAMPLE_LOGS, run_cli
+
+EMAIL, TOKEN = "lead@example.com", "jira-Api-T0ken"
+ISSUES = json.loads((SAMPLE_LOGS / "jira_changelog.json").read_text(encoding="utf-8"))["issues"]
+SHOWN = 3  # histories a search result carries before its changelog is cut short
+
+
+class FakeJira:
+    def __init__(self, issues: list[dict], cloud: bool = True) -> None:
+        self.issues = copy.deepcopy(issues)
+        self.cloud = cloud
+        self.requests: list[tuple[str, dict]] = []
+        self.faults: list[str] = []
+        self.expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+
+    def __enter__(self) -> FakeJira:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def _found(self, jql: str) -> list[dict]:
+        found = self.issues
+        if 'updated >= "' in jql:
+            since = pd.Timestamp(jql.split('updated >= "')[1].split('"')[0], tz="UTC")
+            found = [i for i in found if pd.Timestamp(i["fields"]["updated"]).tz_convert("UTC") >= since]
+        return sorted(found, key=lambda i: pd.Timestamp(i["fields"]["updated"]))
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urllib.parse.urlsplit(h.path)
+        params = dict(urllib.parse.parse_qsl(parts.query))
+        self.requests.append((parts.path, params))
+        fault = self.faults.pop(0) if self.faults else None
+        status, body = 200, None
+        if h.headers.get("Authorization") != self.expected:
+            status, body = 401, {"errorMessages": ["Client must be authenticated to access this resource."]}
+        elif fault == "503":
+            status, body = 503, {"errorMessages": ["busy"]}
+        elif parts.path == "/rest/api/3/search/jql" and self.cloud:
+            found = self._found(params["jql"])
+            start = int(params.get("nextPageToken") or 0)
+            n = int(params["maxResults"])
+            page = [self._cut(i) for i in found[start:start + n]]
+            more = start + n < len(found)
+            body = {"issues": page, "isLast": not more, **({"nextPageToken": str(start + n)} if more else {})}
+        elif parts.path == "/rest/api/2/search" and not self.cloud:
+            found = self._found(params["jql"])
+            start, n = int(params["startAt"]), int(params["maxResults"])
+            body = {"startAt": start, "maxResults": n, "total": len(found), "issues": found[start:start + n]}
+        elif parts.path.startswith("/rest/api/3/issue/") and parts.path.endswith("/changelog"):
+            key = parts.path.split("/")[5]
+            issue = next(i for i in self.issues if i["key"] == key)
+            histories = issue["changelog"]["histories"]
+            start, n = int(params["startAt"]), min(int(params["maxResults"]), 4)
+            values = histories[start:start + n]
+            body = {"startAt": start, "maxResults": n, "total": len(histories), "isLast": start + n >= len(histories), "values": values}
+        else:
+            status, body = 404, {"errorMessages": ["not found"]}
+        data = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    @staticmethod
+    def _cut(issue: dict) -> dict:
+        out = copy.deepcopy(issue)
+        histories = out["changelog"]["histories"]
+        out["changelog"] = {"startAt": 0, "maxResults": SHOWN, "total": len(histories), "histories": histories[:SHOWN]}
+        return out
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch):
+    monkeypatch.setenv("VSM_JIRA_EMAIL", EMAIL)
+    monkeypatch.setenv("VSM_JIRA_TOKEN", TOKEN)
+    monkeypatch.delenv("VSM_JIRA_PAT", raising=False)
+    monkeypatch.setattr(connectors.http, "sleep", lambda s: None)
+
+
+def _events(log: pd.DataFrame) -> pd.DataFrame:
+    cols = ["case_id", "activity", "timestamp", "group", "resource"]
+    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
+
+
+def _file_events() -> pd.DataFrame:
+    return _events(connectors.load(SAMPLE_LOGS / "jira_changelog.json")[0]).sort_values(["case_id", "timestamp"], kind="stable", ignore_index=True)
+
+
+def _store_events(path) -> pd.DataFrame:
+    return _events(connectors.load(path)[0]).sort_values(["case_id", "timestamp"], kind="stable", ignore_index=True)
+
+
+@pytest.mark.parametrize("cloud", [True, False])
+def test_the_store_holds_whole_changelogs_and_reads_as_the_file(tmp_path, cloud):
+    with FakeJira(ISSUES, cloud=cloud) as fake:
+        fake.faults.append("503")
+        pulled = pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud" if cloud else "datacenter", page_size=25)
+        paths = [p for p, _ in fake.requests]
+        search = [q for p, q in fake.requests if "search" in p]
+    assert pulled.tickets == len(ISSUES)
+    if cloud:
+        assert [q.get("nextPageToken") for q in search[1:]] == [None] + [str(25 * k) for k in range(1, 7)]
+        truncated = sum(1 for i in ISSUES if len(i["changelog"]["histories"]) > SHOWN)
+        assert len({p for p in paths if p.endswith("/changelog")}) == truncated
+    else:
+        assert [int(q["startAt"]) for q in search[1:]] == [0, 25, 50, 75, 100, 125, 150]  # after the 503, retried
+    assert all(q["expand"] == "changelog" and q["jql"].startswith("(project = SHOP)") for q in search)
+    pd.testing.assert_frame_equal(_store_events(tmp_path / "s"), _file_events())
+
+
+def test_a_second_pull_replaces_only_updated_issues(tmp_path):
+    with FakeJira(ISSUES) as fake:
+        pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud")
+        before = _store_events(tmp_path / "s")
+        latest = max(pd.Timestamp(i["fields"]["updated"]) for i in fake.issues)
+        touched = fake.issues[:10]
+        for k, issue in enumerate(touched):
+            when = (latest + pd.Timedelta(hours=1 + k)).strftime("%Y-%m-%dT%H:%M:%S.000-0600")
+            issue["fields"]["updated"] = when
+            issue["changelog"]["histories"].append({"id": f"9{k:04d}", "author": {"accountId": "x", "displayName": "Ann"},
+                "created": when, "items": [{"field": "status", "fieldtype": "jira", "from": "3", "fromString": "Done",
+                                            "to": "4", "toString": "Reopened"}]})
+            issue["changelog"]["total"] = len(issue["changelog"]["histories"])
+        fake.requests.clear()
+        pulled = pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud")
+    assert pulled.incremental and pulled.records == 10 and pulled.tickets == len(ISSUES)
+    assert 'updated >= "' in fake.requests[0][1]["jql"]
+    after = _store_events(tmp_path / "s")
+    keys = {i["key"] for i in touched}
+    pd.testing.assert_frame_equal(after[~after["case_id"].isin(keys)].reset_index(drop=True),
+                                  before[~before["case_id"].isin(keys)].reset_index(drop=True))
+    assert (after[after["case_id"].isin(keys)].groupby("case_id")["activity"].last() == "Reopened").all()
+
+
+def test_cli_and_the_token(tmp_path, monkeypatch):
+    pair = base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+    with FakeJira(ISSUES[:30]) as fake:
+        ok = run_cli("pull", "jira", "--site", fake.url, "--deployment", "cloud", "--jql", "project = SHOP", "-o", tmp_path / "s")
+        monkeypatch.setenv("VSM_JIRA_TOKEN", "wrong")
+        bad = run_cli("pull", "jira", "--site", fake.url, "--jql", "project = SHOP", "-o", tmp_path / "t")
+    assert ok.exit_code == 0, ok.stderr
+    assert bad.exit_code == 2 and "401" in bad.stderr and "VSM_JIRA_TOKEN" in bad.stderr
+    stored = [p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file()]
+    for secret in (TOKEN, pair):
+        assert not any(secret in t for t in (ok.stdout, ok.stderr, bad.stdout, bad.stderr))
+        assert not any(secret.encode() in b for b in stored)
