@@ -860,7 +860,7 @@ def convert(export: str, output: str, quiet: bool, **kwargs: Any) -> None:
     from connectors.export import output_format, write
 
     output_format(output)
-    _check_outputs(export, output)
+    _check_outputs(export, {"-o": output})
     log, report = _load(export, kwargs)
     n = write(log, output)
     if not quiet:
