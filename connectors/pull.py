@@ -77,19 +77,28 @@ def instance_url(instance: str) -> str:
     return check_base_url(instance, "--instance")
 
 
+def signed_client(base_url: str, bearer: str, user: str, secret: str, *, hint: str, missing: str,
+                  user_suffix: str = "", min_interval: float = 0.0) -> Client:
+    """A client signed in from the environment: a bearer token in ``bearer``, else basic auth from ``user`` and
+    ``secret`` (the user name followed by ``user_suffix``). Every secret it holds is scrubbed from its messages."""
+    token = os.environ.get(bearer)
+    name, password = os.environ.get(user), os.environ.get(secret)
+    if token:
+        return Client(base_url, f"Bearer {token}", [token], hint, min_interval=min_interval)
+    if name and password:
+        pair = base64.b64encode(f"{name}{user_suffix}:{password}".encode()).decode("ascii")
+        return Client(base_url, f"Basic {pair}", [password, pair], hint, min_interval=min_interval)
+    raise BadOption(missing)
+
+
 def servicenow_client(base_url: str) -> Client:
     """A client signed in from VSM_SERVICENOW_TOKEN, or VSM_SERVICENOW_USER and VSM_SERVICENOW_PASSWORD."""
-    token = os.environ.get("VSM_SERVICENOW_TOKEN")
-    user, password = os.environ.get("VSM_SERVICENOW_USER"), os.environ.get("VSM_SERVICENOW_PASSWORD")
-    hint = ("check VSM_SERVICENOW_USER and VSM_SERVICENOW_PASSWORD (or VSM_SERVICENOW_TOKEN), and that the account may "
-            "read the table and sys_audit")
-    if token:
-        return Client(base_url, f"Bearer {token}", [token], hint)
-    if user and password:
-        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return Client(base_url, f"Basic {pair}", [password, pair], hint)
-    raise BadOption("no ServiceNow credentials: set VSM_SERVICENOW_USER and VSM_SERVICENOW_PASSWORD, "
-                    "or VSM_SERVICENOW_TOKEN (an OAuth bearer token), in the environment")
+    return signed_client(
+        base_url, "VSM_SERVICENOW_TOKEN", "VSM_SERVICENOW_USER", "VSM_SERVICENOW_PASSWORD",
+        hint=("check VSM_SERVICENOW_USER and VSM_SERVICENOW_PASSWORD (or VSM_SERVICENOW_TOKEN), and that the account may "
+              "read the table and sys_audit"),
+        missing=("no ServiceNow credentials: set VSM_SERVICENOW_USER and VSM_SERVICENOW_PASSWORD, "
+                 "or VSM_SERVICENOW_TOKEN (an OAuth bearer token), in the environment"))
 
 
 def since_value(text: str) -> str:
@@ -324,17 +333,13 @@ def zendesk_url(subdomain: str | None, url: str | None) -> str:
 
 def zendesk_client(base_url: str, min_interval: float) -> Client:
     """A client signed in from VSM_ZENDESK_OAUTH_TOKEN, or VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN."""
-    oauth = os.environ.get("VSM_ZENDESK_OAUTH_TOKEN")
-    email, token = os.environ.get("VSM_ZENDESK_EMAIL"), os.environ.get("VSM_ZENDESK_TOKEN")
-    hint = ("check VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (or VSM_ZENDESK_OAUTH_TOKEN), and that the account is "
-            "an admin (the incremental export needs one)")
-    if oauth:
-        return Client(base_url, f"Bearer {oauth}", [oauth], hint, min_interval=min_interval)
-    if email and token:
-        pair = base64.b64encode(f"{email}/token:{token}".encode()).decode("ascii")
-        return Client(base_url, f"Basic {pair}", [token, pair], hint, min_interval=min_interval)
-    raise BadOption("no Zendesk credentials: set VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (an API token), "
-                    "or VSM_ZENDESK_OAUTH_TOKEN, in the environment")
+    return signed_client(
+        base_url, "VSM_ZENDESK_OAUTH_TOKEN", "VSM_ZENDESK_EMAIL", "VSM_ZENDESK_TOKEN", user_suffix="/token",
+        min_interval=min_interval,
+        hint=("check VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (or VSM_ZENDESK_OAUTH_TOKEN), and that the account is "
+              "an admin (the incremental export needs one)"),
+        missing=("no Zendesk credentials: set VSM_ZENDESK_EMAIL and VSM_ZENDESK_TOKEN (an API token), "
+                 "or VSM_ZENDESK_OAUTH_TOKEN, in the environment"))
 
 
 def pull_zendesk(
@@ -433,17 +438,12 @@ JIRA_MARGIN = pd.Timedelta(days=1)
 
 def jira_client(base_url: str) -> Client:
     """A client signed in from VSM_JIRA_PAT (Data Center), or VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (Cloud)."""
-    pat = os.environ.get("VSM_JIRA_PAT")
-    email, token = os.environ.get("VSM_JIRA_EMAIL"), os.environ.get("VSM_JIRA_TOKEN")
-    hint = ("check VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (or VSM_JIRA_PAT), and that the account has the Browse "
-            "projects permission")
-    if pat:
-        return Client(base_url, f"Bearer {pat}", [pat], hint)
-    if email and token:
-        pair = base64.b64encode(f"{email}:{token}".encode()).decode("ascii")
-        return Client(base_url, f"Basic {pair}", [token, pair], hint)
-    raise BadOption("no Jira credentials: set VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (an API token, Cloud), "
-                    "or VSM_JIRA_PAT (a personal access token, Data Center), in the environment")
+    return signed_client(
+        base_url, "VSM_JIRA_PAT", "VSM_JIRA_EMAIL", "VSM_JIRA_TOKEN",
+        hint=("check VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (or VSM_JIRA_PAT), and that the account has the Browse "
+              "projects permission"),
+        missing=("no Jira credentials: set VSM_JIRA_EMAIL and VSM_JIRA_TOKEN (an API token, Cloud), "
+                 "or VSM_JIRA_PAT (a personal access token, Data Center), in the environment"))
 
 
 def _updated(issue: dict) -> pd.Timestamp | None:
