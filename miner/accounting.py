@@ -179,7 +179,7 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None)
 
     group_change, window, pseudo = _handoffs(arrays, classes, status, nxt)
     work = status & (kind == WORK) & ~pseudo
-    own_class, gap_class = _classes(arrays, classes, status, work, pseudo, window, group_change, reopen)
+    own_class, gap_class = _classes(arrays, classes, status, work, pseudo, window, group_change)
 
     post = np.zeros(n_cases, dtype=np.int64)
     after = status & ~in_lead & (kind == WORK) & (classes.stage == IMPROVE)
@@ -296,7 +296,7 @@ def _handoffs(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, nxt
 
 
 def _classes(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, work: np.ndarray, pseudo: np.ndarray,
-             window: np.ndarray, change: np.ndarray, reopen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             window: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return each event's class for its own time and for the gap before it."""
     kind = classes.kind
     n = arrays.n_events

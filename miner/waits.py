@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from miner import segments
-from miner.accounting import CLASSES, IS_WAIT_CLASS, Accounting
+from miner.accounting import CLASSES, Accounting
 from miner.cases import CaseArrays
 
 # The ends of a wait with no work before it, or none after it, in the ticket.
@@ -115,5 +115,3 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
         "case_id": pd.Categorical.from_codes(arrays.case[first], categories=arrays.case_ids.astype(str)),
     })
 
-
-__all__ += ["IS_WAIT_CLASS"]
