@@ -507,14 +507,21 @@ def bottleneck_steps(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
             total = math.fsum(wait[waited].tolist())
             if total <= 0:
                 continue
-            order = np.lexsort((ids[idx][waited], -wait[waited]))[:EXAMPLES]
+            w, who = wait[waited], ids[idx][waited]
             rows.append({"stream": stream.name, "step": j + 1, "label": step.label, "total_wait_s": total,
                          "tickets": int(reached.sum()), "tickets_waited": int(waited.sum()),
-                         "median_wait_s": float(np.median(wait[waited])), "examples": [str(x) for x in ids[idx][waited][order]]})
+                         "median_wait_s": float(np.median(w)), "examples": [str(x) for x in who[_longest(w, who)]]})
     frame = pd.DataFrame(rows, columns=STEP_COLUMNS[:-2] + ["examples"])
     all_steps = math.fsum(frame["total_wait_s"].tolist())
     frame.insert(len(STEP_COLUMNS) - 2, "share_of_step_waiting", frame["total_wait_s"] / all_steps if all_steps else 0.0)
     return frame.sort_values(["total_wait_s", "stream", "step"], ascending=[False, True, True], ignore_index=True)[STEP_COLUMNS]
+
+
+def _longest(values: np.ndarray, ids: np.ndarray, k: int = EXAMPLES) -> np.ndarray:
+    """Positions of the ``k`` largest ``values``, ties by id; only the candidates are sorted."""
+    kth = np.partition(values, len(values) - min(k, len(values)))[len(values) - min(k, len(values))]
+    candidates = np.flatnonzero(values >= kth)
+    return candidates[np.lexsort((ids[candidates], -values[candidates]))][:k]
 
 
 TRANSITION_COLUMNS = ["source", "target", "label", "total_wait_s", "waits", "tickets", "median_wait_s", "share_of_waiting", "examples"]

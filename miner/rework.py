@@ -146,10 +146,10 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     by_act = by_act[by_act["rep"] | by_act["loop"]]
     repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
-    by_act["key"] = arrays.activity_names[by_act["a"].to_numpy()].astype(str) if len(by_act) else []
     loops, loop_examples = _loops(arrays, classes, work, repetition, duration.astype(np.int64))
     examples = pd.concat([
-        examples_frame("repeated", by_act["key"], by_act["case"], by_act["t"] / US, arrays),
+        examples_frame("repeated", by_act["a"].to_numpy(), by_act["case"], by_act["t"] / US, arrays,
+                       key_names=arrays.activity_names.astype(str).astype(object)),
         loop_examples, pair_examples, handoff_examples,
     ], ignore_index=True)
     return Rework(per, events, pairs, repeated[["activity", "repetitions", "self_loops", "tickets", "time_us"]], handoffs, loops, examples)
@@ -207,24 +207,27 @@ def _loops(arrays: CaseArrays, classes: EventClasses, work: np.ndarray, repetiti
     before the work activity the ticket comes from (Design → Review → Design).
     """
     act = arrays.activity.astype(np.int64)
-    n_act = max(len(arrays.activity_names), 1)
-    key = arrays.case.astype(np.int64) * n_act + act
-    codes, _ = pd.factorize(key)
-    # factorize numbers keys in order of first appearance, so the first
-    # occurrences, in order, are the positions of codes 0, 1, 2 …
-    first_of_code = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    first_seen = first_of_code[codes]
     prev = segments.previous_valid(act.astype(np.float64), work, arrays.first_index)
     known = ~np.isnan(prev)
     prev_act = np.where(known, prev, 0).astype(np.int64)
-    prev_key = arrays.case.astype(np.int64) * n_act + prev_act
-    prev_codes = pd.Index(pd.unique(key)).get_indexer(prev_key)
-    prev_first_pos = np.where(prev_codes >= 0, first_of_code[np.maximum(prev_codes, 0)], np.iinfo(np.int64).max)
-    hit = repetition & known & (prev_act != act) & (first_seen < prev_first_pos)
+    candidate = repetition & known & (prev_act != act)
     columns = ["from_activity", "to_activity", "loops", "tickets", "time_us"]
-    if not hit.any():
+    # Only the tickets with a candidate need the first occurrence of each activity.
+    in_scope = np.zeros(arrays.n_cases, dtype=bool)
+    in_scope[arrays.case[candidate]] = True
+    scope = np.flatnonzero(in_scope[arrays.case])
+    n_act = max(len(arrays.activity_names), 1)
+    key = arrays.case[scope].astype(np.int64) * n_act + act[scope]
+    uniques = pd.unique(key)  # in order of first appearance
+    first_of_key = scope[np.flatnonzero(~pd.Series(key).duplicated().to_numpy())]
+    index = pd.Index(uniques)
+    cand = np.flatnonzero(candidate)
+    case_c = arrays.case[cand].astype(np.int64)
+    first_seen = first_of_key[index.get_indexer(case_c * n_act + act[cand])]
+    prev_first_pos = first_of_key[index.get_indexer(case_c * n_act + prev_act[cand])]
+    idx = cand[first_seen < prev_first_pos]
+    if len(idx) == 0:
         return pd.DataFrame(columns=columns), top_examples(pd.DataFrame())
-    idx = np.flatnonzero(hit)
     frame = pd.DataFrame({"src": prev_act[idx], "dst": act[idx], "case": arrays.case[idx], "t": dur[idx]})
     names = arrays.activity_names
     n = len(names)
@@ -232,8 +235,9 @@ def _loops(arrays: CaseArrays, classes: EventClasses, work: np.ndarray, repetiti
     table = frame.groupby("key").agg(loops=("case", "size"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     table["from_activity"] = names[(table["key"] // n).to_numpy()].astype(str)
     table["to_activity"] = names[(table["key"] % n).to_numpy()].astype(str)
-    keys = names[frame["src"].to_numpy()].astype(str).astype(object) + KEY_SEP + names[frame["dst"].to_numpy()].astype(str).astype(object)
-    return table[columns], examples_frame("loops", keys, frame["case"], frame["t"] / US, arrays)
+    row = np.searchsorted(table["key"].to_numpy(), frame["key"].to_numpy())  # each loop's row of the (sorted) table
+    key_names = table["from_activity"].to_numpy(dtype=object) + KEY_SEP + table["to_activity"].to_numpy(dtype=object)
+    return table[columns], examples_frame("loops", row, frame["case"], frame["t"] / US, arrays, key_names=key_names)
 
 
 def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 import pandas as pd
+
+
+def scipy_stats() -> ModuleType:
+    """``scipy.stats``, imported on first use: the import takes about half a
+    second, which the CLI spends on a thread while the export loads."""
+    from scipy import stats
+
+    return stats
 
 
 def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
