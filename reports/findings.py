@@ -468,7 +468,8 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                                                 "total_s": w["total_s"], "median_s": w["median_s"], "share_of_all_time": share}))
     rework_time = float(per[["self_loops_s", "repetitions_s", "backflows_s", "reopens_s"]].sum().sum())
     lead = float(per["lead_time_s"].sum())
-    reworked = int(per["any_rework"].sum())
+    timed = [k for k in ("self_loops", "repetitions", "backflows", "reopens") if k in per]  # the kinds timed here
+    reworked = int((per[timed].sum(axis=1) > 0).sum()) if timed else int(per["any_rework"].sum())
     if rework_time > 0 and lead > 0 and n:
         col.offer(Finding(
             "rework_total",

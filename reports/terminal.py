@@ -189,7 +189,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     rw = int(tickets["any_rework"].sum())
     out += ["", f"Rework     {counted(rw, 'ticket')} ({rw / n:.0%}): {counted(tickets['self_loops'].sum(), 'self-loop')}, "
             f"{counted(tickets['repetitions'].sum(), 'repetition')}, {counted(tickets['backflows'].sum(), 'backflow')}, "
-            f"{counted(tickets['reopens'].sum(), 'reopen')}"]
+            f"{counted(tickets['reopens'].sum(), 'reopen')}, {counted(tickets['bounces'].sum(), 'bounce')}"]
     if len(c.loops):
         out.append("Loops      " + ", ".join(f"{r.from_activity} → {r.to_activity} ({int(r.loops):,})" for r in c.loops.head(top).itertuples(index=False))
                    + (f" and {len(c.loops) - top:,} more" if len(c.loops) > top else ""))

@@ -262,7 +262,7 @@ def test_one_ticket_is_one_ticket_everywhere(one_ticket, tmp_path):
     assert out.startswith("Log        1 ticket, 2 events, ")
     assert "each rests on at least 1 ticket (hand-offs" in out
     assert "Stream 'Incident': 1 ticket, fitness" in out
-    assert "Rework     0 tickets (0%): 0 self-loops, 0 repetitions, 0 backflows, 0 reopens" in out
+    assert "Rework     0 tickets (0%): 0 self-loops, 0 repetitions, 0 backflows, 0 reopens, 0 bounces" in out
     assert "Ping-pong  0 bounces in 0 tickets (0%), 0 reassignments" in out
     design = run_cli("design", one_ticket, "-o", tmp_path / "d.toml")
     assert design.stderr.startswith(f"Wrote {tmp_path / 'd.toml'}: 1 stream; edit them")
