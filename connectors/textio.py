@@ -1,5 +1,9 @@
 """Reading the bytes of an export: sniffing its kind, its encoding and its
-delimiter, and reading delimited text into an Arrow table of strings."""
+delimiter, and reading delimited text into an Arrow table of strings.
+
+A gzip file is known by its magic bytes, whatever its name, and sniffed by
+what it holds; every reader unpacks it as it reads (:meth:`Sniff.open`).
+"""
 
 from __future__ import annotations
 

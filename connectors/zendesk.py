@@ -12,6 +12,9 @@ Three sources, one set of rules:
 * ``zendesk-audits``: the ticket audits API, ``{audits[] {id, ticket_id,
   created_at, author_id, events[] {type, field_name, value,
   previous_value}}}``.
+
+Either JSON may carry sideloaded ``groups[] {id, name}`` and ``users[] {id,
+name}`` beside its events or audits, on each page.
 * ``zendesk-history``: a warehouse table of field changes, ``ticket_id,
   field_name, value, updated, user_id`` (Fivetran's ``ticket_field_history``
   and similar).
@@ -46,6 +49,11 @@ the event (forward-filled per ticket); ``via`` is the audit's channel. The
 resource of the other events is the audit's author (``updater_id``,
 ``author_id`` or ``user_id``; ``-1`` is Zendesk itself: triggers and
 automations).
+
+Groups, resources and assignees are ids, unless names are known: the
+export's sideloaded ``groups`` and ``users`` (a page fetched with
+``include=users,groups``) or ``--names`` files name them
+(:mod:`connectors.names`); ids with no name stay ids, and a note says which.
 """
 
 from __future__ import annotations
