@@ -151,3 +151,13 @@ def test_a_gzipped_json_cut_short_is_one_line(tmp_path):
     result = run_cli("inspect", path)
     assert result.exit_code == 2
     assert re.fullmatch(rf"Error: {re.escape(str(path))}: {DAMAGED}\n", result.stderr)
+
+
+def test_inspect_prints_what_it_prints_for_the_plain_file_but_its_name(tmp_path):
+    plain = SAMPLE_LOGS / "zendesk_ticket_events.json"
+    packed = gzipped(tmp_path, plain)
+    shown = [run_cli("inspect", p) for p in (plain, packed)]
+    assert [r.exit_code for r in shown] == [0, 0]
+    assert f"File        {packed}\n" in shown[1].stdout
+    assert shown[0].stdout.replace(str(plain), "EXPORT") == shown[1].stdout.replace(str(packed), "EXPORT")
+    assert shown[0].stderr == shown[1].stderr
