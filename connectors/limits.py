@@ -14,10 +14,12 @@ kind        factor  measured
 ==========  ======  ==========================================================
 text (CSV)  8       generic event CSV 8.1x, ServiceNow audit snapshots 3.1x
 JSON        8       Zendesk incremental events 6.3x, Jira changelog 5.0x
-XES         8       of the XML text; a .xes.gz counts its uncompressed size
+XES         8       of the XML text
 XLSX        8       of the unzipped sheet XML
 Parquet     8       of the uncompressed size its metadata gives
 ==========  ======  ==========================================================
+
+A gzip file counts its unpacked size (from its trailer), at its content's factor.
 
 ``VSM_MEMORY_LIMIT`` (bytes, or a number with K, M, G or T) sets the memory
 taken as available, for tests and for sharing a machine; ``VSM_NO_MEMORY_CHECK=1``
@@ -32,7 +34,7 @@ import struct
 from pathlib import Path
 
 from connectors.errors import BadOption, TooLarge
-from connectors.textio import Sniff
+from connectors.textio import GZIP_MAGIC, Sniff
 
 FACTOR = 8
 KIND_NAMES = {"text": "delimited text", "json": "JSON", "xes": "XES", "gzip-xes": "XES (gzipped)",
@@ -73,7 +75,7 @@ def data_size(sniffed: Sniff) -> tuple[int, str]:
     """Return the size of the data in ``sniffed`` once unpacked, and how it was known (for the message)."""
     path = sniffed.path
     size = path.stat().st_size
-    if sniffed.kind == "gzip-xes":
+    if sniffed.compressed:
         unpacked = _gzip_size(path)
         # The trailer holds the size modulo 4 GiB; never take less than the compressed size.
         return max(unpacked, size), f" (unpacked; {human(size)} gzipped)"
@@ -127,6 +129,15 @@ def human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" or n >= 10 else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.0f} TB"  # pragma: no cover
+
+
+def unpacked_size(path: Path) -> int:
+    """The size of the file at ``path``, or of its content once unpacked when it is gzip (by its magic bytes)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        if fh.read(2) != GZIP_MAGIC:
+            return size
+    return max(_gzip_size(path), size)
 
 
 def _gzip_size(path: Path) -> int:

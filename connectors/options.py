@@ -28,6 +28,8 @@ class LoadOptions:
 
     Column options take the input's own column name. ``activity_col`` may join
     several columns with ``+`` (``status+sub_status``) to make one activity.
+    ``names`` are files naming a Zendesk export's group and user ids
+    (:mod:`connectors.names`).
     """
 
     case_col: str | None = None
@@ -41,6 +43,7 @@ class LoadOptions:
     dates: DateOptions = field(default_factory=DateOptions)
     lifecycle: str = "auto"
     keep_duplicates: bool = False
+    names: tuple[str, ...] = ()
 
     @classmethod
     def from_kwargs(cls, **kwargs: object) -> LoadOptions:
@@ -62,6 +65,10 @@ class LoadOptions:
             date_format=dates.get("date_format") or None,  # type: ignore[arg-type]
             timezone=str(dates.get("timezone") or "UTC"),
         )
+        if isinstance(kwargs.get("names"), (str, bytes)) or hasattr(kwargs.get("names"), "__fspath__"):
+            kwargs["names"] = (kwargs["names"],)  # one file given alone
+        if kwargs.get("names") is not None:
+            kwargs["names"] = tuple(str(n) for n in kwargs["names"])  # type: ignore[union-attr]
         if kwargs.get("delimiter") is not None:
             kwargs["delimiter"] = parse_delimiter(str(kwargs["delimiter"]))
         options = cls(**{k: v for k, v in kwargs.items() if v is not None}, dates=date_options)  # type: ignore[arg-type]

@@ -68,7 +68,8 @@ class Probe:
     @cached_property
     def json(self) -> object:
         """The whole JSON document, parsed once."""
-        return load_json(self.path, "utf-8" if self.sniffed.encoding.startswith("utf-8") else self.sniffed.encoding)
+        encoding = "utf-8" if self.sniffed.encoding.startswith("utf-8") else self.sniffed.encoding
+        return load_json(self.path, encoding, compressed=self.sniffed.compressed)
 
     def json_keys(self) -> set[str]:
         """Top-level keys of a JSON object document (empty for arrays)."""

@@ -8,7 +8,7 @@ import os
 import pandas as pd
 
 from connectors import generic, jira, servicenow, store, xes, zendesk
-from connectors.errors import UnknownSource, UnreadableExport
+from connectors.errors import BadOption, UnknownSource, UnreadableExport
 from connectors.limits import check_memory
 from connectors.options import LoadOptions
 from connectors.probe import FrameProbe, Probe, Source
@@ -38,6 +38,7 @@ def load(path: str | os.PathLike[str], source: str = "auto", **options: object) 
     probe = Probe(path, opts)  # type: ignore[arg-type]
     check_memory(probe.sniffed)  # before anything reads the whole file
     chosen, reason = _choose(probe, source)
+    _check_names(probe, chosen, opts)  # type: ignore[arg-type]
     table, report = chosen.load(probe, opts)  # type: ignore[arg-type]
     report.source = chosen.name
     report.source_reason = reason
@@ -61,6 +62,7 @@ def load_table(
     opts = options or LoadOptions()
     probe = FrameProbe(path, opts, table, kind)
     chosen, reason = _choose(probe, source)
+    _check_names(probe, chosen, opts)
     log, report = chosen.load(probe, opts)
     report.source = chosen.name
     report.source_reason = reason
@@ -69,6 +71,12 @@ def load_table(
         report.finish()
         check_loaded(log, report)
     return log, report
+
+
+def _check_names(probe: Probe, chosen: Source, options: LoadOptions) -> None:
+    """Refuse --names for an export whose ids it cannot name (only Zendesk's are named so far)."""
+    if options.names and not chosen.name.startswith("zendesk"):
+        raise BadOption(f"{probe.path}: --names names the group and user ids of a Zendesk export, but this is {chosen.name}; leave --names out")
 
 
 def _choose(probe: Probe, source: str) -> tuple[Source, str]:

@@ -1,5 +1,9 @@
 """Reading the bytes of an export: sniffing its kind, its encoding and its
-delimiter, and reading delimited text into an Arrow table of strings."""
+delimiter, and reading delimited text into an Arrow table of strings.
+
+A gzip file is known by its magic bytes, whatever its name, and sniffed by
+what it holds; every reader unpacks it as it reads (:meth:`Sniff.open`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,17 +34,41 @@ DELIMITERS = [",", ";", "\t", "|"]
 HEAD_BYTES = 256 * 1024
 # The five bytes cp1252 leaves undefined.
 _NOT_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+GZIP_MAGIC = b"\x1f\x8b"
+# What reading a damaged or truncated gzip stream raises (gzip.BadGzipFile is an OSError).
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
 @dataclass
 class Sniff:
-    """What the first bytes of a file say about it."""
+    """What the first bytes of a file say about it.
+
+    ``compressed``: the file is gzip (known by its magic bytes, whatever its
+    name); ``kind`` and everything else describe the content inside, which
+    every reader streams through :meth:`open`, never unpacked whole.
+    """
 
     path: Path
     kind: str  # "text", "json", "xes", "gzip-xes", "xlsx", "parquet"
     encoding: str = "utf-8"
     text_head: str = ""
     notes: list[str] = field(default_factory=list)
+    compressed: bool = False
+
+    def open(self) -> IO[bytes]:
+        """The file's content as a binary stream: unpacked as it is read when it is gzip."""
+        return open_content(self.path, self.compressed)
+
+
+def open_content(path: Path, compressed: bool) -> IO[bytes]:
+    """Open ``path`` for reading bytes, unpacking gzip on the fly when ``compressed``."""
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def gzip_error(path: Path, exc: BaseException) -> str:
+    """The one-line message for a gzip file that cannot be unpacked."""
+    why = str(exc).strip() or type(exc).__name__
+    return f"{path}: the gzip file is damaged or truncated ({why}); download or export it again"
 
 
 def sniff(path: str | os.PathLike[str], *, trust_head: bool = False) -> Sniff:
@@ -75,16 +104,8 @@ def sniff(path: str | os.PathLike[str], *, trust_head: bool = False) -> Sniff:
             f"{p}: named {p.suffix} but not an Excel workbook (an .xlsx file is a zip archive); "
             "export it again, or give it the right extension if it is CSV or JSON"
         )
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(p, "rb") as fh:
-                inner = fh.read(HEAD_BYTES)
-        except (OSError, EOFError) as exc:
-            raise UnreadableExport(f"{p}: the gzip file is damaged ({exc})") from exc
-        text = _decode_head(inner, "utf-8")
-        if "<log" in text[:4096] or "xes" in text[:4096].lower():
-            return Sniff(p, "gzip-xes", text_head=text)
-        raise UnreadableExport(f"{p}: a gzip file that does not hold an XES log; unpack it first")
+    if head[:2] == GZIP_MAGIC:
+        return _sniff_gzip(p, trust_head)
     encoding, note = _utf8_head(head) if trust_head else None, ""
     if encoding is None:
         encoding, note = detect_encoding(p, head)
@@ -101,8 +122,61 @@ def sniff(path: str | os.PathLike[str], *, trust_head: bool = False) -> Sniff:
     return Sniff(p, "text", encoding, text, [note] if note else [])
 
 
-def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
-    """Return the encoding of a text file and a note saying how it was decided."""
+def _sniff_gzip(p: Path, trust_head: bool) -> Sniff:
+    """Sniff what a gzip file holds: text, JSON and XES are read through it; anything else is refused."""
+    try:
+        with gzip.open(p, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except GZIP_ERRORS as exc:
+        raise UnreadableExport(gzip_error(p, exc)) from exc
+    if not head:
+        raise EmptyExport(f"{p}: the gzip file holds an empty file; export it again")
+    unpack = f"unpack it (gunzip -k {p.name}) and give vsm the file inside"
+    if head[:4] == b"PAR1" or head[:2] == b"PK":
+        what = "a Parquet file" if head[:4] == b"PAR1" else "a zip archive (an .xlsx workbook?)"
+        raise UnreadableExport(f"{p}: a gzip file holding {what}, which vsm reads only unpacked; {unpack}")
+    if head[:2] == GZIP_MAGIC:
+        raise UnreadableExport(f"{p}: a gzip file holding another gzip file; {unpack}")
+    encoding, note = _utf8_head(head) if trust_head else None, ""
+    if encoding is None:
+        encoding, note = detect_encoding(p, head, compressed=True)
+    text = _decode_head(head, encoding)
+    if _looks_binary(head, text, encoding):
+        raise UnreadableExport(
+            f"{p}: a gzip file holding binary data, not a text export; vsm reads gzipped CSV, TSV, JSON and XES: "
+            f"unpack it (gunzip -k {p.name}) to see what it holds"
+        )
+    stripped = text.lstrip()
+    notes = [note] if note else []
+    if stripped.startswith("<"):
+        if "<log" in text[:4096] or "xes" in text[:4096].lower():
+            return Sniff(p, "gzip-xes", encoding, text, notes, compressed=True)
+        return Sniff(p, "xes", encoding, text, notes, compressed=True)
+    if stripped.startswith(("{", "[")):
+        return Sniff(p, "json", encoding, text, notes, compressed=True)
+    return Sniff(p, "text", encoding, text, notes, compressed=True)
+
+
+def detect_encoding(path: Path, head: bytes, *, compressed: bool = False) -> tuple[str, str]:
+    """Return the encoding of a text file and a note saying how it was decided.
+
+    Reads the whole file (unpacking it when ``compressed``), so a damaged gzip
+    file is found here, before any reader starts.
+    """
+    try:
+        encoding, note = _detect_encoding(path, head, compressed)
+        if compressed and encoding.startswith("utf-16"):
+            with gzip.open(path, "rb") as fh:  # known from the head: read through only to check the gzip
+                while fh.read(8 * 1024 * 1024):
+                    pass
+        return encoding, note
+    except GZIP_ERRORS as exc:
+        if not compressed:
+            raise
+        raise UnreadableExport(gzip_error(path, exc)) from exc
+
+
+def _detect_encoding(path: Path, head: bytes, compressed: bool) -> tuple[str, str]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16", "encoding UTF-16 (byte-order mark)"
     bom = head.startswith(b"\xef\xbb\xbf")
@@ -118,7 +192,7 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     ascii_only = True
     offset = 0
     try:
-        with path.open("rb") as fh:
+        with open_content(path, compressed) as fh:
             # Decode in chunks so that a large file is never held in memory twice.
             while chunk := fh.read(8 * 1024 * 1024):
                 # Plain ASCII (most exports, most of the time) is UTF-8: checking it is three times faster than decoding it.
@@ -141,7 +215,7 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
                 f"{path}: starts with a UTF-8 byte-order mark but is not UTF-8 (byte {exc.object[exc.start]:#04x} "
                 f"near byte {at:,}); it mixes encodings: save it again as UTF-8"
             ) from exc
-    with path.open("rb") as fh:
+    with open_content(path, compressed) as fh:
         while chunk := fh.read(8 * 1024 * 1024):
             if any(b in chunk for b in _NOT_CP1252):
                 # Every byte is a character in Latin-1, so the file reads; it may be garbled.
@@ -304,9 +378,10 @@ def _read_arrow(layout: CsvLayout, newlines: bool) -> pa.Table:
 
     path = layout.sniffed.path
     try:
-        # A stream, not the path: Arrow would take a name ending in .gz or .bz2 to mean compressed.
-        with pa.input_stream(str(path), compression=None) as stream:
+        with _arrow_stream(layout.sniffed) as stream:
             table = pacsv.read_csv(stream, **layout.options(newlines, on_invalid))  # type: ignore[arg-type]
+    except (EOFError, zlib.error) as exc:
+        raise UnreadableExport(gzip_error(path, exc)) from exc
     except pa.ArrowInvalid as exc:
         if ragged or not newlines:
             raise RaggedRecords() from exc  # a line break inside quotes, cut at a block's end
@@ -324,9 +399,16 @@ def iter_delimited(layout: CsvLayout, newlines: bool, block_size: int = 16 << 20
     Raises :class:`RaggedRecords` at a record of the wrong width (read the
     file again with ``newlines`` true, or with :func:`read_delimited`).
     """
-    # A stream, not the path: Arrow would take a name ending in .gz or .bz2 to mean compressed.
-    with pa.input_stream(str(layout.sniffed.path), compression=None) as stream:
+    with _arrow_stream(layout.sniffed) as stream:
         yield from _batches(layout, stream, layout.options(newlines, None, block_size))
+
+
+def _arrow_stream(sniffed: Sniff) -> pa.NativeFile:
+    """The file's content as an Arrow stream, gzip unpacked block by block (Python's gzip, as every other reader)."""
+    if sniffed.compressed:
+        return pa.PythonFile(sniffed.open(), mode="r")
+    # A stream, not the path: Arrow would take a name ending in .gz or .bz2 to mean compressed.
+    return pa.input_stream(str(sniffed.path), compression=None)
 
 
 def line_ranges(layout: CsvLayout, n: int) -> list[tuple[int, int]]:
@@ -422,6 +504,8 @@ def _batches(layout: CsvLayout, stream: pa.NativeFile, kwargs: dict[str, object]
         if ragged or not kwargs["parse_options"].newlines_in_values:  # type: ignore[attr-defined]
             raise RaggedRecords() from exc
         raise UnreadableExport(f"{path}: cannot be read as delimited text ({_first_line(exc)})") from exc
+    except (EOFError, zlib.error) as exc:
+        raise UnreadableExport(gzip_error(path, exc)) from exc
     except OSError as exc:
         raise UnreadableExport(f"{path}: cannot be read ({_first_line(exc)})") from exc
     except UnicodeDecodeError as exc:
@@ -446,7 +530,7 @@ def _read_ragged(sniffed: Sniff, delimiter: str, names: list[str], header: list[
     bad_examples: list[dict[str, object]] = []
     nulls = set(PLACEHOLDERS)
     try:
-        with path.open("r", encoding=sniffed.encoding, newline="") as fh:
+        with io.TextIOWrapper(sniffed.open(), encoding=sniffed.encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             next(reader, None)
             for number, record in enumerate(reader, start=2):
@@ -462,6 +546,8 @@ def _read_ragged(sniffed: Sniff, delimiter: str, names: list[str], header: list[
                     col.append(None if cell.strip() in nulls else cell)
     except UnicodeDecodeError as exc:
         raise UnreadableExport(_decode_error(path, sniffed.encoding, exc)) from exc
+    except GZIP_ERRORS as exc:
+        raise UnreadableExport(gzip_error(path, exc) if sniffed.compressed else f"{path}: cannot be read ({exc})") from exc
     table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
     rejected = []
     if bad_rows:
@@ -482,12 +568,16 @@ def unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def load_json(path: Path, encoding: str = "utf-8") -> object:
+def load_json(path: Path, encoding: str = "utf-8", *, compressed: bool = False) -> object:
     """Return the parsed JSON document, or raise a one-line error saying where it breaks.
 
-    A JSON-lines file (one value per line) gives the list of its values.
+    A JSON-lines file (one value per line) gives the list of its values. A
+    gzip file (``compressed``) is unpacked as it is read, as one text, as a
+    plain file is.
     """
     try:
+        if compressed:
+            return json.loads(_unpacked_text(path, encoding))
         with path.open("r", encoding=encoding) as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
@@ -496,6 +586,19 @@ def load_json(path: Path, encoding: str = "utf-8") -> object:
         raise UnreadableExport(_json_error(path, exc)) from exc
     except UnicodeDecodeError as exc:
         raise UnreadableExport(f"{path}: JSON must be UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except GZIP_ERRORS as exc:
+        if not compressed:
+            raise
+        raise UnreadableExport(gzip_error(path, exc)) from exc
+
+
+def _unpacked_text(path: Path, encoding: str) -> str:
+    """The text inside a gzip file, holding its bytes once while they are read (reading to the end would join a copy)."""
+    data = bytearray()
+    with gzip.open(path, "rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            data += chunk
+    return data.decode(encoding)  # JSON reads a line break of \r\n as of \n: no translation needed
 
 
 def json_column(values: list[object]) -> np.ndarray:

@@ -9,7 +9,6 @@ become intervals as :mod:`connectors.lifecycle` explains.
 
 from __future__ import annotations
 
-import gzip
 import html
 import re
 from typing import IO
@@ -77,9 +76,7 @@ def load_xes(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, LoadRepo
 
 
 def _open(sniffed: Sniff) -> IO[bytes]:
-    if sniffed.kind == "gzip-xes":
-        return gzip.open(sniffed.path, "rb")
-    return sniffed.path.open("rb")
+    return sniffed.open()  # unpacked as it is read when the file is gzip
 
 
 # XES attributes as nearly every tool writes them: <string key="…" value="…"/>.

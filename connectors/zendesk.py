@@ -12,6 +12,9 @@ Three sources, one set of rules:
 * ``zendesk-audits``: the ticket audits API, ``{audits[] {id, ticket_id,
   created_at, author_id, events[] {type, field_name, value,
   previous_value}}}``.
+
+Either JSON may carry sideloaded ``groups[] {id, name}`` and ``users[] {id,
+name}`` beside its events or audits, on each page.
 * ``zendesk-history``: a warehouse table of field changes, ``ticket_id,
   field_name, value, updated, user_id`` (Fivetran's ``ticket_field_history``
   and similar).
@@ -46,6 +49,11 @@ the event (forward-filled per ticket); ``via`` is the audit's channel. The
 resource of the other events is the audit's author (``updater_id``,
 ``author_id`` or ``user_id``; ``-1`` is Zendesk itself: triggers and
 automations).
+
+Groups, resources and assignees are ids, unless names are known: the
+export's sideloaded ``groups`` and ``users`` (a page fetched with
+``include=users,groups``) or ``--names`` files name them
+(:mod:`connectors.names`); ids with no name stay ids, and a note says which.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ from connectors.eventlog import (
     make_event_table,
 )
 from connectors.generic import to_frame
+from connectors.names import Named, Names, from_sideloads, name_categorical, name_values, names_note, read_names
 from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
@@ -188,6 +197,16 @@ class _Walk:
         self.value: list[object] = []
         self.previous: list[object] = []
         self.has_previous: list[bool] = []
+        # sideloaded (include=users,groups): {id, name, …} objects
+        self.groups: list[object] = []
+        self.users: list[object] = []
+
+    def sideloads(self, page: dict[str, object]) -> None:
+        """Keep a page's sideloaded ``groups`` and ``users``."""
+        for key, into in (("groups", self.groups), ("users", self.users)):
+            found = page.get(key)
+            if isinstance(found, list):
+                into.extend(found)
 
     def record_start(self, record: dict[str, object], author_key: str) -> int:
         r = len(self.case)
@@ -291,6 +310,7 @@ def _walk_events(doc: object, path: Path) -> _Walk:
                 f"({_found(page)}); export GET /api/v2/incremental/ticket_events.json, or pass the right --source"
             )
         walk.pages += 1
+        walk.sideloads(page)  # type: ignore[arg-type]
         for event in events:
             walk.ticket_event(event)
     walk.form = "a JSON array" if is_array else _plural(walk.pages, "page")
@@ -318,6 +338,7 @@ def _walk_audits(doc: object, path: Path) -> _Walk:
                 f"({_found(page)}); export GET /api/v2/tickets/{{id}}/audits.json, or pass the right --source"
             )
         walk.pages += 1
+        walk.sideloads(page)  # type: ignore[arg-type]
         for audit in audits:
             walk.audit(audit)
     walk.form = "a JSON array" if is_array else _plural(walk.pages, "page")
@@ -431,7 +452,9 @@ def _load_walk(walk: _Walk, probe: Probe, options: LoadOptions, report: LoadRepo
         via=_Coded.of(json_column(walk.via)).take(record),
     )
     rejects.fill(report, n)
-    table, counts = _derive(changes, rejects.kept, report)
+    id_names = from_sideloads(walk.groups, walk.users)
+    id_names.update(read_names(options.names))
+    table, counts = _derive(changes, rejects.kept, report, names=id_names)
     _require_events(table, counts, report, names["row"])
     report.events = len(table)
     report.derivation = _derivation(counts, names["row"])
@@ -504,7 +527,7 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
         via=None,
     )
     rejects.fill(report, n + sum(r.count for r in text.rejected))
-    table, counts = _derive(changes, rejects.kept, report, first_update_creates=True)
+    table, counts = _derive(changes, rejects.kept, report, first_update_creates=True, names=read_names(options.names))
     _require_events(table, counts, report, "row")
     report.events = len(table)
     report.derivation = _derivation(counts, "row")
@@ -515,7 +538,9 @@ def load_history(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     if resource:
         report.choose("resource", resource, "given" if "resource" in options.given_columns() else "who changed the field; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
-        report.choose("group", f"{found['value']} where {found['field']} is 'group_id'", "the ticket's group id after the change")
+        report.choose("group", f"{found['value']} where {found['field']} is 'group_id'",
+                      "the ticket's group after the change, named where a name is known (see the notes)" if counts["named"]
+                      else "the ticket's group id after the change (--names FILE names group ids)")
     _note_system(report, counts)
     if not previous:
         report.notes.append("no previous-value column: a change replaces the ticket's value from the row before it in time order; rows of one ticket at one time are one update")
@@ -580,8 +605,12 @@ class _Changes:
         self.via = via
 
 
-def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_creates: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
+def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_creates: bool = False,
+            names: Names | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
     """Return the event table for the kept rows of ``ch`` and what each kind of row gave.
+
+    With ``names``, group and user ids that have a name are replaced by it
+    (:mod:`connectors.names`), and ``report`` notes how many had none.
 
     A ticket's creation gives one event, its first status, carrying the group
     and assignee it was created with: ``Create`` rows of group_id and
@@ -642,6 +671,8 @@ def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_
     })
     for name in ATTRIBUTE_FIELDS:
         events[name] = tracked[name].categorical(positions)
+    if names:
+        _name_ids(events, names, report)
     if ch.via is not None:
         via = ch.via.take(order)
         events["via"] = pd.Categorical.from_codes(via.codes[positions], categories=pd.Index(via.names.astype(str), dtype="str"))
@@ -666,8 +697,19 @@ def _derive(ch: _Changes, kept: np.ndarray, report: LoadReport, *, first_update_
         "other_fields": _tally(field[unchanged & ~is_status & ~is_group & ~is_assignee], ch.field.names, "(no field)", lower=True),
         "other_kinds": _tally(kind[~is_field_change], ch.kind.names, "(no type)"),
         "updater_system": bool((resource == "-1").any()),
+        "named": bool(names),
     }
     return table, counts
+
+
+def _name_ids(events: pd.DataFrame, names: Names, report: LoadReport) -> None:
+    """Replace the group and user ids of ``events`` that have a name by it; note how many had none."""
+    groups, users = Named(), Named()
+    events[GROUP] = name_categorical(events[GROUP].array, names.groups, groups)  # type: ignore[arg-type]
+    events["assignee"] = name_categorical(events["assignee"].array, names.users, users)  # type: ignore[arg-type]
+    events[RESOURCE] = pd.Series(name_values(events[RESOURCE].to_numpy(dtype=object), names.users, users), dtype=object)
+    report.notes.append(names_note(names, groups, users))
+    report.flags.extend(origin for origin in names.origins if origin.startswith("--names "))
 
 
 def _tally(codes: np.ndarray, names: np.ndarray, missing: str, *, lower: bool = False) -> list[tuple[str, int]]:
@@ -732,7 +774,8 @@ def _choose(report: LoadReport, names: dict[str, str], counts: dict[str, object]
     report.choose("timestamp", f"{names['record']}.created_at", "when the audit was made")
     report.choose("resource", names["author"], "who made the change; for 'Picked up by assignee', the new assignee")
     if counts["groups"]:
-        report.choose("group", names["group"], "the ticket's group id after the audit (Zendesk exports ids, not names)")
+        report.choose("group", names["group"], "the ticket's group after the audit, named where a name is known (see the notes)" if counts["named"]
+                      else "the ticket's group id after the audit (Zendesk exports ids, not names: --names FILE names them)")
     _note_system(report, counts)
 
 

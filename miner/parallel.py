@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import VsmError
 from connectors.generic import iter_parquet
-from connectors.limits import available_memory, check_memory, data_size
+from connectors.limits import available_memory, check_memory, data_size, unpacked_size
 from connectors.options import LoadOptions
 from connectors.report import LoadReport
 from connectors.sources import load_table
@@ -101,7 +101,7 @@ def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int
     if workers is not None:
         return max(1, workers)
     try:
-        size = Path(path).stat().st_size
+        size = unpacked_size(Path(path))
     except OSError:
         return 1
     return 1 if size < MIN_BYTES else max(1, min(os.cpu_count() or 1, MAX_WORKERS))
@@ -130,7 +130,8 @@ def _input(sniffed: Sniff, options: LoadOptions) -> _Input:
     # one is not, the export is read whole (and its encoding found).
     if sniffed.kind == "text":
         layout = csv_layout(sniffed, options.delimiter)
-        splittable = not sniffed.encoding.startswith("utf-16")
+        # A gzip file has no byte ranges to read apart: the parent streams it, unpacking as it reads.
+        splittable = not sniffed.encoding.startswith("utf-16") and not sniffed.compressed
         return _Input(layout.names, layout.notes, 2, lambda newlines, block: iter_delimited(layout, newlines, block), len(layout.names) > 1,
                       layout=layout, ranges=(lambda n: line_ranges(layout, n)) if splittable else None)
     if sniffed.kind == "parquet":
@@ -180,7 +181,8 @@ def run_parallel(
             first, case_col, newlines = _sample(path, source_in, source, options)
         except VsmError as exc:
             raise NotSplittable(str(exc)) from exc
-        n_parts = partitions or max(workers, math.ceil(Path(path).stat().st_size / PART_BYTES))
+        size = data_size(sniffed)[0] if sniffed.compressed else Path(path).stat().st_size
+        n_parts = partitions or max(workers, math.ceil(size / PART_BYTES))
         case_index = source_in.names.index(case_col)
         pieces = _split_in_workers(pool, source_in, case_index, n_parts, folder) if source_in.ranges and not newlines else None
         if pieces is None:

@@ -57,6 +57,9 @@ def load_options(func: F) -> F:
         click.option("--lifecycle", type=click.Choice(["auto", "pair", "events"]), default="auto", show_default=True,
                      help="XES lifecycle: join start/complete into intervals (pair) or keep every event (events)."),
         click.option("--keep-duplicates", is_flag=True, default=None, help="Keep rows that exactly repeat an earlier row."),
+        click.option("--names", multiple=True, metavar="FILE",
+                     help="Names for a Zendesk export's group and user ids: CSV with kind,id,name (kind: group or user), "
+                          "or JSON {groups: [{id, name}], users: [...]} (repeatable)."),
         # Filters (miner/filters.py): whole tickets only, applied where the log is loaded.
         click.option("--from", "date_from", metavar="DATE", help="Keep tickets whose first event (see --window-by) is on or after DATE."),
         click.option("--to", "date_to", metavar="DATE", help="Keep tickets whose first event is before DATE (a bare date: through that day)."),
@@ -90,7 +93,7 @@ def engine_options(func: F) -> F:
 
 LOAD_NAMES = ["source", "case_col", "activity_col", "timestamp_col", "end_timestamp_col", "resource_col",
               "group_col", "delimiter", "sheet", "dayfirst", "monthfirst", "date_format", "timezone",
-              "lifecycle", "keep_duplicates"]
+              "lifecycle", "keep_duplicates", "names"]
 
 
 def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
