@@ -413,7 +413,7 @@ def _combinations(log: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd
         for c, col_codes in zip(columns, codes, strict=True):
             width = len(log[c].cat.categories) + 1 if isinstance(log[c].dtype, pd.CategoricalDtype) else int(col_codes.max()) + 1
             key = key * width + col_codes
-    uniq, combo = np.unique(key, return_inverse=True)
+    combo, uniq = pd.factorize(key)  # hashing, not sorting: the order of the combinations does not matter
     first = np.zeros(len(uniq), dtype=np.int64)
     first[combo[::-1]] = np.arange(len(key))[::-1]
     uniques = pd.DataFrame({c: log[c].iloc[first].astype("str").where(log[c].iloc[first].notna(), None).reset_index(drop=True) for c in columns})
