@@ -87,3 +87,25 @@ def test_jira_bugs_may_need_a_build_without_deviating():
     assert "Stream 'Service request': 24 tickets, fitness 1.00, 100% follow the design exactly" in out
     assert "Stream 'Defect or task': 78 tickets, fitness 1.00, 100% follow the design exactly; 1 still open, judged on the steps so far" in out
     assert "extra obtain/build" not in out and "skipped engage" not in out
+
+
+def test_the_list_samples_truth_reads_its_time_as_vsm_does():
+    # The truth of a list export calls the time from Opened to Resolved unknown, as the mapping does: neither work
+    # nor waiting. vsm's unclassified time of each delivered ticket is exactly that span.
+    import connectors
+    import miner
+
+    truth = json.loads((SAMPLE_LOGS / "servicenow_incidents.csv.truth.json").read_text())
+    assert {a: m["time"] for a, m in truth["activities"].items()} == {"Opened": "unknown", "Resolved": "done", "Closed": "done"}
+    log, report = connectors.load(SAMPLE_LOGS / "servicenow_incidents.csv")
+    found = miner.discover(log, source=report.source)
+    t = found.tickets.set_index("case_id")
+    spans = {}
+    for case, c in truth["cases"].items():
+        times = {e[0]: pd.Timestamp(e[1]) for e in c["events"]}
+        if "Resolved" in times:
+            spans[case] = (times["Resolved"] - times["Opened"]).total_seconds()
+    delivered = t[t["delivered"]]
+    assert len(delivered) == len(spans) == 381
+    assert delivered["unclassified_s"].to_dict() == pytest.approx(spans)
+    assert delivered["work_s"].sum() == delivered["wait_s"].sum() == 0
