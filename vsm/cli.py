@@ -425,7 +425,8 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
 @json_option
 @click.option("--fail-on", "fail_on", metavar="EXPR",
-              help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
+              help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'; of one designed stream: "
+                   "'Incident.fitness<0.9' (the stream is all before the metric's dot; quote one with a comma: '\"A, B\".fitness<0.9').")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @min_support_option
 @csv_dir_option
@@ -441,15 +442,15 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
     from miner.design import load_design
-    from miner.thresholds import breaches, parse_fail_on
+    from miner.thresholds import parse_fail_on
     from reports.findings import answers
     from reports.jsonout import compare_document
     from reports.terminal import compare_text
 
-    thresholds = parse_fail_on(fail_on) if fail_on else []
     _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
+    thresholds = parse_fail_on(fail_on, [s.name for s in design.streams]) if fail_on else []
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
@@ -462,7 +463,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
         from reports.csvout import result_tables, write_tables
 
         write_tables(csv_dir, result_tables(found, report), protect=(export,))
-    breached = breaches(thresholds, found.comparison.headline)
+    breached = _breaches(thresholds, found)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
         sys.exit(EXIT_THRESHOLD)
@@ -496,6 +497,19 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     _write_output(text, output, export)
     file = "FILE" if output == "-" else output
     click.echo(f"Wrote {_shown(output)}: {counted(n, 'stream')}; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
+
+
+def _breaches(thresholds: list[Any], found: Any) -> list[str]:
+    """The --fail-on thresholds breached, by the log's headline or a designed stream's."""
+    from functools import partial
+
+    from miner.thresholds import breaches, stream_figures
+
+    figures = partial(stream_figures, found.tickets, found.comparison)
+    for name in dict.fromkeys(t.stream for t in thresholds if t.stream is not None):
+        if not figures(name):
+            _warn(f"--fail-on: designed stream {name!r} has no tickets, so its thresholds are not tested")
+    return breaches(thresholds, found.comparison.headline, figures)
 
 
 def _shown(path: str) -> str:
@@ -557,7 +571,8 @@ class Progress:
 @json_option
 @csv_dir_option
 @click.option("--fail-on", "fail_on", metavar="EXPR",
-              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
+              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2' "
+                   "or 'Incident.fitness<0.9' (as for vsm compare).")
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
@@ -574,12 +589,12 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
     from miner.design import load_design
-    from miner.thresholds import breaches, parse_fail_on
+    from miner.thresholds import parse_fail_on
 
-    thresholds = parse_fail_on(fail_on) if fail_on else []
     _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
+    thresholds = parse_fail_on(fail_on, [s.name for s in design.streams]) if fail_on else []
     where = _where(export, kwargs)
     progress = Progress(quiet, 2 if where else 3)
     # Meanwhile, import what rendering needs (about a second): while this
@@ -625,7 +640,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
         click.echo(f"Wrote {_shown(output)} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
-    breached = breaches(thresholds, found.comparison.headline)
+    breached = _breaches(thresholds, found)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
         sys.exit(EXIT_THRESHOLD)
