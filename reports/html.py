@@ -52,11 +52,14 @@ GLOSSARY = [
 ]
 
 
-def render(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> str:
-    """Return the whole report as one HTML document (``answers``: the findings, computed here unless given)."""
+def render(report: Any, found: Any, *, title: str | None = None, answers: Any = None, tz: str = "UTC") -> str:
+    """Return the whole report as one HTML document (``answers``: the findings, computed here unless given).
+
+    Dates and times show in the zone ``tz`` (--display-timezone), named once in the header.
+    """
     script = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    context = build_context(report, found, title=title, answers=answers)
+    context = build_context(report, found, title=title, answers=answers, tz=tz)
     context["css"] = Markup(_static("report.css"))
     context["script"] = Markup(script)
     context["csp"] = (
@@ -93,7 +96,7 @@ def _template() -> Any:
     return env.get_template("report.html.j2")
 
 
-def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> dict[str, Any]:
+def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None, tz: str = "UTC") -> dict[str, Any]:
     tickets = found.tickets
     summary = found.summary
     comparison = found.comparison
@@ -113,10 +116,11 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
     found_answers = answers or find(found)
     return {
         "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_at": pd.Timestamp(datetime.now(UTC)).tz_convert(tz).strftime("%Y-%m-%d %H:%M"),
+        "display_tz": tz,
         "report": report,
         "summary": summary,
-        "period": f"{_date(summary.start)} to {_date(summary.end)}",
+        "period": f"{_date(summary.start, tz)} to {_date(summary.end, tz)}",
         "coverage": found.coverage,
         "mapping": found.mapping.description,
         "unmapped": list(found.unmapped.items())[:12],
@@ -283,5 +287,5 @@ def _static(name: str) -> str:
     return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def _date(ts: Any) -> str:
-    return "–" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+def _date(ts: Any, tz: str = "UTC") -> str:
+    return "–" if ts is None or pd.isna(ts) else ts.tz_convert(tz).strftime("%Y-%m-%d")

@@ -168,6 +168,19 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     return results, report
 
 
+def display_tz_option(func: F) -> F:
+    """Add --display-timezone: the zone of the times printed and written (the terminal, HTML and CSV; JSON stays UTC)."""
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        from reports.units import display_zone
+
+        return display_zone(value)
+
+    return click.option("--display-timezone", "display_tz", default="UTC", show_default=True, metavar="TZ", callback=check,
+                        is_eager=True, expose_value=True,
+                        help="Show times in this zone (e.g. Europe/Berlin) in the terminal, the HTML and the CSV files; "
+                             "JSON stays UTC.")(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
@@ -336,7 +349,8 @@ def cli() -> None:
 @click.argument("export", type=click.Path(dir_okay=False))
 @load_options
 @json_option
-def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
+@display_tz_option
+def inspect(export: str, json_path: str | None, display_tz: str, **kwargs: Any) -> None:
     """Show how an export is read: source, columns, rows, activities.
 
     Example: vsm inspect sample_logs/jira_changelog.json --json -
@@ -349,7 +363,7 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     log, report = _load(export, kwargs)
     summary = summarize(log)
     if json_path != "-":
-        click.echo(load_report_text(report, summary))
+        click.echo(load_report_text(report, summary, tz=display_tz))
     if json_path:
         _write_json(inspect_document(report, summary), json_path, export)
 
@@ -382,9 +396,10 @@ def mapping_option(func: F) -> F:
               help="Write a BPMN model (pm4py inductive miner) per main stream into DIR (created; the folder it is in must exist).")
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@display_tz_option
 @engine_options
 def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir: str | None,
-         json_path: str | None, top: int, **kwargs: Any) -> None:
+         json_path: str | None, top: int, display_tz: str, **kwargs: Any) -> None:
     """Discover the value streams an export actually followed.
 
     Prints the streams, top variants, top directly-follows edges, rework and
@@ -411,7 +426,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
                   for m, p in zip(built, paths, strict=True)]
         click.echo(f"Wrote {counted(len(paths), 'BPMN model')} to {bpmn_dir}", err=True)
     if json_path != "-":
-        click.echo(mine_text(report, found, top=top))
+        click.echo(mine_text(report, found, top=top, tz=display_tz))
     if json_path:
         _write_json(mine_document(report, found, models=models), json_path, export)
 
@@ -430,9 +445,11 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @min_support_option
 @csv_dir_option
+@display_tz_option
 @engine_options
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
-            json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, **kwargs: Any) -> None:
+            json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, display_tz: str,
+            **kwargs: Any) -> None:
     """Compare the actual flow with the designed value streams.
 
     Per stream: fitness and the top deviations with their cost in lead time;
@@ -456,13 +473,13 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
         _warn(warning)
     found_answers = answers(found, min_support=min_support)
     if json_path != "-":
-        click.echo(compare_text(report, found, top=top, min_support=min_support, answers=found_answers))
+        click.echo(compare_text(report, found, top=top, min_support=min_support, answers=found_answers, tz=display_tz))
     if json_path:
         _write_json(compare_document(report, found, min_support=min_support, answers=found_answers), json_path, export)
     if csv_dir:
         from reports.csvout import result_tables, write_tables
 
-        write_tables(csv_dir, result_tables(found, report), protect=(export,))
+        write_tables(csv_dir, result_tables(found, report, display_tz), protect=(export,))
     breached = _breaches(thresholds, found)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
@@ -576,10 +593,11 @@ class Progress:
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@display_tz_option
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
            json_path: str | None, csv_dir: str | None, fail_on: str | None, title: str | None, min_support: int, quiet: bool,
-           **kwargs: Any) -> None:
+           display_tz: str, **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -625,12 +643,12 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         from reports.findings import answers
 
         found_answers = answers(found, min_support=min_support)
-        html = render(report_, found, title=title, answers=found_answers)
+        html = render(report_, found, title=title, answers=found_answers, tz=display_tz)
         tables: dict[str, Any] = {}
         if csv_dir:
             from reports.csvout import result_tables, write_tables
 
-            tables = result_tables(found, report_)
+            tables = result_tables(found, report_, display_tz)
         _write_output(html, output, export)
         if json_path:
             from reports.jsonout import compare_document
