@@ -13,7 +13,7 @@ from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, human, short
 from reports.units import pct
 
 BOX_W = 180
-BOX_H = 128
+BOX_H = 144
 GAP = 74
 
 
@@ -104,7 +104,7 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         ]
         if row.target_s and row.target_s == row.target_s:
             lines.append(f"target {human(row.target_s)} incl. wait")
-            lines.append(f"  {pct(row.over_target_share)} of tickets over")
+            lines.append(f"{pct(row.over_target_share)} of tickets over it")
         for k, line in enumerate(lines):
             svg.text(x + 8, top + 58 + 17 * k, line, size=12)
         prev_x = x + BOX_W
