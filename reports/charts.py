@@ -155,7 +155,8 @@ def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
     sizes = 20 + 180 * np.sqrt(data["comparable_handoffs"] / max(data["comparable_handoffs"].max(), 1))
     ax.axhline(0, color="#9ca3af", linewidth=0.8)
     ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
-    ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
+    if flagged.any():  # else the legend would show a dot of no size
+        ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
     ax.set_xlabel("own time per visit (median, log scale)")
     ax.set_ylabel("downstream excess per hand-off (hours)")
     _thousands(ax.yaxis)
