@@ -109,3 +109,20 @@ def test_the_list_samples_truth_reads_its_time_as_vsm_does():
     assert len(delivered) == len(spans) == 381
     assert delivered["unclassified_s"].to_dict() == pytest.approx(spans)
     assert delivered["work_s"].sum() == delivered["wait_s"].sum() == 0
+
+
+def test_the_list_samples_html_claims_no_step_time_and_judges_open_tickets_so_far(tmp_path):
+    # A list export has no work: the value-stream map and the step table say n/a, not "0 s" and "0% over target";
+    # the open tickets' path (engage only) is judged on the steps so far, as the stream's fitness 1.00 says.
+    out = tmp_path / "r.html"
+    assert run_cli("report", SAMPLE_LOGS / "servicenow_incidents.csv", "-o", out, "--quiet").exit_code == 0
+    html = out.read_text()
+    assert "work: median 0 s" not in html and "of tickets over it" not in html and ">0.67<" not in html
+    assert html.count(">work: n/a</text>") == 2 + 3 + 2  # each step box, and each stream's totals
+    assert html.count(">over it: n/a</text>") == 4
+    assert "<b>Step times: n/a.</b> This export records no work" in html
+    assert html.count('judged on the steps so far">still open</small>') == 2
+    timed = tmp_path / "audit.html"
+    assert run_cli("report", SAMPLE_LOGS / "servicenow_audit.csv", "-o", timed, "--quiet").exit_code == 0
+    text = timed.read_text()
+    assert "work: n/a" not in text and "Step times: n/a" not in text and "of tickets over it</text>" in text
