@@ -176,7 +176,7 @@ def display_tz_option(func: F) -> F:
         return display_zone(value)
 
     return click.option("--display-timezone", "display_tz", default="UTC", show_default=True, metavar="TZ", callback=check,
-                        is_eager=True, expose_value=True,
+                        is_eager=True,
                         help="Show times in this zone (e.g. Europe/Berlin) in the terminal, the HTML and the CSV files; "
                              "JSON stays UTC.")(func)
 
