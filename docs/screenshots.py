@@ -1,11 +1,14 @@
 """Redraw the README's screenshots of the report, from the bundled ServiceNow sample
-and a real public log (BPIC 2012, 24 activities, from ../shared/real_logs).
+and two real public logs from ../shared/real_logs (BPIC 2012, 24 activities; BPIC 2013
+closed problems, 324 support teams).
 
     python docs/screenshots.py        # needs the [test] extra and Debian's chromium
 
 Writes docs/report-summary.png (the top of the report: summary and the first
 value-stream maps), docs/report-process-map.png (the process map section) and,
-where the real log is at hand, docs/report-process-map-bpic2012.png.
+where the real logs are at hand, docs/report-process-map-bpic2012.png and
+docs/report-groups-bpic2013.png (the groups section; the support team,
+'organization involved', is the group).
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ def main() -> None:
         real_report = Path(tmp) / "bpic2012.html"
         if real.exists():
             subprocess.run([*vsm, str(real), "-o", str(real_report), "--quiet"], check=True, cwd=ROOT, env=env)
+        teams = ROOT.parent / "shared" / "real_logs" / "bpic2013_closed_problems.csv"
+        teams_report = Path(tmp) / "bpic2013.html"
+        if teams.exists():
+            subprocess.run([*vsm, str(teams), "--group-col", "organization involved", "-o", str(teams_report), "--quiet"],
+                           check=True, cwd=ROOT, env=env)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 1700})
@@ -49,8 +57,15 @@ def main() -> None:
                 page.wait_for_load_state("load")
                 _unstick(page)
                 page.locator("section#process").screenshot(path=str(ROOT / "docs" / "report-process-map-bpic2012.png"))
+            if teams.exists():
+                page.goto(teams_report.as_uri())
+                page.wait_for_load_state("load")
+                _unstick(page)
+                page.locator("section#groups").screenshot(path=str(ROOT / "docs" / "report-groups-bpic2013.png"))
             browser.close()
-    print("wrote docs/report-summary.png, docs/report-process-map.png" + (" and docs/report-process-map-bpic2012.png" if real.exists() else ""))
+    print("wrote docs/report-summary.png, docs/report-process-map.png"
+          + (", docs/report-process-map-bpic2012.png" if real.exists() else "")
+          + (", docs/report-groups-bpic2013.png" if teams.exists() else ""))
 
 
 def _unstick(page) -> None:  # type: ignore[no-untyped-def]

@@ -1,10 +1,19 @@
-"""--fail-on: watch a service by thresholds on headline figures."""
+"""--fail-on: watch a service by thresholds on headline figures, of the whole log or of one designed stream.
+
+A term is ``METRIC OP VALUE`` or ``STREAM.METRIC OP VALUE``. The stream is
+everything before the last dot that precedes the metric (metric names hold no
+dot), spaces around it trimmed, so ``Svc.v2 desk.fitness<0.9`` tests the
+stream 'Svc.v2 desk'. A stream whose name holds a comma or a double quote is
+written in double quotes: ``"Incident, major".fitness<0.9``.
+"""
 
 from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.errors import BadOption
 
@@ -22,7 +31,9 @@ METRICS = {
     "open_share": "share of tickets not delivered at the export's end",
 }
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_TERM = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|w)?\s*$")
+_TERM = re.compile(r"^\s*(?:(?P<stream>.+)\.\s*)?([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|w)?\s*$", re.S)
+# Terms are separated by commas outside double quotes.
+_TERMS = re.compile(r'(?:"[^"]*"|[^,"])+|"[^"]*$')
 # A duration metric may be written without its unit suffix and given a unit: lead_time_p90>2d.
 _HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
 DURATIONS = {"lead_time_median": "lead_time_median_h", "lead_time_p90": "lead_time_p90_h"}
@@ -33,19 +44,27 @@ class Threshold:
     metric: str
     op: str
     value: float
+    stream: str | None = None  # None: the whole log
 
     def breached(self, actual: float | None) -> bool:
         return actual is not None and _OPS[self.op](actual, self.value)
 
 
-def parse_fail_on(text: str) -> list[Threshold]:
-    """Parse 'fitness<0.8,rework_rate>0.2' into thresholds; raise BadOption with a hint."""
+def parse_fail_on(text: str, streams: list[str] | None = None) -> list[Threshold]:
+    """Parse 'fitness<0.8,Incident.rework_rate>0.2' into thresholds; raise BadOption with a hint.
+
+    ``streams``: the designed streams' names a term may name (see the module's docstring).
+    """
     out = []
-    for term in filter(None, (t.strip() for t in text.split(","))):
+    for term in filter(None, (t.strip() for t in _TERMS.findall(text))):
         m = _TERM.match(term)
         if not m:
-            raise BadOption(f"--fail-on: cannot read {term!r}; write METRIC<VALUE, e.g. fitness<0.8 or lead_time_p90>2d (metrics: {', '.join(METRICS)})")
-        metric, op, value, unit = m.group(1), m.group(2), float(m.group(3)), m.group(4)
+            if not re.search("[<>=]", term):  # a piece of a stream name cut at its comma
+                raise BadOption(f"--fail-on: cannot read {term!r}; a stream whose name holds a comma goes in double quotes: "
+                                '"A, B".fitness<0.9')
+            raise BadOption(f"--fail-on: cannot read {term!r}; write METRIC<VALUE or STREAM.METRIC<VALUE, e.g. fitness<0.8, "
+                            f"Incident.fitness<0.9 or lead_time_p90>2d (metrics: {', '.join(METRICS)})")
+        stream, metric, op, value, unit = _stream(m.group("stream"), term, streams), m.group(2), m.group(3), float(m.group(4)), m.group(5)
         if unit:
             hours_metric = DURATIONS.get(metric, metric if metric in DURATIONS.values() else None)
             if hours_metric is None:
@@ -60,12 +79,51 @@ def parse_fail_on(text: str) -> list[Threshold]:
             close = difflib.get_close_matches(metric, list(METRICS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (metrics: {', '.join(METRICS)})"
             raise BadOption(f"--fail-on: unknown metric {metric!r}{hint}")
-        out.append(Threshold(metric, op, value))
+        out.append(Threshold(metric, op, value, stream))
     if not out:
         raise BadOption("--fail-on needs at least one condition, e.g. --fail-on 'fitness<0.8'")
     return out
 
 
-def breaches(thresholds: list[Threshold], figures: dict[str, float | None]) -> list[str]:
-    """Return one line per breached threshold, e.g. 'fitness 0.74 < 0.8'."""
-    return [f"{t.metric} {figures[t.metric]:.4g} {t.op} {t.value:g}" for t in thresholds if t.breached(figures.get(t.metric))]
+def _stream(given: str | None, term: str, streams: list[str] | None) -> str | None:
+    """The designed stream a term names (quotes removed), or None for the whole log; raise on an unknown one."""
+    if given is None:
+        return None
+    name = given.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+    if streams is not None and name not in streams:
+        listed = ", ".join(repr(s) for s in streams)
+        raise BadOption(f"--fail-on: no designed stream {name!r} in {term!r}; streams: {listed}")
+    return name
+
+
+def breaches(thresholds: list[Threshold], figures: dict[str, float | None],
+             stream_figures: Callable[[str], dict[str, float | None]] | None = None) -> list[str]:
+    """Return one line per breached threshold, e.g. 'fitness 0.74 < 0.8' or "stream 'Incident': fitness 0.74 < 0.9".
+
+    ``stream_figures(name)`` gives the figures of one designed stream's tickets; a stream without
+    tickets, like a figure the log cannot support, breaches nothing.
+    """
+    out = []
+    for t in thresholds:
+        values = figures if t.stream is None else (stream_figures(t.stream) if stream_figures else {})
+        if t.breached(values.get(t.metric)):
+            where = "" if t.stream is None else f"stream {t.stream!r}: "
+            out.append(f"{where}{t.metric} {values[t.metric]:.4g} {t.op} {t.value:g}")
+    return out
+
+
+def stream_figures(tickets: Any, comparison: Any, stream: str) -> dict[str, float | None]:
+    """The headline figures of one designed stream's tickets ({} when it has none), computed as the log's are."""
+    from miner.results import headline
+    from miner.waits import flow_efficiency
+
+    mine = tickets[tickets["designed_stream"] == stream]
+    if not len(mine):
+        return {}
+    figures = headline(mine, comparison)
+    if "flow_efficiency" not in comparison.not_measured:
+        done = mine["delivered"].to_numpy(dtype=bool)
+        figures["flow_efficiency"] = flow_efficiency(mine["work_s"].to_numpy()[done], mine["lead_time_s"].to_numpy()[done])["pooled"]
+    return figures

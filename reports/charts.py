@@ -33,6 +33,13 @@ CLASS_COLOURS = {"work": WORK, "queue": "#f97316", "handoff": "#a855f7", "custom
                  "internal": "#64748b", "reopened": "#fca5a5", "unclassified": "#e5e7eb"}
 
 
+def _thousands(axis) -> None:  # type: ignore[no-untyped-def]
+    """Tick labels with thousands separators (62,000, not 62000), as every other number in the report."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or v == int(v) else f"{v:g}"))
+
+
 def _figure(width: float, height: float, *, left: float = 0.08, bottom: float = 0.2, right: float = 0.98, top: float = 0.95):  # type: ignore[no-untyped-def]
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
@@ -85,6 +92,7 @@ def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
     ax.minorticks_off()
     ax.set_xlabel("lead time (log scale)")
     ax.set_ylabel("tickets")
+    _thousands(ax.yaxis)
     ax.legend(frameon=False, fontsize=9)
     return _svg(fig, "Lead-time distribution per designed stream")
 
@@ -121,11 +129,13 @@ def bottleneck_bars(labels: list[str], total_wait_s: pd.Series, what: str, top: 
     ax = fig.add_subplot()
     ax.barh(range(len(names)), values, color=WAIT)
     ax.set_yticks(range(len(names)), names)
+    _thousands(ax.xaxis)
     ax.set_xlabel(f"total {what} (days, all tickets)")
     return _svg(fig, f"Bottleneck ranking: {what}")
 
 
 MAX_LABELS = 15
+LARGEST_LABELLED = 8  # besides the moved bottlenecks, the scatter names at most this many of the largest groups
 
 
 @with_style
@@ -135,7 +145,7 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
 
 
 def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """The scatter of :func:`group_scatter`; at most MAX_LABELS names, none over another (the table lists every group)."""
+    """The scatter of :func:`group_scatter`: the flagged and the largest groups named, at most MAX_LABELS, none over another."""
     fig = _figure(13, 3.8, bottom=0.14)
     ax = fig.add_subplot()
     data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0)]
@@ -145,9 +155,11 @@ def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
     sizes = 20 + 180 * np.sqrt(data["comparable_handoffs"] / max(data["comparable_handoffs"].max(), 1))
     ax.axhline(0, color="#9ca3af", linewidth=0.8)
     ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
-    ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
+    if flagged.any():  # else the legend would show a dot of no size
+        ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
     ax.set_xlabel("own time per visit (median, log scale)")
     ax.set_ylabel("downstream excess per hand-off (hours)")
+    _thousands(ax.yaxis)
     ax.set_xscale("log")
     lo, hi = float(x.min()) if len(x) else 60.0, float(x.max()) if len(x) else 3600.0
     ticks = [t for t in DURATION_TICKS if lo / 3 <= t[0] <= hi * 3]
@@ -155,8 +167,9 @@ def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
     ax.minorticks_off()
     ax.legend(frameon=False, fontsize=8)
     ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits before placing labels in display space
-    # Most telling first: flagged groups, then by total downstream cost.
-    order = np.lexsort((data["group"].astype(str).to_numpy(), -(y * data["comparable_handoffs"]).to_numpy(), ~flagged.to_numpy()))
+    # Only the flagged groups and the largest (most comparable hand-offs) are named, flagged first; the table lists every group.
+    order = np.lexsort((data["group"].astype(str).to_numpy(), -data["comparable_handoffs"].to_numpy(), ~flagged.to_numpy()))
+    order = order[: max(int(flagged.sum()), 0) + LARGEST_LABELLED]
     points = ax.transData.transform(np.column_stack([x.to_numpy(dtype=float), y.to_numpy(dtype=float)]))
     names = [short(str(n), 24) for n in data["group"]]
     boxes: list[tuple[float, float, float, float]] = []

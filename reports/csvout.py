@@ -57,9 +57,17 @@ COMPARISON_TABLES = {"deviations": "deviations", "steps": "steps", "waits_by_sta
 TABLE_NAMES = ("tickets", "edges", "variants", "rejected_rows", *COMPARISON_TABLES)
 
 
-def result_tables(found: Any, report: Any) -> dict[str, pd.DataFrame]:
-    """Return the tables vsm writes with --csv-dir."""
+def result_tables(found: Any, report: Any, tz: str = "UTC") -> dict[str, pd.DataFrame]:
+    """Return the tables vsm writes with --csv-dir.
+
+    Times are in the zone ``tz`` (--display-timezone) with their UTC offset; another zone than UTC is named in
+    the columns' names ('start (Europe/Berlin)').
+    """
     tickets = found.tickets.drop(columns=["activity_path"]).copy()
+    for column in ("start", "end"):
+        tickets[column] = tickets[column].dt.tz_convert(tz)
+    if tz != "UTC":
+        tickets = tickets.rename(columns={"start": f"start ({tz})", "end": f"end ({tz})"})
     tickets.insert(3, "activities", found.tickets["activity_path"].str.replace("\x1f", " → ", regex=False))
     if "deviations" in tickets:
         tickets["deviations"] = ["; ".join(x.replace("\x1f", " ") for x in d) for d in tickets["deviations"]]

@@ -52,11 +52,14 @@ GLOSSARY = [
 ]
 
 
-def render(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> str:
-    """Return the whole report as one HTML document (``answers``: the findings, computed here unless given)."""
+def render(report: Any, found: Any, *, title: str | None = None, answers: Any = None, tz: str = "UTC") -> str:
+    """Return the whole report as one HTML document (``answers``: the findings, computed here unless given).
+
+    Dates and times show in the zone ``tz`` (--display-timezone), named once in the header.
+    """
     script = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    context = build_context(report, found, title=title, answers=answers)
+    context = build_context(report, found, title=title, answers=answers, tz=tz)
     context["css"] = Markup(_static("report.css"))
     context["script"] = Markup(script)
     context["csp"] = (
@@ -93,7 +96,7 @@ def _template() -> Any:
     return env.get_template("report.html.j2")
 
 
-def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None) -> dict[str, Any]:
+def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None, tz: str = "UTC") -> dict[str, Any]:
     tickets = found.tickets
     summary = found.summary
     comparison = found.comparison
@@ -113,10 +116,11 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
     found_answers = answers or find(found)
     return {
         "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_at": pd.Timestamp(datetime.now(UTC)).tz_convert(tz).strftime("%Y-%m-%d %H:%M"),
+        "display_tz": tz,
         "report": report,
         "summary": summary,
-        "period": f"{_date(summary.start)} to {_date(summary.end)}",
+        "period": f"{_date(summary.start, tz)} to {_date(summary.end, tz)}",
         "coverage": found.coverage,
         "mapping": found.mapping.description,
         "unmapped": list(found.unmapped.items())[:12],
@@ -140,6 +144,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case)),
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
+        "untimed": _untimed(found),
         "flow": comparison.flow_efficiency,
         "not_measured": [(NOT_MEASURED_NAMES.get(k, k), why) for k, why in comparison.not_measured.items()],
         "flow_na": comparison.not_measured.get("flow_efficiency"),
@@ -181,7 +186,7 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         waited = waited.loc[waited["stream"] == row.name, ["step", "tickets_waited", "median_wait_s"]]
         steps = steps.merge(waited.rename(columns={"median_wait_s": "waited_median_s"}), on="step", how="left")
     mine = stream_of_case == row.name
-    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s"]]  # not a copy of every ticket column
+    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s", "open"]]  # not a copy of every ticket column
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
     lead = tickets["lead_time_s"]
     work = tickets["work_s"]
@@ -194,14 +199,18 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
     by_label = {v: k for k, v in LABELS.items()}
     symbols = step_symbols(design)
     discovered = []
-    for path, n in tickets["path"].value_counts().head(5).items():
+    # Open tickets are judged on the steps so far, as conformance judges them: a path of open tickets is its own row.
+    paths = tickets.groupby(["path", "open"], observed=True, sort=False).size().reset_index(name="n")
+    paths = paths.sort_values(["n", "open", "path"], ascending=[False, True, True], ignore_index=True).head(5)
+    for path, still_open, n in paths.itertuples(index=False, name=None):
         stages = [by_label[p] for p in str(path).split(" → ") if p in by_label]
-        alignment = align(stages, design, symbols)
+        alignment = align(stages, design, symbols, complete=not still_open)
         moves = []
         for kind, symbol in alignment.moves:
             stage = symbol.partition("|")[0]
             moves.append({"kind": kind, "label": LABELS.get(stage, stage), "colour": STAGE_COLOURS.get(stage, "#6b7280")})
-        discovered.append({"tickets": int(n), "share": n / max(len(tickets), 1), "moves": moves, "fitness": alignment.fitness})
+        discovered.append({"tickets": int(n), "share": n / max(len(tickets), 1), "moves": moves, "fitness": alignment.fitness,
+                           "open": bool(still_open)})
     devs = comparison.deviations
     return {
         "name": row.name,
@@ -210,13 +219,18 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         "fitness": None if pd.isna(row.fitness) else row.fitness,
         "conforming": None if pd.isna(row.conforming_share) else row.conforming_share,
         "applies_to": "tickets no other stream takes" if design.is_default else ", ".join(m.describe() for m in design.applies_to),
-        "map": vsmap.draw(steps, arcs, figures) if len(steps) else None,
+        "map": vsmap.draw(steps, arcs, figures, timed=not _untimed(found)) if len(steps) else None,
         "designed": [{"label": s.label, "optional": s.optional, "repeat": s.repeat, "colour": STAGE_COLOURS.get(s.stage, "#6b7280"),
                       "practices": ", ".join(s.practices), "target": human(s.target_s) if s.target_s else None} for s in design.steps],
         "discovered": discovered,
         "deviations": devs[devs["stream"] == row.name].to_dict("records"),
         "figures": figures,
     }
+
+
+def _untimed(found: Any) -> bool:
+    """No ticket has any work time (a list export: opened and resolved only), so step times and targets cannot be judged."""
+    return len(found.tickets) > 0 and not (found.tickets["work_s"] > 0).any()
 
 
 def _handoffs(handoffs: pd.DataFrame, min_support: int) -> list[dict[str, Any]]:
@@ -283,5 +297,5 @@ def _static(name: str) -> str:
     return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def _date(ts: Any) -> str:
-    return "–" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+def _date(ts: Any, tz: str = "UTC") -> str:
+    return "–" if ts is None or pd.isna(ts) else ts.tz_convert(tz).strftime("%Y-%m-%d")

@@ -41,11 +41,12 @@ def more_rows(total: int, shown: int, where: str = "see --json or --csv-dir", in
     return [f"{' ' * indent}… and {total - shown:,} more ({where})"] if total > shown else []
 
 
-def when(ts: pd.Timestamp | None) -> str:
-    return "-" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d %H:%M UTC")
+def when(ts: pd.Timestamp | None, tz: str = "UTC") -> str:
+    """A moment to the minute in the zone ``tz`` (--display-timezone), named after it: '2025-01-06 11:36 Europe/Berlin'."""
+    return "-" if ts is None or pd.isna(ts) else f"{ts.tz_convert(tz).strftime('%Y-%m-%d %H:%M')} {tz}"
 
 
-def load_report_text(report: LoadReport, summary: LogSummary, *, top: int = 25) -> str:
+def load_report_text(report: LoadReport, summary: LogSummary, *, top: int = 25, tz: str = "UTC") -> str:
     """Return what ``vsm inspect`` prints about one load."""
     out = [f"Source      {report.source}  ({report.source_reason})", f"File        {report.path}", "", "Columns"]
     out.append(table([(role, c.column, c.reason) for role, c in report.columns.items()], ["role", "column", "why"], align="lll"))
@@ -63,7 +64,7 @@ def load_report_text(report: LoadReport, summary: LogSummary, *, top: int = 25) 
         out.append(f"Rejected    {r.count:,}  {r.reason}" + (f"  (first: {examples})" if examples else ""))
     out += [
         f"Log         {counted(summary.cases, 'case')}, {counted(summary.events, 'event')}, {counted(summary.activities, 'activity', 'activities')}",
-        f"Period      {when(summary.start)} to {when(summary.end)}",
+        f"Period      {when(summary.start, tz)} to {when(summary.end, tz)}",
         "",
         "Activities",
     ]
@@ -80,12 +81,12 @@ def _quote(text: str) -> str:
     return text if all(ch.isalnum() or ch in "._/-+:" for ch in text) else f"'{text}'"
 
 
-def mine_text(report: LoadReport, found: Any, *, top: int = 10) -> str:
+def mine_text(report: LoadReport, found: Any, *, top: int = 10, tz: str = "UTC") -> str:
     """Return what ``vsm mine`` prints: streams, variants, edges, rework, mapping coverage."""
     summary = found.summary
     out = [
         f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {counted(summary.activities, 'activity', 'activities')}, "
-        f"{when(summary.start)} to {when(summary.end)}  [{report.source}]",
+        f"{when(summary.start, tz)} to {when(summary.end, tz)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped to the value chain ({found.mapping.description})",
     ]
     if found.unmapped:
@@ -150,7 +151,8 @@ def findings_text(found: Any, answers: Any, *, width: int = 110) -> list[str]:
     return out
 
 
-def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: int | None = None, answers: Any = None) -> str:
+def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: int | None = None, answers: Any = None,
+                 tz: str = "UTC") -> str:
     """Return what ``vsm compare`` prints: the findings, per stream fitness and deviations, rework, waits, groups."""
     from reports.findings import MIN_SUPPORT, ci_text, handoff_tests
     from reports.findings import answers as find
@@ -162,7 +164,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     support = MIN_SUPPORT if min_support is None else min_support
     answers = answers or find(found, min_support=support)
     out = [
-        f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {when(summary.start)} to {when(summary.end)}  [{report.source}]",
+        f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {when(summary.start, tz)} to {when(summary.end, tz)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
         f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
         *not_measured_lines(c.not_measured),

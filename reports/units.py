@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import math
+
+UTC_NAME = "UTC"
+
+
+@functools.cache
+def display_zone(name: str) -> str:
+    """Return ``name`` if it is a time zone times can be shown in (--display-timezone); raise BadOption with a hint.
+
+    IANA names (Europe/Berlin, America/New_York) and UTC; a near miss is named.
+    """
+    import difflib
+    import zoneinfo
+
+    from connectors.errors import BadOption
+
+    if name == UTC_NAME:
+        return name
+    zones = zoneinfo.available_timezones()
+    if name in zones:
+        return name
+    by_lower = {z.lower(): z for z in zones}
+    close = [by_lower[name.lower()]] if name.lower() in by_lower else difflib.get_close_matches(name, sorted(zones), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+    raise BadOption(f"--display-timezone: unknown time zone {name!r}; {hint}")
 
 
 def human(seconds: float | None) -> str:

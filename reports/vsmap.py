@@ -13,8 +13,9 @@ from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, human, short
 from reports.units import pct
 
 BOX_W = 180
-BOX_H = 128
+BOX_H = 144
 GAP = 74
+UNTIMED = "this export records no work, only when tickets were opened and resolved: the wait before a step is unknown"
 
 
 @dataclass
@@ -45,8 +46,12 @@ def rework_arcs(paths: pd.Series, stages: list[str]) -> list[tuple[int, int, int
     return sorted(((a, b, n) for (a, b), n in counts.items()), key=lambda t: -t[2])
 
 
-def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures) -> Markup:
-    """Return the value-stream map of one stream as inline SVG."""
+def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures, *, timed: bool = True) -> Markup:
+    """Return the value-stream map of one stream as inline SVG.
+
+    ``timed`` False: the export records no work (a list export), so the waits, work times and
+    targets met are n/a, not 0 s and 0%.
+    """
     n = len(steps)
     shown = arcs[:6]
     top = 30 + (34 + 14 * len(shown) if shown else 0)  # room for rework arcs above the boxes
@@ -77,7 +82,9 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         svg.add(f'<polygon points="{cx - 13:.1f},{top + 78} {cx + 13:.1f},{top + 78} {cx:.1f},{top + 55}" fill="#fde68a" stroke="#b45309"/>')
         svg.text(cx, top + 73, "W", size=10, anchor="middle", weight="bold", fill="#92400e")
         waited = getattr(row, "tickets_waited", None)
-        if waited is None:
+        if not timed:
+            svg.text(cx, top + 96, "n/a", size=11, anchor="middle", fill=MUTED, title=UNTIMED)
+        elif waited is None:
             svg.text(cx, top + 96, human(row.wait_median_s), size=11, anchor="middle", fill=WAIT, weight="bold", title="median wait before this step")
         elif waited != waited or not waited or not row.tickets:
             svg.text(cx, top + 96, "no wait", size=11, anchor="middle", fill=MUTED, title="no ticket waited before this step")
@@ -99,12 +106,12 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
         svg.text(x + 8, top + 39, short(practices, 32), size=10, fill=MUTED, title=practices)
         lines = [
             f"{int(row.tickets):,} tickets ({pct(row.reach_share)})",
-            f"work: median {human(row.work_median_s)}",
+            f"work: median {human(row.work_median_s)}" if timed else "work: n/a",
             f"%C&A: {pct(row.complete_accurate)}",
         ]
         if row.target_s and row.target_s == row.target_s:
             lines.append(f"target {human(row.target_s)} incl. wait")
-            lines.append(f"  {pct(row.over_target_share)} of tickets over")
+            lines.append(f"{pct(row.over_target_share)} of tickets over it" if timed else "over it: n/a")
         for k, line in enumerate(lines):
             svg.text(x + 8, top + 58 + 17 * k, line, size=12)
         prev_x = x + BOX_W
@@ -115,7 +122,8 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     for i, row in enumerate(steps.itertuples(index=False)):
         x = xs[i]
         points.append(f"L{x:.1f},{up} L{x:.1f},{down} L{x + BOX_W:.1f},{down} L{x + BOX_W:.1f},{up}")
-        svg.text(x + BOX_W / 2, down + 16, human(row.work_median_s), size=11, anchor="middle", fill=WORK)
+        svg.text(x + BOX_W / 2, down + 16, human(row.work_median_s) if timed else "n/a", size=11, anchor="middle",
+                 fill=WORK if timed else MUTED)
     svg.path(" ".join(points), stroke=INK, width=1.4)
     svg.text(12, up - 6, "wait", size=10, fill=WAIT)
     svg.text(12, down + 12, "work", size=10, fill=WORK)
@@ -124,6 +132,6 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     tx = xs[-1] + BOX_W + 30 if n else 40
     svg.rect(tx, ladder - 8, 246, 74, fill="#f9fafb", stroke=MUTED)
     svg.text(tx + 10, ladder + 10, f"lead time: median {human(figures.lead_median_s)}", size=12, weight="bold")
-    svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}", size=12, fill=WORK)
+    svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}" if timed else "work: n/a", size=12, fill=WORK)
     svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency) if figures.flow_efficiency is not None else 'n/a'}", size=12)
     return svg.markup()

@@ -171,6 +171,19 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     return results, report
 
 
+def display_tz_option(func: F) -> F:
+    """Add --display-timezone: the zone of the times printed and written (the terminal, HTML and CSV; JSON stays UTC)."""
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        from reports.units import display_zone
+
+        return display_zone(value)
+
+    return click.option("--display-timezone", "display_tz", default="UTC", show_default=True, metavar="TZ", callback=check,
+                        is_eager=True,
+                        help="Show times in this zone (e.g. Europe/Berlin) in the terminal, the HTML and the CSV files; "
+                             "JSON stays UTC.")(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
@@ -339,7 +352,8 @@ def cli() -> None:
 @click.argument("export", type=click.Path(dir_okay=False))
 @load_options
 @json_option
-def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
+@display_tz_option
+def inspect(export: str, json_path: str | None, display_tz: str, **kwargs: Any) -> None:
     """Show how an export is read: source, columns, rows, activities.
 
     Example: vsm inspect sample_logs/jira_changelog.json --json -
@@ -352,7 +366,7 @@ def inspect(export: str, json_path: str | None, **kwargs: Any) -> None:
     log, report = _load(export, kwargs)
     summary = summarize(log)
     if json_path != "-":
-        click.echo(load_report_text(report, summary))
+        click.echo(load_report_text(report, summary, tz=display_tz))
     if json_path:
         _write_json(inspect_document(report, summary), json_path, export)
 
@@ -385,9 +399,10 @@ def mapping_option(func: F) -> F:
               help="Write a BPMN model (pm4py inductive miner) per main stream into DIR (created; the folder it is in must exist).")
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
+@display_tz_option
 @engine_options
 def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir: str | None,
-         json_path: str | None, top: int, **kwargs: Any) -> None:
+         json_path: str | None, top: int, display_tz: str, **kwargs: Any) -> None:
     """Discover the value streams an export actually followed.
 
     Prints the streams, top variants, top directly-follows edges, rework and
@@ -414,7 +429,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
                   for m, p in zip(built, paths, strict=True)]
         click.echo(f"Wrote {counted(len(paths), 'BPMN model')} to {bpmn_dir}", err=True)
     if json_path != "-":
-        click.echo(mine_text(report, found, top=top))
+        click.echo(mine_text(report, found, top=top, tz=display_tz))
     if json_path:
         _write_json(mine_document(report, found, models=models), json_path, export)
 
@@ -428,13 +443,16 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @click.option("--stream-by", metavar="COL", help="Attribute that names the ticket type (or 'path'); default: detected.")
 @json_option
 @click.option("--fail-on", "fail_on", metavar="EXPR",
-              help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
+              help="Exit 1 when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'; of one designed stream: "
+                   "'Incident.fitness<0.9' (the stream is all before the metric's dot; quote one with a comma: '\"A, B\".fitness<0.9').")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @min_support_option
 @csv_dir_option
+@display_tz_option
 @engine_options
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
-            json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, **kwargs: Any) -> None:
+            json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, display_tz: str,
+            **kwargs: Any) -> None:
     """Compare the actual flow with the designed value streams.
 
     Per stream: fitness and the top deviations with their cost in lead time;
@@ -444,28 +462,28 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
     from miner.design import load_design
-    from miner.thresholds import breaches, parse_fail_on
+    from miner.thresholds import parse_fail_on
     from reports.findings import answers
     from reports.jsonout import compare_document
     from reports.terminal import compare_text
 
-    thresholds = parse_fail_on(fail_on) if fail_on else []
     _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
+    thresholds = parse_fail_on(fail_on, [s.name for s in design.streams]) if fail_on else []
     found, report = _analyse(export, kwargs, mapping_path=mapping_path, stream_by=stream_by, design=design)
     for warning in [*found.mapping.warnings, *design.warnings]:
         _warn(warning)
     found_answers = answers(found, min_support=min_support)
     if json_path != "-":
-        click.echo(compare_text(report, found, top=top, min_support=min_support, answers=found_answers))
+        click.echo(compare_text(report, found, top=top, min_support=min_support, answers=found_answers, tz=display_tz))
     if json_path:
         _write_json(compare_document(report, found, min_support=min_support, answers=found_answers), json_path, export)
     if csv_dir:
         from reports.csvout import result_tables, write_tables
 
-        write_tables(csv_dir, result_tables(found, report), protect=(export,))
-    breached = breaches(thresholds, found.comparison.headline)
+        write_tables(csv_dir, result_tables(found, report, display_tz), protect=(export,))
+    breached = _breaches(thresholds, found)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
         sys.exit(EXIT_THRESHOLD)
@@ -499,6 +517,19 @@ def design(export: str, mapping_path: str | None, stream_by: str | None, output:
     _write_output(text, output, export)
     file = "FILE" if output == "-" else output
     click.echo(f"Wrote {_shown(output)}: {counted(n, 'stream')}; edit them into the flow you intend, then run vsm compare --design {file}", err=True)
+
+
+def _breaches(thresholds: list[Any], found: Any) -> list[str]:
+    """The --fail-on thresholds breached, by the log's headline or a designed stream's."""
+    from functools import partial
+
+    from miner.thresholds import breaches, stream_figures
+
+    figures = partial(stream_figures, found.tickets, found.comparison)
+    for name in dict.fromkeys(t.stream for t in thresholds if t.stream is not None):
+        if not figures(name):
+            _warn(f"--fail-on: designed stream {name!r} has no tickets, so its thresholds are not tested")
+    return breaches(thresholds, found.comparison.headline, figures)
 
 
 def _shown(path: str) -> str:
@@ -560,14 +591,16 @@ class Progress:
 @json_option
 @csv_dir_option
 @click.option("--fail-on", "fail_on", metavar="EXPR",
-              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2'.")
+              help="Exit 1 after writing the report when a threshold is breached, e.g. 'fitness<0.8,rework_rate>0.2' "
+                   "or 'Incident.fitness<0.9' (as for vsm compare).")
 @click.option("--title", metavar="TEXT", help="Title of the report (default: from the file name).")
 @min_support_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@display_tz_option
 @engine_options
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
            json_path: str | None, csv_dir: str | None, fail_on: str | None, title: str | None, min_support: int, quiet: bool,
-           **kwargs: Any) -> None:
+           display_tz: str, **kwargs: Any) -> None:
     """Write the value-stream report: one offline HTML file.
 
     It answers where work waits, which hand-offs cause rework and which steps
@@ -577,12 +610,12 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
     from miner.design import load_design
-    from miner.thresholds import breaches, parse_fail_on
+    from miner.thresholds import parse_fail_on
 
-    thresholds = parse_fail_on(fail_on) if fail_on else []
     _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir})
     _check_mapping(mapping_path)
     design = load_design(design_path)
+    thresholds = parse_fail_on(fail_on, [s.name for s in design.streams]) if fail_on else []
     where = _where(export, kwargs)
     progress = Progress(quiet, 2 if where else 3)
     # Meanwhile, import what rendering needs (about a second): while this
@@ -613,12 +646,12 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         from reports.findings import answers
 
         found_answers = answers(found, min_support=min_support)
-        html = render(report_, found, title=title, answers=found_answers)
+        html = render(report_, found, title=title, answers=found_answers, tz=display_tz)
         tables: dict[str, Any] = {}
         if csv_dir:
             from reports.csvout import result_tables, write_tables
 
-            tables = result_tables(found, report_)
+            tables = result_tables(found, report_, display_tz)
         _write_output(html, output, export)
         if json_path:
             from reports.jsonout import compare_document
@@ -628,7 +661,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
             write_tables(csv_dir, tables, protect=(export,))
     if not quiet:
         click.echo(f"Wrote {_shown(output)} ({len(html.encode('utf-8')) / 1e6:.1f} MB)", err=True)
-    breached = breaches(thresholds, found.comparison.headline)
+    breached = _breaches(thresholds, found)
     if breached:
         click.echo("Threshold breached: " + "; ".join(breached), err=True)
         sys.exit(EXIT_THRESHOLD)

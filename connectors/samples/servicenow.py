@@ -241,8 +241,9 @@ MEANINGS = {
     ASSIGNED_TO_GROUP: Meaning("queue", status=False),
     ASSIGNED: Meaning("work", status=False),
 }
+# A list export has no history: the time from opening to resolution is neither work nor waiting (SEMANTICS.md: unknown).
 LIST_MEANINGS = {
-    "Opened": Meaning("work", stage=0),
+    "Opened": Meaning("unknown", stage=0),
     "Resolved": Meaning("done", stage=1, done=True),
     "Closed": Meaning("done", stage=2, done=True),
 }

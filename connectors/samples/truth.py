@@ -34,7 +34,7 @@ DEFINITIONS = {
         "the time from an event to the next event of the same case, attributed to the first event's activity; "
         "a case's last event gets none (its end is unknown). In seconds, summed over events."
     ),
-    "time_by_class": "time_in_state summed by the class of each activity given in 'activities' (work, queue, customer wait, vendor wait, done)",
+    "time_by_class": "time_in_state summed by the class of each activity given in 'activities' (work, queue, customer wait, vendor wait, done; unknown where the export cannot tell work from waiting, as in a list export)",
     "group_path": "the groups of a case's events in order, events without a group skipped, consecutive repeats removed",
     "bounce": "X→Y→X in the group path; X→Y→X→Y is 2",
     "top_group_pairs": "bounces counted by the unordered pair of groups they go between ('A ↔ B', names sorted), most first",
@@ -63,7 +63,7 @@ DEFINITIONS = {
 class Meaning:
     """What an activity means to the truth's metrics (see DEFINITIONS)."""
 
-    time: str  # what time spent after it is: work, queue, customer wait, vendor wait, done
+    time: str  # what time spent after it is: work, queue, customer wait, vendor wait, done, unknown
     stage: int | None = None  # its rank in the designed order of work stages
     done: bool = False
     status: bool = True  # a status event (False: a hand-off, a pickup, an after-close review)

@@ -87,3 +87,42 @@ def test_jira_bugs_may_need_a_build_without_deviating():
     assert "Stream 'Service request': 24 tickets, fitness 1.00, 100% follow the design exactly" in out
     assert "Stream 'Defect or task': 78 tickets, fitness 1.00, 100% follow the design exactly; 1 still open, judged on the steps so far" in out
     assert "extra obtain/build" not in out and "skipped engage" not in out
+
+
+def test_the_list_samples_truth_reads_its_time_as_vsm_does():
+    # The truth of a list export calls the time from Opened to Resolved unknown, as the mapping does: neither work
+    # nor waiting. vsm's unclassified time of each delivered ticket is exactly that span.
+    import connectors
+    import miner
+
+    truth = json.loads((SAMPLE_LOGS / "servicenow_incidents.csv.truth.json").read_text())
+    assert {a: m["time"] for a, m in truth["activities"].items()} == {"Opened": "unknown", "Resolved": "done", "Closed": "done"}
+    log, report = connectors.load(SAMPLE_LOGS / "servicenow_incidents.csv")
+    found = miner.discover(log, source=report.source)
+    t = found.tickets.set_index("case_id")
+    spans = {}
+    for case, c in truth["cases"].items():
+        times = {e[0]: pd.Timestamp(e[1]) for e in c["events"]}
+        if "Resolved" in times:
+            spans[case] = (times["Resolved"] - times["Opened"]).total_seconds()
+    delivered = t[t["delivered"]]
+    assert len(delivered) == len(spans) == 381
+    assert delivered["unclassified_s"].to_dict() == pytest.approx(spans)
+    assert delivered["work_s"].sum() == delivered["wait_s"].sum() == 0
+
+
+def test_the_list_samples_html_claims_no_step_time_and_judges_open_tickets_so_far(tmp_path):
+    # A list export has no work: the value-stream map and the step table say n/a, not "0 s" and "0% over target";
+    # the open tickets' path (engage only) is judged on the steps so far, as the stream's fitness 1.00 says.
+    out = tmp_path / "r.html"
+    assert run_cli("report", SAMPLE_LOGS / "servicenow_incidents.csv", "-o", out, "--quiet").exit_code == 0
+    html = out.read_text()
+    assert "work: median 0 s" not in html and "of tickets over it" not in html and ">0.67<" not in html
+    assert html.count(">work: n/a</text>") == 2 + 3 + 2  # each step box, and each stream's totals
+    assert html.count(">over it: n/a</text>") == 4
+    assert "<b>Step times: n/a.</b> This export records no work" in html
+    assert html.count('judged on the steps so far">still open</small>') == 2
+    timed = tmp_path / "audit.html"
+    assert run_cli("report", SAMPLE_LOGS / "servicenow_audit.csv", "-o", timed, "--quiet").exit_code == 0
+    text = timed.read_text()
+    assert "work: n/a" not in text and "Step times: n/a" not in text and "of tickets over it</text>" in text
