@@ -14,6 +14,8 @@ from connectors.errors import BadOption, VsmError
 from connectors.pull import pull_servicenow
 from tests.conftest import run_cli
 from tests.connectors.fake_servicenow import GROUPS, PASSWORD, USER, USERS, Data, Fake
+from tests.connectors.fakeserver import events as _events
+from tests.connectors.fakeserver import waits  # noqa: F401 - a fixture
 
 
 @pytest.fixture(autouse=True)
@@ -21,19 +23,6 @@ def credentials(monkeypatch):
     monkeypatch.setenv("VSM_SERVICENOW_USER", USER)
     monkeypatch.setenv("VSM_SERVICENOW_PASSWORD", PASSWORD)
     monkeypatch.delenv("VSM_SERVICENOW_TOKEN", raising=False)
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    """The puller's sleeps, recorded instead of slept."""
-    slept: list[float] = []
-    monkeypatch.setattr(connectors.http, "sleep", slept.append)
-    return slept
-
-
-def _events(log: pd.DataFrame) -> pd.DataFrame:
-    cols = ["case_id", "activity", "timestamp", "group", "resource"]
-    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
 
 
 def _audit_requests(fake: Fake) -> list[dict]:
@@ -103,7 +92,7 @@ def test_tickets_without_history_are_counted(tmp_path, waits):
     data = Data(6)
     quiet = data.tables["incident"][2]["sys_id"]
     data.tables["sys_audit"] = [r for r in data.tables["sys_audit"] if r["documentkey"] != quiet]
-    data.audit_by_doc.pop(quiet)
+    data.by_doc["sys_audit"].pop(quiet)
     with Fake(data) as fake:
         pull_servicenow(fake.url, tmp_path / "s")
     log, report = connectors.load(tmp_path / "s")

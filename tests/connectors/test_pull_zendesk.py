@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pandas as pd
 import pytest
@@ -15,12 +13,14 @@ import connectors
 import connectors.http
 from connectors.pull import pull_zendesk
 from tests.conftest import SAMPLE_LOGS, run_cli
+from tests.connectors.fakeserver import FakeServer, waits  # noqa: F401 - a fixture
+from tests.connectors.fakeserver import events as _events
 
 EMAIL, TOKEN = "agent@example.com", "zd-T0ken-secret"
 EVENTS = json.loads((SAMPLE_LOGS / "zendesk_ticket_events.json").read_text(encoding="utf-8"))["ticket_events"]
 
 
-class FakeZendesk:
+class FakeZendesk(FakeServer):
     """Time-based incremental export: pages of ``per_page`` events from ``start_time``; the next page starts at
     the last event's second, so events of that second come again, as Zendesk's do."""
 
@@ -31,32 +31,7 @@ class FakeZendesk:
         self.requests: list[dict] = []
         self.expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
 
-    def __enter__(self) -> FakeZendesk:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        parts = urllib.parse.urlsplit(h.path)
-        params = dict(urllib.parse.parse_qsl(parts.query))
+    def answer(self, h: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
         self.requests.append(params)
         fault = self.faults.pop(0) if self.faults else None
         status, headers, body = 200, {}, None
@@ -64,7 +39,7 @@ class FakeZendesk:
             status, body = 401, {"error": "Couldn't authenticate you"}
         elif fault == "429":
             status, headers, body = 429, {"Retry-After": "7"}, {"error": "APIRateLimitExceeded"}
-        elif parts.path != "/api/v2/incremental/ticket_events.json":
+        elif path != "/api/v2/incremental/ticket_events.json":
             status, body = 404, {"error": "InvalidEndpoint"}
         else:
             start = int(params["start_time"])
@@ -73,17 +48,10 @@ class FakeZendesk:
             end_time = page[-1]["timestamp"] if page else start
             more = len(after) > self.per_page
             body = {"ticket_events": page, "count": len(page), "end_of_stream": not more, "end_time": end_time,
-                    "next_page": f"{self.url}{parts.path}?start_time={end_time}" if more else None}
+                    "next_page": f"{self.url}{path}?start_time={end_time}" if more else None}
             if more and end_time == start:  # a whole page in one second: Zendesk moves on by a second
-                body["next_page"] = f"{self.url}{parts.path}?start_time={end_time + 1}"
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+                body["next_page"] = f"{self.url}{path}?start_time={end_time + 1}"
+        self.send(h, status, body, headers)
 
 
 @pytest.fixture(autouse=True)
@@ -91,18 +59,6 @@ def credentials(monkeypatch):
     monkeypatch.setenv("VSM_ZENDESK_EMAIL", EMAIL)
     monkeypatch.setenv("VSM_ZENDESK_TOKEN", TOKEN)
     monkeypatch.delenv("VSM_ZENDESK_OAUTH_TOKEN", raising=False)
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(connectors.http, "sleep", slept.append)
-    return slept
-
-
-def _events(log: pd.DataFrame) -> pd.DataFrame:
-    cols = ["case_id", "activity", "timestamp", "group", "resource"]
-    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
 
 
 def test_the_store_reads_as_the_export_file(tmp_path, waits):
