@@ -32,6 +32,7 @@ import os
 import shutil
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -245,20 +246,37 @@ class _Progress:
             temp.mkdir()
         self.data = saved or {"params": params, "phases": {}}
         self.kept = sum(p["parts"] for p in self.data["phases"].values())
+        if not self.resumed:
+            self.save()
 
     def phase(self, name: str) -> dict[str, Any]:
         return self.data["phases"].setdefault(name, {"parts": 0, "rows": 0, "done": False})
 
-    def parts(self, name: str) -> list[Path]:
-        return [self.temp / f"{name}-{i:05d}.parquet" for i in range(1, self.phase(name)["parts"] + 1)]
+    def parts(self, name: str, ext: str = "parquet") -> list[Path]:
+        return [self.temp / f"{name}-{i:05d}.{ext}" for i in range(1, self.phase(name)["parts"] + 1)]
 
     def add(self, name: str, columns: dict[str, pa.Array], schema: pa.Schema, **cursor: Any) -> None:
         """Keep one page's rows as the phase's next part, and where the phase goes on from after it."""
-        phase = self.phase(name)
         rows = len(next(iter(columns.values()))) if columns else 0
+        table = pa.table({c: columns[c] for c in schema.names}, schema=schema) if rows else None
+        self._keep(name, "parquet", rows, lambda path: pq.write_table(table, path), cursor)
+
+    def add_lines(self, name: str, lines: list[str], **cursor: Any) -> None:
+        """Keep one page's JSON documents, one a line, as the phase's next part; and where it goes on from."""
+        self._keep(name, "jsonl", len(lines), lambda path: path.write_text("".join(x + "\n" for x in lines), encoding="utf-8"),
+                   cursor)
+
+    def lines(self, name: str) -> Iterator[str]:
+        """The lines of the phase's parts, in order."""
+        for path in self.parts(name, "jsonl"):
+            with open(path, encoding="utf-8") as fh:
+                yield from (line.rstrip("\n") for line in fh)
+
+    def _keep(self, name: str, ext: str, rows: int, write: Callable[[Path], None], cursor: dict[str, Any]) -> None:
+        phase = self.phase(name)
         if rows:
-            path = self.temp / f"{name}-{phase['parts'] + 1:05d}.parquet"
-            pq.write_table(pa.table({c: columns[c] for c in schema.names}, schema=schema), path.with_suffix(".tmp"))
+            path = self.temp / f"{name}-{phase['parts'] + 1:05d}.{ext}"
+            write(path.with_suffix(".tmp"))
             os.replace(path.with_suffix(".tmp"), path)
             phase["parts"] += 1
             phase["rows"] += rows
@@ -291,7 +309,7 @@ def pull_servicenow(
         "instance": base, "table": table, "query": query or "", "history": source.table, "start": start,
         "page_size": page_size, "base": previous.get("pulls", 0) if previous else 0,
     }, {"page_size": "--page-size", "start": "--since", "history": "--history"})
-    try:
+    with _resumable(store):
         _fetch_records(client, run, table, query, start, page_size, progress)
         old_files = previous.get("files", {}) if previous else {}
         keys = ["sys_id", "sys_updated_on", "sys_mod_count"]
@@ -302,13 +320,8 @@ def pull_servicenow(
         old_names = pd.read_parquet(store / old_files["names"]) if old_files.get("names") else pd.DataFrame(
             {"sys_id": [], "name": []}, dtype=object)
         holders = [f for f in ("assignment_group", "assigned_to") for f in (f, f"{f}.display")]
-        audit = _read(run.parts("history"), _schema(["fieldname", "oldvalue", "newvalue"])).to_pandas() \
-            if source.table == "sys_audit" else pd.DataFrame(columns=["fieldname", "oldvalue", "newvalue"])
-        names = _names(client, _read(run.parts("records"), _schema(holders)).to_pandas(), audit, old_names, page_size, progress)
-    except KeyboardInterrupt:
-        raise PullError(f"{store}: interrupted; the store is as it was, and the same command resumes the pull") from None
-    except PullError as exc:
-        raise PullError(f"{exc}; the store is as it was, and the same command resumes the pull") from None
+        named = _audited_ids(run.parts("history")) if source.table == "sys_audit" else {}
+        names = _names(client, _read(run.parts("records"), _schema(holders)).to_pandas(), named, old_names, page_size, progress)
 
     serial = int(previous.get("pulls", 0)) + 1 if previous else 1
     files = {"records": f"records-{serial}.parquet", "history": f"{source.table}-{serial}.parquet", "names": f"names-{serial}.parquet"}
@@ -332,6 +345,17 @@ def pull_servicenow(
     _commit(store, temp, state, old_files)  # the pull takes effect here, at once
     return Pulled(store, len(ids), run.phase("history")["rows"], tickets, client.pages, watermark, previous is not None,
                   client.waits, resumed=run.kept if run.resumed else None)
+
+
+@contextmanager
+def _resumable(store: Path) -> Iterator[None]:
+    """Errors and Ctrl-C while pages are fetched: one line that says the same command resumes."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise PullError(f"{store}: interrupted; the store is as it was, and the same command resumes the pull") from None
+    except PullError as exc:
+        raise PullError(f"{exc}; the store is as it was, and the same command resumes the pull") from None
 
 
 def _margin_before(when: str) -> str:
@@ -444,19 +468,31 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
     return new[~seen.to_numpy()]
 
 
-def _names(client: Client, records: pd.DataFrame, audit: pd.DataFrame, old: pd.DataFrame, page_size: int,
+def _audited_ids(parts: list[Path]) -> dict[str, list[str]]:
+    """The group and user sys_ids that sys_audit rows name, per field; the rows stream through a filter."""
+    if not parts:
+        return {}
+    rows = ds.dataset([str(p) for p in parts], format="parquet").to_table(
+        columns=["fieldname", "oldvalue", "newvalue"], filter=pc.field("fieldname").isin(["assignment_group", "assigned_to"]))
+    out = {}
+    for field in ("assignment_group", "assigned_to"):
+        mine = rows.filter(pc.equal(rows["fieldname"], field))
+        both = pa.concat_arrays([mine["oldvalue"].combine_chunks().cast(pa.string()), mine["newvalue"].combine_chunks().cast(pa.string())])
+        out[field] = pc.unique(both.drop_null()).to_pylist()
+    return out
+
+
+def _names(client: Client, records: pd.DataFrame, wanted: dict[str, list[str]], old: pd.DataFrame, page_size: int,
            progress: Progress | None) -> pd.DataFrame:
-    """Names of the groups and users that the history holds as sys_ids."""
+    """Names of the groups and users that the history holds as sys_ids (``wanted``, per field)."""
     pairs = [old]
     for field in ("assignment_group", "assigned_to"):
         known = records[[field, f"{field}.display"]].dropna()
         pairs.append(pd.DataFrame({"sys_id": known[field].to_numpy(), "name": known[f"{field}.display"].to_numpy()}))
     names = pd.concat(pairs, ignore_index=True).drop_duplicates("sys_id", keep="last")
     for field, table in (("assignment_group", "sys_user_group"), ("assigned_to", "sys_user")):
-        rows = audit[audit["fieldname"] == field]
-        wanted = pd.unique(pd.concat([rows["oldvalue"], rows["newvalue"]]).dropna())
         have = set(names["sys_id"])
-        missing = [i for i in wanted if i not in have]
+        missing = [i for i in wanted.get(field, []) if i not in have]
         for lo in range(0, len(missing), KEYS_PER_BATCH):
             params = {"sysparm_query": f"sys_idIN{','.join(missing[lo:lo + KEYS_PER_BATCH])}", "sysparm_fields": "sys_id,name",
                       "sysparm_display_value": "false", "sysparm_limit": page_size, "sysparm_offset": 0}
@@ -506,9 +542,29 @@ def pull_zendesk(
     """
     base = zendesk_url(subdomain, url)
     client = zendesk_client(base, min_interval)
-    store, previous, temp = _open_store(output, base, "ticket_events", "")
+    store, previous, temp = _open_store(output, base, "ticket_events", "", history="ticket_events")
     start = int(previous["watermark"]) if previous and previous.get("watermark") is not None else (
         int(pd.Timestamp(since_value(since), tz="UTC").timestamp()) if since else 0)
+    run = _Progress(store, temp, {"instance": base, "start": start, "base": previous.get("pulls", 0) if previous else 0},
+                    {"start": "--since"})
+    phase = run.phase("events")
+    with _resumable(store):
+        next_url: str | None = None if phase["done"] else phase.get("next") or client.url(ZENDESK_EVENTS, {"start_time": start})
+        seen: set[str] = set()
+        while next_url:
+            if next_url in seen:
+                raise PullError(f"{ZENDESK_EVENTS}: the export's next page is a page already read; the pull stopped to avoid a loop")
+            seen.add(next_url)
+            body = client.get(next_url).body
+            page = body.get("ticket_events") if isinstance(body, dict) else None
+            if not isinstance(page, list):
+                raise PullError(f"{ZENDESK_EVENTS}: the answer has no 'ticket_events' list; is this a Zendesk account's API?")
+            if progress:
+                progress("ticket events", phase["rows"] + len(page), None)
+            next_url = None if body.get("end_of_stream") else body.get("next_page")
+            end_time = int(body["end_time"]) if body.get("end_time") is not None else phase.get("end_time")
+            run.add_lines("events", [json.dumps(e, separators=(",", ":")) for e in page], next=next_url, end_time=end_time,
+                          done=not next_url)
     events: dict[object, tuple[int, str]] = {}
     old_files = previous.get("files", {}) if previous else {}
     if old_files.get("history"):
@@ -517,24 +573,11 @@ def pull_zendesk(
                 event = json.loads(line)
                 events[event.get("id")] = (int(event.get("timestamp") or 0), line.rstrip("\n"))
     before = len(events)
-    next_url: str | None = client.url(ZENDESK_EVENTS, {"start_time": start})
-    watermark, fetched, seen = start, 0, set()
-    while next_url:
-        if next_url in seen:
-            raise PullError(f"{ZENDESK_EVENTS}: the export's next page is a page already read; the pull stopped to avoid a loop")
-        seen.add(next_url)
-        body = client.get(next_url).body
-        page = body.get("ticket_events") if isinstance(body, dict) else None
-        if not isinstance(page, list):
-            raise PullError(f"{ZENDESK_EVENTS}: the answer has no 'ticket_events' list; is this a Zendesk account's API?")
-        for event in page:
-            events[event.get("id")] = (int(event.get("timestamp") or 0), json.dumps(event, separators=(",", ":")))
-        fetched += len(page)
-        if progress:
-            progress("ticket events", fetched, None)
-        if body.get("end_time") is not None:
-            watermark = int(body["end_time"])
-        next_url = None if body.get("end_of_stream") else body.get("next_page")
+    for line in run.lines("events"):
+        event = json.loads(line)
+        events[event.get("id")] = (int(event.get("timestamp") or 0), line)
+    fetched = phase["rows"]
+    watermark = phase.get("end_time") if phase.get("end_time") is not None else start
     serial = int(previous.get("pulls", 0)) + 1 if previous else 1
     files = {"history": f"ticket_events-{serial}.jsonl"}
     ordered = sorted(events.items(), key=lambda item: (item[1][0], str(item[0])))
@@ -548,7 +591,8 @@ def pull_zendesk(
         "counts": {"tickets": tickets, "events": len(events), "new_events": len(events) - before},
     }
     _commit(store, temp, state, old_files)
-    return Pulled(store, fetched, 0, tickets, client.pages, str(watermark), previous is not None, client.waits)
+    return Pulled(store, fetched, 0, tickets, client.pages, str(watermark), previous is not None, client.waits,
+                  resumed=run.kept if run.resumed else None)
 
 
 def _open_store(output: str | os.PathLike[str], base: str, table: str, query: str, history: str | None = None,
@@ -625,32 +669,53 @@ def pull_jira(
     base = check_base_url(site if "://" in site else f"https://{site}", "--site")
     cloud = deployment == "cloud" or (deployment == "auto" and base.lower().endswith(".atlassian.net"))
     client = jira_client(base)
-    store, previous, temp = _open_store(output, base, "issues", jql)
+    store, previous, temp = _open_store(output, base, "issues", jql, history="changelog")
     old_files = previous.get("files", {}) if previous else {}
     issues: dict[str, dict] = {}
     if old_files.get("history"):
         for issue in json.loads((store / old_files["history"]).read_text(encoding="utf-8"))["issues"]:
             issues[str(issue.get("id"))] = issue
-    query = f"({jql})"
-    if previous and previous.get("watermark"):
-        since = pd.Timestamp(previous["watermark"]) - JIRA_MARGIN
-        query += f' AND updated >= "{since.strftime("%Y-%m-%d %H:%M")}"'
-    query += " ORDER BY updated ASC"
-    params = {"jql": query, "fields": fields, "expand": "changelog", "maxResults": page_size}
-    fetched = changed = 0
-    for page in _jira_pages(client, cloud, params):
-        for issue in page:
-            fetched += 1
-            if progress:
-                progress("issues", fetched, None)
-            key = str(issue.get("id"))
-            old = issues.get(key)
-            if old is not None and _updated(old) == _updated(issue):
-                continue  # asked again for the margin, unchanged
-            if cloud:
-                _complete_changelog(client, issue)
-            issues[key] = issue
-            changed += 1
+    since = pd.Timestamp(previous["watermark"]) - JIRA_MARGIN if previous and previous.get("watermark") else None
+    run = _Progress(store, temp, {
+        "instance": base, "query": jql, "deployment": "cloud" if cloud else "datacenter", "page_size": page_size,
+        "since": since.isoformat() if since is not None else None, "base": previous.get("pulls", 0) if previous else 0,
+    }, {"page_size": "--page-size", "deployment": "--deployment"})
+    phase = run.phase("issues")
+    changed: set[str] = set()
+    for line in run.lines("issues"):  # what an interrupted pull kept
+        issue = json.loads(line)
+        issues[str(issue.get("id"))] = issue
+        changed.add(str(issue.get("id")))
+    with _resumable(store):
+        if not phase["done"]:
+            # A resumed search starts from the newest issue kept, less the margin, not from a page token:
+            # an issue updated while the pull stood still moves to the end of the order.
+            newest_kept = pd.Timestamp(phase["newest"]) - JIRA_MARGIN if phase.get("newest") else None
+            window = max((t for t in (since, newest_kept) if t is not None), default=None)
+            query = f"({jql})" + (f' AND updated >= "{window.strftime("%Y-%m-%d %H:%M")}"' if window is not None else "")
+            params = {"jql": query + " ORDER BY updated ASC", "fields": fields, "expand": "changelog", "maxResults": page_size}
+            fetched = 0
+            for page in _jira_pages(client, cloud, params):
+                lines = []
+                for issue in page:
+                    fetched += 1
+                    if progress:
+                        progress("issues", fetched, None)
+                    key = str(issue.get("id"))
+                    old = issues.get(key)
+                    if old is not None and _updated(old) == _updated(issue):
+                        continue  # asked again for the margin, unchanged
+                    if cloud:
+                        _complete_changelog(client, issue)
+                    issues[key] = issue
+                    changed.add(key)
+                    lines.append(json.dumps(issue, separators=(",", ":")))
+                latest = max((u for u in map(_updated, page) if u is not None), default=None)
+                newest = max((t for t in (latest, pd.Timestamp(phase["newest"]) if phase.get("newest") else None) if t is not None),
+                             default=None)
+                run.add_lines("issues", lines, newest=newest.isoformat() if newest is not None else None)
+            phase["done"] = True
+            run.save()
     newest = max((u for u in map(_updated, issues.values()) if u is not None), default=None)
     serial = int(previous.get("pulls", 0)) + 1 if previous else 1
     files = {"history": f"issues-{serial}.json"}
@@ -664,7 +729,8 @@ def pull_jira(
         "counts": {"tickets": len(issues)},
     }
     _commit(store, temp, state, old_files)
-    return Pulled(store, changed, 0, len(issues), client.pages, state["watermark"], previous is not None, client.waits)
+    return Pulled(store, len(changed), 0, len(issues), client.pages, state["watermark"], previous is not None, client.waits,
+                  resumed=run.kept if run.resumed else None)
 
 
 def _jira_pages(client: Client, cloud: bool, params: dict[str, Any]) -> Iterator[list[dict]]:

@@ -152,7 +152,7 @@ class Fake(FakeServer):
         display = params.get("sysparm_display_value") == "all"
         result = [self._shape(r, fields, display) for r in page]
         if fault == "drop":
-            return self.drop(h, {"result": result})
+            return self.drop(h, 200, {"result": result})
         headers = {"X-Total-Count": str(total)}
         if not self.strip_link:
             headers["Link"] = self._links(path, params, offset, limit, total)

@@ -23,6 +23,14 @@ class FakeServer:
     """``with Fake(...) as fake: fake.url``; the server runs in a thread until the block ends."""
 
     url: str
+    answers_left: int | None = None  # answers before every request is dropped, as a network gone for good
+
+    def gone(self) -> bool:
+        """Whether this request is to be dropped (counts the answers)."""
+        if self.answers_left is None:
+            return False
+        self.answers_left -= 1
+        return self.answers_left < 0
 
     def answer(self, h: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
         raise NotImplementedError
@@ -63,9 +71,10 @@ class FakeServer:
         h.wfile.write(data)
 
     @staticmethod
-    def drop(h: BaseHTTPRequestHandler, body: object) -> None:
+    def drop(h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        """Promise the whole reply in the headers, send half of it and close the connection."""
         data = json.dumps(body).encode()
-        h.send_response(200)
+        h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()

@@ -12,6 +12,7 @@ import pytest
 
 import connectors
 import connectors.http
+from connectors.errors import VsmError
 from connectors.pull import pull_jira
 from tests.conftest import SAMPLE_LOGS, run_cli
 from tests.connectors.fakeserver import FakeServer
@@ -65,7 +66,7 @@ class FakeJira(FakeServer):
             body = {"startAt": start, "maxResults": n, "total": len(histories), "isLast": start + n >= len(histories), "values": values}
         else:
             status, body = 404, {"errorMessages": ["not found"]}
-        self.send(h, status, body)
+        (self.drop if self.gone() else self.send)(h, status, body)
 
     @staticmethod
     def _cut(issue: dict) -> dict:
@@ -145,3 +146,24 @@ def test_cli_and_the_token(tmp_path, monkeypatch):
     for secret in (TOKEN, pair):
         assert not any(secret in t for t in (ok.stdout, ok.stderr, bad.stdout, bad.stderr))
         assert not any(secret.encode() in b for b in stored)
+
+
+def test_a_connection_gone_mid_search_then_the_same_command_resumes(tmp_path):
+    with FakeJira(ISSUES) as fake:
+        fake.answers_left = 200  # search pages and cut-short changelogs (about 70 a page): it dies on the third page
+        with pytest.raises(VsmError, match="the same command resumes"):
+            pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud", page_size=25)
+        assert not (tmp_path / "s" / "state.json").exists()
+        fake.answers_left = None
+        fake.requests.clear()
+        pulled = pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud", page_size=25)
+        first = next(q for p, q in fake.requests if "search" in p)
+        with FakeJira(ISSUES) as fresh:
+            pull_jira(fresh.url, "project = SHOP", tmp_path / "once", deployment="cloud", page_size=25)
+    assert pulled.resumed and pulled.resumed > 0 and 'updated >= "' in first["jql"]
+    files = [json.loads((tmp_path / d / "state.json").read_text())["files"]["history"] for d in ("s", "once")]
+    assert (tmp_path / "s" / files[0]).read_bytes() == (tmp_path / "once" / files[1]).read_bytes()
+    pd.testing.assert_frame_equal(_store_events(tmp_path / "s"), _file_events())
+    pair = base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
+    assert TOKEN.encode() not in stored and pair.encode() not in stored

@@ -11,6 +11,7 @@ import pytest
 
 import connectors
 import connectors.http
+from connectors.errors import VsmError
 from connectors.pull import pull_zendesk
 from tests.conftest import SAMPLE_LOGS, run_cli
 from tests.connectors.fakeserver import FakeServer, waits  # noqa: F401 - a fixture
@@ -51,7 +52,7 @@ class FakeZendesk(FakeServer):
                     "next_page": f"{self.url}{path}?start_time={end_time}" if more else None}
             if more and end_time == start:  # a whole page in one second: Zendesk moves on by a second
                 body["next_page"] = f"{self.url}{path}?start_time={end_time + 1}"
-        self.send(h, status, body, headers)
+        (self.drop if self.gone() else self.send)(h, status, body, headers)
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +106,23 @@ def test_cli_keeps_the_token_out_of_everything(tmp_path, monkeypatch, waits):
         assert not any(secret in t for t in (ok.stdout, ok.stderr, bad.stdout, bad.stderr))
         assert not any(secret.encode() in b for b in stored)
     assert run_cli("inspect", tmp_path / "s").exit_code == 0
+
+
+def test_a_connection_gone_mid_export_then_the_same_command_resumes_at_next_page(tmp_path, waits):
+    with FakeZendesk(EVENTS, per_page=40) as fake:
+        fake.answers_left = 3
+        with pytest.raises(VsmError, match="the same command resumes"):
+            pull_zendesk(tmp_path / "s", url=fake.url, min_interval=0)
+        fake.answers_left = None
+        fake.requests.clear()
+        pulled = pull_zendesk(tmp_path / "s", url=fake.url, min_interval=0)
+        resumed_at = int(fake.requests[0]["start_time"])
+        with FakeZendesk(EVENTS, per_page=40) as fresh:
+            once = pull_zendesk(tmp_path / "once", url=fresh.url, min_interval=0)
+            third = int(fresh.requests[3]["start_time"])
+    assert pulled.resumed == 3 and resumed_at == third  # the fourth page's start_time, not 0
+    assert pulled.pages + 3 == once.pages and pulled.watermark == once.watermark
+    files = [json.loads((tmp_path / d / "state.json").read_text())["files"]["history"] for d in ("s", "once")]
+    assert (tmp_path / "s" / files[0]).read_bytes() == (tmp_path / "once" / files[1]).read_bytes()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
+    assert TOKEN.encode() not in stored
