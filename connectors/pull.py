@@ -42,7 +42,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pyarrow.parquet as pq
 
 from connectors.errors import BadOption, OutputError
@@ -231,22 +230,20 @@ class _Progress:
                 saved = json.loads(self.path.read_text(encoding="utf-8"))
             except ValueError:
                 saved = None  # cut short: start over
+        if saved is not None and (saved.get("params") or {}).get("base") != params["base"]:
+            saved = None  # the store moved on since: that pull's parts are stale
         if saved is not None and saved.get("params") != params:
             old = saved.get("params") or {}
             key = next((k for k in params if old.get(k) != params[k]), "")
-            if key == "base":  # the store moved on since: that pull's parts are stale
-                saved = None
-            else:
-                raise BadOption(
-                    f"{store}: an interrupted pull with {flags.get(key, key)} {old.get(key)!r} (not {params.get(key)!r}) "
-                    f"waits to be resumed; run it again with the same options, or delete {temp} to start over")
+            raise BadOption(
+                f"{store}: an interrupted pull with {flags.get(key, key)} {old.get(key)!r} (not {params.get(key)!r}) "
+                f"waits to be resumed; run it again with the same options, or delete {temp} to start over")
         self.resumed = saved is not None
-        if not self.resumed:
-            shutil.rmtree(temp, ignore_errors=True)
-            temp.mkdir()
         self.data = saved or {"params": params, "phases": {}}
         self.kept = sum(p["parts"] for p in self.data["phases"].values())
         if not self.resumed:
+            shutil.rmtree(temp, ignore_errors=True)
+            temp.mkdir()
             self.save()
 
     def phase(self, name: str) -> dict[str, Any]:
@@ -308,7 +305,8 @@ def pull_servicenow(
     run = _Progress(store, temp, {
         "instance": base, "table": table, "query": query or "", "history": source.table, "start": start,
         "page_size": page_size, "base": previous.get("pulls", 0) if previous else 0,
-    }, {"page_size": "--page-size", "start": "--since", "history": "--history"})
+    }, {"instance": "--instance", "table": "--table", "query": "--query", "history": "--history", "start": "--since",
+        "page_size": "--page-size"})
     with _resumable(store):
         _fetch_records(client, run, table, query, start, page_size, progress)
         old_files = previous.get("files", {}) if previous else {}
@@ -546,7 +544,7 @@ def pull_zendesk(
     start = int(previous["watermark"]) if previous and previous.get("watermark") is not None else (
         int(pd.Timestamp(since_value(since), tz="UTC").timestamp()) if since else 0)
     run = _Progress(store, temp, {"instance": base, "start": start, "base": previous.get("pulls", 0) if previous else 0},
-                    {"start": "--since"})
+                    {"instance": "--url", "start": "--since"})
     phase = run.phase("events")
     with _resumable(store):
         next_url: str | None = None if phase["done"] else phase.get("next") or client.url(ZENDESK_EVENTS, {"start_time": start})
@@ -679,7 +677,7 @@ def pull_jira(
     run = _Progress(store, temp, {
         "instance": base, "query": jql, "deployment": "cloud" if cloud else "datacenter", "page_size": page_size,
         "since": since.isoformat() if since is not None else None, "base": previous.get("pulls", 0) if previous else 0,
-    }, {"page_size": "--page-size", "deployment": "--deployment"})
+    }, {"instance": "--site", "query": "--jql", "page_size": "--page-size", "deployment": "--deployment"})
     phase = run.phase("issues")
     changed: set[str] = set()
     for line in run.lines("issues"):  # what an interrupted pull kept

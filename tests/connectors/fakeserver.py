@@ -60,7 +60,8 @@ class FakeServer:
         self.thread.join()
 
     @staticmethod
-    def send(h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+    def _reply(h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None) -> bytes:
+        """Send the status and headers of a JSON reply; return its body, to be sent."""
         data = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
@@ -68,16 +69,14 @@ class FakeServer:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        h.wfile.write(data)
+        return data
 
-    @staticmethod
-    def drop(h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+    def send(self, h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        h.wfile.write(self._reply(h, status, body, headers))
+
+    def drop(self, h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         """Promise the whole reply in the headers, send half of it and close the connection."""
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
+        data = self._reply(h, status, body, headers)
         h.wfile.write(data[: len(data) // 2])
         h.wfile.flush()
         h.close_connection = True

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import connectors
-import connectors.http
 from connectors.errors import VsmError
 from connectors.pull import pull_zendesk
 from tests.conftest import SAMPLE_LOGS, run_cli
