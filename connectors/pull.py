@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -295,9 +296,10 @@ def pull_servicenow(
     source = HISTORIES[history]
     client = servicenow_client(base)
     store, previous, temp = _open_store(output, base, table, query or "", history=source.table)
-    if previous and since and previous.get("since") and since_value(since) != previous["since"]:
-        raise BadOption(f"{store}: a store first pulled --since {previous['since']!r}; leave out --since (later pulls "
-                        "start from the store's watermark) or pull into another folder")
+    if previous and since and since_value(since) != previous.get("since"):
+        first = f"--since {previous['since']!r}" if previous.get("since") else "without --since"
+        raise BadOption(f"{store}: a store first pulled {first}; leave out --since (later pulls start from the "
+                        "store's watermark) or pull into another folder")
     watermark = previous.get("watermark") if previous else None
     # Whether an encoded query's date is read in UTC or in the account's time zone depends on the
     # instance: ask from a day before the watermark, and drop what comes back unchanged (_changed).
@@ -408,6 +410,14 @@ def _fetch_history(client: Client, run: _Progress, source: History, table: str, 
     run.save()
 
 
+def _batches(paths: list[Path], schema: pa.Schema) -> Iterator[pa.Table]:
+    """The ``schema`` columns of Parquet files, a file's row group at a time (a dataset scan reads ahead, and
+    holds many batches at once)."""
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=MERGE_BATCH, columns=schema.names):
+            yield pa.Table.from_batches([batch]).cast(schema)
+
+
 def _read(paths: list[Path], schema: pa.Schema) -> pa.Table:
     """The ``schema`` columns of Parquet files, as one Arrow table."""
     if not paths:
@@ -426,28 +436,39 @@ def _merge(old: Path | None, parts: list[Path], schema: pa.Schema, key: str, cha
     """
     spill = temp / "merge.arrow"
     with pa.OSFile(str(spill), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-        if old is not None:
-            for batch in pq.ParquetFile(old).iter_batches(batch_size=MERGE_BATCH, columns=schema.names):
-                batch = pa.Table.from_batches([batch]).cast(schema)
-                writer.write_table(batch.filter(pc.invert(pc.is_in(batch[key], value_set=changed))))
-        if parts:
-            for batch in ds.dataset([str(p) for p in parts], format="parquet").to_batches(columns=schema.names,
-                                                                                           batch_size=MERGE_BATCH):
-                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        for batch in _batches([old] if old is not None else [], schema):
+            writer.write_table(batch.filter(pc.invert(pc.is_in(batch[key], value_set=changed))))
+        for batch in _batches(parts, schema):
+            writer.write_table(batch)
     with pa.memory_map(str(spill)) as source:
         rows = pa.ipc.open_file(source).read_all()
         keys = rows.select(list(dict.fromkeys(["sys_id", *order]))).append_column("_row", pa.array(range(rows.num_rows), pa.int64()))
         keys = keys.filter(pc.is_valid(keys["sys_id"]))
-        last = keys.group_by("sys_id", use_threads=False).aggregate([("_row", "max")])["_row_max"]
-        keys = keys.filter(pc.is_in(keys["_row"], value_set=last))
+        repeated = _repeated(keys)
+        if repeated is not None:  # a sys_id twice (a record updated during the pull): the last fetched stays
+            keys = keys.filter(pc.invert(repeated))
         positions = keys["_row"].take(pc.sort_indices(keys, sort_keys=[(c, "ascending", "at_start") for c in order]))
-        del keys, last
+        del keys
         with pq.ParquetWriter(output, schema) as out:
             for lo in range(0, len(positions), MERGE_BATCH):
                 out.write_table(rows.take(positions[lo:lo + MERGE_BATCH]))
         del rows
     spill.unlink()
     return len(positions)
+
+
+def _repeated(keys: pa.Table) -> pa.Array | None:
+    """Which rows a later row of the same ``sys_id`` (by ``_row``) replaces, or None if every id comes once.
+    A sort and a look at the next row's id: a hash group-by of a million ids takes twice the memory."""
+    n = keys.num_rows
+    by_id = pc.sort_indices(keys, sort_keys=[("sys_id", "ascending"), ("_row", "ascending")])
+    ids = keys["sys_id"].take(by_id)
+    same = pc.equal(ids.slice(0, n - 1), ids.slice(1)).combine_chunks() if n > 1 else pa.array([], pa.bool_())
+    if not pc.any(same).as_py():
+        return None
+    replaced = np.zeros(n, dtype=bool)
+    replaced[by_id.to_numpy()] = np.append(same.to_numpy(zero_copy_only=False), False)
+    return pa.array(replaced)
 
 
 def _changed(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
@@ -467,17 +488,16 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
 
 
 def _audited_ids(parts: list[Path]) -> dict[str, list[str]]:
-    """The group and user sys_ids that sys_audit rows name, per field; the rows stream through a filter."""
-    if not parts:
-        return {}
-    rows = ds.dataset([str(p) for p in parts], format="parquet").to_table(
-        columns=["fieldname", "oldvalue", "newvalue"], filter=pc.field("fieldname").isin(["assignment_group", "assigned_to"]))
-    out = {}
-    for field in ("assignment_group", "assigned_to"):
-        mine = rows.filter(pc.equal(rows["fieldname"], field))
-        both = pa.concat_arrays([mine["oldvalue"].combine_chunks().cast(pa.string()), mine["newvalue"].combine_chunks().cast(pa.string())])
-        out[field] = pc.unique(both.drop_null()).to_pylist()
-    return out
+    """The group and user sys_ids that sys_audit rows name, per field, in order of appearance; the rows stream
+    through a filter a batch at a time."""
+    fields = ("assignment_group", "assigned_to")
+    found: dict[str, dict[str, None]] = {field: {} for field in fields}
+    for batch in _batches(parts, _schema(["fieldname", "oldvalue", "newvalue"])):
+        for field in fields:
+            mine = batch.filter(pc.equal(batch["fieldname"], field))
+            both = pa.chunked_array(mine["oldvalue"].chunks + mine["newvalue"].chunks, pa.string())
+            found[field].update(dict.fromkeys(pc.unique(both).drop_null().to_pylist()))
+    return {field: list(ids) for field, ids in found.items()}
 
 
 def _names(client: Client, records: pd.DataFrame, wanted: dict[str, list[str]], old: pd.DataFrame, page_size: int,
@@ -500,7 +520,8 @@ def _names(client: Client, records: pd.DataFrame, wanted: dict[str, list[str]], 
                     names = pd.concat([names, pa.table(got).to_pandas()], ignore_index=True)
             except PullError:
                 break  # no right to read the names: the sys_ids stay, as sys_audit gives them
-    return names.dropna(subset=["sys_id"]).drop_duplicates("sys_id", keep="last").reset_index(drop=True)
+    names = names.dropna(subset=["sys_id"]).drop_duplicates("sys_id", keep="last")
+    return names.sort_values("sys_id", kind="stable", ignore_index=True)  # one order, however the pull went
 
 
 # --- Zendesk ------------------------------------------------------------------

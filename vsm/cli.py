@@ -877,6 +877,12 @@ def pull() -> None:
     """
 
 
+def _say_resumed(result: Any) -> None:
+    """One line when a pull went on from where an interrupted one stopped."""
+    if result.resumed is not None:
+        click.echo(f"Resumed the interrupted pull into {result.store} ({result.resumed:,} pages it had kept).", err=True)
+
+
 @pull.command("servicenow")
 @click.option("--instance", required=True, metavar="URL", help="The instance: https://NAME.service-now.com (or NAME).")
 @click.option("--table", default="incident", show_default=True, metavar="NAME", help="Table to pull.")
@@ -912,8 +918,7 @@ def pull_servicenow(instance: str, table: str, query: str | None, since: str | N
         click.echo("", err=True)
     if not quiet:
         kind = "updated" if result.incremental else "wrote"
-        if result.resumed is not None:
-            click.echo(f"Resumed the interrupted pull into {result.store} ({result.resumed:,} pages it had kept).", err=True)
+        _say_resumed(result)
         rows = "audit rows" if history == "sys_audit" else "metric_instance rows"
         click.echo(
             f"{kind.capitalize()} {result.store}: {result.records:,} records and {result.audit_rows:,} {rows} fetched "
@@ -949,6 +954,7 @@ def pull_zendesk(subdomain: str | None, url: str | None, since: str | None, outp
     if live:
         click.echo("", err=True)
     if not quiet:
+        _say_resumed(result)
         click.echo(
             f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} ticket events fetched in "
             f"{result.pages:,} requests; {result.tickets:,} tickets in the store, up to end_time {result.watermark}",
@@ -983,6 +989,7 @@ def pull_jira(site: str, jql: str, deployment: str, output: str, quiet: bool) ->
     if live:
         click.echo("", err=True)
     if not quiet:
+        _say_resumed(result)
         click.echo(
             f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} issues new or changed, "
             f"{result.pages:,} requests; {result.tickets:,} issues in the store, updated up to {result.watermark}",

@@ -203,6 +203,8 @@ def test_no_credentials_no_clear_text_and_another_store(tmp_path, monkeypatch, w
         pull_servicenow(fake.url, tmp_path / "s")
         with pytest.raises(BadOption, match="query"):
             pull_servicenow(fake.url, tmp_path / "s", query="active=true")
+        with pytest.raises(BadOption, match="without --since"):
+            pull_servicenow(fake.url, tmp_path / "s", since="2024-01-01")
     monkeypatch.delenv("VSM_SERVICENOW_PASSWORD")
     with pytest.raises(BadOption, match="VSM_SERVICENOW_TOKEN"):
         pull_servicenow("https://acme.service-now.com", tmp_path / "t")
@@ -278,7 +280,7 @@ def test_a_killed_pull_then_a_new_pull_equals_one_uninterrupted_pull(tmp_path, w
         assert (tmp_path / "s" / "state.json").read_text() == state
         assert connectors.load(tmp_path / "s")[0]["case_id"].nunique() == 30
         fake.delay = 0
-        pull_servicenow(fake.url, tmp_path / "s", page_size=5)
+        assert pull_servicenow(fake.url, tmp_path / "s", page_size=5).resumed is not None
     with Fake(data) as fresh:
         pull_servicenow(fresh.url, tmp_path / "once", page_size=5)
     pd.testing.assert_frame_equal(_events(connectors.load(tmp_path / "s")[0]), _events(connectors.load(tmp_path / "once")[0]))
