@@ -442,8 +442,9 @@ def _merge(old: Path | None, parts: list[Path], schema: pa.Schema, key: str, cha
             writer.write_table(batch)
     with pa.memory_map(str(spill)) as source:
         rows = pa.ipc.open_file(source).read_all()
-        keys = rows.select(list(dict.fromkeys(["sys_id", *order]))).append_column("_row", pa.array(range(rows.num_rows), pa.int64()))
-        keys = keys.filter(pc.is_valid(keys["sys_id"]))
+        keys = rows.select(list(dict.fromkeys(["sys_id", *order]))).append_column("_row", pa.array(np.arange(rows.num_rows)))
+        if keys["sys_id"].null_count:
+            keys = keys.filter(pc.is_valid(keys["sys_id"]))
         repeated = _repeated(keys)
         if repeated is not None:  # a sys_id twice (a record updated during the pull): the last fetched stays
             keys = keys.filter(pc.invert(repeated))
