@@ -30,7 +30,6 @@ import base64
 import json
 import os
 import shutil
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from connectors.errors import BadOption, OutputError
-from connectors.http import Client, PullError, check_base_url, quote
+from connectors.http import Client, PullError, check_base_url, query_value, quote
 from connectors.store import STATE, VERSION, is_store, read_state
 
 RECORD_FIELDS = (
@@ -148,7 +147,7 @@ def table_pages(client: Client, table: str, params: dict[str, Any], progress: Pr
         if "Link" in reply.headers or "link" in {k.lower() for k in reply.headers}:
             url = reply.links().get("next")
         else:  # no Link header at all (a proxy dropped it): the offset and the total count tell
-            offset = int(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("sysparm_offset", 0)) + limit
+            offset = int(query_value(url, "sysparm_offset") or 0) + limit
             url = client.url(f"/api/now/table/{quote(table)}", {**params, "sysparm_offset": offset}) \
                 if total_n is not None and offset < total_n else None
         yield result, url
