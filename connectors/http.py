@@ -169,6 +169,11 @@ def quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
+def query_value(url: str, name: str) -> str | None:
+    """The value of parameter ``name`` in ``url``'s query string."""
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get(name)
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme, parts.netloc.lower()

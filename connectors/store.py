@@ -6,14 +6,16 @@ current files and the watermark of the last pull::
     STORE/state.json             {"vsm_store": 1, "source": "servicenow", "files": {...}, "watermark": ...}
     STORE/records-N.parquet      one row per ticket: each field's value and display value
     STORE/sys_audit-N.parquet    the sys_audit rows of those tickets, as the Table API gives them
+    STORE/metric_instance-N.parquet  (--history metric) their metric_instance rows, the definition by its name
     STORE/names-N.parquet        group and user sys_ids with their names
     STORE/ticket_events-N.jsonl  (Zendesk) the incremental export's ticket events, one a line
     STORE/issues-N.json          (Jira) the issues with their whole changelogs, as the search API gives them
 
 A pull writes new files and then replaces ``state.json`` in one rename, so a
 failed pull leaves the previous store readable. Reading a ServiceNow store is
-reading its ``sys_audit`` file with the ``servicenow-sys-audit`` connector (the
-same events and load report as that file exported by hand), then naming what
+reading its ``sys_audit`` file with the ``servicenow-sys-audit`` connector (or
+its ``metric_instance`` file with ``servicenow-metric``: the same events and
+load report as that file exported by hand), then naming what
 sys_audit leaves as sys_ids: tickets by their number, groups and people by
 their names, and adding the tickets' fields as attributes.
 """
@@ -75,19 +77,30 @@ def load_store(path: str | os.PathLike[str], source: str, options: LoadOptions) 
         report.source_reason = f"a store written by vsm pull ({STATE}); its history, {files['history']}, read as {own}"
         report.notes.append(f"pulled from {state.get('instance')} up to {state.get('watermark')}, last pull {state.get('pulled_at')}")
         return log, report
-    if source not in ("auto", "servicenow-sys-audit"):
-        raise UnreadableExport(f"{store}: a ServiceNow store holds sys_audit history; leave out --source or give servicenow-sys-audit")
-    log, report = load(history, source="servicenow-sys-audit", _options=options)
-    records = pd.read_parquet(store / files["records"]) if files.get("records") else pd.DataFrame()
+    kind, own = ("metric_instance", "servicenow-metric") if state.get("history") == "metric_instance" else (
+        "sys_audit", "servicenow-sys-audit")
+    if source not in ("auto", own):
+        raise UnreadableExport(f"{store}: a ServiceNow store holds {kind} history; leave out --source or give {own}")
+    log, report = load(history, source=own, _options=options)
+    records = _records(store / files["records"]) if files.get("records") else pd.DataFrame()
     names = pd.read_parquet(store / files["names"]) if files.get("names") else pd.DataFrame(columns=["sys_id", "name"])
     log = _named(log, records, names, report)
     report.path = str(store)
-    report.source_reason = f"a store written by vsm pull ({STATE}); its history, {files['history']}, read as sys_audit"
+    report.source_reason = f"a store written by vsm pull ({STATE}); its history, {files['history']}, read as {kind}"
     report.notes.append(
         f"pulled from {state.get('instance')} table {state.get('table')} up to {state.get('watermark')} UTC "
         f"(sys_updated_on), last pull {state.get('pulled_at')}"
     )
     return log, report
+
+
+def _records(path: Path) -> pd.DataFrame:
+    """The records' columns that naming the events needs, not all of them."""
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(path).names)
+    wanted = ["sys_id", "number", *(c for f in TICKET_ATTRIBUTES for c in (f, f"{f}.display"))]
+    return pd.read_parquet(path, columns=[c for c in wanted if c in present])
 
 
 def _relabel(column: pd.Series, lookup: pd.Series) -> tuple[pd.Series, int]:

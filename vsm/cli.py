@@ -913,20 +913,29 @@ def pull() -> None:
     """
 
 
+def _say_resumed(result: Any) -> None:
+    """One line when a pull went on from where an interrupted one stopped."""
+    if result.resumed is not None:
+        click.echo(f"Resumed the interrupted pull into {result.store} ({result.resumed:,} pages it had kept).", err=True)
+
+
 @pull.command("servicenow")
 @click.option("--instance", required=True, metavar="URL", help="The instance: https://NAME.service-now.com (or NAME).")
 @click.option("--table", default="incident", show_default=True, metavar="NAME", help="Table to pull.")
 @click.option("--query", metavar="ENCODED_QUERY", help="ServiceNow encoded query, e.g. 'assignment_group.name=Service Desk'.")
 @click.option("--since", metavar="DATE", help="First pull only: tickets updated since this date (UTC).")
+@click.option("--history", type=click.Choice(["sys_audit", "metric"]), default="sys_audit", show_default=True,
+              help="Where the history comes from: sys_audit, or metric_instance's state, group and assignee intervals.")
 @click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 10_000), help="Records per request.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Store folder to write or update.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def pull_servicenow(instance: str, table: str, query: str | None, since: str | None, page_size: int, output: str,
-                    quiet: bool) -> None:
-    """Pull records from the Table API and their history from sys_audit.
+def pull_servicenow(instance: str, table: str, query: str | None, since: str | None, history: str, page_size: int,
+                    output: str, quiet: bool) -> None:
+    """Pull records from the Table API and their history from sys_audit (or metric_instance).
 
     Credentials come from the environment: VSM_SERVICENOW_USER and
-    VSM_SERVICENOW_PASSWORD, or VSM_SERVICENOW_TOKEN.
+    VSM_SERVICENOW_PASSWORD, or VSM_SERVICENOW_TOKEN. An interrupted pull
+    resumes when the same command runs again.
 
     Example: vsm pull servicenow --instance https://acme.service-now.com --since 2025-01-01 -o incidents.store
     """
@@ -939,13 +948,16 @@ def pull_servicenow(instance: str, table: str, query: str | None, since: str | N
             of = f" of {total:,}" if total is not None else ""
             click.echo(f"\r{what}: {done:,}{of}   ", err=True, nl=False)
 
-    result = run(instance, output, table=table, query=query, since=since, page_size=page_size, progress=progress)
+    result = run(instance, output, table=table, query=query, since=since, history=history, page_size=page_size,
+                 progress=progress)
     if live:
         click.echo("", err=True)
     if not quiet:
         kind = "updated" if result.incremental else "wrote"
+        _say_resumed(result)
+        rows = "audit rows" if history == "sys_audit" else "metric_instance rows"
         click.echo(
-            f"{kind.capitalize()} {result.store}: {result.records:,} records and {result.audit_rows:,} audit rows fetched "
+            f"{kind.capitalize()} {result.store}: {result.records:,} records and {result.audit_rows:,} {rows} fetched "
             f"in {result.pages:,} requests; {result.tickets:,} tickets in the store, watermark {result.watermark} UTC",
             err=True,
         )
@@ -978,6 +990,7 @@ def pull_zendesk(subdomain: str | None, url: str | None, since: str | None, outp
     if live:
         click.echo("", err=True)
     if not quiet:
+        _say_resumed(result)
         click.echo(
             f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} ticket events fetched in "
             f"{result.pages:,} requests; {result.tickets:,} tickets in the store, up to end_time {result.watermark}",
@@ -1012,6 +1025,7 @@ def pull_jira(site: str, jql: str, deployment: str, output: str, quiet: bool) ->
     if live:
         click.echo("", err=True)
     if not quiet:
+        _say_resumed(result)
         click.echo(
             f"{'Updated' if result.incremental else 'Wrote'} {result.store}: {result.records:,} issues new or changed, "
             f"{result.pages:,} requests; {result.tickets:,} issues in the store, updated up to {result.watermark}",

@@ -4,7 +4,8 @@ It replays the documented shapes: ``{"result": [...]}``, ``X-Total-Count``,
 ``Link`` with first/prev/next/last, ``sysparm_display_value=all`` as
 ``{"display_value", "value"}`` pairs, and the encoded-query operators the
 puller sends. Faults are queued per table: a 429 with ``Retry-After``, a 503,
-a connection dropped mid-page, a 401. Records hidden by an ACL count in
+a connection dropped mid-page, a 401; ``dies_after`` drops every request
+to a table after so many answers, as a network gone for good. Records hidden by an ACL count in
 ``X-Total-Count`` but are not returned, so a page comes back short while more
 pages follow, as on a real instance.
 """
@@ -12,18 +13,22 @@ pages follow, as on a real instance.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 import urllib.parse
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.connectors.fakeserver import FakeServer
 
 STATES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed"}
 GROUPS = {"g" * 31 + "1": "Service Desk", "g" * 31 + "2": "Network", "g" * 31 + "3": "Database"}
 USERS = {"u" * 31 + "1": "Abel Tuter", "u" * 31 + "2": "Beth Anglin"}
 USER = "vsm.reader"
 PASSWORD = "s3cr3t-P@ss:word"  # a ':' too: the basic-auth pair must not split on it
+DEFINITIONS = {"d" * 31 + "1": "Incident State Duration", "d" * 31 + "2": "Assignment Group",
+               "d" * 31 + "3": "Assigned to Duration", "d" * 31 + "4": "Open Incidents by Priority"}
+STATE_DEF, GROUP_DEF, PERSON_DEF, OTHER_DEF = DEFINITIONS
 
 
 def sys_id(kind: str, i: int) -> str:
@@ -42,8 +47,9 @@ class Data:
     """Incidents and their sys_audit rows, changeable between pulls."""
 
     def __init__(self, tickets: int) -> None:
-        self.tables: dict[str, list[dict]] = {"incident": [], "sys_audit": [], "sys_user_group": [], "sys_user": []}
-        self.audit_by_doc: dict[str, list[dict]] = defaultdict(list)
+        self.tables: dict[str, list[dict]] = {"incident": [], "sys_audit": [], "metric_instance": [], "sys_user_group": [],
+                                              "sys_user": []}
+        self.by_doc: dict[str, dict[str, list[dict]]] = {"sys_audit": defaultdict(list), "metric_instance": defaultdict(list)}
         self.hidden: set[str] = set()
         self.version = 0  # changes with the data: the fake's cached query results go stale
         self.clock = 0
@@ -62,6 +68,13 @@ class Data:
             self._audit(sid, "assigned_to", None, users[i % 2], t0 + 20)
             self._audit(sid, "assignment_group", g1, g2, t0 + 100)
             self._audit(sid, "state", "2", "6", t0 + 300)
+            self._metric(sid, STATE_DEF, "state", "1", t0, t0 + 20)
+            self._metric(sid, GROUP_DEF, "assignment_group", g1, t0, t0 + 100)
+            self._metric(sid, STATE_DEF, "state", "2", t0 + 20, t0 + 300)
+            self._metric(sid, PERSON_DEF, "assigned_to", users[i % 2], t0 + 20, None)
+            self._metric(sid, GROUP_DEF, "assignment_group", g2, t0 + 100, None)
+            self._metric(sid, STATE_DEF, "state", "6", t0 + 300, None)
+            self._metric(sid, OTHER_DEF, "priority", rec["priority"], t0, None)  # a decoy: no event
         # Names of one group are only in sys_user_group: no current ticket holds it in the records.
         self.tables["sys_user_group"] = [{"sys_id": g, "name": n} for g, n in GROUPS.items()]
         self.tables["sys_user"] = [{"sys_id": u, "name": n} for u, n in USERS.items()]
@@ -72,7 +85,17 @@ class Data:
                "fieldname": field, "oldvalue": old or "", "newvalue": new, "user": "admin", "reason": "",
                "record_checkpoint": "0", "sys_created_on": stamp(minutes)}
         self.tables["sys_audit"].append(row)
-        self.audit_by_doc[doc].append(row)
+        self.by_doc["sys_audit"][doc].append(row)
+
+    def _metric(self, doc: str, definition: str, field: str, raw: str, start: int, end: int | None) -> None:
+        """A metric_instance interval: ``value`` holds the display value, ``field_value`` the code."""
+        label = STATES.get(raw, raw) if field == "state" else GROUPS.get(raw, USERS.get(raw, raw))
+        row = {"sys_id": sys_id("c", len(self.tables["metric_instance"])), "id": doc, "table": "incident",
+               "definition": definition, "field": field, "field_value": raw, "value": label, "start": stamp(start),
+               "end": stamp(end) if end is not None else "", "duration": str((end - start) * 60) if end is not None else "",
+               "calculation_complete": "true" if end is not None else "false"}
+        self.tables["metric_instance"].append(row)
+        self.by_doc["metric_instance"][doc].append(row)
 
     def reopen(self, index: int) -> None:
         """Ticket ``index`` goes back to In Progress, later than anything pulled."""
@@ -80,16 +103,21 @@ class Data:
         self.version += 1
         self.clock += 5
         self._audit(rec["sys_id"], "state", rec["state"], "2", self.clock)
+        for row in self.by_doc["metric_instance"][rec["sys_id"]]:
+            if row["field"] == "state" and not row["end"]:
+                row.update(end=stamp(self.clock), calculation_complete="true")
+        self._metric(rec["sys_id"], STATE_DEF, "state", "2", self.clock, None)
         rec["state"] = "2"
         rec["sys_updated_on"] = stamp(self.clock)
 
 
-class Fake:
+class Fake(FakeServer):
     """The server: ``with Fake(data) as fake: fake.url``."""
 
     def __init__(self, data: Data, token: str | None = None) -> None:
         self.data = data
         self.faults: dict[str, list[str]] = defaultdict(list)  # table -> faults for its next requests
+        self.dies_after: dict[str, int] = {}  # table -> answers left before every request to it is dropped
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
         self.expected = f"Bearer {token}" if token else "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         self.strip_link = False
@@ -97,54 +125,22 @@ class Fake:
         self.lock = threading.Lock()
         self.cache: dict[tuple[str, str, int], list[dict]] = {}
 
-    def __enter__(self) -> Fake:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
-
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        parts = urllib.parse.urlsplit(h.path)
-        params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-        table = parts.path.rsplit("/", 1)[-1]
+    def answer(self, h: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
+        table = path.rsplit("/", 1)[-1]
         with self.lock:
             self.requests.append((table, params, h.headers.get("Authorization")))
             fault = self.faults[table].pop(0) if self.faults[table] else None
+            if table in self.dies_after:
+                fault = "drop" if self.dies_after[table] <= 0 else fault
+                self.dies_after[table] -= 1
         if self.delay:
             time.sleep(self.delay)
         if h.headers.get("Authorization") != self.expected or fault == "401":
-            return self._send(h, 401, {"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}})
+            return self.send(h, 401, {"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}})
         if fault == "429":
-            return self._send(h, 429, {"error": {"message": "Too many requests"}}, {"Retry-After": "2"})
+            return self.send(h, 429, {"error": {"message": "Too many requests"}}, {"Retry-After": "2"})
         if fault == "503":
-            return self._send(h, 503, {"error": {"message": "Service unavailable"}})
+            return self.send(h, 503, {"error": {"message": "Service unavailable"}})
         key = (table, params.get("sysparm_query", ""), self.data.version)
         rows = self.cache.get(key)
         if rows is None:  # pages of one query share its result, as a database's cursor would
@@ -155,24 +151,16 @@ class Fake:
         fields = params.get("sysparm_fields", "").split(",") if params.get("sysparm_fields") else None
         display = params.get("sysparm_display_value") == "all"
         result = [self._shape(r, fields, display) for r in page]
+        if fault == "drop":
+            return self.drop(h, 200, {"result": result})
         headers = {"X-Total-Count": str(total)}
         if not self.strip_link:
-            headers["Link"] = self._links(parts, params, offset, limit, total)
-        if fault == "drop":  # headers say more than is sent, then the connection closes
-            data = json.dumps({"result": result}).encode()
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data[: len(data) // 2])
-            h.wfile.flush()
-            h.close_connection = True
-            return
-        self._send(h, 200, {"result": result}, headers)
+            headers["Link"] = self._links(path, params, offset, limit, total)
+        self.send(h, 200, {"result": result}, headers)
 
-    def _links(self, parts: urllib.parse.SplitResult, params: dict[str, str], offset: int, limit: int, total: int) -> str:
+    def _links(self, path: str, params: dict[str, str], offset: int, limit: int, total: int) -> str:
         def at(o: int) -> str:
-            return f"{self.url}{parts.path}?{urllib.parse.urlencode({**params, 'sysparm_offset': o})}"
+            return f"{self.url}{path}?{urllib.parse.urlencode({**params, 'sysparm_offset': o})}"
 
         last = max(0, (total - 1) // limit * limit)
         links = [f'<{at(0)}>;rel="first"']
@@ -185,10 +173,14 @@ class Fake:
 
     def _query(self, table: str, query: str) -> list[dict]:
         terms = [t for t in query.split("^") if t and not t.startswith("ORDERBY")]
-        docs = next((t[len("documentkeyIN"):].split(",") for t in terms if t.startswith("documentkeyIN")), None)
-        rows = [r for d in docs for r in self.data.audit_by_doc.get(d, [])] if docs is not None else list(self.data.tables[table])
+        order = [t[len("ORDERBY"):] for t in query.split("^") if t.startswith("ORDERBY")]
+        keyed = next((t for t in terms if t.startswith(("documentkeyIN", "idIN"))), None)
+        if keyed is not None:  # by document key, from the index: a full scan per batch would be slow at 100k
+            rows = [r for d in keyed.split("IN", 1)[1].split(",") for r in self.data.by_doc[table].get(d, [])]
+        else:
+            rows = list(self.data.tables[table])
         for term in terms:
-            if term.startswith("documentkeyIN"):
+            if term == keyed:
                 continue
             if ">=" in term:
                 field, value = term.split(">=", 1)
@@ -200,8 +192,7 @@ class Fake:
             elif "=" in term:
                 field, value = term.split("=", 1)
                 rows = [r for r in rows if r.get(field) == value]
-        key = "sys_updated_on" if table == "incident" else "sys_created_on"
-        return sorted(rows, key=lambda r: (r.get(key, ""), r["sys_id"]))
+        return sorted(rows, key=lambda r: tuple(r.get(f, "") for f in order))
 
     def _shape(self, row: dict, fields: list[str] | None, display: bool) -> dict:
         out = {}
@@ -210,6 +201,11 @@ class Fake:
             if not display:
                 out[f] = value
                 continue
-            label = STATES.get(value, value) if f == "state" else GROUPS.get(value, USERS.get(value, value))
+            if f == "definition":
+                label = DEFINITIONS.get(value, value)
+            elif "table" in row and "id" in row:  # metric_instance: plain strings, but for its definition
+                label = value
+            else:
+                label = STATES.get(value, value) if f == "state" else GROUPS.get(value, USERS.get(value, value))
             out[f] = {"display_value": label, "value": value}
         return out

@@ -5,53 +5,31 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pandas as pd
 import pytest
 
 import connectors
 import connectors.http
+from connectors.errors import VsmError
 from connectors.pull import pull_jira
 from tests.conftest import SAMPLE_LOGS, run_cli
+from tests.connectors.fakeserver import FakeServer
+from tests.connectors.fakeserver import events as _events
 
 EMAIL, TOKEN = "lead@example.com", "jira-Api-T0ken"
 ISSUES = json.loads((SAMPLE_LOGS / "jira_changelog.json").read_text(encoding="utf-8"))["issues"]
 SHOWN = 3  # histories a search result carries before its changelog is cut short
 
 
-class FakeJira:
+class FakeJira(FakeServer):
     def __init__(self, issues: list[dict], cloud: bool = True) -> None:
         self.issues = copy.deepcopy(issues)
         self.cloud = cloud
         self.requests: list[tuple[str, dict]] = []
         self.faults: list[str] = []
         self.expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
-
-    def __enter__(self) -> FakeJira:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
     def _found(self, jql: str) -> list[dict]:
         found = self.issues
@@ -60,29 +38,27 @@ class FakeJira:
             found = [i for i in found if pd.Timestamp(i["fields"]["updated"]).tz_convert("UTC") >= since]
         return sorted(found, key=lambda i: pd.Timestamp(i["fields"]["updated"]))
 
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        parts = urllib.parse.urlsplit(h.path)
-        params = dict(urllib.parse.parse_qsl(parts.query))
-        self.requests.append((parts.path, params))
+    def answer(self, h: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
+        self.requests.append((path, params))
         fault = self.faults.pop(0) if self.faults else None
         status, body = 200, None
         if h.headers.get("Authorization") != self.expected:
             status, body = 401, {"errorMessages": ["Client must be authenticated to access this resource."]}
         elif fault == "503":
             status, body = 503, {"errorMessages": ["busy"]}
-        elif parts.path == "/rest/api/3/search/jql" and self.cloud:
+        elif path == "/rest/api/3/search/jql" and self.cloud:
             found = self._found(params["jql"])
             start = int(params.get("nextPageToken") or 0)
             n = int(params["maxResults"])
             page = [self._cut(i) for i in found[start:start + n]]
             more = start + n < len(found)
             body = {"issues": page, "isLast": not more, **({"nextPageToken": str(start + n)} if more else {})}
-        elif parts.path == "/rest/api/2/search" and not self.cloud:
+        elif path == "/rest/api/2/search" and not self.cloud:
             found = self._found(params["jql"])
             start, n = int(params["startAt"]), int(params["maxResults"])
             body = {"startAt": start, "maxResults": n, "total": len(found), "issues": found[start:start + n]}
-        elif parts.path.startswith("/rest/api/3/issue/") and parts.path.endswith("/changelog"):
-            key = parts.path.split("/")[5]
+        elif path.startswith("/rest/api/3/issue/") and path.endswith("/changelog"):
+            key = path.split("/")[5]
             issue = next(i for i in self.issues if i["key"] == key)
             histories = issue["changelog"]["histories"]
             start, n = int(params["startAt"]), min(int(params["maxResults"]), 4)
@@ -90,12 +66,7 @@ class FakeJira:
             body = {"startAt": start, "maxResults": n, "total": len(histories), "isLast": start + n >= len(histories), "values": values}
         else:
             status, body = 404, {"errorMessages": ["not found"]}
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        (self.drop if self.gone() else self.send)(h, status, body)
 
     @staticmethod
     def _cut(issue: dict) -> dict:
@@ -111,11 +82,6 @@ def credentials(monkeypatch):
     monkeypatch.setenv("VSM_JIRA_TOKEN", TOKEN)
     monkeypatch.delenv("VSM_JIRA_PAT", raising=False)
     monkeypatch.setattr(connectors.http, "sleep", lambda s: None)
-
-
-def _events(log: pd.DataFrame) -> pd.DataFrame:
-    cols = ["case_id", "activity", "timestamp", "group", "resource"]
-    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
 
 
 def _file_events() -> pd.DataFrame:
@@ -180,3 +146,24 @@ def test_cli_and_the_token(tmp_path, monkeypatch):
     for secret in (TOKEN, pair):
         assert not any(secret in t for t in (ok.stdout, ok.stderr, bad.stdout, bad.stderr))
         assert not any(secret.encode() in b for b in stored)
+
+
+def test_a_connection_gone_mid_search_then_the_same_command_resumes(tmp_path):
+    with FakeJira(ISSUES) as fake:
+        fake.answers_left = 200  # search pages and cut-short changelogs (about 70 a page): it dies on the third page
+        with pytest.raises(VsmError, match="the same command resumes"):
+            pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud", page_size=25)
+        assert not (tmp_path / "s" / "state.json").exists()
+        fake.answers_left = None
+        fake.requests.clear()
+        pulled = pull_jira(fake.url, "project = SHOP", tmp_path / "s", deployment="cloud", page_size=25)
+        first = next(q for p, q in fake.requests if "search" in p)
+        with FakeJira(ISSUES) as fresh:
+            pull_jira(fresh.url, "project = SHOP", tmp_path / "once", deployment="cloud", page_size=25)
+    assert pulled.resumed and pulled.resumed > 0 and 'updated >= "' in first["jql"]
+    files = [json.loads((tmp_path / d / "state.json").read_text())["files"]["history"] for d in ("s", "once")]
+    assert (tmp_path / "s" / files[0]).read_bytes() == (tmp_path / "once" / files[1]).read_bytes()
+    pd.testing.assert_frame_equal(_store_events(tmp_path / "s"), _file_events())
+    pair = base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
+    assert TOKEN.encode() not in stored and pair.encode() not in stored

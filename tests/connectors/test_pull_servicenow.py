@@ -13,7 +13,9 @@ import connectors.http
 from connectors.errors import BadOption, VsmError
 from connectors.pull import pull_servicenow
 from tests.conftest import run_cli
-from tests.connectors.fake_servicenow import GROUPS, PASSWORD, USER, USERS, Data, Fake
+from tests.connectors.fake_servicenow import DEFINITIONS, GROUPS, PASSWORD, USER, USERS, Data, Fake
+from tests.connectors.fakeserver import events as _events
+from tests.connectors.fakeserver import waits  # noqa: F401 - a fixture
 
 
 @pytest.fixture(autouse=True)
@@ -21,19 +23,6 @@ def credentials(monkeypatch):
     monkeypatch.setenv("VSM_SERVICENOW_USER", USER)
     monkeypatch.setenv("VSM_SERVICENOW_PASSWORD", PASSWORD)
     monkeypatch.delenv("VSM_SERVICENOW_TOKEN", raising=False)
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    """The puller's sleeps, recorded instead of slept."""
-    slept: list[float] = []
-    monkeypatch.setattr(connectors.http, "sleep", slept.append)
-    return slept
-
-
-def _events(log: pd.DataFrame) -> pd.DataFrame:
-    cols = ["case_id", "activity", "timestamp", "group", "resource"]
-    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
 
 
 def _audit_requests(fake: Fake) -> list[dict]:
@@ -103,7 +92,7 @@ def test_tickets_without_history_are_counted(tmp_path, waits):
     data = Data(6)
     quiet = data.tables["incident"][2]["sys_id"]
     data.tables["sys_audit"] = [r for r in data.tables["sys_audit"] if r["documentkey"] != quiet]
-    data.audit_by_doc.pop(quiet)
+    data.by_doc["sys_audit"].pop(quiet)
     with Fake(data) as fake:
         pull_servicenow(fake.url, tmp_path / "s")
     log, report = connectors.load(tmp_path / "s")
@@ -214,6 +203,8 @@ def test_no_credentials_no_clear_text_and_another_store(tmp_path, monkeypatch, w
         pull_servicenow(fake.url, tmp_path / "s")
         with pytest.raises(BadOption, match="query"):
             pull_servicenow(fake.url, tmp_path / "s", query="active=true")
+        with pytest.raises(BadOption, match="without --since"):
+            pull_servicenow(fake.url, tmp_path / "s", since="2024-01-01")
     monkeypatch.delenv("VSM_SERVICENOW_PASSWORD")
     with pytest.raises(BadOption, match="VSM_SERVICENOW_TOKEN"):
         pull_servicenow("https://acme.service-now.com", tmp_path / "t")
@@ -289,7 +280,7 @@ def test_a_killed_pull_then_a_new_pull_equals_one_uninterrupted_pull(tmp_path, w
         assert (tmp_path / "s" / "state.json").read_text() == state
         assert connectors.load(tmp_path / "s")[0]["case_id"].nunique() == 30
         fake.delay = 0
-        pull_servicenow(fake.url, tmp_path / "s", page_size=5)
+        assert pull_servicenow(fake.url, tmp_path / "s", page_size=5).resumed is not None
     with Fake(data) as fresh:
         pull_servicenow(fresh.url, tmp_path / "once", page_size=5)
     pd.testing.assert_frame_equal(_events(connectors.load(tmp_path / "s")[0]), _events(connectors.load(tmp_path / "once")[0]))
@@ -297,3 +288,108 @@ def test_a_killed_pull_then_a_new_pull_equals_one_uninterrupted_pull(tmp_path, w
         files = [json.loads((tmp_path / d / "state.json").read_text())["files"][kind] for d in ("s", "once")]
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s" / files[0]), pd.read_parquet(tmp_path / "once" / files[1]))
     assert not (tmp_path / "s" / ".pull").exists()
+
+
+def test_history_metric_reads_as_its_metric_instance_export(tmp_path, waits):
+    data = Data(30)
+    data.reopen(4)  # an interval closed and a new one open
+    with Fake(data) as fake:
+        pulled = pull_servicenow(fake.url, tmp_path / "s", history="metric", page_size=7)
+        asked = [p for t, p, _ in fake.requests if t == "metric_instance"]
+    assert not any(t == "sys_audit" for t, _, _ in fake.requests)
+    assert all(p["sysparm_query"].startswith("table=incident^idIN") and p["sysparm_display_value"] == "all" for p in asked)
+    assert pulled.audit_rows == len(data.tables["metric_instance"])
+    # The same rows exported by hand: a list export shows the definition by its name.
+    export = tmp_path / "metric_instance.csv"
+    pd.DataFrame(data.tables["metric_instance"]).assign(
+        definition=lambda f: f["definition"].map(DEFINITIONS)).to_csv(export, index=False)
+    by_hand, hand_report = connectors.load(export)
+    assert hand_report.source == "servicenow-metric"
+    stored, report = connectors.load(tmp_path / "s")
+    expected = _events(by_hand)
+    expected["case_id"] = expected["case_id"].map({r["sys_id"]: r["number"] for r in data.tables["incident"]})
+    pd.testing.assert_frame_equal(_events(stored), expected)
+    assert (report.rows_read, report.events, report.derivation) == (hand_report.rows_read, hand_report.events, hand_report.derivation)
+    assert "metric_instance" in report.source_reason and stored["priority"].notna().all()
+    # Another history into the same store is an error, not a mixed store.
+    with Fake(data) as fake, pytest.raises(BadOption, match="history"):
+        pull_servicenow(fake.url, tmp_path / "s")
+
+
+def _stores_equal(a, b) -> None:
+    """Two stores hold the same rows in the same order, and read as the same events."""
+    for kind in ("records", "history", "names"):
+        files = [json.loads((d / "state.json").read_text())["files"][kind] for d in (a, b)]
+        pd.testing.assert_frame_equal(pd.read_parquet(a / files[0]), pd.read_parquet(b / files[1]))
+    pd.testing.assert_frame_equal(_events(connectors.load(a)[0]), _events(connectors.load(b)[0]))
+
+
+def _secretless(*texts: str, folder=None) -> None:
+    pair = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    stored = [p.read_bytes() for p in folder.rglob("*") if p.is_file()] if folder else []
+    for secret in (PASSWORD, pair):
+        assert not any(secret in t for t in texts)
+        assert not any(secret.encode() in b for b in stored)
+
+
+@pytest.mark.parametrize("history", ["sys_audit", "metric"])
+def test_a_connection_gone_mid_history_then_the_same_command_resumes(tmp_path, waits, monkeypatch, history):
+    monkeypatch.setattr("connectors.pull.KEYS_PER_BATCH", 10)
+    table = "sys_audit" if history == "sys_audit" else "metric_instance"
+    data = Data(40)
+    with Fake(data) as fake:
+        fake.dies_after[table] = 7  # then the network is gone: every request dropped, retries and all
+        with pytest.raises(VsmError, match="the same command resumes") as failed:
+            pull_servicenow(fake.url, tmp_path / "s", history=history, page_size=5)
+        assert not (tmp_path / "s" / "state.json").exists()
+        _secretless(str(failed.value), folder=tmp_path / "s")
+        progress = json.loads((tmp_path / "s" / ".pull" / "progress.json").read_text())
+        assert progress["phases"]["records"]["done"] and progress["phases"]["history"]["parts"] == 7
+        # Other options would mix two pulls: a one-line error with the fix.
+        other = run_cli("pull", "servicenow", "--instance", fake.url, "--history", history, "--page-size", "10",
+                        "-o", tmp_path / "s")
+        assert other.exit_code == 2 and "--page-size" in other.stderr and "same options" in other.stderr
+        assert len(other.stderr.strip().splitlines()) == 1
+        del fake.dies_after[table]
+        fake.requests.clear()
+        resumed = run_cli("pull", "servicenow", "--instance", fake.url, "--history", history, "--page-size", "5",
+                          "-o", tmp_path / "s")
+        assert resumed.exit_code == 0, resumed.stderr
+        asked = [p for t, p, _ in fake.requests if t == table]
+        assert not any(t == "incident" for t, _, _ in fake.requests)  # the records were all kept
+        assert asked[0]["sysparm_offset"] != "0" and len(asked) == len({json.dumps(p, sort_keys=True) for p in asked})
+        with Fake(data) as fresh:
+            pull_servicenow(fresh.url, tmp_path / "once", history=history, page_size=5)
+            pages = len([1 for t, _, _ in fresh.requests if t == table])
+    assert "Resumed the interrupted pull" in resumed.stderr and "(15 pages it had kept)" in resumed.stderr  # 8 of records, 7 of history
+    assert len(asked) == pages - 7  # each page once over the two pulls
+    _secretless(resumed.stdout, resumed.stderr, other.stderr, folder=tmp_path / "s")
+    _stores_equal(tmp_path / "s", tmp_path / "once")
+    assert not (tmp_path / "s" / ".pull").exists()
+
+
+def test_ctrl_c_mid_records_then_resume_from_the_newest_record_kept(tmp_path, waits, monkeypatch):
+    monkeypatch.setattr("connectors.pull.SERVICENOW_MARGIN", pd.Timedelta(0))  # to see where it resumes
+    data = Data(40)
+    calls = []
+
+    def interrupt(what: str, done: int, total: int | None) -> None:
+        calls.append(what)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with Fake(data) as fake:
+        with pytest.raises(VsmError, match="interrupted"):
+            pull_servicenow(fake.url, tmp_path / "s", page_size=5, progress=interrupt)
+        data.reopen(1)  # kept before the stop, updated while the pull stood still: it moves to the end
+        fake.requests.clear()
+        pulled = pull_servicenow(fake.url, tmp_path / "s", page_size=5)
+        first = next(p for t, p, _ in fake.requests if t == "incident")
+        with Fake(data) as fresh:
+            pull_servicenow(fresh.url, tmp_path / "once", page_size=5)
+    assert pulled.resumed == 2  # the third page was fetched but not kept
+    assert f"sys_updated_on>={data.tables['incident'][9]['sys_updated_on']}" in first["sysparm_query"]
+    records = pd.read_parquet(tmp_path / "s" / json.loads((tmp_path / "s" / "state.json").read_text())["files"]["records"])
+    assert records["sys_id"].is_unique and len(records) == 40
+    assert records.set_index("number").loc["INC0000002", "state"] == "2"  # the later version won
+    _stores_equal(tmp_path / "s", tmp_path / "once")

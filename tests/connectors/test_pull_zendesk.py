@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pandas as pd
 import pytest
 
 import connectors
-import connectors.http
+from connectors.errors import VsmError
 from connectors.pull import pull_zendesk
 from tests.conftest import SAMPLE_LOGS, run_cli
+from tests.connectors.fakeserver import FakeServer, waits  # noqa: F401 - a fixture
+from tests.connectors.fakeserver import events as _events
 
 EMAIL, TOKEN = "agent@example.com", "zd-T0ken-secret"
 EVENTS = json.loads((SAMPLE_LOGS / "zendesk_ticket_events.json").read_text(encoding="utf-8"))["ticket_events"]
 
 
-class FakeZendesk:
+class FakeZendesk(FakeServer):
     """Time-based incremental export: pages of ``per_page`` events from ``start_time``; the next page starts at
     the last event's second, so events of that second come again, as Zendesk's do."""
 
@@ -31,32 +31,7 @@ class FakeZendesk:
         self.requests: list[dict] = []
         self.expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
 
-    def __enter__(self) -> FakeZendesk:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        parts = urllib.parse.urlsplit(h.path)
-        params = dict(urllib.parse.parse_qsl(parts.query))
+    def answer(self, h: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
         self.requests.append(params)
         fault = self.faults.pop(0) if self.faults else None
         status, headers, body = 200, {}, None
@@ -64,7 +39,7 @@ class FakeZendesk:
             status, body = 401, {"error": "Couldn't authenticate you"}
         elif fault == "429":
             status, headers, body = 429, {"Retry-After": "7"}, {"error": "APIRateLimitExceeded"}
-        elif parts.path != "/api/v2/incremental/ticket_events.json":
+        elif path != "/api/v2/incremental/ticket_events.json":
             status, body = 404, {"error": "InvalidEndpoint"}
         else:
             start = int(params["start_time"])
@@ -73,17 +48,10 @@ class FakeZendesk:
             end_time = page[-1]["timestamp"] if page else start
             more = len(after) > self.per_page
             body = {"ticket_events": page, "count": len(page), "end_of_stream": not more, "end_time": end_time,
-                    "next_page": f"{self.url}{parts.path}?start_time={end_time}" if more else None}
+                    "next_page": f"{self.url}{path}?start_time={end_time}" if more else None}
             if more and end_time == start:  # a whole page in one second: Zendesk moves on by a second
-                body["next_page"] = f"{self.url}{parts.path}?start_time={end_time + 1}"
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+                body["next_page"] = f"{self.url}{path}?start_time={end_time + 1}"
+        (self.drop if self.gone() else self.send)(h, status, body, headers)
 
 
 @pytest.fixture(autouse=True)
@@ -91,18 +59,6 @@ def credentials(monkeypatch):
     monkeypatch.setenv("VSM_ZENDESK_EMAIL", EMAIL)
     monkeypatch.setenv("VSM_ZENDESK_TOKEN", TOKEN)
     monkeypatch.delenv("VSM_ZENDESK_OAUTH_TOKEN", raising=False)
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(connectors.http, "sleep", slept.append)
-    return slept
-
-
-def _events(log: pd.DataFrame) -> pd.DataFrame:
-    cols = ["case_id", "activity", "timestamp", "group", "resource"]
-    return pd.DataFrame({c: log[c].astype(object).where(log[c].notna(), None).to_numpy() for c in cols})
 
 
 def test_the_store_reads_as_the_export_file(tmp_path, waits):
@@ -149,3 +105,23 @@ def test_cli_keeps_the_token_out_of_everything(tmp_path, monkeypatch, waits):
         assert not any(secret in t for t in (ok.stdout, ok.stderr, bad.stdout, bad.stderr))
         assert not any(secret.encode() in b for b in stored)
     assert run_cli("inspect", tmp_path / "s").exit_code == 0
+
+
+def test_a_connection_gone_mid_export_then_the_same_command_resumes_at_next_page(tmp_path, waits):
+    with FakeZendesk(EVENTS, per_page=40) as fake:
+        fake.answers_left = 3
+        with pytest.raises(VsmError, match="the same command resumes"):
+            pull_zendesk(tmp_path / "s", url=fake.url, min_interval=0)
+        fake.answers_left = None
+        fake.requests.clear()
+        pulled = pull_zendesk(tmp_path / "s", url=fake.url, min_interval=0)
+        resumed_at = int(fake.requests[0]["start_time"])
+        with FakeZendesk(EVENTS, per_page=40) as fresh:
+            once = pull_zendesk(tmp_path / "once", url=fresh.url, min_interval=0)
+            third = int(fresh.requests[3]["start_time"])
+    assert pulled.resumed == 3 and resumed_at == third  # the fourth page's start_time, not 0
+    assert pulled.pages + 3 == once.pages and pulled.watermark == once.watermark
+    files = [json.loads((tmp_path / d / "state.json").read_text())["files"]["history"] for d in ("s", "once")]
+    assert (tmp_path / "s" / files[0]).read_bytes() == (tmp_path / "once" / files[1]).read_bytes()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
+    assert TOKEN.encode() not in stored
