@@ -104,8 +104,6 @@ def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
 
 def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
-    if _filtered(kwargs):
-        return ""
     if kwargs.get("engine") == "spark":
         return " on Spark"
     from miner.parallel import workers_for
@@ -140,14 +138,14 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
     as_of = kwargs.pop("as_of", None)
     results = report = None
-    if _filtered(kwargs):
-        engine, workers = "embedded", 1  # filters run on the whole canonical table, in this process
+    filters = _filters(kwargs)
     if engine == "spark":
         from miner.spark import run_spark
 
         source, options = _load_options(kwargs)
         results, report = run_spark(export, source=source, options=options, mapping=mapping_path, design=design,
-                                    stream_by=stream_by, master=master, partitions=partitions, as_of=as_of)
+                                    stream_by=stream_by, master=master, partitions=partitions, as_of=as_of,
+                                    filters=filters)
     else:
         from miner.parallel import NotSplittable, run_parallel, workers_for
 
@@ -157,7 +155,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
             # NotSplittable: read it whole, in this process: the same results, or the right error message.
             with contextlib.suppress(NotSplittable):
                 results, report = run_parallel(export, source=source, options=options, mapping=mapping_path, design=design,
-                                               stream_by=stream_by, workers=n, as_of=as_of)
+                                               stream_by=stream_by, workers=n, as_of=as_of, filters=filters)
     if results is None:
         from miner.discovery import make_plan, run
 
@@ -190,18 +188,22 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
-    if _filtered(kwargs):
-        from miner.filters import apply_filters
-
-        log, notes = apply_filters(log, date_from=kwargs.get("date_from"), date_to=kwargs.get("date_to"),
-                                   window_by=kwargs.get("window_by") or "opened", where=kwargs.get("where") or ())
+    filters = _filters(kwargs)
+    if filters:
+        log, notes = filters.apply(log)
         report.notes.extend(n.text() for n in notes)
+        report.flags.extend(filters.flags())
     return log, report
 
 
-def _filtered(kwargs: dict[str, Any]) -> bool:
-    """Were ticket filters given? Then the export is read in one process (the engines do not filter yet)."""
-    return bool(kwargs.get("date_from") or kwargs.get("date_to") or kwargs.get("where"))
+def _filters(kwargs: dict[str, Any]) -> Any:
+    """The ticket filters given in ``kwargs`` (miner.filters.Filters, checked), applied by every engine."""
+    from miner.filters import Filters
+
+    filters = Filters(kwargs.get("date_from"), kwargs.get("date_to"), kwargs.get("window_by") or "opened",
+                      tuple(kwargs.get("where") or ()))
+    filters.check()
+    return filters
 
 
 def _check_mapping(path: str | None) -> None:
