@@ -77,6 +77,7 @@ class Side:
     handoffs: pd.DataFrame  # sender, receiver, ticket_type, us: one row per hand-off
     source: str = ""
     period: tuple[str | None, str | None] = (None, None)  # first and last ticket opened (ISO)
+    flags: list[str] = field(default_factory=list)  # the options that reproduce the reading and the filters
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Diff:
     notes: list[str] = field(default_factory=list)
 
 
-def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "") -> Side:
+def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "", flags: list[str] | None = None) -> Side:
     """Analyse ``log`` under ``plan`` and keep the per-visit and per-hand-off values the groups' tests need."""
     part = analyse_on_threads(log, plan)
     visits = part.measures.get("visits", pd.DataFrame(columns=["group", "t_us"]))
@@ -101,7 +102,7 @@ def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "") ->
     results = finalize(part, aggregate_measures(part.measures, part.tables), plan)
     t = results.tickets
     period = (t["start"].min().isoformat(), t["start"].max().isoformat()) if len(t) else (None, None)
-    return Side(label, results, visits, handoffs, source, period)
+    return Side(label, results, visits, handoffs, source, period, list(flags or []))
 
 
 # --- splitting one log -------------------------------------------------------------------------
