@@ -252,7 +252,8 @@ def _row(label: str, name: str, r: dict[str, Any]) -> dict[str, Any]:
     q = r.get("p_adjusted")
     return {"label": label, "before": fmt(name, r.get("before")), "after": fmt(name, r.get("after")),
             "change": _signed(name, r.get("change")) if r.get("change") is not None else "–",
-            "ci": f"{_signed(name, low)} to {_signed(name, high)}" if low is not None and high is not None else "–",
+            "ci": (f"{_signed(name, low)} to {_signed(name, high)}" if low is not None and high is not None
+                   else "none (rank test)" if q is not None else "–"),
             "p": "–" if q is None else ("<0.001" if q < 0.001 else f"{q:.3f}"),
             "verdict": _verdict(name, r), "direction": r.get("direction") or "none"}
 
