@@ -268,3 +268,17 @@ def test_filters_that_leave_no_ticket_fail_in_workers_as_in_one_process(tmp_path
     two = run_cli("compare", path, "--workers", "2", "--from", "2031-01-01")
     assert one.exit_code == two.exit_code == 2
     assert two.stderr == one.stderr and "no tickets are left after the filters" in one.stderr
+
+
+def test_the_cli_with_filters_and_workers_writes_what_one_process_writes(tmp_path):
+    path = SAMPLE_LOGS / "servicenow_audit.csv"
+    args = ("--where", "priority=re:^[12]", "--from", "2025-01-10")
+    one = run_cli("compare", path, *args, "--workers", "1", "--json", tmp_path / "one.json")
+    two = run_cli("compare", path, *args, "--workers", "2", "--json", tmp_path / "two.json")
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two")]
+    for doc in docs:
+        doc.pop("generated_at")
+    assert docs[0] == docs[1]
+    assert docs[0]["input"]["flags"][-2:] == ["--from 2025-01-10", "--where 'priority=re:^[12]'"]
