@@ -184,11 +184,11 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     import connectors
 
     _warm_statistics()
+    filters = _filters(kwargs)  # a bad date or pattern fails before the export is read
     source, options = _load_options(kwargs)
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
-    filters = _filters(kwargs)
     if filters:
         log, notes = filters.apply(log)
         report.notes.extend(n.text() for n in notes)
