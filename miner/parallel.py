@@ -196,13 +196,13 @@ def run_parallel(
         load = (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes, filters or Filters())
         loaded = _load_in_workers(pool, load, pieces)
         descriptions = [d for d, _ in loaded]
+        notes = merge_notes([n for _, n in loaded])
+        check_left(notes)  # before the plan, which needs tickets
         try:
             plan, report = plan_from(descriptions, first, mapping, design, stream_by, as_of=as_of)
         except Disagreement as exc:
             raise NotSplittable(f"partitions read differently: {exc}") from exc
         if filters:
-            notes = merge_notes([n for _, n in loaded])
-            check_left(notes)
             report.notes.extend(n.text() for n in notes)
             report.flags.extend(filters.flags())
         for w, worker in enumerate(pool):

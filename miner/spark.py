@@ -154,10 +154,10 @@ def run_spark(
         descriptions.append(Description(LoadReport.from_dict(doc["report"]), stats, doc["activities"],
                                         pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"], doc.get("latest_us")))
         filtered.append([FilterNote(*n) for n in doc.get("filtered", [])])
+    removed = merge_notes(filtered)
+    check_left(removed)  # before the plan, which needs tickets
     plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False, as_of=as_of)
     if filters:
-        removed = merge_notes(filtered)
-        check_left(removed)
         report.notes.extend(n.text() for n in removed)
         report.flags.extend(filters.flags())
 

@@ -282,3 +282,8 @@ def test_the_cli_with_filters_and_workers_writes_what_one_process_writes(tmp_pat
         doc.pop("generated_at")
     assert docs[0] == docs[1]
     assert docs[0]["input"]["flags"][-2:] == ["--from 2025-01-10", "--where 'priority=re:^[12]'"]
+
+
+def test_filters_that_leave_no_ticket_are_refused_by_the_workers_themselves(small_sample):
+    with pytest.raises(connectors.errors.BadOption, match="no tickets are left after the filters"):
+        run_parallel(str(SAMPLE_LOGS / "servicenow_audit.csv"), workers=2, partitions=3, filters=Filters(date_from="2031-01-01"))
