@@ -77,6 +77,7 @@ class Side:
     handoffs: pd.DataFrame  # sender, receiver, ticket_type, us: one row per hand-off
     source: str = ""
     period: tuple[str | None, str | None] = (None, None)  # first and last ticket opened (ISO)
+    flags: list[str] = field(default_factory=list)  # the options that reproduce the reading and the filters
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Diff:
     notes: list[str] = field(default_factory=list)
 
 
-def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "") -> Side:
+def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "", flags: list[str] | None = None) -> Side:
     """Analyse ``log`` under ``plan`` and keep the per-visit and per-hand-off values the groups' tests need."""
     part = analyse_on_threads(log, plan)
     visits = part.measures.get("visits", pd.DataFrame(columns=["group", "t_us"]))
@@ -101,7 +102,7 @@ def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "") ->
     results = finalize(part, aggregate_measures(part.measures, part.tables), plan)
     t = results.tickets
     period = (t["start"].min().isoformat(), t["start"].max().isoformat()) if len(t) else (None, None)
-    return Side(label, results, visits, handoffs, source, period)
+    return Side(label, results, visits, handoffs, source, period, list(flags or []))
 
 
 # --- splitting one log -------------------------------------------------------------------------
@@ -170,25 +171,41 @@ def km_quantile(time: np.ndarray, event: np.ndarray, q: float) -> float | None:
     return float(sf.quantiles[below[0]]) if len(below) else None
 
 
-def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Kaplan–Meier quantiles (qs, …) of resamples given as indices into ``t``/``e``, sorted by time, events first among ties.
-
-    Each resample becomes its count per value (one bincount, no sort): a value
-    drawn c times with r at risk multiplies the survival by 1 − c/r, exactly the
-    product over its c copies, so this is the estimate of the resample itself.
-    """
-    n = len(t)
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """Each resample (a row of indices into n values) as its count per value, (rows, n) integers: one bincount, no sort."""
     rows = idx.reshape(-1, idx.shape[-1])
     offsets = (np.arange(len(rows)) * n)[:, None]
-    counts = np.bincount((rows + offsets).ravel(), minlength=len(rows) * n).reshape(len(rows), n)
-    at_risk = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-    factor = np.where(e & (counts > 0), 1 - counts / np.maximum(at_risk, 1), 1.0)
-    surv = np.cumprod(factor, axis=1)
+    return np.bincount((rows + offsets).ravel(), minlength=len(rows) * n).reshape(len(rows), n)
+
+
+def _km_of_counts(t: np.ndarray, e: np.ndarray, counts: np.ndarray, size: int, qs: tuple[float, ...]) -> np.ndarray:
+    """Kaplan–Meier quantiles (qs, rows) of resamples given as counts per value of ``t``/``e`` (sorted by time, events first).
+
+    A value drawn c times with r at risk multiplies the survival by 1 − c/r,
+    exactly the product over its c copies, so this is the estimate of the
+    resample itself. The survival never rises, so the first time it falls to
+    1 − q is found by counting the values above it. The running count of the
+    draws is summed in integers (several times faster than in floats).
+    """
+    n = len(t)
+    at_risk = np.cumsum(counts, axis=1)
+    at_risk -= counts  # drawn before each value
+    np.subtract(size, at_risk, out=at_risk)
+    np.maximum(at_risk, 1, out=at_risk)
+    hazard = counts / at_risk
+    hazard *= e  # censored values do not lower the survival
+    np.subtract(1.0, hazard, out=hazard)
+    surv = np.cumprod(hazard, axis=1, out=hazard)
     out = []
     for q in qs:
-        hit = surv <= 1 - q + 1e-12
-        out.append(np.where(hit.any(axis=1), t[hit.argmax(axis=1)], np.nan).reshape(idx.shape[:-1]))
+        k = np.count_nonzero(surv > 1 - q + 1e-12, axis=1)
+        out.append(np.where(k < n, t[np.minimum(k, n - 1)], np.nan))
     return np.stack(out)
+
+
+def _km_counts(t: np.ndarray, e: np.ndarray, idx: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Kaplan–Meier quantiles (qs, …) of resamples given as indices into ``t``/``e``, sorted by time, events first among ties."""
+    return _km_of_counts(t, e, _counts(idx, len(t)), idx.shape[-1], qs).reshape(len(qs), *idx.shape[:-1])
 
 
 def _boot(stat_b, stat_a, n_b: int, n_a: int, k: int = 1) -> list[tuple[float | None, float | None, float | None]]:  # type: ignore[no-untyped-def]
@@ -247,6 +264,52 @@ def _km_metrics(tb: pd.DataFrame, ta: pd.DataFrame, qs: tuple[float, ...] = (0.5
         return lambda i: _km_counts(x, e, i, qs)
 
     tests = _boot(km(xb, eb), km(xa, ea), len(xb), len(xa), k=len(qs))
+    return [{"before": b, "after": a, "ci_low": low, "ci_high": high, "p_value": p}
+            for (b, a), (low, high, p) in zip(points, tests, strict=True)]
+
+
+RATIOS = [("work_s", "lead_time_s"), ("wait_s", "lead_time_s")]  # flow efficiency, wait share
+COLUMNS = list(dict.fromkeys(c for pair in RATIOS for c in pair))
+PAIRS = [(COLUMNS.index(num), COLUMNS.index(den)) for num, den in RATIOS]
+
+
+def _lead_and_ratios(tb: pd.DataFrame, ta: pd.DataFrame, qs: tuple[float, ...] = (0.5, 0.9)) -> list[dict[str, Any]]:
+    """Kaplan–Meier quantiles of lead time and the ratios (flow efficiency, wait share), bootstrapped together.
+
+    One resample of all tickets serves every estimate: each becomes its counts
+    per ticket once, the Kaplan–Meier quantiles are read from them, and the
+    ratios' sums over the resample's delivered tickets are products of the
+    counts with each column (work, wait, lead time; lead time serves both).
+    Where an estimate is undefined on a side (no delivered ticket, no time),
+    each is computed on its own (:func:`_km_metrics`, :func:`_ratios`).
+    """
+    (xb, eb), (xa, ea) = _lead(tb), _lead(ta)
+    points = [(km_quantile(xb, eb, q), km_quantile(xa, ea, q)) for q in qs]
+
+    def sums(t: pd.DataFrame) -> tuple[np.ndarray, list[float | None]]:
+        done = t["delivered"].to_numpy(dtype=bool)
+        values = np.stack([np.where(done, t[c].to_numpy(dtype=float), 0.0) for c in COLUMNS])
+        ratios = [math.fsum(values[num]) / math.fsum(values[den]) if values[den].sum() else None for num, den in PAIRS]
+        return values, ratios
+
+    (vb, rb), (va, ra) = sums(tb), sums(ta)
+    points += list(zip(rb, ra, strict=True))
+    if any(b is None or a is None for b, a in points):
+        return _km_metrics(tb, ta, qs) + _ratios(tb, ta, RATIOS)
+    ob, oa = np.lexsort((~eb, xb)), np.lexsort((~ea, xa))
+
+    def stat(x: np.ndarray, e: np.ndarray, v: np.ndarray):  # type: ignore[no-untyped-def]
+        def run(i: np.ndarray) -> np.ndarray:
+            counts = _counts(i, len(x))
+            weights = counts.astype(np.float64)
+            # Numerator and denominator sums per resample; einsum, not BLAS: one thread, the same sums on every machine.
+            total = [np.einsum("ij,j->i", weights, column) for column in v]
+            ratios = [total[num] / np.where(total[den] > 0, total[den], np.nan) for num, den in PAIRS]
+            km = _km_of_counts(x, e, counts, i.shape[-1], qs)
+            return np.vstack([km, np.stack(ratios)]).reshape(len(qs) + len(RATIOS), *i.shape[:-1])
+        return run
+
+    tests = _boot(stat(xb[ob], eb[ob], vb[:, ob]), stat(xa[oa], ea[oa], va[:, oa]), len(xb), len(xa), k=len(qs) + len(RATIOS))
     return [{"before": b, "after": a, "ci_low": low, "ci_high": high, "p_value": p}
             for (b, a), (low, high, p) in zip(points, tests, strict=True)]
 
@@ -328,13 +391,12 @@ def _streams(tb: pd.DataFrame, ta: pd.DataFrame) -> list[str]:
 
 def _metrics(tb: pd.DataFrame, ta: pd.DataFrame, stream: str | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"name": "tickets", "before": len(tb), "after": len(ta)}]
-    median, p90 = _km_metrics(tb, ta, (0.5, 0.9))
+    median, p90, efficiency, wait = _lead_and_ratios(tb, ta, (0.5, 0.9))
     rows.append({"name": "lead_time_median_h", **median})
     rows.append({"name": "lead_time_p90_h", **p90})
     for name, column in (("rework_rate", "any_rework"), ("reopen_rate", "reopens"), ("pingpong_rate", "bounces")):
         kb, ka = int((tb[column] > 0).sum()), int((ta[column] > 0).sum())
         rows.append({"name": name, **_rate(kb, len(tb), ka, len(ta))})
-    efficiency, wait = _ratios(tb, ta, [("work_s", "lead_time_s"), ("wait_s", "lead_time_s")])
     rows.append({"name": "flow_efficiency", **efficiency})
     rows.append({"name": "wait_share", **wait})
     ab, aa = (t[t["designed_stream"] != NO_STREAM] for t in (tb, ta))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,59 @@ class FilterNote:
 
     def text(self) -> str:
         return f"Filter {self.filter}: removed {self.removed:,} of {self.tickets_before:,} tickets"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters of one run, as given on the command line (picklable: worker processes apply them per partition)."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    window_by: str = "opened"
+    where: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.date_from or self.date_to or self.where)
+
+    def check(self) -> None:
+        """Refuse a bad date, anchor or pattern before any export is read."""
+        if self.window_by not in WINDOW_BY:
+            raise BadOption(f"--window-by {self.window_by!r}: use one of {', '.join(WINDOW_BY)}")
+        if self.date_from is not None:
+            parse_date(self.date_from, "--from")
+        if self.date_to is not None:
+            parse_date(self.date_to, "--to", end=True)
+        for expr in self.where:
+            _matcher(expr, None)
+
+    def flags(self) -> list[str]:
+        """The options that reproduce these filters (for the load report's flags)."""
+        out = [f"--from {shlex.quote(self.date_from)}"] if self.date_from is not None else []
+        out += [f"--to {shlex.quote(self.date_to)}"] if self.date_to is not None else []
+        if (self.date_from is not None or self.date_to is not None) and self.window_by != "opened":
+            out.append(f"--window-by {self.window_by}")
+        return out + [f"--where {shlex.quote(expr)}" for expr in self.where]
+
+    def apply(self, log: pd.DataFrame, *, allow_empty: bool = False) -> tuple[pd.DataFrame, list[FilterNote]]:
+        """:func:`apply_filters` with these filters."""
+        return apply_filters(log, date_from=self.date_from, date_to=self.date_to, window_by=self.window_by,
+                             where=self.where, allow_empty=allow_empty)
+
+
+def merge_notes(parts: list[list[FilterNote]]) -> list[FilterNote]:
+    """The notes of the whole log from those of its partitions of whole tickets (the counts add up)."""
+    parts = [p for p in parts if p]
+    if not parts:
+        return []
+    return [FilterNote(notes[0].filter, sum(n.tickets_before for n in notes), sum(n.removed for n in notes))
+            for notes in zip(*parts, strict=True)]
+
+
+def check_left(notes: list[FilterNote]) -> None:
+    """Refuse filters that left no ticket, saying what each removed."""
+    if notes and notes[-1].removed == notes[-1].tickets_before:
+        said = "; ".join(n.text() for n in notes)
+        raise BadOption(f"no tickets are left after the filters ({said}); widen the window or loosen --where")
 
 
 def parse_date(text: str, option: str, *, end: bool = False) -> pd.Timestamp:
@@ -83,12 +137,12 @@ def ticket_anchor(log: pd.DataFrame, window_by: str = "opened") -> np.ndarray:
     return per_case[case]
 
 
-def _matcher(expr: str, columns: list[str]) -> tuple[str, object]:
-    """Parse ``attr=value`` into the column and a function from an array of strings to a boolean mask."""
+def _matcher(expr: str, columns: list[str] | None) -> tuple[str, object]:
+    """Parse ``attr=value`` into the column and a function from an array of strings to a boolean mask (``columns`` None: any)."""
     if "=" not in expr:
         raise BadOption(f"--where {expr!r}: write it as attr=value, attr=a,b, attr=glob:PATTERN or attr=re:PATTERN")
     attr, value = (s.strip() for s in expr.split("=", 1))
-    if attr not in columns:
+    if columns is not None and attr not in columns:
         raise BadOption(f"--where {expr!r}: no column {attr!r} in the export; its columns are {', '.join(columns)}")
     if value.startswith("re:"):
         try:
@@ -137,8 +191,13 @@ def apply_filters(
     date_to: str | None = None,
     window_by: str = "opened",
     where: tuple[str, ...] | list[str] = (),
+    allow_empty: bool = False,
 ) -> tuple[pd.DataFrame, list[FilterNote]]:
-    """Keep the whole tickets that pass every filter; return the table and one note per filter."""
+    """Keep the whole tickets that pass every filter; return the table and one note per filter.
+
+    ``allow_empty``: a partition of the log may lose every ticket (the caller
+    checks the whole with :func:`check_left`).
+    """
     notes: list[FilterNote] = []
 
     def step(label: str, keep: np.ndarray) -> None:
@@ -164,7 +223,6 @@ def apply_filters(
         step(" ".join(label), keep)
     for expr in where:
         step(f"--where {expr}", _keep_cases(log, where_mask(log, expr)))
-    if notes and not len(log):
-        said = "; ".join(n.text() for n in notes)
-        raise BadOption(f"no tickets are left after the filters ({said}); widen the window or loosen --where")
+    if not allow_empty:
+        check_left(notes)
     return log, notes

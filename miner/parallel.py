@@ -63,12 +63,13 @@ from connectors.textio import (
 )
 from miner.analysis import Partial, analyse
 from miner.design import Design
+from miner.filters import FilterNote, Filters, check_left, merge_notes
 from miner.mapping import Mapping
 from miner.partitions import (
     SAMPLE_ROWS,
     Description,
     Disagreement,
-    describe,
+    describe_filtered,
     partial_frames,
     partial_from,
     plan_from,
@@ -151,8 +152,12 @@ def run_parallel(
     workers: int = 2,
     partitions: int | None = None,
     as_of: str | None = None,
+    filters: Filters | None = None,
 ) -> tuple[Results, LoadReport]:
     """Load and analyse ``path`` in ``workers`` processes; the same results as one process.
+
+    ``filters`` keep or drop whole tickets, so each worker applies them to its
+    partitions right after loading; their counts add up to the whole's.
 
     Raises :class:`NotSplittable` when the export cannot be cut into partitions
     of cases (not CSV or Parquet, a case id built from several columns, records
@@ -190,12 +195,18 @@ def run_parallel(
                 pieces = [[f] for f in _split(source_in, case_index, n_parts, folder, newlines)]
             except VsmError as exc:
                 raise NotSplittable(str(exc)) from exc
-        load = (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes)
-        descriptions = _load_in_workers(pool, load, pieces)
+        load = (path, source_in.kind, source_in.names, source, first.source, options, source_in.notes, filters or Filters())
+        loaded = _load_in_workers(pool, load, pieces)
+        descriptions = [d for d, _ in loaded]
+        notes = merge_notes([n for _, n in loaded])
+        check_left(notes)  # before the plan, which needs tickets
         try:
             plan, report = plan_from(descriptions, first, mapping, design, stream_by, as_of=as_of)
         except Disagreement as exc:
             raise NotSplittable(f"partitions read differently: {exc}") from exc
+        if filters:
+            report.notes.extend(n.text() for n in notes)
+            report.flags.extend(filters.flags())
         for w, worker in enumerate(pool):
             worker.send("analyse", (plan, str(folder / f"partial-{w}")))
         parts: list[Partial] = [partial_from(read_frames(f)) for worker in pool for f in worker.receive()]
@@ -324,15 +335,17 @@ def _sample(path: str, source_in: _Input, source: str, options: LoadOptions) -> 
     return first, choice.column, newlines
 
 
-def _load_in_workers(pool: list[_Worker], load: tuple[Any, ...], pieces: list[list[tuple[Path, int]]]) -> list[Description]:
-    """Let the workers load the partitions, the next one going to whichever worker is free; return their descriptions in partition order.
+def _load_in_workers(pool: list[_Worker], load: tuple[Any, ...], pieces: list[list[tuple[Path, int]]]) -> list[tuple[Description, list[FilterNote]]]:
+    """Let the workers load the partitions, the next one going to whichever worker is free.
+
+    Return each partition's description and what the filters removed from it, in partition order.
 
     A worker keeps what it loads for the analysis. Handing out partitions one
     at a time evens out the work when one process runs slower than another.
     """
     waiting = list(range(len(pieces)))[::-1]
     busy: dict[Any, tuple[_Worker, int]] = {}
-    described: dict[int, list[Description]] = {}
+    described: dict[int, list[tuple[Description, list[FilterNote]]]] = {}
 
     def give(worker: _Worker) -> None:
         if waiting:
@@ -463,8 +476,14 @@ def _split_range(layout: CsvLayout, start: int, end: int, case_index: int, n_par
 
 
 def _load_partitions(path: str, kind: str, names: list[str], given: str, expected: str, options: LoadOptions, notes: list[str],
-                     pieces: list[list[tuple[Path, int]]], *, logs: list[pd.DataFrame]) -> list[Description] | str:
-    """Load each partition (its pieces in file order) into the canonical table; describe it, or say why not."""
+                     filters: Filters, pieces: list[list[tuple[Path, int]]], *,
+                     logs: list[pd.DataFrame]) -> list[tuple[Description, list[FilterNote]]] | str:
+    """Load each partition (its pieces in file order) into the canonical table and filter it; describe it, or say why not.
+
+    The description's date figures are of the loaded rows (the load report's
+    checks, as one process makes them before filtering); the rest is of the
+    tickets the filters keep, as one process plans the filtered log.
+    """
     described = []
     for files in pieces:
         tables, rows = [], []
@@ -484,6 +503,11 @@ def _load_partitions(path: str, kind: str, names: list[str], given: str, expecte
         del text
         for file, _ in files:  # here, in parallel, rather than all at the end in the parent
             Path(file).unlink(missing_ok=True)
-        logs.append(log)
-        described.append(describe(log, report))
+        try:
+            log, description, removed = describe_filtered(log, report, filters)
+        except VsmError as exc:
+            return str(exc)
+        if len(log):  # a partition the filters emptied has nothing to analyse
+            logs.append(log)
+        described.append((description, removed))
     return described

@@ -30,6 +30,7 @@ from miner.analysis import MEASURES, SAMPLES, TABLE_KEYS, Partial, Plan
 from miner.cases import case_arrays
 from miner.discovery import latest_moment, resolve_as_of
 from miner.design import Design, load_design
+from miner.filters import FilterNote, Filters
 from miner.mapping import Mapping, check_user_rules, resolve_mapping
 from miner.streams import attribute_profile, choose_stream_attribute
 
@@ -54,6 +55,25 @@ def describe(log: pd.DataFrame, report: LoadReport) -> Description:
     arrays = case_arrays(log)
     return Description(report, date_stats(log), sorted(map(str, log["activity"].cat.categories)),
                        attribute_profile(log, arrays), [str(c) for c in log.columns], latest_moment(arrays))
+
+
+def describe_filtered(log: pd.DataFrame, report: LoadReport, filters: Filters) -> tuple[pd.DataFrame, Description, list[FilterNote]]:
+    """Filter one loaded partition (whole tickets) and describe it; return the kept table, its description and the filters' notes.
+
+    The date figures are of the loaded rows (the load report's checks, which
+    one process makes before filtering); the rest is of the tickets kept, as
+    one process plans the filtered log.
+    """
+    if not filters:
+        return log, describe(log, report), []
+    stats = date_stats(log)
+    log, notes = filters.apply(log, allow_empty=True)
+    if not len(log):
+        return log, Description(report, stats, sorted(map(str, log["activity"].cat.categories)),
+                                pd.DataFrame(columns=PROFILE_COLUMNS), [str(c) for c in log.columns]), notes
+    described = describe(log, report)
+    described.stats = stats
+    return log, described, notes
 
 
 class Disagreement(Exception):

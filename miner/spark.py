@@ -44,11 +44,12 @@ from connectors.sources import load_table
 from connectors.textio import PLACEHOLDERS, TextTable, csv_layout, sniff, unique_names
 from miner.analysis import MEASURES, Partial, Plan, analyse
 from miner.design import Design
+from miner.filters import FilterNote, Filters, check_left, merge_notes
 from miner.partitions import (
     PROFILE_COLUMNS,
     SAMPLE_ROWS,
     Description,
-    describe,
+    describe_filtered,
     partial_frames,
     partial_from,
     plan_from,
@@ -115,8 +116,13 @@ def run_spark(
     master: str | None = None,
     partitions: int | None = None,
     as_of: str | None = None,
+    filters: Filters | None = None,
 ) -> tuple[Results, LoadReport]:
-    """Load and analyse ``path`` with Spark; return the same results as the embedded engine."""
+    """Load and analyse ``path`` with Spark; return the same results as the embedded engine.
+
+    ``filters`` (whole tickets) are applied in each partition right after loading, in both passes.
+    """
+    filters = filters or Filters()
     from pyspark.sql import functions as F
 
     spark = session(master)
@@ -138,8 +144,8 @@ def run_spark(
 
     # Pass one: read every partition, report what the plan needs.
     src = first.source
-    first_pass = by_case.mapInPandas(_profile_partition(path, kind, header, notes, source, src, options), schema="payload string")
-    descriptions = []
+    first_pass = by_case.mapInPandas(_profile_partition(path, kind, header, notes, source, src, options, filters), schema="payload string")
+    descriptions, filtered = [], []
     for row in first_pass.collect():
         doc = json.loads(row.payload)
         if "error" in doc:
@@ -147,10 +153,16 @@ def run_spark(
         stats = {**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])}
         descriptions.append(Description(LoadReport.from_dict(doc["report"]), stats, doc["activities"],
                                         pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"], doc.get("latest_us")))
+        filtered.append([FilterNote(*n) for n in doc.get("filtered", [])])
+    removed = merge_notes(filtered)
+    check_left(removed)  # before the plan, which needs tickets
     plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False, as_of=as_of)
+    if filters:
+        report.notes.extend(n.text() for n in removed)
+        report.flags.extend(filters.flags())
 
     # Pass two: analyse every partition; measures are reduced where they are.
-    out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan), schema=OUT_SCHEMA).cache()
+    out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan, filters), schema=OUT_SCHEMA).cache()
     parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload").collect())
     measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
         F.count(F.lit(1)).alias("count"),
@@ -224,17 +236,18 @@ def _text_table(frame: pd.DataFrame, header: list[str], notes: list[str]) -> Tex
     return TextTable(pa.table(columns), rows, list(header), [], list(notes))
 
 
-def _profile_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions):  # type: ignore[no-untyped-def]
+def _profile_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions,  # type: ignore[no-untyped-def]
+                       filters: Filters):
     def run(batches):  # type: ignore[no-untyped-def]
         frame = pd.concat(list(batches), ignore_index=True)
         if frame.empty:
             return
         try:
             log, report = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
+            log, described, removed = describe_filtered(log, report, filters)
         except VsmError as exc:
             yield pd.DataFrame({"payload": [json.dumps({"error": str(exc)})]})
             return
-        described = describe(log, report)
         stats = described.stats
         doc = {
             "report": report.to_dict(),
@@ -243,6 +256,7 @@ def _profile_partition(path: str, kind: str, header: list[str], notes: list[str]
             "profile": described.profile.to_dict("records"),
             "columns": described.columns,
             "latest_us": described.latest_us,
+            "filtered": [[n.filter, n.tickets_before, n.removed] for n in removed],
         }
         yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
 
@@ -257,7 +271,8 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
     return log, report
 
 
-def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions, plan: Plan):  # type: ignore[no-untyped-def]
+def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions, plan: Plan,  # type: ignore[no-untyped-def]
+                       filters: Filters):
     def run(batches):  # type: ignore[no-untyped-def]
         from pyspark import TaskContext
 
@@ -267,6 +282,10 @@ def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str]
         pid = TaskContext.get().partitionId()
         try:
             log, _ = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
+            if filters:
+                log, _ = filters.apply(log, allow_empty=True)
+                if not len(log):
+                    return
             part = analyse(log, plan)
         except VsmError as exc:
             yield _rows(kind="error", pid=pid, name=str(exc))

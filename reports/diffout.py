@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from miner.diff import Diff, metric
+from miner.diff import HIGHER_IS_BETTER, Diff, metric, worse
 from reports.jsonout import SCHEMA_VERSION, _clean
 
 LABELS = {
@@ -22,7 +22,7 @@ LABELS = {
     "fitness": "fitness",
     "conforming_share": "conforming share",
 }
-SHARES = {"rework_rate", "reopen_rate", "pingpong_rate", "flow_efficiency", "wait_share", "conforming_share"}
+SHARES = {"rework_rate", "reopen_rate", "pingpong_rate", "flow_efficiency", "wait_share", "conforming_share", "share"}
 
 
 def fmt(name: str, value: Any) -> str:
@@ -56,35 +56,41 @@ def _line(label: str, name: str, r: dict[str, Any]) -> str:
     return f"  {label}: no clear change ({both})"
 
 
-def _changes(d: Diff) -> list[str]:
-    """One line per significant change, most telling first: overall metrics, streams, groups, steps, states, variants."""
+def significant(d: Diff) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every significant change as (label, unit name for :func:`fmt`, compared value), most telling first:
+    overall metrics, streams, groups, steps, states, variants."""
     out = []
     m = d.metrics
     for r in m[m["stream"].isna()].to_dict("records"):
         if r["significant"]:
-            out.append(_line(LABELS.get(r["name"], r["name"]), r["name"], r))
+            out.append((LABELS.get(r["name"], r["name"]), r["name"], r))
     for r in m[m["stream"].notna()].to_dict("records"):
         if r["significant"]:
-            out.append(_line(f"{LABELS.get(r['name'], r['name'])} [{r['stream']}]", r["name"], r))
+            out.append((f"{LABELS.get(r['name'], r['name'])} [{r['stream']}]", r["name"], r))
     for g in d.groups.to_dict("records") if len(d.groups) else []:
         for key, what in (("time_per_visit_h", "time per visit"), ("downstream_h", "wait and rework after its hand-offs")):
             r = g[key]
             if r["significant"]:
-                out.append(_line(f"{g['group']}: {what} (median)", "h", r))
+                out.append((f"{g['group']}: {what} (median)", "h", r))
         b = g.get("bounced_back")
         if isinstance(b, dict) and b["significant"]:
-            out.append(_line(f"{g['group']}: hand-offs bounced back", "rework_rate", b))
+            out.append((f"{g['group']}: hand-offs bounced back", "rework_rate", b))
     for r in d.steps.to_dict("records") if len(d.steps) else []:
         if r["significant"]:
             what = "time" if r["measure"] == "time_h" else "wait"
-            out.append(_line(f"step {r['step']} ({r['label']}) of {r['stream']}: {what} (median)", "h", r))
+            out.append((f"step {r['step']} ({r['label']}) of {r['stream']}: {what} (median)", "h", r))
     for r in d.states.to_dict("records") if len(d.states) else []:
         if r["significant"]:
-            out.append(_line(f"time in {r['state']} states per ticket (mean)", "h", r))
+            out.append((f"time in {r['state']} states per ticket (mean)", "h", r))
     for r in d.variants.to_dict("records") if len(d.variants) else []:
         if r["significant"]:
-            out.append(_line(f"variant {' → '.join(r['variant'][:6])}{' …' if len(r['variant']) > 6 else ''}", "rework_rate", r))
+            out.append((f"variant {' → '.join(r['variant'][:6])}{' …' if len(r['variant']) > 6 else ''}", "share", r))
     return out
+
+
+def _changes(d: Diff) -> list[str]:
+    """One line per significant change (:func:`significant`)."""
+    return [_line(label, name, r) for label, name, r in significant(d)]
 
 
 def diff_text(d: Diff, *, top: int = 10) -> str:
@@ -141,7 +147,8 @@ def _side(side: Any) -> dict[str, Any]:
     r = side.results
     return {"label": side.label, "source": side.source, "tickets": len(r.tickets),
             "delivered": int(r.lead_time_s.get("tickets") or 0), "open": int(r.open_tickets["tickets"]),
-            "opened_from": side.period[0], "opened_to": side.period[1], "as_of": r.open_tickets.get("as_of")}
+            "opened_from": side.period[0], "opened_to": side.period[1], "as_of": r.open_tickets.get("as_of"),
+            "flags": list(side.flags)}
 
 
 METRIC_KEYS = ["name", "stream", "before", "after", "change", "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "direction"]
@@ -210,3 +217,217 @@ def diff_tables(diffs: list[Diff]) -> dict[str, pd.DataFrame]:
             frame.insert(0, "before_label", d.before.label)
             out[name].append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in out.items()}
+
+
+# --- HTML (vsm diff -o diff.html): the report's look, one offline file ---------------------------------------
+
+
+def _signed(name: str, value: Any) -> str:
+    """A change as people read it: +1.2 pp for shares, +3.4 h for times, +0.012 for fitness."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    if name in SHARES:
+        return f"{sign}{abs(value) * 100:.1f} pp"
+    if name == "fitness":
+        return f"{sign}{abs(value):.3f}"
+    if name == "tickets":
+        return f"{sign}{abs(int(value)):,}"
+    return sign + _h(abs(float(value)))
+
+
+def _verdict(name: str, r: dict[str, Any]) -> str:
+    """CSS class of a compared value: better, worse, or same (no clear change)."""
+    if not r.get("significant"):
+        return "same"
+    if name in ("share", "tickets"):
+        return "moved"
+    return "worse" if worse(name if name in HIGHER_IS_BETTER else "h", r) else "better"
+
+
+def _row(label: str, name: str, r: dict[str, Any]) -> dict[str, Any]:
+    """One compared value, formatted for the page."""
+    r = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+    low, high = r.get("ci_low"), r.get("ci_high")
+    q = r.get("p_adjusted")
+    return {"label": label, "before": fmt(name, r.get("before")), "after": fmt(name, r.get("after")),
+            "change": _signed(name, r.get("change")) if r.get("change") is not None else "–",
+            "ci": (f"{_signed(name, low)} to {_signed(name, high)}" if low is not None and high is not None
+                   else "none (rank test)" if q is not None else "–"),
+            "p": "–" if q is None else ("<0.001" if q < 0.001 else f"{q:.3f}"),
+            "verdict": _verdict(name, r), "direction": r.get("direction") or "none"}
+
+
+def _metric_rows(d: Diff, stream: str | None) -> list[dict[str, Any]]:
+    m = d.metrics
+    rows = m[m["stream"].isna()] if stream is None else m[m["stream"] == stream]
+    return [_row(LABELS.get(r["name"], r["name"]), r["name"], r) for r in rows.to_dict("records")]
+
+
+def _km_curve(side: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Kaplan–Meier survival of one side's lead times (hours), open tickets censored."""
+    from scipy import stats
+
+    t = side.results.tickets
+    x, e = t["lead_time_s"].to_numpy(dtype=float) / 3600, t["delivered"].to_numpy(dtype=bool)
+    if not e.any():
+        return None
+    sf = stats.ecdf(stats.CensoredData(uncensored=x[e], right=x[~e])).sf
+    return np.asarray(sf.quantiles, float), np.asarray(sf.probabilities, float)
+
+
+def _survival_chart(d: Diff) -> Any:
+    """Share of tickets not yet delivered against time since opening, before and after (log time)."""
+    from reports.charts import DURATION_TICKS, _figure, _svg, with_style
+
+    @with_style
+    def draw() -> Any:
+        fig = _figure(13, 3.0, bottom=0.18)
+        ax = fig.add_subplot()
+        for side, colour in ((d.before, "#6b7280"), (d.after, "#2563eb")):
+            curve = _km_curve(side)
+            if curve is None:
+                continue
+            x, y = curve
+            keep = x > 0
+            ax.step(np.maximum(x[keep], 1 / 60) * 3600, y[keep], where="post", color=colour, linewidth=1.6, label=side.label)
+        ax.axhline(0.5, color="#d1d5db", linewidth=0.8, zorder=0)
+        ax.axhline(0.1, color="#d1d5db", linewidth=0.8, zorder=0)
+        ax.set_xscale("log")
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in DURATION_TICKS if lo <= t[0] <= hi]
+        ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+        ax.minorticks_off()
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("time since the ticket was opened (log scale); the median is where a curve crosses 50%, p90 where it crosses 10%")
+        ax.set_ylabel("not yet delivered")
+        ax.legend(frameon=False, fontsize=9)
+        return _svg(fig, "Kaplan–Meier: share of tickets not yet delivered, before and after")
+
+    return draw()
+
+
+def _trend_chart(diffs: list[Diff]) -> Any:
+    """--by: the Kaplan–Meier median and p90 of lead time, and the headline rates, per period."""
+    from reports.charts import _figure, _svg, with_style
+
+    labels = [diffs[0].before.label, *(d.after.label for d in diffs)]
+
+    def series(name: str) -> list[float]:
+        first = metric(diffs[0], name)
+        values = [first["before"] if first else None] + [(metric(d, name) or {}).get("after") for d in diffs]
+        return [np.nan if v is None else float(v) for v in values]
+
+    @with_style
+    def draw() -> Any:
+        fig = _figure(13, 3.2, left=0.05, bottom=0.25, right=0.99, top=0.9)
+        x = np.arange(len(labels))
+        ax = fig.add_subplot(1, 2, 1)
+        for name, colour in (("lead_time_median_h", "#2563eb"), ("lead_time_p90_h", "#93c5fd")):
+            ax.plot(x, series(name), marker="o", color=colour, label=LABELS[name] + " (Kaplan–Meier)")
+        ax.set_ylabel("hours")
+        ax.set_title("lead time")
+        ax.set_ylim(bottom=0)
+        ax2 = fig.add_subplot(1, 2, 2)
+        for name, colour in (("rework_rate", "#dc2626"), ("reopen_rate", "#f97316"), ("pingpong_rate", "#a855f7"),
+                             ("flow_efficiency", "#059669")):
+            ax2.plot(x, [v * 100 for v in series(name)], marker="o", color=colour, label=LABELS[name])
+        ax2.set_ylabel("%")
+        ax2.set_title("rates")
+        ax2.set_ylim(bottom=0)
+        for a in (ax, ax2):
+            # A week reads by its first day (the table below gives both).
+            a.set_xticks(x, [str(lab).split("/")[0] for lab in labels], rotation=30 if len(labels) > 6 else 0,
+                         ha="right" if len(labels) > 6 else "center")
+            a.legend(frameon=False, fontsize=8)
+        fig.subplots_adjust(wspace=0.18)
+        return _svg(fig, "Trend per period: lead time and rates")
+
+    return draw()
+
+
+def _pair_context(d: Diff, *, top: int, detail: bool) -> dict[str, Any]:
+    """The page's figures for one comparison; ``detail`` adds the per-stream, step, state, group and variant tables."""
+    b, a = d.before, d.after
+    changes = [_row(label, name, r) for label, name, r in significant(d)]
+    out: dict[str, Any] = {
+        "before": _side(b), "after": _side(a), "alpha": d.alpha, "changes": changes,
+        "moved": [m["reason"] for m in d.moved_bottlenecks], "notes": d.notes,
+        "headline": _metric_rows(d, None),
+    }
+    lead = [r for r in out["headline"] if r["label"] in (LABELS["lead_time_median_h"], LABELS["lead_time_p90_h"])]
+    out["lead"] = lead
+    if not detail:
+        return out
+    m = d.metrics
+    streams = sorted(set(m.loc[m["stream"].notna(), "stream"].astype(str)))
+    out["streams"] = [{"name": s, "rows": _metric_rows(d, s)} for s in streams]
+    out["steps"] = [_row(f"{r['stream']}: step {r['step']} ({r['label']}), {'time' if r['measure'] == 'time_h' else 'wait'} (median)", "h", r)
+                    for r in (d.steps.to_dict("records") if len(d.steps) else [])]
+    out["states"] = [_row(f"{r['state']} (mean per delivered ticket)", "h", r) for r in (d.states.to_dict("records") if len(d.states) else [])]
+    groups = []
+    for g in d.groups.to_dict("records") if len(d.groups) else []:
+        groups.append({"group": g["group"], "visits": f"{g['visits_before']:,} → {g['visits_after']:,}",
+                       "own": _row("own time per visit", "h", g["time_per_visit_h"]),
+                       "down": _row("after its hand-offs", "h", g["downstream_h"]),
+                       "moved": any(mb["group"] == g["group"] for mb in d.moved_bottlenecks)})
+    groups.sort(key=lambda g: (not g["moved"], g["own"]["verdict"] == "same" and g["down"]["verdict"] == "same", g["group"]))
+    out["groups"] = groups
+    out["variants"] = [{**_row(" → ".join(r["variant"]), "share", r), "kind": r["change_kind"],
+                        "tickets": f"{r['before_tickets']:,} → {r['after_tickets']:,}"}
+                       for r in (d.variants.to_dict("records") if len(d.variants) else [])]
+    out["open"] = (int(b.results.open_tickets["tickets"]), int(a.results.open_tickets["tickets"]))
+    out["survival"] = _survival_chart(d)
+    out["top"] = top
+    return out
+
+
+def diff_html(diffs: list[Diff], *, title: str | None = None, top: int = 10) -> str:
+    """``vsm diff -o``: one offline HTML file in the report's look (its CSS), "what changed" first.
+
+    With --by, a trend chart of every period, then what changed between each
+    pair of consecutive periods, and the full tables for the latest pair.
+    """
+    from datetime import UTC, datetime
+
+    from markupsafe import Markup
+
+    from reports.html import _static
+
+    last = diffs[-1]
+    context = {
+        "title": title or (f"What changed: {last.before.label} → {last.after.label}" if len(diffs) == 1
+                           else f"What changed, period by period: {diffs[0].before.label} to {last.after.label}"),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "pairs": [_pair_context(d, top=top, detail=d is last) for d in diffs],
+        "trend": _trend_chart(diffs) if len(diffs) > 1 else None,
+        "periods": _periods(diffs) if len(diffs) > 1 else [],
+        "css": Markup(_static("report.css")),
+        # No script at all: the page needs none.
+        "csp": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; base-uri 'none'; form-action 'none'",
+    }
+    return _diff_template().render(**context)
+
+
+def _periods(diffs: list[Diff]) -> list[dict[str, Any]]:
+    """--by: one row per period with its tickets and headline figures."""
+    sides = [diffs[0].before, *(d.after for d in diffs)]
+    rows = []
+    for i, side in enumerate(sides):
+        d, key = (diffs[0], "before") if i == 0 else (diffs[i - 1], "after")
+        values = {name: fmt(name, (metric(d, name) or {}).get(key)) for name in LABELS}
+        rows.append({"label": side.label, "open": int(side.results.open_tickets["tickets"]), **values})
+    return rows
+
+
+def _diff_template() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from reports.units import human, pct
+
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["human"] = human
+    env.filters["pct"] = pct
+    env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
+    return env.get_template("diff.html.j2")

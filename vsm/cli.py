@@ -107,8 +107,6 @@ def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
 
 def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
-    if _filtered(kwargs):
-        return ""
     if kwargs.get("engine") == "spark":
         return " on Spark"
     from miner.parallel import workers_for
@@ -143,14 +141,14 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
     as_of = kwargs.pop("as_of", None)
     results = report = None
-    if _filtered(kwargs):
-        engine, workers = "embedded", 1  # filters run on the whole canonical table, in this process
+    filters = _filters(kwargs)
     if engine == "spark":
         from miner.spark import run_spark
 
         source, options = _load_options(kwargs)
         results, report = run_spark(export, source=source, options=options, mapping=mapping_path, design=design,
-                                    stream_by=stream_by, master=master, partitions=partitions, as_of=as_of)
+                                    stream_by=stream_by, master=master, partitions=partitions, as_of=as_of,
+                                    filters=filters)
     else:
         from miner.parallel import NotSplittable, run_parallel, workers_for
 
@@ -160,7 +158,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
             # NotSplittable: read it whole, in this process: the same results, or the right error message.
             with contextlib.suppress(NotSplittable):
                 results, report = run_parallel(export, source=source, options=options, mapping=mapping_path, design=design,
-                                               stream_by=stream_by, workers=n, as_of=as_of)
+                                               stream_by=stream_by, workers=n, as_of=as_of, filters=filters)
     if results is None:
         from miner.discovery import make_plan, run
 
@@ -202,22 +200,26 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     import connectors
 
     _warm_statistics()
+    filters = _filters(kwargs)  # a bad date or pattern fails before the export is read
     source, options = _load_options(kwargs)
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
         _warn(warning)
-    if _filtered(kwargs):
-        from miner.filters import apply_filters
-
-        log, notes = apply_filters(log, date_from=kwargs.get("date_from"), date_to=kwargs.get("date_to"),
-                                   window_by=kwargs.get("window_by") or "opened", where=kwargs.get("where") or ())
+    if filters:
+        log, notes = filters.apply(log)
         report.notes.extend(n.text() for n in notes)
+        report.flags.extend(filters.flags())
     return log, report
 
 
-def _filtered(kwargs: dict[str, Any]) -> bool:
-    """Were ticket filters given? Then the export is read in one process (the engines do not filter yet)."""
-    return bool(kwargs.get("date_from") or kwargs.get("date_to") or kwargs.get("where"))
+def _filters(kwargs: dict[str, Any]) -> Any:
+    """The ticket filters given in ``kwargs`` (miner.filters.Filters, checked), applied by every engine."""
+    from miner.filters import Filters
+
+    filters = Filters(kwargs.get("date_from"), kwargs.get("date_to"), kwargs.get("window_by") or "opened",
+                      tuple(kwargs.get("where") or ()))
+    filters.check()
+    return filters
 
 
 def _check_mapping(path: str | None) -> None:
@@ -261,7 +263,8 @@ def _write_output(text: str, path: str, export: str) -> None:
 OUTPUT_RULE = "'-' is stdout; the folder it goes into must exist."
 
 
-def _check_outputs(export: str, files: dict[str, str | None], folders: dict[str, str | None] | None = None) -> None:
+def _check_outputs(export: str, files: dict[str, str | None], folders: dict[str, str | None] | None = None, *,
+                   csv_names: list[str] | None = None) -> None:
     """Refuse, before any work, an output vsm could not write, or would write over the export or another output.
 
     One rule for every output (OUTPUT_RULE): '-' is stdout, and the folder a
@@ -294,7 +297,7 @@ def _check_outputs(export: str, files: dict[str, str | None], folders: dict[str,
         if folder == "-":
             raise BadOption(f"{option} needs a folder to write files into, not '-'")
         check_writable(Path(folder), folder=True)
-        for name in _folder_files(option):
+        for name in (csv_names if csv_names is not None and option == "--csv-dir" else _folder_files(option)):
             path = Path(folder) / name
             check_not_input(path, (export,))
             if path.parent.is_dir():
@@ -810,16 +813,19 @@ def _convert_sample(path: str, form: str) -> None:
               help="Exit 1 when a metric got significantly worse, e.g. 'lead_time_median_h:+10%,reopen_rate:worse' (--by: the latest period).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Rows shown per table.")
 @click.option("--csv-dir", metavar="DIR", type=click.Path(file_okay=False), help="Also write the diff's tables as CSV files into DIR.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PATH|-",
+              help=f"Also write the diff as one offline HTML file. {OUTPUT_RULE}")
+@click.option("--title", metavar="TEXT", help="Title of the HTML page (default: what is compared).")
 def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | None, stream_by: str | None, split_date: str | None,
          by: str | None, alpha: float, as_of: str | None, json_path: str | None, fail_on: str | None, top: int,
-         csv_dir: str | None, **kwargs: Any) -> None:
+         csv_dir: str | None, output: str | None, title: str | None, **kwargs: Any) -> None:
     """Did the change work? Compare two exports, or one export before and after a date or period by period.
 
     Lead time, rework, reopen and ping-pong rates, flow efficiency, conformance, steps, states, variants and
     groups, overall and per stream, each called a change only when significant (Benjamini–Hochberg); names a
     group that got faster by pushing its waiting downstream. Filters apply to both sides.
 
-    Example: vsm diff before.csv after.csv  |  vsm diff incidents.csv --split 2025-03-01 --json diff.json
+    Example: vsm diff before.csv after.csv -o diff.html  |  vsm diff incidents.csv --split 2025-03-01 --json diff.json
     """
     from connectors.errors import BadOption
     from miner.design import load_design
@@ -835,7 +841,8 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
     if len(exports) == 1 and bool(split_date) == bool(by):
         raise BadOption("with one export, give --split DATE or --by month|quarter|week (not both)")
     for export in exports:
-        _check_outputs(export, {"--json": json_path}, {"--csv-dir": csv_dir})
+        _check_outputs(export, {"-o": output, "--json": json_path}, {"--csv-dir": csv_dir},
+                       csv_names=[f"{name}.csv" for name in DIFF_TABLES])
     _check_mapping(mapping_path)
     design = load_design(design_path)
     if len(exports) == 2:
@@ -847,7 +854,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         check_overlap(lb, la, exports)
         plan = make_plan(lb, mapping_path, stream_by=stream_by, source=rb.source, design=design, as_of=as_of)
         plan_after = make_plan(la, mapping_path, stream_by=plan.stream_column or stream_by, source=ra.source, design=design, as_of=as_of)
-        sides = [(analyse_side(lb, plan, exports[0], rb.source), analyse_side(la, plan_after, exports[1], ra.source))]
+        sides = [(analyse_side(lb, plan, exports[0], rb.source, rb.flags), analyse_side(la, plan_after, exports[1], ra.source, ra.flags))]
     else:
         log, report_ = _load(exports[0], kwargs)
         for note in (n for n in report_.notes if n.startswith("Filter ")):
@@ -855,16 +862,20 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
         if split_date:
             early, late = split_log(log, split_date)
-            sides = [(analyse_side(early, plan, f"opened before {split_date}", report_.source),
-                      analyse_side(late, plan, f"opened on or after {split_date}", report_.source))]
+            sides = [(analyse_side(early, plan, f"opened before {split_date}", report_.source, report_.flags),
+                      analyse_side(late, plan, f"opened on or after {split_date}", report_.source, report_.flags))]
         else:
-            cut = [analyse_side(part, plan, label, report_.source) for label, part in periods(log, by)]
+            cut = [analyse_side(part, plan, label, report_.source, report_.flags) for label, part in periods(log, by)]
             sides = list(zip(cut, cut[1:], strict=False))
     for warning in [*plan.mapping.warnings, *design.warnings]:
         _warn(warning)
     diffs = [compare_sides(b, a, alpha) for b, a in sides]
-    if json_path != "-":
+    if "-" not in (json_path, output):
         click.echo(diff_text(diffs[0], top=top) if len(diffs) == 1 else trend_text(diffs, top=top), nl=False)
+    if output:
+        from reports.diffout import diff_html
+
+        _write_output(diff_html(diffs, title=title, top=top), output, exports[0])
     if json_path:
         _write_json(diff_document(diffs), json_path, exports[0])
     if csv_dir:

@@ -107,3 +107,27 @@ def test_csv_dir_writes_the_diff_tables(exports: dict[str, Path]) -> None:
     metrics = pd.read_csv(out_dir / "diff_metrics.csv")
     overall = metrics[metrics["stream"].isna()].set_index("name")
     assert overall.loc["flow_efficiency", "direction"] == "down" and overall.loc["reopen_rate", "direction"] == "none"
+
+
+def test_html_json_and_csv_follow_the_output_rules(exports: dict[str, Path]) -> None:
+    """Every output is checked before any export is read; '-' is stdout; two outputs on one path are refused."""
+    folder = exports["folder"]
+    code, _, err = run(exports["before"], exports["after"], "-o", "-", "--json", "-")
+    assert code == 2 and "--json and -o both write stdout" in err
+    code, _, err = run(exports["before"], exports["after"], "-o", folder / "missing" / "d.html")
+    assert code == 2 and "does not exist" in err
+    (folder / "out").mkdir(exist_ok=True)
+    code, _, err = run(exports["before"], exports["after"], "-o", folder / "out" / "diff_metrics.csv", "--csv-dir", folder / "out")
+    assert code == 2 and "both write" in err
+    code, _, err = run(exports["before"], exports["after"], "-o", exports["after"])
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    code, out, _ = run(exports["before"], exports["after"], "-o", "-")
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and "What changed" in out and "\nBefore: " not in out
+
+
+def test_filter_flags_are_recorded_to_reproduce_the_run(exports: dict[str, Path]) -> None:
+    code, out, _ = run(exports["both"], "--split", "2025-02-03", "--where", "priority=P2,P3", "--from", "2025-01-06", "--json", "-")
+    assert code == 0
+    doc = json.loads(out)
+    for side in ("before", "after"):
+        assert doc[side]["flags"][-2:] == ["--from 2025-01-06", "--where priority=P2,P3"]

@@ -20,6 +20,7 @@ import connectors
 import miner.discovery as discovery
 import miner.parallel as parallel
 from miner.discovery import make_plan, run
+from miner.filters import Filters
 from miner.parallel import NotSplittable, run_parallel, workers_for
 from reports.jsonout import compare_document, dumps
 from tests.conftest import SAMPLE_LOGS, run_cli
@@ -234,3 +235,55 @@ def test_runs_of_cases_cut_only_between_cases():
         seen = [set(p["case_id"].astype(str)) for p in pieces]
         assert all(a.isdisjoint(b) for i, a in enumerate(seen) for b in seen[i + 1:])  # no case in two pieces
         assert pd.concat(pieces, ignore_index=True)["source_row"].tolist() == log["source_row"].tolist()
+
+
+def whole_filtered(path, filters) -> dict:
+    log, report = connectors.load(path)
+    log, notes = filters.apply(log)
+    report.notes.extend(n.text() for n in notes)
+    report.flags.extend(filters.flags())
+    return document(report, run(log, make_plan(log, source=report.source, design=True)))
+
+
+@pytest.mark.parametrize(("name", "filters"), [
+    ("servicenow_audit.csv", Filters(date_from="2025-01-10", where=("priority=re:^[12]",))),
+    ("service_desk_events.csv", Filters(date_to="2025-02-15", window_by="resolved")),
+    # One ticket left: most partitions lose every ticket.
+    ("service_desk_events.csv", Filters(where=("case_id=INC10001",))),
+])
+def test_filters_in_workers_equal_one_process(small_sample, name, filters):
+    """Each worker filters its partitions of whole tickets; the JSON (results, filter notes and flags) is the one process's."""
+    path = SAMPLE_LOGS / name
+    results, report = run_parallel(str(path), workers=2, partitions=5, filters=filters)
+    got = document(report, results)
+    assert got == whole_filtered(path, filters)
+    notes = [n for n in got["load"]["notes"] if n.startswith("Filter ")]
+    assert len(notes) == (2 if len(filters.where) == 1 and filters.date_from else 1)
+    assert got["input"]["flags"][-len(filters.flags()):] == filters.flags()
+
+
+def test_filters_that_leave_no_ticket_fail_in_workers_as_in_one_process(tmp_path):
+    path = SAMPLE_LOGS / "servicenow_audit.csv"
+    one = run_cli("compare", path, "--workers", "1", "--from", "2031-01-01")
+    two = run_cli("compare", path, "--workers", "2", "--from", "2031-01-01")
+    assert one.exit_code == two.exit_code == 2
+    assert two.stderr == one.stderr and "no tickets are left after the filters" in one.stderr
+
+
+def test_the_cli_with_filters_and_workers_writes_what_one_process_writes(tmp_path):
+    path = SAMPLE_LOGS / "servicenow_audit.csv"
+    args = ("--where", "priority=re:^[12]", "--from", "2025-01-10")
+    one = run_cli("compare", path, *args, "--workers", "1", "--json", tmp_path / "one.json")
+    two = run_cli("compare", path, *args, "--workers", "2", "--json", tmp_path / "two.json")
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two")]
+    for doc in docs:
+        doc.pop("generated_at")
+    assert docs[0] == docs[1]
+    assert docs[0]["input"]["flags"][-2:] == ["--from 2025-01-10", "--where 'priority=re:^[12]'"]
+
+
+def test_filters_that_leave_no_ticket_are_refused_by_the_workers_themselves(small_sample):
+    with pytest.raises(connectors.errors.BadOption, match="no tickets are left after the filters"):
+        run_parallel(str(SAMPLE_LOGS / "servicenow_audit.csv"), workers=2, partitions=3, filters=Filters(date_from="2031-01-01"))
