@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
@@ -100,7 +102,7 @@ def _policy(retries: int) -> _Retry:
     )
 
 
-class _Header(requests.auth.AuthBase):
+class _Header(AuthBase):
     """The Authorization header, set as ``auth`` so that requests never swaps in a ``.netrc`` login."""
 
     def __init__(self, value: str) -> None:
@@ -141,7 +143,7 @@ class Client:
         self._last = float("-inf")
         self._policy = _policy(self.retries)
         self._policy.wait = self._wait
-        self._adapter = requests.adapters.HTTPAdapter(max_retries=self._policy)
+        self._adapter = HTTPAdapter(max_retries=self._policy)
         self._session = requests.Session()
         self._session.auth = _Header(self.authorization)
         self._session.headers.update({"Accept": "application/json", "User-Agent": "vsm"})
