@@ -1,37 +1,48 @@
-"""A small, careful HTTP client for the pullers, on the standard library alone.
+"""The pullers' HTTP client, on ``requests`` with urllib3's ``Retry``.
 
-* TLS is verified (the default context); ``http://`` only for localhost, for tests.
+* TLS is verified against requests' CA bundle (certifi; ``REQUESTS_CA_BUNDLE``
+  names another, e.g. a company's); ``http://`` only for localhost, for tests.
 * Credentials travel in one header and never appear in messages: every error
   text passes through :meth:`Client.redact`. Redirects are not followed, so a
   credential is never replayed to another host, and a ``Link`` to another
   origin is refused.
-* 429 waits as ``Retry-After`` says (capped), else backs off exponentially with
-  jitter; 5xx, dropped connections and timeouts are retried a bounded number
-  of times. 401 and 403 are one-line errors naming the variables to set.
+* Retries are urllib3's ``Retry``, mounted on the session's adapter: 429 and
+  5xx answers, refused or reset connections and timeouts are retried at most
+  ``RETRIES`` times; a certificate that does not verify is not retried.
+  Three rules are this module's own, as ``Retry`` cannot say them:
+  every wait goes through :func:`sleep` and keeps the API's pace (so the pull
+  counts its waits and tests need not wait); ``Retry-After`` is honoured on
+  429 and 503 up to ``MAX_WAIT_S``, else the backoff has full jitter from the
+  first retry on (urllib3's first retry does not wait); and a body cut short
+  mid-page, which urllib3 meets only after it handed the answer over, is
+  retried by :meth:`Client.get` from the same ``Retry``, so that one budget
+  bounds all the retries of a request.
+* 401 and 403 are one-line errors naming the variables to set.
 """
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import json
 import random
 import re
-import socket
-import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError
+from urllib3.util.retry import Retry
 
 from connectors.errors import BadOption, VsmError
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 RETRIES = 6  # attempts after the first, for 429, 5xx and dropped connections
-BACKOFF_S = 1.0  # the first backoff; doubles per attempt, with full jitter
-MAX_WAIT_S = 120.0  # the longest single wait, whatever Retry-After asks
+BACKOFF_S = 1.0  # the first backoff's bound; doubles per attempt, with full jitter
+MAX_WAIT_S = 120  # the longest single wait, whatever Retry-After asks
 TIMEOUT_S = 60.0
 
 # Tests replace this to run without waiting.
@@ -54,9 +65,52 @@ def check_base_url(url: str, what: str) -> str:
     return url.rstrip("/")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None  # the 3xx reaches the caller as an HTTPError
+class _Retry(Retry):
+    """urllib3's ``Retry`` whose waits are this module's: Retry-After on 429 and 503 (capped), else full jitter.
+
+    ``wait`` receives the seconds to wait and waits them; ``new`` hands it on, as urllib3 makes a new
+    ``Retry`` at every attempt."""
+
+    RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
+    wait: Callable[[float], None] = staticmethod(lambda seconds: sleep(seconds))
+
+    def new(self, **kw: Any) -> _Retry:
+        retry = super().new(**kw)
+        retry.wait = self.wait
+        return retry
+
+    def get_backoff_time(self) -> float:
+        """Full jitter: uniform up to ``backoff_factor * 2**(retries - 1)``, from the first retry on."""
+        return random.uniform(0, min(MAX_WAIT_S, self.backoff_factor * 2 ** max(len(self.history) - 1, 0)))
+
+    def sleep(self, response: Any = None) -> None:
+        seconds = None
+        if response is not None and response.status in self.RETRY_AFTER_STATUS_CODES:
+            try:
+                seconds = self.get_retry_after(response)
+            except InvalidHeader:  # a Retry-After that is neither seconds nor a date: back off instead
+                seconds = None
+        self.wait(min(self.get_backoff_time() if seconds is None else seconds, MAX_WAIT_S))
+
+
+def _policy(retries: int) -> _Retry:
+    """The retry rules: 429 and 5xx on GET; connection errors; never a redirect or a TLS failure."""
+    return _Retry(
+        total=retries, other=0, redirect=False, allowed_methods={"GET"},
+        status_forcelist=[429, *range(500, 600)], raise_on_status=False,
+        backoff_factor=BACKOFF_S,  # the caps are MAX_WAIT_S, in _Retry (urllib3 1.26 takes no backoff_max)
+    )
+
+
+class _Header(AuthBase):
+    """The Authorization header, set as ``auth`` so that requests never swaps in a ``.netrc`` login."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.value
+        return request
 
 
 @dataclass
@@ -87,9 +141,14 @@ class Client:
     def __post_init__(self) -> None:
         self._origin = _origin(self.base_url)
         self._last = float("-inf")
-        self._opener = urllib.request.build_opener(
-            _NoRedirect(), urllib.request.HTTPSHandler(context=ssl.create_default_context())
-        )
+        self._policy = _policy(self.retries)
+        self._policy.wait = self._wait
+        self._adapter = HTTPAdapter(max_retries=self._policy)
+        self._session = requests.Session()
+        self._session.auth = _Header(self.authorization)
+        self._session.headers.update({"Accept": "application/json", "User-Agent": "vsm"})
+        for prefix in ("https://", "http://"):
+            self._session.mount(prefix, self._adapter)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by '***'."""
@@ -106,62 +165,63 @@ class Client:
         """GET ``url`` (of this client's origin) as JSON, retrying what is worth retrying."""
         if _origin(url) != self._origin:
             raise PullError(f"the API pointed to another site ({_origin(url)}); vsm does not send credentials there")
-        request = urllib.request.Request(url, headers={
-            "Accept": "application/json", "Authorization": self.authorization, "User-Agent": "vsm",
-        })
         shown = self.redact(urllib.parse.urlsplit(url).path)
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            pause = self._last + self.min_interval - time.monotonic()
-            if pause > 0:
-                sleep(pause)
-            self._last = time.monotonic()
+        retry = self._policy
+        self._pace()  # a retry's wait keeps the pace too (_wait)
+        while True:
+            self._adapter.max_retries = retry  # a page cut short retries on what the earlier attempts left
             try:
-                with self._opener.open(request, timeout=TIMEOUT_S) as reply:
-                    data = reply.read()
-                    headers = {k: v for k, v in reply.headers.items()}
-                    status = reply.status
-            except urllib.error.HTTPError as exc:
-                status, headers = exc.code, {k: v for k, v in (exc.headers or {}).items()}
-                detail = _detail(exc)
-                if status in (401, 403):
-                    raise PullError(
-                        f"{shown}: the server answered {status} ({'not signed in' if status == 401 else 'forbidden'}); "
-                        f"{self.credential_hint}"
-                    ) from None
-                if (status == 429 or status >= 500) and not last:
-                    self._wait(attempt, headers.get("Retry-After") if status in (429, 503) else None)
-                    continue
-                raise PullError(self.redact(f"{shown}: the server answered {status}{detail}")) from None
-            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise PullError(self.redact(f"{shown}: the site's TLS certificate does not verify ({reason.verify_message})")) from None
-                if not last:
-                    self._wait(attempt, None)
-                    continue
-                raise PullError(self.redact(
-                    f"{shown}: the connection failed {self.retries + 1} times ({type(exc).__name__}: {reason}); "
-                    "check the URL and the network, then pull again (the store is unchanged)"
-                )) from None
+                reply = self._session.get(url, timeout=TIMEOUT_S, allow_redirects=False, stream=True)
+            except requests.exceptions.RequestException as exc:
+                raise self._failed(shown, exc) from None
+            status, headers = reply.status_code, reply.headers
+            if status in (401, 403):
+                reply.close()
+                raise PullError(
+                    f"{shown}: the server answered {status} ({'not signed in' if status == 401 else 'forbidden'}); "
+                    f"{self.credential_hint}"
+                )
             try:
-                body = json.loads(data.decode("utf-8")) if data else None
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                if not last:  # a page cut short: ask again
-                    self._wait(attempt, None)
-                    continue
-                raise PullError(f"{shown}: the server's answer is not JSON (status {status})") from None
+                data = reply.content
+                body = json.loads(data.decode("utf-8")) if data and 200 <= status < 300 else None
+            except (requests.exceptions.RequestException, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                reply.close()
+                try:  # a page cut short: ask again, if the budget allows
+                    retry = (reply.raw.retries or retry).increment("GET", url, error=ProtocolError(str(exc)))
+                except MaxRetryError:
+                    if isinstance(exc, requests.exceptions.RequestException):
+                        raise self._failed(shown, exc) from None
+                    raise PullError(f"{shown}: the server's answer is not JSON (status {status})") from None
+                retry.sleep()
+                continue
+            if not 200 <= status < 300:
+                raise PullError(self.redact(f"{shown}: the server answered {status}{_detail(data)}"))
             self.pages += 1
             return Response(status, headers, body)
-        raise AssertionError("unreachable")
 
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
-        seconds = _retry_after(retry_after)
-        if seconds is None:
-            seconds = random.uniform(0, BACKOFF_S * 2**attempt)
-        seconds = min(max(seconds, 0.0), MAX_WAIT_S)
+    def _pace(self) -> None:
+        pause = self._last + self.min_interval - time.monotonic()
+        if pause > 0:
+            sleep(pause)
+        self._last = time.monotonic()
+
+    def _wait(self, seconds: float) -> None:
+        """A retry's wait, never shorter than the pace, counted in ``waits``."""
+        seconds = max(seconds, self._last + self.min_interval - time.monotonic(), 0.0)
         self.waits.append(seconds)
         sleep(seconds)
+        self._last = time.monotonic()
+
+    def _failed(self, shown: str, exc: requests.exceptions.RequestException) -> PullError:
+        """The one-line error for a request that got no answer, retries and all."""
+        reason = _root(exc)
+        verify = getattr(reason, "verify_message", None)
+        if verify:
+            return PullError(self.redact(f"{shown}: the site's TLS certificate does not verify ({verify})"))
+        return PullError(self.redact(
+            f"{shown}: the connection failed {self.retries + 1} times ({type(reason).__name__}: {reason}); "
+            "check the URL and the network, then pull again (the store is unchanged)"
+        ))
 
 
 def quote(text: str) -> str:
@@ -179,25 +239,25 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc.lower()
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def _root(exc: BaseException) -> BaseException:
+    """The error at the bottom of requests' and urllib3's wrappers (a MaxRetryError's reason, and so on)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)), None)
+        if inner is None:
+            return exc
+        exc = inner
+    return exc
 
 
-def _detail(exc: urllib.error.HTTPError) -> str:
+def _detail(data: bytes) -> str:
     """The API's own error message, short, if it gave one."""
     try:
-        doc = json.loads(exc.read().decode("utf-8", "replace"))
-    except Exception:  # noqa: BLE001 - no message is fine
+        doc = json.loads(data.decode("utf-8", "replace"))
+    except ValueError:
         return ""
     error = doc.get("error") if isinstance(doc, dict) else None
     message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None

@@ -40,6 +40,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go in two writes; with Nagle on, a kept-alive connection waits for the
+            # client's delayed ACK (40 ms) between them, as no real server makes it wait.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
