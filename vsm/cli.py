@@ -78,7 +78,7 @@ def engine_options(func: F) -> F:
         click.option("--workers", type=click.IntRange(1, 64), metavar="N",
                      help="Processes that read and analyse partitions of cases side by side (default: every core "
                           "for an export of 256 MB or more; 1: one process)."),
-        click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
+        click.option("--spark-master", metavar="URL", help="Spark master, e.g. spark://host:7077; implies --engine spark (default: local mode on every core)."),
         click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
         click.option("--as-of", metavar="DATE", help="The export's end: open tickets wait in their current state until then "
                      "(default: the latest time in the export)."),
@@ -106,7 +106,7 @@ def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
     if _filtered(kwargs):
         return ""
-    if kwargs.get("engine") == "spark":
+    if kwargs.get("engine") == "spark" or kwargs.get("spark_master"):
         return " on Spark"
     from miner.parallel import workers_for
 
@@ -140,6 +140,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     workers, master, partitions = kwargs.pop("workers", None), kwargs.pop("spark_master", None), kwargs.pop("spark_partitions", None)
     as_of = kwargs.pop("as_of", None)
     results = report = None
+    if master:
+        engine = "spark"  # a Spark master says where to run
     if _filtered(kwargs):
         engine, workers = "embedded", 1  # filters run on the whole canonical table, in this process
     if engine == "spark":
