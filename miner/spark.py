@@ -1,15 +1,21 @@
 """The Spark engine: the same analysis, run per partition of cases on a cluster.
 
-1. Spark reads the export (CSV or Parquet) as strings, numbering every record
-   in file order (the ``source_row`` that breaks ties between equal times).
+1. Spark reads the export (CSV or Parquet) as strings and numbers every record
+   in file order with its own operators (``monotonically_increasing_id`` and
+   one count per read partition): the ``source_row`` that breaks ties between
+   equal times and that messages quote.
 2. The driver reads a sample with the connectors to find the source and the
-   case column. The records are then repartitioned by case, so that every
-   partition holds whole cases.
-3. Pass one, per partition: the connector turns the rows into the canonical
-   event table (snapshot folding, hand-offs and rejections are all per case),
-   and reports row accounting, date extremes, activities and the ticket-type
-   profile. The driver merges these into the plan (mapping check, ticket-type
-   attribute), exactly as the embedded engine decides it for a whole log.
+   case column. The records are then repartitioned by case (Spark's hash
+   partitioning), so that every partition holds whole cases.
+3. Pass one, per partition (``mapInPandas``, Arrow batches): the connector
+   turns the rows into the canonical event table (snapshot folding, hand-offs
+   and rejections are all per case), and reports row accounting, date
+   extremes, activities and the ticket-type profile. The driver merges these
+   into the load report and the plan, exactly as the embedded engine decides
+   them for a whole log. Where a partition reads otherwise than the whole
+   export would (it proves no date order, or holds only rejected rows), the
+   driver loads the export itself instead, as the worker engine does, so that
+   the notes and warnings are those of one process.
 4. Pass two, per partition: :func:`miner.analysis.analyse` on those cases.
    Tickets, additive tables and examples come back to the driver as Arrow;
    measures (one value per event or wait) stay in Spark and are reduced there
@@ -19,9 +25,16 @@
 5. The driver merges and finalizes with the same code as the embedded engine,
    so the JSON and the HTML are the same.
 
+Exports Spark cannot read as records (XES, JSON, a store of ``vsm pull``) are
+loaded by the driver, as the embedded engine loads them; their canonical table
+goes to Spark as Arrow batches, one partition of cases each, for pass two.
+No Python function runs per row: Python sees Arrow batches only.
+
 The driver holds one row per ticket (not per event); executors hold one
 partition of cases at a time; the exact percentiles hold, per key, the values
-of that key (one number per event) in an executor.
+of that key (one number per event) in an executor. On a cluster the driver
+ships its ``connectors`` and ``miner`` to the executors, so that they run the
+driver's code whatever vsm their Python has.
 """
 
 from __future__ import annotations
