@@ -10,13 +10,15 @@
 3. Pass one, per partition (``mapInPandas``, Arrow batches): the connector
    turns the rows into the canonical event table (snapshot folding, hand-offs
    and rejections are all per case), and reports row accounting, date
-   extremes, activities and the ticket-type profile. The driver merges these
+   extremes, activities and the ticket-type profile; the table itself stays
+   in Spark's cache as Arrow batches, for pass two. The driver merges these
    into the load report and the plan, exactly as the embedded engine decides
    them for a whole log. Where a partition reads otherwise than the whole
    export would (it proves no date order, or holds only rejected rows), the
    driver loads the export itself instead, as the worker engine does, so that
    the notes and warnings are those of one process.
-4. Pass two, per partition: :func:`miner.analysis.analyse` on those cases.
+4. Pass two, per partition, where pass one left it: :func:`miner.analysis.analyse`
+   on those cases.
    Tickets, additive tables and examples come back to the driver as Arrow;
    measures (one value per event or wait) stay in Spark and are reduced there
    by key: count, exact integer sum, exact percentiles (``percentile``, which
@@ -289,15 +291,16 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
     case_col = first.columns["case_id"].column
     if case_col not in header:
         raise BadOption(f"--engine spark needs the case id in one column of the export; {first.source} builds it from {case_col!r}")
-    by_case = rows.repartition(n_parts, F.col(_safe(case_col, header))).cache()
+    by_case = rows.repartition(n_parts, F.col(_safe(case_col, header)))
 
-    # Pass one: read every partition, report what the plan needs.
+    # Pass one: load every partition (kept, as Arrow, for pass two), report what the plan needs.
     src = first.source
-    first_pass = by_case.mapInPandas(_profile_partition(path, kind, header, notes, source, src, options), schema="payload string")
+    loaded = by_case.mapInPandas(_load_partition_rows(path, kind, header, notes, source, src, options), schema=LOADED_SCHEMA).cache()
     descriptions = []
-    for row in first_pass.collect():
-        doc = json.loads(row.payload)
+    for row in loaded.filter(F.col("kind") == "about").select("payload").collect():
+        doc = json.loads(bytes(row.payload))
         if "error" in doc:  # a partition of rejected rows, say, which the whole export holds among others
+            loaded.unpersist()
             if whole:
                 raise ReadWhole(doc["error"])
             raise VsmError(doc["error"])
@@ -307,13 +310,17 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
     try:
         plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=whole, as_of=as_of)
     except Disagreement as exc:
+        loaded.unpersist()
         raise ReadWhole(str(exc)) from exc
 
-    # Pass two: analyse every partition.
-    out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan), schema=OUT_SCHEMA).cache()
-    out.count()  # analysed while by_case is cached
-    by_case.unpersist()
+    # Pass two: analyse every partition's canonical table, where it was loaded (filter and map keep the partitions).
+    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(_analyse_chunks(plan), schema=OUT_SCHEMA).cache()
+    out.count()  # analysed while the loaded tables are cached
+    loaded.unpersist()
     return out, plan, report
+
+
+LOADED_SCHEMA = "kind string, pid int, payload binary"
 
 
 def _reduce(out: Any, plan: Plan) -> Results:
@@ -413,15 +420,19 @@ def _text_table(frame: pd.DataFrame, header: list[str], notes: list[str]) -> Tex
     return TextTable(pa.table(columns), rows, list(header), [], list(notes))
 
 
-def _profile_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions):  # type: ignore[no-untyped-def]
+def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions):  # type: ignore[no-untyped-def]
+    """Load one partition of cases: rows of LOADED_SCHEMA, its description ("about", JSON) and its canonical table ("log", Arrow)."""
     def run(batches):  # type: ignore[no-untyped-def]
+        from pyspark import TaskContext
+
         frame = _frame(batches)
         if frame.empty:
             return
+        pid = TaskContext.get().partitionId()
         try:
             log, report = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
         except VsmError as exc:
-            yield pd.DataFrame({"payload": [json.dumps({"error": str(exc)})]})
+            yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps({"error": str(exc)}).encode()]})
             return
         described = describe(log, report)
         stats = described.stats
@@ -433,7 +444,9 @@ def _profile_partition(path: str, kind: str, header: list[str], notes: list[str]
             "columns": described.columns,
             "latest_us": described.latest_us,
         }
-        yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
+        yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps(doc, default=str).encode()]})
+        chunks = [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)]
+        yield pd.DataFrame({"kind": "log", "pid": pid, "payload": chunks})
 
     return run
 
@@ -444,25 +457,6 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
     if report.source != expected:
         raise BadOption(f"{path}: a partition of the export reads as {report.source}, its first rows as {expected}; pass --source")
     return log, report
-
-
-def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions, plan: Plan):  # type: ignore[no-untyped-def]
-    def run(batches):  # type: ignore[no-untyped-def]
-        from pyspark import TaskContext
-
-        frame = _frame(batches)
-        if frame.empty:
-            return
-        pid = TaskContext.get().partitionId()
-        try:
-            log, _ = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
-            part = analyse(log, plan)
-        except VsmError as exc:
-            yield _rows(kind="error", pid=pid, name=str(exc))
-            return
-        yield from _partial_rows(part, pid)
-
-    return run
 
 
 def _partial_rows(part: Partial, pid: int):  # type: ignore[no-untyped-def]

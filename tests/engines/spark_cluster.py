@@ -75,8 +75,8 @@ def spark_class() -> Path:
     return script
 
 
-def start_cluster(folder: Path) -> Cluster:
-    """Start a Master and a Worker (1 core, 1 GB) and wait until the Worker has registered."""
+def start_cluster(folder: Path, cores: int = 1, memory: str = "1g") -> Cluster:
+    """Start a Master and a Worker (``cores``, ``memory``) and wait until the Worker has registered."""
     script = spark_class()
     folder.mkdir(parents=True, exist_ok=True)
     port, ui_port, worker_port, worker_ui = _free_ports(4)
@@ -93,7 +93,7 @@ def start_cluster(folder: Path) -> Cluster:
         cluster.procs.append(_start(folder / "worker.log", env, [
             str(script), "org.apache.spark.deploy.worker.Worker", cluster.url,
             "--host", LOOPBACK, "--port", str(worker_port), "--webui-port", str(worker_ui),
-            "--cores", "1", "--memory", "1g", "--work-dir", str(folder / "work")]))
+            "--cores", str(cores), "--memory", memory, "--work-dir", str(folder / "work")]))
         _wait(cluster, lambda s: s.get("aliveworkers", 0) >= 1, "the Worker to register")
     except BaseException:
         cluster.stop()
