@@ -90,6 +90,7 @@ def start_cluster(folder: Path, cores: int = 1, memory: str = "1g") -> Cluster:
             str(script), "org.apache.spark.deploy.master.Master",
             "--host", LOOPBACK, "--port", str(port), "--webui-port", str(ui_port)]))
         _wait(cluster, lambda s: s.get("status") == "ALIVE", "the Master to start")
+        cluster.url = cluster.state()["url"]  # where it listens (Spark takes the next port if another process took ours)
         cluster.procs.append(_start(folder / "worker.log", env, [
             str(script), "org.apache.spark.deploy.worker.Worker", cluster.url,
             "--host", LOOPBACK, "--port", str(worker_port), "--webui-port", str(worker_ui),
