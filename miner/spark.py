@@ -276,12 +276,15 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
     from pyspark.sql import functions as F
 
     rows, header, notes = _read(spark, path, options)
-    sample = rows.filter(F.col(ROW) <= SAMPLE_ROWS).toPandas()
+    kind = "parquet" if _is_parquet(path) else "text"
+    # The first rows (Parquet's from 0, a CSV's from 1 after its header). A limit lets Spark stop reading
+    # once it has them (collect takes from the first partitions only), instead of reading the whole export.
+    wanted = SAMPLE_ROWS + (1 if kind == "parquet" else 0)
+    sample = pd.DataFrame.from_records(rows.filter(F.col(ROW) <= SAMPLE_ROWS).limit(wanted).collect(), columns=rows.columns)
     if sample.empty:
         from connectors.errors import EmptyExport
 
         raise EmptyExport(f"{path}: the file has a header but no data rows")
-    kind = "parquet" if _is_parquet(path) else "text"
     try:
         _, first = load_table(path, _text_table(sample, header, notes), source, options, check=False, kind=kind)
     except VsmError as exc:  # the first rows alone may be all rejected, say

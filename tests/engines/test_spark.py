@@ -75,3 +75,13 @@ def test_partitions_that_read_dates_differently_give_the_whole_export(spark_read
     embedded = outputs(tmp_path, path)
     assert "day-first" in embedded[0]
     assert outputs(tmp_path, path, "--spark-master", "local[2]", "--spark-partitions", "3") == embedded
+
+
+def test_spark_reads_parquet_as_the_embedded_engine_does(spark_ready, tmp_path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pacsv.read_csv(SAMPLE_LOGS / "servicenow_audit.csv", convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    path = tmp_path / "audit.parquet"
+    pq.write_table(table, path, row_group_size=500)  # several row groups
+    assert outputs(tmp_path, path, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, path)
