@@ -267,7 +267,9 @@ def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndar
     # Time in states from a backflow while the ticket stays below the stage it had reached.
     below_f = segments.ffill(below.astype(np.float64), stage_events, arrays.first_index, fill=0.0).astype(bool)
     cost = np.where(below_f, acc.time_us, 0).astype(np.float64)
-    episode = np.cumsum(backflow)
+    # An episode ends at the case's next backflow or at its end: never in the next case (whose moves down
+    # that are not backflows, reopens say, would otherwise land on this case's backflow).
+    episode = np.cumsum(backflow | arrays.is_first)
     totals = np.bincount(episode, weights=cost, minlength=int(episode.max()) + 1)
     out[backflow] = totals[episode[backflow]]
     return out

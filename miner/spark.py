@@ -1,16 +1,24 @@
 """The Spark engine: the same analysis, run per partition of cases on a cluster.
 
-1. Spark reads the export (CSV or Parquet) as strings, numbering every record
-   in file order (the ``source_row`` that breaks ties between equal times).
+1. Spark reads the export (CSV or Parquet) as strings and numbers every record
+   in file order with its own operators (``monotonically_increasing_id`` and
+   one count per read partition): the ``source_row`` that breaks ties between
+   equal times and that messages quote.
 2. The driver reads a sample with the connectors to find the source and the
-   case column. The records are then repartitioned by case, so that every
-   partition holds whole cases.
-3. Pass one, per partition: the connector turns the rows into the canonical
-   event table (snapshot folding, hand-offs and rejections are all per case),
-   and reports row accounting, date extremes, activities and the ticket-type
-   profile. The driver merges these into the plan (mapping check, ticket-type
-   attribute), exactly as the embedded engine decides it for a whole log.
-4. Pass two, per partition: :func:`miner.analysis.analyse` on those cases.
+   case column. The records are then repartitioned by case (Spark's hash
+   partitioning), so that every partition holds whole cases.
+3. Pass one, per partition (``mapInPandas``, Arrow batches): the connector
+   turns the rows into the canonical event table (snapshot folding, hand-offs
+   and rejections are all per case), and reports row accounting, date
+   extremes, activities and the ticket-type profile; the table itself stays
+   in Spark's cache as Arrow batches, for pass two. The driver merges these
+   into the load report and the plan, exactly as the embedded engine decides
+   them for a whole log. Where a partition reads otherwise than the whole
+   export would (it proves no date order, or holds only rejected rows), the
+   driver loads the export itself instead, as the worker engine does, so that
+   the notes and warnings are those of one process.
+4. Pass two, per partition, where pass one left it: :func:`miner.analysis.analyse`
+   on those cases.
    Tickets, additive tables and examples come back to the driver as Arrow;
    measures (one value per event or wait) stay in Spark and are reduced there
    by key: count, exact integer sum, exact percentiles (``percentile``, which
@@ -19,9 +27,16 @@
 5. The driver merges and finalizes with the same code as the embedded engine,
    so the JSON and the HTML are the same.
 
+Exports Spark cannot read as records (XES, JSON, a store of ``vsm pull``) are
+loaded by the driver, as the embedded engine loads them; their canonical table
+goes to Spark as Arrow batches, one partition of cases each, for pass two.
+No Python function runs per row: Python sees Arrow batches only.
+
 The driver holds one row per ticket (not per event); executors hold one
 partition of cases at a time; the exact percentiles hold, per key, the values
-of that key (one number per event) in an executor.
+of that key (one number per event) in an executor. On a cluster the driver
+ships its ``connectors`` and ``miner`` to the executors, so that they run the
+driver's code whatever vsm their Python has.
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ from miner.partitions import (
     PROFILE_COLUMNS,
     SAMPLE_ROWS,
     Description,
+    Disagreement,
     describe_filtered,
     partial_frames,
     partial_from,
@@ -71,9 +87,13 @@ def session(master: str | None = None) -> Any:
 
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     quiet = _quiet_log4j()
+    master = master or os.environ.get("VSM_SPARK_MASTER", "local[*]")
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()  # getOrCreate would hand back a session on another master (local mode is not the cluster asked for)
     builder = (
         SparkSession.builder.appName("vsm")
-        .master(master or os.environ.get("VSM_SPARK_MASTER", "local[*]"))
+        .master(master)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -93,7 +113,38 @@ def session(master: str | None = None) -> Any:
         os.close(saved)
         os.close(target)
     spark.sparkContext.setLogLevel("ERROR")
+    if not spark.sparkContext.master.startswith("local"):
+        _ship_code(spark.sparkContext)
     return spark
+
+
+def _ship_code(context: Any) -> None:
+    """Send this process's ``connectors`` and ``miner`` to the executors (once per Spark context).
+
+    A cluster's Python may hold another vsm, or none: the executors then run
+    the very code the driver runs, so that their partitions read and analyse
+    as this process would.
+    """
+    import atexit
+    import shutil
+    import zipfile
+
+    import connectors
+    import miner
+
+    if getattr(context, "_vsm_code", None):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="vsm-spark-code-"))
+    atexit.register(shutil.rmtree, folder, True)
+    target = folder / "vsm_code.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for package in (connectors, miner):
+            root = Path(package.__file__).parent
+            for file in sorted(root.rglob("*")):
+                if file.is_file() and "__pycache__" not in file.parts:
+                    archive.write(file, f"{root.name}/{file.relative_to(root).as_posix()}")
+    context.addPyFile(str(target))
+    context._vsm_code = str(target)
 
 
 def _quiet_log4j() -> str:
@@ -120,63 +171,191 @@ def run_spark(
 ) -> tuple[Results, LoadReport]:
     """Load and analyse ``path`` with Spark; return the same results as the embedded engine.
 
-    ``filters`` (whole tickets) are applied in each partition right after loading, in both passes.
-    """
-    filters = filters or Filters()
-    from pyspark.sql import functions as F
+    ``filters`` (whole tickets) are applied where each partition is loaded.
 
+    A CSV or Parquet export is read by Spark and loaded per partition of
+    cases; any other export (XES, JSON, a store) cannot be cut before it is
+    read, so this process loads it, as the embedded engine does, and Spark
+    analyses its partitions of cases.
+    """
     spark = session(master)
     options = options or LoadOptions()
+    n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
+    args = (spark, path, source, options, mapping, design, stream_by, n_parts, as_of, filters or Filters())
+    if _read_here(path):
+        out, plan, report = _load_here(*args)
+    else:
+        try:
+            out, plan, report = _load_in_spark(*args, whole=Path(path).is_file())
+        except ReadWhole:
+            # As the worker engine does: the whole export read in one process gives the same results, or the right error.
+            out, plan, report = _load_here(*args)
+    try:
+        return _reduce(out, plan), report
+    finally:
+        out.unpersist()
+
+
+class ReadWhole(Exception):
+    """The partitions of cases do not read as the whole export would (another date order, a partition of rejected rows)."""
+
+
+def _read_here(path: str) -> bool:
+    """Whether this process loads ``path`` whole (an export Spark cannot read as records: XES, JSON, a store)."""
+    import connectors.store as store
+
+    if store.is_store(path):
+        return True
+    if not Path(path).is_file() or _is_parquet(path):
+        return False
+    return sniff(path, trust_head=True).kind != "text"
+
+
+def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping: str | None, design: Any,
+               stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters) -> tuple[Any, Plan, LoadReport]:
+    """Load ``path`` whole in this process; cut its canonical table into partitions of cases, analysed on Spark."""
+    from connectors.sources import load
+    from miner.discovery import make_plan
+
+    log, report = load(path, source=source, _options=options)
+    if filters:
+        log, removed = filters.apply(log)
+        report.notes.extend(n.text() for n in removed)
+        report.flags.extend(filters.flags())
+    plan = make_plan(log, mapping, stream_by=stream_by, source=report.source, design=design, as_of=as_of)
+    codes = pd.factorize(log["case_id"])[0] if len(log) else np.zeros(0, np.int64)
+    which = codes % n_parts
+    pids, payloads = [], []
+    for pid in range(n_parts):  # a loop over partitions; each is taken whole by a mask
+        part = log[which == pid]
+        if part.empty:
+            continue
+        part = part.reset_index(drop=True)
+        for name in part.columns:
+            if isinstance(part[name].dtype, pd.CategoricalDtype):
+                part[name] = part[name].cat.remove_unused_categories()
+        table = to_arrow(part)
+        for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
+            pids.append(pid)
+            payloads.append(_batch_ipc(batch))
+    chunks = spark.createDataFrame(pd.DataFrame({"pid": np.array(pids, dtype=np.int32), "payload": payloads}),
+                                   schema="pid int, payload binary")
+    out = chunks.repartition(n_parts, "pid").mapInPandas(_analyse_chunks(plan), schema=OUT_SCHEMA).cache()
+    return out, plan, report
+
+
+CHUNK_ROWS = 1 << 16  # events per Arrow record batch sent to Spark
+
+
+def _batch_ipc(batch: pa.RecordBatch) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue()
+
+
+def _analyse_chunks(plan: Plan):  # type: ignore[no-untyped-def]
+    """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition)."""
+    def run(batches):  # type: ignore[no-untyped-def]
+        frame = _frame(batches)
+        if frame.empty:
+            return
+        for pid in np.unique(frame["pid"].to_numpy()):  # a loop over partitions of cases
+            tables = [pa.ipc.open_stream(io.BytesIO(bytes(p))).read_all() for p in frame.loc[frame["pid"] == pid, "payload"]]
+            log = pa.concat_tables(tables).to_pandas()
+            try:
+                part = analyse(log, plan)
+            except VsmError as exc:
+                yield _rows(kind="error", pid=pid, name=str(exc))
+                return
+            yield from _partial_rows(part, int(pid))
+
+    return run
+
+
+def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, mapping: str | None, design: Any,
+                   stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters, *, whole: bool) -> tuple[Any, Plan, LoadReport]:
+    """Read ``path`` (CSV or Parquet) in Spark, load each partition of cases there; return the analysed partitions.
+
+    Raise :class:`ReadWhole` when a partition reads otherwise than the whole
+    export would and ``whole`` (this process can read the export) is true;
+    otherwise keep the first rows' texts, with a warning.
+    """
+    from pyspark.sql import functions as F
+
     rows, header, notes = _read(spark, path, options)
-    sample_rows = rows.filter(F.col(ROW) <= SAMPLE_ROWS).orderBy(ROW).collect()
-    sample = pd.DataFrame([tuple(r) for r in sample_rows], columns=rows.columns)
+    kind = "parquet" if _is_parquet(path) else "text"
+    # The first rows (Parquet's from 0, a CSV's from 1 after its header). A limit lets Spark stop reading
+    # once it has them (collect takes from the first partitions only), instead of reading the whole export.
+    wanted = SAMPLE_ROWS + (1 if kind == "parquet" else 0)
+    sample = pd.DataFrame.from_records(rows.filter(F.col(ROW) <= SAMPLE_ROWS).limit(wanted).collect(), columns=rows.columns)
     if sample.empty:
         from connectors.errors import EmptyExport
 
         raise EmptyExport(f"{path}: the file has a header but no data rows")
-    kind = "parquet" if _is_parquet(path) else "text"
-    _, first = load_table(path, _text_table(sample, header, notes), source, options, check=False, kind=kind)
+    try:
+        _, first = load_table(path, _text_table(sample, header, notes), source, options, check=False, kind=kind)
+    except VsmError as exc:  # the first rows alone may be all rejected, say
+        if whole:
+            raise ReadWhole(str(exc)) from exc
+        raise
     case_col = first.columns["case_id"].column
     if case_col not in header:
         raise BadOption(f"--engine spark needs the case id in one column of the export; {first.source} builds it from {case_col!r}")
-    n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    by_case = rows.repartition(n_parts, F.col(_safe(case_col, header))).cache()
+    by_case = rows.repartition(n_parts, F.col(_safe(case_col, header)))
 
-    # Pass one: read every partition, report what the plan needs.
+    # Pass one: load every partition (kept, as Arrow, for pass two), report what the plan needs.
     src = first.source
-    first_pass = by_case.mapInPandas(_profile_partition(path, kind, header, notes, source, src, options, filters), schema="payload string")
+    loaded = by_case.mapInPandas(_load_partition_rows(path, kind, header, notes, source, src, options, filters), schema=LOADED_SCHEMA).cache()
     descriptions, filtered = [], []
-    for row in first_pass.collect():
-        doc = json.loads(row.payload)
-        if "error" in doc:
+    for row in loaded.filter(F.col("kind") == "about").select("payload").collect():
+        doc = json.loads(bytes(row.payload))
+        if "error" in doc:  # a partition of rejected rows, say, which the whole export holds among others
+            loaded.unpersist()
+            if whole:
+                raise ReadWhole(doc["error"])
             raise VsmError(doc["error"])
         stats = {**doc["stats"], "latest": _ts(doc["stats"]["latest"]), "earliest": _ts(doc["stats"]["earliest"])}
         descriptions.append(Description(LoadReport.from_dict(doc["report"]), stats, doc["activities"],
                                         pd.DataFrame(doc["profile"], columns=PROFILE_COLUMNS), doc["columns"], doc.get("latest_us")))
         filtered.append([FilterNote(*n) for n in doc.get("filtered", [])])
     removed = merge_notes(filtered)
-    check_left(removed)  # before the plan, which needs tickets
-    plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=False, as_of=as_of)
+    if filters:
+        check_left(removed)  # before the plan, which needs tickets
+    try:
+        plan, report = plan_from(descriptions, first, mapping, design, stream_by, strict=whole, as_of=as_of)
+    except Disagreement as exc:
+        loaded.unpersist()
+        raise ReadWhole(str(exc)) from exc
     if filters:
         report.notes.extend(n.text() for n in removed)
         report.flags.extend(filters.flags())
 
-    # Pass two: analyse every partition; measures are reduced where they are.
-    out = by_case.mapInPandas(_analyse_partition(path, kind, header, notes, source, src, options, plan, filters), schema=OUT_SCHEMA).cache()
+    # Pass two: analyse every partition's canonical table, where it was loaded (filter and map keep the partitions).
+    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(_analyse_chunks(plan), schema=OUT_SCHEMA).cache()
+    out.count()  # analysed while the loaded tables are cached
+    loaded.unpersist()
+    return out, plan, report
+
+
+LOADED_SCHEMA = "kind string, pid int, payload binary"
+
+
+def _reduce(out: Any, plan: Plan) -> Results:
+    """Merge the partitions' partials here; reduce their measures in Spark (count, exact sum, exact percentiles by key)."""
+    from pyspark.sql import functions as F
+
+    for err in out.filter(F.col("kind") == "error").select("name").collect():
+        raise VsmError(err.name)
     parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload").collect())
     measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
         F.count(F.lit(1)).alias("count"),
         F.sum("v").alias("sum"),
         F.expr(f"percentile(v, array({', '.join(str(q) for q in QUANTILES)}))").alias("q"),
     ).collect()
-    for err in out.filter(F.col("kind") == "error").select("name").collect():
-        raise VsmError(err.name)
     merged = combine(parts) if parts else Partial(pd.DataFrame())
     # Tickets per key were counted per partition of whole cases: they add up in the merged tables.
-    results = finalize(merged, add_ticket_counts(_aggregates(measures), merged.tables), plan)
-    by_case.unpersist()
-    out.unpersist()
-    return results, report
+    return finalize(merged, add_ticket_counts(_aggregates(measures), merged.tables), plan)
 
 
 OUT_SCHEMA = "kind string, pid int, name string, payload binary, k1 string, k2 string, v long"
@@ -192,24 +371,47 @@ def _read(spark: Any, path: str, options: LoadOptions) -> tuple[Any, list[str], 
         df = df.toDF(*(f"c{i}" for i in range(len(header))))
         df = df.select([F.col(f"c{i}").cast("string").alias(f"c{i}") for i in range(len(header))])
         # Parquet rows are numbered from 1 (no header); _text_table adds 1 for a CSV's header row.
-        numbered = df.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
-        return spark.createDataFrame(numbered, schema=", ".join(f"c{i} string" for i in range(len(header))) + f", {ROW} long"), header, []
+        return _number(df), header, []
     encoding, delimiter, notes = "utf-8", options.delimiter, [f"delimiter {options.delimiter!r} (given)"] if options.delimiter else []
+    layout = None
     if Path(path).exists():
         sniffed = sniff(path)
-        if sniffed.kind != "text":
-            raise BadOption(f"{path}: --engine spark reads CSV or Parquet exports; this is {sniffed.kind}")
         layout = csv_layout(sniffed, options.delimiter)  # as the embedded engine reads it
         encoding, delimiter, notes = layout.encoding, layout.delimiter, layout.notes
     raw = (spark.read.option("header", "false").option("sep", delimiter or ",").option("encoding", encoding)
            .option("multiLine", "true").option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE").csv(path))
     width = len(raw.columns)
-    numbered = raw.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
-    frame = spark.createDataFrame(numbered, schema=", ".join(f"c{i} string" for i in range(width)) + f", {ROW} long")
-    first = frame.filter(F.col(ROW) == 0).first()
-    header = unique_names([(first[f"c{i}"] or "").strip().lstrip("\ufeff") for i in range(width)])
-    frame = frame.filter(F.col(ROW) > 0).toDF(*[_safe(c, header) for c in header], ROW)
-    return frame, header, notes
+    frame = _number(raw.toDF(*(f"c{i}" for i in range(width))))
+    if layout is not None and len(layout.names) == width:
+        header = layout.names
+    else:  # the file is not where this process can read it: the cluster's first record is the header
+        first = frame.filter(F.col(ROW) == 0).first()
+        header = unique_names([(first[f"c{i}"] or "").strip().lstrip("\ufeff") for i in range(width)])
+    return frame.filter(F.col(ROW) > 0), header, notes
+
+
+def _number(df: Any) -> Any:
+    """Add each record's number in file order (from 0) as ``ROW``, with Spark's own operators.
+
+    ``monotonically_increasing_id`` holds the read partition in its upper
+    bits and the record's place in that partition in its lower 33; the
+    partitions of one file come in file order, so each partition's offset is
+    the count of the records before it (one small aggregate, skipped when the
+    file is read as one partition: a CSV with quoted line breaks is).
+    """
+    from pyspark.sql import functions as F
+
+    ids = df.select("*", F.monotonically_increasing_id().alias("_vsm_id"))
+    part, place = F.shiftright(F.col("_vsm_id"), 33), F.col("_vsm_id").bitwiseAND((1 << 33) - 1)
+    if df.rdd.getNumPartitions() <= 1:
+        return ids.select(*df.columns, place.alias(ROW))
+    counts = dict(ids.groupBy(part.alias("p")).count().collect())
+    offsets, total = [], 0
+    for p in range(max(counts, default=-1) + 1):
+        offsets.append(total)
+        total += counts.get(p, 0)
+    offset = F.element_at(F.array(*(F.lit(o).cast("long") for o in offsets)), (part + 1).cast("int"))
+    return ids.select(*df.columns, (offset + place).alias(ROW))
 
 
 def _safe(column: str, header: list[str]) -> str:
@@ -236,17 +438,21 @@ def _text_table(frame: pd.DataFrame, header: list[str], notes: list[str]) -> Tex
     return TextTable(pa.table(columns), rows, list(header), [], list(notes))
 
 
-def _profile_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions,  # type: ignore[no-untyped-def]
-                       filters: Filters):
+def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions,  # type: ignore[no-untyped-def]
+                         filters: Filters):
+    """Load one partition of cases: rows of LOADED_SCHEMA, its description ("about", JSON) and its canonical table ("log", Arrow)."""
     def run(batches):  # type: ignore[no-untyped-def]
-        frame = pd.concat(list(batches), ignore_index=True)
+        from pyspark import TaskContext
+
+        frame = _frame(batches)
         if frame.empty:
             return
+        pid = TaskContext.get().partitionId()
         try:
             log, report = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
             log, described, removed = describe_filtered(log, report, filters)
         except VsmError as exc:
-            yield pd.DataFrame({"payload": [json.dumps({"error": str(exc)})]})
+            yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps({"error": str(exc)}).encode()]})
             return
         stats = described.stats
         doc = {
@@ -258,7 +464,10 @@ def _profile_partition(path: str, kind: str, header: list[str], notes: list[str]
             "latest_us": described.latest_us,
             "filtered": [[n.filter, n.tickets_before, n.removed] for n in removed],
         }
-        yield pd.DataFrame({"payload": [json.dumps(doc, default=str)]})
+        yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps(doc, default=str).encode()]})
+        if len(log):  # filters may leave a partition no ticket
+            chunks = [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)]
+            yield pd.DataFrame({"kind": "log", "pid": pid, "payload": chunks})
 
     return run
 
@@ -271,40 +480,27 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
     return log, report
 
 
-def _analyse_partition(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions, plan: Plan,  # type: ignore[no-untyped-def]
-                       filters: Filters):
-    def run(batches):  # type: ignore[no-untyped-def]
-        from pyspark import TaskContext
+def _partial_rows(part: Partial, pid: int):  # type: ignore[no-untyped-def]
+    """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads, its measures one row per value."""
+    payloads = [(name, frame) for name, frame in partial_frames(part).items() if not name.startswith("measure:")]
+    yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
+                        "k1": None, "k2": None, "v": None})
+    for name, measure in part.measures.items():
+        spec = MEASURES[name]
+        if measure.empty:
+            continue
+        keys = [measure[k].astype(str).to_numpy(dtype=object) for k in spec.keys]
+        yield pd.DataFrame({
+            "kind": "m", "pid": pid, "name": name, "payload": None,
+            "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None,
+            "v": measure[spec.value].to_numpy(dtype=np.int64),
+        })
 
-        frame = pd.concat(list(batches), ignore_index=True)
-        if frame.empty:
-            return
-        pid = TaskContext.get().partitionId()
-        try:
-            log, _ = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
-            if filters:
-                log, _ = filters.apply(log, allow_empty=True)
-                if not len(log):
-                    return
-            part = analyse(log, plan)
-        except VsmError as exc:
-            yield _rows(kind="error", pid=pid, name=str(exc))
-            return
-        payloads = [(name, frame) for name, frame in partial_frames(part).items() if not name.startswith("measure:")]
-        yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
-                            "k1": None, "k2": None, "v": None})
-        for name, measure in part.measures.items():
-            spec = MEASURES[name]
-            if measure.empty:
-                continue
-            keys = [measure[k].astype(str).to_numpy(dtype=object) for k in spec.keys]
-            yield pd.DataFrame({
-                "kind": "m", "pid": pid, "name": name, "payload": None,
-                "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None,
-                "v": measure[spec.value].to_numpy(dtype=np.int64),
-            })
 
-    return run
+def _frame(batches: Any) -> pd.DataFrame:
+    """A Spark partition's record batches as one frame (a partition may hold none)."""
+    batches = list(batches)
+    return pd.concat(batches, ignore_index=True) if batches else pd.DataFrame()
 
 
 def _rows(**values: Any) -> pd.DataFrame:

@@ -81,7 +81,7 @@ def engine_options(func: F) -> F:
         click.option("--workers", type=click.IntRange(1, 64), metavar="N",
                      help="Processes that read and analyse partitions of cases side by side (default: every core "
                           "for an export of 256 MB or more; 1: one process)."),
-        click.option("--spark-master", metavar="URL", help="Spark master (default: local mode on every core)."),
+        click.option("--spark-master", metavar="URL", help="Spark master, e.g. spark://host:7077; implies --engine spark (default: local mode on every core)."),
         click.option("--spark-partitions", type=click.IntRange(1, 100_000), metavar="N", help="Partitions of cases (default: twice the cores)."),
         click.option("--as-of", metavar="DATE", help="The export's end: open tickets wait in their current state until then "
                      "(default: the latest time in the export)."),
@@ -107,7 +107,7 @@ def _load_options(kwargs: dict[str, Any]) -> tuple[str, Any]:
 
 def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
-    if kwargs.get("engine") == "spark":
+    if kwargs.get("engine") == "spark" or kwargs.get("spark_master"):
         return " on Spark"
     from miner.parallel import workers_for
 
@@ -142,6 +142,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     as_of = kwargs.pop("as_of", None)
     results = report = None
     filters = _filters(kwargs)
+    if master:
+        engine = "spark"  # a Spark master says where to run
     if engine == "spark":
         from miner.spark import run_spark
 
