@@ -201,14 +201,15 @@ class ReadWhole(Exception):
 
 
 def _read_here(path: str) -> bool:
-    """Whether this process loads ``path`` whole (an export Spark cannot read as records: XES, JSON, a store)."""
+    """Whether this process loads ``path`` whole (an export Spark cannot read as records: XES, JSON, gzip, a store)."""
     import connectors.store as store
 
     if store.is_store(path):
         return True
     if not Path(path).is_file() or _is_parquet(path):
         return False
-    return sniff(path, trust_head=True).kind != "text"
+    sniffed = sniff(path, trust_head=True)
+    return sniffed.kind != "text" or sniffed.compressed  # Spark unpacks gzip only by its file name
 
 
 def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping: str | None, design: Any,

@@ -85,3 +85,12 @@ def test_spark_reads_parquet_as_the_embedded_engine_does(spark_ready, tmp_path):
     path = tmp_path / "audit.parquet"
     pq.write_table(table, path, row_group_size=500)  # several row groups
     assert outputs(tmp_path, path, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, path)
+
+
+def test_spark_reads_a_gzip_whatever_its_name(spark_ready, tmp_path):
+    """Spark unpacks gzip only by a .gz name: a gzipped CSV named .csv is loaded here, with the embedded engine's bytes."""
+    import gzip
+
+    path = tmp_path / "events.csv"
+    path.write_bytes(gzip.compress((SAMPLE_LOGS / "service_desk_events.csv").read_bytes()))
+    assert outputs(tmp_path, path, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, path)
