@@ -28,12 +28,14 @@ from connectors.eventlog import (
     RESOURCE,
     SOURCE_ROW,
     TIMESTAMP,
+    appearance_codes,
     in_lexsort_order,
     known_categorical,
     make_event_table,
 )
 from connectors.options import LoadOptions
 from connectors.report import LoadReport, Rejects, tally
+from connectors.textio import release_unused
 
 ACTIVITY_JOIN = "/"
 
@@ -78,8 +80,10 @@ def build_events(
     # Text roles as codes into their distinct values: cleaned, compared and
     # turned into categories once per distinct value, not once per row.
     case = _text_codes(frame[roles.case_id])
+    release_unused()
     rejects.add(f"no case id in {roles.case_id!r}", case.codes < 0)
     activity = _activity(frame, roles.activity)
+    release_unused()
     rejects.add(f"no activity in {roles.activity!r}", activity.codes < 0)
 
     raw_time = frame[roles.timestamp]
@@ -92,6 +96,7 @@ def build_events(
         frame[roles.timestamp].where(kept_for_time, None) if not kept_for_time.all() else frame[roles.timestamp],
         options=options.dates, name=roles.timestamp, path=path, rows=source_rows, cases=case.codes,
     )
+    release_unused()
     report.notes.append(f"timestamps in {roles.timestamp!r}: {parsed.description}")
     report.notes.extend(parsed.notes)
     report.warnings.extend(parsed.warnings)
@@ -126,7 +131,10 @@ def build_events(
         col = getattr(roles, role)
         if col:
             columns[role] = _text_codes(frame[col]).kept(kept)
-    events = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
+            release_unused()
+    # No copies: these arrays are this function's own, and nothing writes into them.
+    events = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())), copy=False)
+    del case, activity, parsed, columns  # their codes and times are in events now
     if attributes is None:
         attributes = [c for c in frame.columns if c not in roles.used()]
     attr_names = {}
@@ -194,13 +202,7 @@ def _in_order_of_appearance(column: pd.Series) -> pd.Series:
     """
     if not isinstance(column.dtype, pd.CategoricalDtype):
         return column
-    codes = column.cat.codes.to_numpy()
-    present = codes >= 0
-    if present.all():
-        new, used = pd.factorize(codes)
-    else:
-        new = np.full(len(codes), -1, dtype=np.int64)
-        new[present], used = pd.factorize(codes[present])
+    new, used = appearance_codes(column.cat.codes.to_numpy())
     values = column.cat.categories.take(used)
     if pc.any(pc.match_substring(pa.array(values.array), "\0")).as_py():
         # A value with a NUL character: as strings, the event table cuts those at the end (numpy's strings do).
