@@ -151,8 +151,13 @@ def parse_timestamps(
         column = column.astype("str").where(column.notna(), None)
 
     text = _to_arrow_strings(column)
-    text = pc.utf8_trim_whitespace(text)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    # Most exports write every time in one naive ISO 8601 form that Arrow reads
+    # in one pass; as Arrow refuses blanks and surrounding spaces, such a
+    # column needs no cleaning either.
+    iso = None if options.date_format else _cast_naive(text)
+    if iso is None:
+        text = pc.utf8_trim_whitespace(text)
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     present = pc.is_valid(text).to_numpy(zero_copy_only=False)
     n_present = int(present.sum())
     if n_present == 0:
@@ -165,7 +170,7 @@ def parse_timestamps(
         description = f"format {options.date_format} (given)"
         flags = options.flags()
     else:
-        values, description, flags = _parse_detected(text, present, options, zone)
+        values, description, flags = _parse_detected(text, present, options, zone, iso)
 
     values, notes, warnings = _resolve_folds(values, zone, cases, name)
     values, _ = _in_calendar(values)
@@ -196,7 +201,18 @@ _FIRST_US = int(np.datetime64("0001-01-01T00:00:00", "us").view("int64"))
 _LAST_US = int(np.datetime64("9999-12-31T23:59:59.999999", "us").view("int64"))
 
 
-def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions, zone: _Zone) -> tuple[pd.Series, str, list[str]]:
+def _cast_naive(text: pa.Array) -> pa.Array | None:
+    """``text`` read as naive ISO 8601 by Arrow, or None if any value is not (a blank, a space, a zone, 2024-02-31, 2024-2-1)."""
+    try:
+        return pc.cast(text, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _parse_detected(
+    text: pa.Array, present: np.ndarray, options: DateOptions, zone: _Zone, iso: pa.Array | None = None
+) -> tuple[pd.Series, str, list[str]]:
+    """Parse ``text`` in the format its sample shows; ``iso``: the values already read as naive ISO 8601 (:func:`_cast_naive`)."""
     sample = _sample(text, present)
     if all(_EPOCH.match(v) for v in sample):
         return _parse_epoch(text, sample)
@@ -206,7 +222,8 @@ def _parse_detected(text: pa.Array, present: np.ndarray, options: DateOptions, z
         if iso_count == 0:
             empty = pd.Series(pd.NaT, index=range(len(text)), dtype=TIMESTAMP_DTYPE)
             return empty, "no known date format", options.flags()
-        return _parse_iso(text, zone), _iso_description(text, options.timezone), options.flags()
+        values, with_offset = _parse_iso(text, zone, iso)
+        return values, _iso_description(text, options.timezone, with_offset), options.flags()
     fmt, why, _ = chosen
     values = _parse_strptime(text, fmt, zone)
     flags = options.flags()
@@ -322,7 +339,13 @@ def _day_pattern(strptime: str) -> str:
     return "^\\s*" + "".join(out)
 
 
-def _parse_iso(text: pa.Array, zone: _Zone) -> pd.Series:
+def _parse_iso(text: pa.Array, zone: _Zone, iso: pa.Array | None = None) -> tuple[pd.Series, int]:
+    """Return the ISO 8601 values of ``text`` as UTC, and how many carry a zone offset."""
+    if iso is None:
+        iso = _cast_naive(text)
+    if iso is not None:
+        # Arrow refuses a zone offset for a naive type: none of these values has one.
+        return zone.localize(pd.Series(iso.to_pandas(), copy=False).astype("datetime64[us]")), 0
     with_offset = pc.match_substring_regex(text, _OFFSET).to_numpy(zero_copy_only=False)
     with_offset = np.asarray(with_offset, dtype=bool)
     strings = pd.Series(text.to_pandas(), copy=False)
@@ -346,11 +369,12 @@ def _parse_iso(text: pa.Array, zone: _Zone) -> pd.Series:
             naive = pd.to_datetime(strings[naive_mask], format="ISO8601", errors="coerce")
         # Positional: the Arrow path's index does not follow the mask's positions.
         out[naive_mask] = zone.localize(naive.astype("datetime64[us]"), naive_mask).array
-    return out
+    return out, int(with_offset.sum())
 
 
-def _iso_description(text: pa.Array, timezone: str) -> str:
-    with_offset = int(pc.sum(pc.match_substring_regex(text, _OFFSET)).as_py() or 0)
+def _iso_description(text: pa.Array, timezone: str, with_offset: int | None = None) -> str:
+    if with_offset is None:
+        with_offset = int(pc.sum(pc.match_substring_regex(text, _OFFSET)).as_py() or 0)
     total = len(text) - text.null_count
     if with_offset == total:
         return "ISO 8601 with zone offsets"

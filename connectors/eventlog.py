@@ -294,12 +294,28 @@ def _is_str_categorical(column: pd.Series) -> bool:
 def _factorize_text(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes of ``column`` in order of first appearance, and the distinct values as strings."""
     if _is_str_categorical(column):  # through the codes, not a string per row
-        codes, used = pd.factorize(column.cat.codes.to_numpy())
-        if (used < 0).any():  # a missing value: make_event_table refuses it
+        codes, used = appearance_codes(column.cat.codes.to_numpy())
+        if (codes < 0).any():  # a missing value: make_event_table refuses it
             return np.full(len(codes), -1), pd.Index([], dtype="str")
         return codes, column.cat.categories.take(used)
     codes, values = pd.factorize(column, sort=False)
     return codes, pd.Index(values.astype(str), dtype="str")
+
+
+def appearance_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber the category ``codes`` (-1: missing, kept) in order of first appearance; return them and the old code of each new one.
+
+    As ``pd.factorize(codes)`` for the present codes, but the new codes come
+    in the smallest integer type and only the distinct codes are hashed and
+    held, not a label per row.
+    """
+    used = pd.unique(codes)
+    used = used[used >= 0]
+    size = int(used.max()) + 2 if len(used) else 1
+    dtype = np.int8 if len(used) < 2**7 else np.int16 if len(used) < 2**15 else np.int32
+    remap = np.full(size, -1, dtype=dtype)  # the last slot: -1 stays -1
+    remap[used] = np.arange(len(used), dtype=dtype)
+    return remap[codes], used
 
 
 def in_lexsort_order(keys: list[np.ndarray]) -> bool:

@@ -14,7 +14,7 @@ from connectors.options import LoadOptions
 from connectors.probe import Probe, Source
 from connectors.report import LoadReport, Rejects
 from connectors.tabular import Roles, build_events
-from connectors.textio import PLACEHOLDERS, Sniff, TextTable, read_delimited, unique_names
+from connectors.textio import PLACEHOLDERS, Sniff, TextTable, read_delimited, release_unused, unique_names
 
 ROLE_FLAGS = {
     "case_id": "--case-col",
@@ -55,7 +55,9 @@ def load_generic(probe: Probe, options: LoadOptions) -> tuple[pd.DataFrame, Load
     report = LoadReport(str(sniffed.path), "csv", "")
     report.notes.extend(text.notes)
     frame = to_frame(text)
+    release_unused()
     guesses = guess_columns(frame, options.given_columns(), dates=options.dates, path=str(sniffed.path))
+    release_unused()
     for role, guess in guesses.items():
         report.choose(role, guess.column, guess.reason)
         if guess.note:

@@ -8,10 +8,14 @@ rows; it pairs lifecycle start/complete rows when asked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors import lifecycle
 from connectors.dates import parse_timestamps
@@ -24,10 +28,14 @@ from connectors.eventlog import (
     RESOURCE,
     SOURCE_ROW,
     TIMESTAMP,
+    appearance_codes,
+    in_lexsort_order,
+    known_categorical,
     make_event_table,
 )
 from connectors.options import LoadOptions
 from connectors.report import LoadReport, Rejects, tally
+from connectors.textio import release_unused
 
 ACTIVITY_JOIN = "/"
 
@@ -69,21 +77,26 @@ def build_events(
     path = report.path
     n = len(frame)
     rejects = rejects or Rejects(n, source_rows)
-    case = _clean_text(frame[roles.case_id])
-    rejects.add(f"no case id in {roles.case_id!r}", case.isna())
+    # Text roles as codes into their distinct values: cleaned, compared and
+    # turned into categories once per distinct value, not once per row.
+    case = _text_codes(frame[roles.case_id])
+    release_unused()
+    rejects.add(f"no case id in {roles.case_id!r}", case.codes < 0)
     activity = _activity(frame, roles.activity)
-    rejects.add(f"no activity in {roles.activity!r}", activity.isna())
+    release_unused()
+    rejects.add(f"no activity in {roles.activity!r}", activity.codes < 0)
 
     raw_time = frame[roles.timestamp]
     present = raw_time.notna().to_numpy().copy()
     if not pd.api.types.is_datetime64_any_dtype(raw_time.dtype):
-        present &= (_clean_text(raw_time).notna()).to_numpy()  # a blank cell is no timestamp, not a bad one
+        present &= _has_text(raw_time)  # a blank cell is no timestamp, not a bad one
     rejects.add(f"no timestamp in {roles.timestamp!r}", ~present)
     kept_for_time = rejects.kept
     parsed = parse_timestamps(
         frame[roles.timestamp].where(kept_for_time, None) if not kept_for_time.all() else frame[roles.timestamp],
-        options=options.dates, name=roles.timestamp, path=path, rows=source_rows, cases=case,
+        options=options.dates, name=roles.timestamp, path=path, rows=source_rows, cases=case.codes,
     )
+    release_unused()
     report.notes.append(f"timestamps in {roles.timestamp!r}: {parsed.description}")
     report.notes.extend(parsed.notes)
     report.warnings.extend(parsed.warnings)
@@ -93,7 +106,7 @@ def build_events(
     end = None
     if roles.end_timestamp:
         parsed_end = parse_timestamps(
-            frame[roles.end_timestamp], options=options.dates, name=roles.end_timestamp, path=path, rows=source_rows, cases=case,
+            frame[roles.end_timestamp], options=options.dates, name=roles.end_timestamp, path=path, rows=source_rows, cases=case.codes,
         )
         report.notes.extend(parsed_end.notes)
         report.warnings.extend(parsed_end.warnings)
@@ -102,26 +115,33 @@ def build_events(
         backwards = (end < parsed.values).fillna(False).to_numpy()
         rejects.add(f"{roles.end_timestamp!r} is before {roles.timestamp!r}", backwards, frame[roles.end_timestamp])
 
-    events = pd.DataFrame({CASE_ID: case, ACTIVITY: activity, TIMESTAMP: parsed.values, SOURCE_ROW: source_rows})
+    if drop_duplicates and not options.keep_duplicates:
+        _reject_duplicates(case.codes, parsed.values, rejects, list(frame.columns), frame)
+
+    keep = rejects.kept
+    everything = bool(keep.all())
+
+    def kept(values: Any) -> Any:
+        return values if everything else values[keep]
+
+    columns = {CASE_ID: case.kept(kept), ACTIVITY: activity.kept(kept), TIMESTAMP: kept(parsed.values.array), SOURCE_ROW: kept(source_rows)}
     if end is not None:
-        events[END_TIMESTAMP] = end
+        columns[END_TIMESTAMP] = kept(end.array)
     for role in (RESOURCE, GROUP):
         col = getattr(roles, role)
         if col:
-            events[role] = _clean_text(frame[col])
+            columns[role] = _text_codes(frame[col]).kept(kept)
+            release_unused()
+    # No copies: these arrays are this function's own, and nothing writes into them.
+    events = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())), copy=False)
+    del case, activity, parsed, columns  # their codes and times are in events now
     if attributes is None:
         attributes = [c for c in frame.columns if c not in roles.used()]
     attr_names = {}
     for c in attributes:
         name = c if c not in events.columns else f"src_{c}"
         attr_names[c] = name
-        events[name] = frame[c].array  # no index alignment, and Arrow strings stay Arrow strings
-
-    if drop_duplicates and not options.keep_duplicates:
-        _reject_duplicates(events, rejects, list(frame.columns), frame)
-
-    keep = rejects.kept
-    events = events[keep].reset_index(drop=True)
+        events[name] = kept(frame[c].array)  # no index alignment, and Arrow strings stay Arrow strings
 
     pairs = 0
     if roles.lifecycle and len(events):
@@ -139,10 +159,14 @@ def build_events(
             # Rows with no transition keep their activity's name as it is.
             other = (kinds.notna() & ~kinds.isin(["start", "complete"])).to_numpy()
             if other.any():
+                events[ACTIVITY] = events[ACTIVITY].astype("str")  # new names: no longer codes into the same categories
                 suffix = (" (" + kinds[other] + ")").to_numpy(dtype=object)
                 events.loc[other, ACTIVITY] = events.loc[other, ACTIVITY].to_numpy(dtype=object) + suffix
             report.derivation = f"{paired.note}; every other row is one event"
 
+    for role in (ACTIVITY, RESOURCE, GROUP):  # make_event_table orders the cases itself
+        if role in events:
+            events[role] = _in_order_of_appearance(events[role])
     rejects.fill(report, rows_read if rows_read is not None else n)
     if not len(events):
         # As the vendor connectors do: a log with no event is an error, not an empty report.
@@ -158,15 +182,87 @@ def build_events(
     return table
 
 
-def _activity(frame: pd.DataFrame, spec: str) -> pd.Series:
+@dataclass
+class _Text:
+    """A text column, cleaned as :func:`_clean_text` cleans it, as codes (-1: missing) into its distinct values."""
+
+    codes: np.ndarray
+    values: pd.Index  # distinct strings (dtype str)
+
+    def kept(self, take: Callable[[np.ndarray], np.ndarray]) -> pd.Categorical:
+        """The rows ``take`` keeps of the codes, as a categorical."""
+        return known_categorical(take(self.codes), self.values)
+
+
+def _in_order_of_appearance(column: pd.Series) -> pd.Series:
+    """A categorical ``column`` with only the values it uses, in order of first appearance.
+
+    That is the order the event table gives a column of strings, so the table
+    is the same whichever it was built from.
+    """
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column
+    new, used = appearance_codes(column.cat.codes.to_numpy())
+    values = column.cat.categories.take(used)
+    if pc.any(pc.match_substring(pa.array(values.array), "\0")).as_py():
+        # A value with a NUL character: as strings, the event table cuts those at the end (numpy's strings do).
+        return pd.Series(values.to_numpy(dtype=object)[new], dtype="str").where(new >= 0, None)
+    return pd.Series(known_categorical(new, values))
+
+
+def _text_codes(column: pd.Series) -> _Text:
+    """Return ``column`` cleaned (surrounding blanks removed; blanks missing) as codes into its distinct values."""
+    text = _as_text(column)
+    chunks = getattr(text.array, "_pa_array", None)
+    if chunks is None:  # not Arrow-backed: clean every row
+        clean = _clean_text(column)
+        codes, uniques = pd.factorize(clean, sort=False)
+        return _Text(codes, pd.Index(np.asarray(uniques, dtype=object), dtype="str"))
+    encoded = pc.dictionary_encode(chunks.combine_chunks())
+    # Strip each distinct value once; values equal once stripped become one, blanks missing.
+    stripped = pc.utf8_trim_whitespace(encoded.dictionary)
+    stripped = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, stripped.type), stripped)
+    merged = pc.dictionary_encode(stripped)
+    remap = np.append(pc.fill_null(merged.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32), np.int32(-1))
+    indices = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    values = pd.Index(merged.dictionary.to_pandas(types_mapper=_str_mapper), dtype="str")
+    return _Text(remap[indices], values)
+
+
+def _str_mapper(dtype: pa.DataType) -> object:
+    return pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _has_text(column: pd.Series) -> np.ndarray:
+    """Where ``column`` holds more than blanks."""
+    text = _as_text(column)
+    chunks = getattr(text.array, "_pa_array", None)
+    if chunks is None:
+        return _clean_text(column).notna().to_numpy()
+    # All blanks (what stripping leaves empty), without building the stripped strings.
+    blank = pc.or_(pc.equal(pc.binary_length(chunks), 0), pc.utf8_is_space(chunks))
+    return pc.invert(pc.fill_null(blank, True)).to_numpy(zero_copy_only=False)
+
+
+def _activity(frame: pd.DataFrame, spec: str) -> _Text:
+    if "+" not in spec:
+        return _text_codes(frame[spec])
     parts = [_clean_text(frame[c]) for c in spec.split("+")]
-    if len(parts) == 1:
-        return parts[0]
     joined = parts[0]
     for part in parts[1:]:
         # A missing part leaves the other part alone, without a dangling '/'.
         joined = joined.where(part.isna(), joined + ACTIVITY_JOIN + part).where(joined.notna(), part)
-    return joined
+    return _text_codes(joined)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """``column`` as strings, missing values missing."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("str").where(column.notna(), None)
+    if pd.api.types.is_string_dtype(column.dtype) and isinstance(column.dtype, pd.StringDtype):
+        return column
+    text = column.astype("str") if not pd.api.types.is_string_dtype(column.dtype) else column
+    return text.where(column.notna(), None)
 
 
 def _clean_text(column: pd.Series) -> pd.Series:
@@ -178,18 +274,24 @@ def _clean_text(column: pd.Series) -> pd.Series:
     return text.where(text != "", None)
 
 
-def _reject_duplicates(events: pd.DataFrame, rejects: Rejects, columns: list[str], frame: pd.DataFrame) -> None:
+def _reject_duplicates(case: np.ndarray, times: pd.Series, rejects: Rejects, columns: list[str], frame: pd.DataFrame) -> None:
     kept = np.flatnonzero(rejects.kept)
     if not len(kept):
         return
     # Two equal rows have the same ticket and time: compare whole rows only
     # where those repeat (a few rows, instead of every row's every column).
-    # One wrapping 64-bit mix of the two: equal pairs mix equal, and a rare
-    # collision only adds a row to compare.
-    case = pd.factorize(events[CASE_ID].iloc[kept])[0].astype("uint64")
-    time = events[TIMESTAMP].iloc[kept].array.asi8.view("uint64")  # datetime64[us, UTC]
-    key = pd.Series(time * np.uint64(0x9E3779B97F4A7C15) + case)
-    kept = kept[key.duplicated(keep=False).to_numpy()]
+    codes = case[kept]
+    time = times.array.asi8[kept]  # datetime64[us, UTC]
+    if in_lexsort_order([time, codes]):
+        # Sorted by ticket and time, as most exports are: repeats are neighbours.
+        same = (codes[1:] == codes[:-1]) & (time[1:] == time[:-1])
+        repeats = np.r_[same, False] | np.r_[False, same]
+    else:
+        # One wrapping 64-bit mix of the two: equal pairs mix equal, and a rare
+        # collision only adds a row to compare.
+        key = pd.Series(time.view("uint64") * np.uint64(0x9E3779B97F4A7C15) + codes.astype("uint64"))
+        repeats = key.duplicated(keep=False).to_numpy()
+    kept = kept[repeats]
     if not len(kept):
         return
     dup = frame.iloc[kept][columns].duplicated(keep="first").to_numpy()

@@ -164,7 +164,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     if results is None:
         from miner.discovery import make_plan, run
 
-        log, report = _load(export, kwargs)
+        log, report = _load(export, kwargs, statistics=design is not False)  # mine (design=False) has no findings
         return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design, as_of=as_of)), report
     for warning in report.warnings:
         _warn(warning)
@@ -197,12 +197,13 @@ def _warm_statistics() -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
-def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """Load ``export`` whole with the load options in ``kwargs``."""
+def _load(export: str, kwargs: dict[str, Any], *, statistics: bool = False) -> tuple[Any, Any]:
+    """Load ``export`` whole with the load options in ``kwargs``; ``statistics``: the command will need scipy.stats (warmed meanwhile)."""
     import connectors
 
-    _warm_statistics()
     filters = _filters(kwargs)  # a bad date or pattern fails before the export is read
+    if statistics:
+        _warm_statistics()
     source, options = _load_options(kwargs)
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
@@ -636,7 +637,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         from miner.discovery import make_plan, run
 
         with progress(f"Loading {export}"):
-            log, report_ = _load(export, kwargs)
+            log, report_ = _load(export, kwargs, statistics=True)
         with progress(f"Mining and comparing {len(log):,} events"):
             found = run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design,
                                        as_of=kwargs.pop("as_of", None)))
@@ -848,7 +849,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
     _check_mapping(mapping_path)
     design = load_design(design_path)
     if len(exports) == 2:
-        loaded = [_load(e, dict(kwargs)) for e in exports]
+        loaded = [_load(e, dict(kwargs), statistics=True) for e in exports]
         (lb, rb), (la, ra) = loaded
         for export, (_, rep) in zip(exports, loaded, strict=True):
             for note in (n for n in rep.notes if n.startswith("Filter ")):
@@ -858,7 +859,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         plan_after = make_plan(la, mapping_path, stream_by=plan.stream_column or stream_by, source=ra.source, design=design, as_of=as_of)
         sides = [(analyse_side(lb, plan, exports[0], rb.source, rb.flags), analyse_side(la, plan_after, exports[1], ra.source, ra.flags))]
     else:
-        log, report_ = _load(exports[0], kwargs)
+        log, report_ = _load(exports[0], kwargs, statistics=True)
         for note in (n for n in report_.notes if n.startswith("Filter ")):
             click.echo(f"{exports[0]}: {note}", err=True)
         plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
