@@ -324,8 +324,11 @@ def _rate(kb: int, nb: int, ka: int, na: int) -> dict[str, Any]:
     d = pa - pb
     low = d - math.sqrt((pa - wa.low) ** 2 + (wb.high - pb) ** 2)
     high = d + math.sqrt((wa.high - pa) ** 2 + (pb - wb.low) ** 2)
-    p = stats.fisher_exact([[ka, na - ka], [kb, nb - kb]]).pvalue if max(nb, na) <= 50_000 else \
-        stats.chi2_contingency([[ka, na - ka], [kb, nb - kb]]).pvalue
+    if ka + kb in (0, na + nb):  # none (or every one) on both sides: the same rate, and χ² has no expected count to test
+        p = 1.0
+    else:
+        p = stats.fisher_exact([[ka, na - ka], [kb, nb - kb]]).pvalue if max(nb, na) <= 50_000 else \
+            stats.chi2_contingency([[ka, na - ka], [kb, nb - kb]]).pvalue
     return {"before": pb, "after": pa, "ci_low": low, "ci_high": high, "p_value": float(p),
             "before_ci": [wb.low, wb.high], "after_ci": [wa.low, wa.high], "before_n": nb, "after_n": na}
 
