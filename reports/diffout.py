@@ -374,7 +374,7 @@ def _step_marks(d: Diff, stream: str) -> dict[int, Any]:
     return marks
 
 
-def _stream_map(side: Any, name: str, marks: dict[int, Any] | None = None) -> Any:
+def _stream_map(side: Any, name: str, marks: dict[int, Any] | None = None, room: int = 0) -> Any:
     """One side's value-stream map of the designed stream ``name``, as the report draws it (None without steps)."""
     from reports import vsmap
     from reports.html import _untimed
@@ -402,7 +402,7 @@ def _stream_map(side: Any, name: str, marks: dict[int, Any] | None = None) -> An
         float(work.sum() / lead.sum()) if lead.sum() > 0 and "flow_efficiency" not in comparison.not_measured else None,
     )
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
-    return vsmap.draw(steps, arcs, figures, timed=not _untimed(found), marks=marks)
+    return vsmap.draw(steps, arcs, figures, timed=not _untimed(found), marks=marks, mark_room=room)
 
 
 def _maps(d: Diff) -> list[dict[str, Any]]:
@@ -415,7 +415,8 @@ def _maps(d: Diff) -> list[dict[str, Any]]:
             names += [str(n) for n in c.streams["name"] if str(n) not in names]
     for name in names:
         marks = _step_marks(d, name)
-        before, after = _stream_map(d.before, name), _stream_map(d.after, name, marks)
+        room = max((len(m.lines) for m in marks.values()), default=0)  # the before map leaves the same room: level ladders
+        before, after = _stream_map(d.before, name, room=room), _stream_map(d.after, name, marks, room)
         if before is None and after is None:
             continue
         c = (d.before.results.comparison or d.after.results.comparison)

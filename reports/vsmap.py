@@ -60,18 +60,19 @@ def rework_arcs(paths: pd.Series, stages: list[str]) -> list[tuple[int, int, int
 
 
 def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures, *, timed: bool = True,
-         marks: dict[int, StepMark] | None = None) -> Markup:
+         marks: dict[int, StepMark] | None = None, mark_room: int = 0) -> Markup:
     """Return the value-stream map of one stream as inline SVG.
 
     ``timed`` False: the export records no work (a list export), so the waits, work times and
     targets met are n/a, not 0 s and 0%. ``marks``: changes to show, by step number (the
-    ``step`` column; vsm diff marks the steps whose time or wait changed).
+    ``step`` column; vsm diff marks the steps whose time or wait changed). ``mark_room``: lines
+    of room under the boxes at least, so that two maps drawn side by side keep their ladders level.
     """
     n = len(steps)
     marks = marks or {}
     shown = arcs[:6]
     top = 30 + (34 + 14 * len(shown) if shown else 0)  # room for rework arcs above the boxes
-    below = 15 * max((len(m.lines) for m in marks.values()), default=0)  # room for the marks' text under the boxes
+    below = 15 * max([mark_room, *(len(m.lines) for m in marks.values())])  # room for the marks' text under the boxes
     ladder = top + BOX_H + 58 + below
     width = 24 + n * (BOX_W + GAP) + 290
     height = ladder + 96
