@@ -186,6 +186,7 @@ def _counts(idx: np.ndarray, n: int) -> np.ndarray:
 
 def _km_of_counts(t: np.ndarray, e: np.ndarray, counts: np.ndarray, size: int, qs: tuple[float, ...]) -> np.ndarray:
     """Kaplan–Meier quantiles (qs, rows) of resamples given as counts per value of ``t``/``e`` (sorted by time, events first).
+    ``counts`` (int32) is overwritten.
 
     A value drawn c times with r at risk multiplies the survival by 1 − c/r,
     exactly the product over its c copies, so this is the estimate of the
@@ -200,10 +201,11 @@ def _km_of_counts(t: np.ndarray, e: np.ndarray, counts: np.ndarray, size: int, q
     value whose survival is still above 1 − q has no such quantile (NaN).
     """
     n = len(t)
-    after = np.cumsum(counts, axis=1, dtype=np.int32)
-    np.subtract(np.int32(size), after, out=after)  # r': still at risk after each value, never rising
     cols = np.flatnonzero(~e)
-    c_cens, after_cens = counts[:, cols], after[:, cols]
+    c_cens = counts[:, cols]
+    after = np.cumsum(counts, axis=1, out=counts)  # in place: the counts are not needed after this
+    np.subtract(np.int32(size), after, out=after)  # r': still at risk after each value, never rising
+    after_cens = after[:, cols]
     before_cens = after_cens + c_cens  # at risk at each censored value
     ratio = np.where((c_cens > 0) & (after_cens > 0), before_cens / np.maximum(after_cens, 1), 1.0)
     k_after = np.cumprod(ratio, axis=1)  # K from each censored value on
@@ -237,11 +239,11 @@ def _boot(stat_b, stat_a, n_b: int, n_a: int, k: int = 1) -> list[tuple[float | 
         return [(None, None, None)] * k
 
     def statistic(ib: np.ndarray, ia: np.ndarray, axis: int = -1) -> np.ndarray:
-        return stat_a(np.asarray(ia, dtype=np.int64)) - stat_b(np.asarray(ib, dtype=np.int64))
+        return stat_a(ia) - stat_b(ib)
 
     with warnings.catch_warnings():  # resamples whose estimate is undefined (NaN) are dropped below
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap((np.arange(n_b), np.arange(n_a)), statistic, vectorized=True,
+        res = stats.bootstrap((np.arange(n_b, dtype=np.int32), np.arange(n_a, dtype=np.int32)), statistic, vectorized=True,
                               paired=False, n_resamples=RESAMPLES, method="percentile", random_state=np.random.default_rng(SEED),
                               batch=max(1, min(RESAMPLES, 8_000_000 // max(n_a + n_b, 1))))
     dists = np.asarray(res.bootstrap_distribution).reshape(k, -1)
@@ -322,7 +324,7 @@ def _lead_and_ratios(tb: pd.DataFrame, ta: pd.DataFrame, qs: tuple[float, ...] =
             counts = _counts(i, len(x))
             weights = counts.astype(np.float64)
             # Numerator and denominator sums per resample; einsum, not BLAS: one thread, the same sums on every machine.
-            total = np.einsum("ij,kj->ki", weights, v)  # every column in one pass over the counts
+            total = [np.einsum("ij,j->i", weights, column) for column in v]  # a dot per row: einsum's contiguous fast path
             ratios = [total[num] / np.where(total[den] > 0, total[den], np.nan) for num, den in PAIRS]
             km = _km_of_counts(x, e, counts, i.shape[-1], qs)
             return np.vstack([km, np.stack(ratios)]).reshape(len(qs) + len(RATIOS), *i.shape[:-1])
