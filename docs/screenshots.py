@@ -8,7 +8,10 @@ Writes docs/report-summary.png (the top of the report: summary and the first
 value-stream maps), docs/report-process-map.png (the process map section) and,
 where the real logs are at hand, docs/report-process-map-bpic2012.png and
 docs/report-groups-bpic2013.png (the groups section; the support team,
-'organization involved', is the group).
+'organization involved', is the group). For `vsm diff`, on the two generated
+periods of tests/miner/diff_scenarios.py (Service Desk C passes incomplete
+tickets on): docs/diff-summary.png (what changed) and docs/diff-maps.png (the
+value-stream maps before and after, the changed step marked).
 """
 
 from __future__ import annotations
@@ -62,10 +65,31 @@ def main() -> None:
                 page.wait_for_load_state("load")
                 _unstick(page)
                 page.locator("section#groups").screenshot(path=str(ROOT / "docs" / "report-groups-bpic2013.png"))
+            _diff_shots(browser, Path(tmp), env)
             browser.close()
-    print("wrote docs/report-summary.png, docs/report-process-map.png"
+    print("wrote docs/report-summary.png, docs/report-process-map.png, docs/diff-summary.png, docs/diff-maps.png"
           + (", docs/report-process-map-bpic2012.png" if real.exists() else "")
           + (", docs/report-groups-bpic2013.png" if teams.exists() else ""))
+
+
+def _diff_shots(browser, tmp: Path, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """vsm diff on the test scenario's two periods (the same seeds as tests/reports/test_diff_html.py)."""
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT))
+    from tests.miner.diff_scenarios import AFTER_MOVED, BEFORE, START, generate, write
+
+    write(generate(BEFORE, 1200, 21, prefix="B"), tmp / "before.csv")
+    write(generate(AFTER_MOVED, 1200, 121, start=START + pd.Timedelta(days=28), prefix="A"), tmp / "after.csv")
+    # In the folder of the exports, so that the page names them as the README's command does.
+    subprocess.run([sys.executable, "-m", "vsm", "diff", "before.csv", "after.csv", "-o", "diff.html"], check=True, cwd=tmp, env=env,
+                   stdout=subprocess.DEVNULL)
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    page.goto((tmp / "diff.html").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(ROOT / "docs" / "diff-summary.png"))
+    _unstick(page)
+    page.locator("section#maps").screenshot(path=str(ROOT / "docs" / "diff-maps.png"))
 
 
 def _unstick(page) -> None:  # type: ignore[no-untyped-def]

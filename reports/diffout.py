@@ -346,6 +346,86 @@ def _trend_chart(diffs: list[Diff]) -> Any:
     return draw()
 
 
+CHANGE_COLOURS = {"worse": "#dc2626", "better": "#16a34a"}
+WIDE_MAP_STEPS = 3  # maps of more steps are drawn one above the other, each at a readable size
+
+
+def _step_marks(d: Diff, stream: str) -> dict[int, Any]:
+    """The steps of ``stream`` whose time or wait changed significantly (the diff's own tests), as marks for the map."""
+    from reports.vsmap import StepMark
+
+    rows = d.steps[(d.steps["stream"] == stream) & d.steps["significant"].astype(bool)] if len(d.steps) else pd.DataFrame()
+    marks: dict[int, Any] = {}
+    for step, frame in rows.groupby("step", sort=True) if len(rows) else []:
+        lines, verdicts, wait = [], [], False
+        for r in sorted(frame.to_dict("records"), key=lambda r: r["measure"] != "wait_h"):
+            what = "wait" if r["measure"] == "wait_h" else "time in step"
+            wait = wait or r["measure"] == "wait_h"
+            q = r["p_adjusted"]
+            lines.append(f"{what} {fmt('h', r['before'])} → {fmt('h', r['after'])}")
+            lines.append(f"adjusted p {'<0.001' if q < 0.001 else f'{q:.3f}'}")
+            verdicts.append(_verdict("h", r))
+        colour = CHANGE_COLOURS["worse" if "worse" in verdicts else "better"]
+        title = (f"Step {int(step)} ({frame['label'].iloc[0]}): " + "; ".join(
+            f"median {'wait before it' if r['measure'] == 'wait_h' else 'time in it (wait and work)'} "
+            f"{fmt('h', r['before'])} → {fmt('h', r['after'])}, {r['direction']}, adjusted p {r['p_adjusted']:.3g}"
+            for r in frame.to_dict("records")))
+        marks[int(step)] = StepMark(colour, lines, wait=wait, title=title)
+    return marks
+
+
+def _stream_map(side: Any, name: str, marks: dict[int, Any] | None = None, room: int = 0) -> Any:
+    """One side's value-stream map of the designed stream ``name``, as the report draws it (None without steps)."""
+    from reports import vsmap
+    from reports.html import _untimed
+
+    found = side.results
+    comparison = found.comparison
+    if comparison is None:
+        return None
+    steps = comparison.steps[comparison.steps["stream"] == name]
+    if not len(steps):
+        return None
+    waited = comparison.bottleneck_steps
+    if len(waited):
+        # The wait before each step: the median among tickets that waited, and how many did (as in the report).
+        waited = waited.loc[waited["stream"] == name, ["step", "tickets_waited", "median_wait_s"]]
+        steps = steps.merge(waited.rename(columns={"median_wait_s": "waited_median_s"}), on="step", how="left")
+    design = next(s for s in comparison.design.streams if s.name == name)
+    mine = found.tickets["designed_stream"].to_numpy() == name
+    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s"]]
+    lead, work = tickets["lead_time_s"], tickets["work_s"]
+    figures = vsmap.StreamFigures(
+        name, int(mine.sum()),
+        float(lead.median()) if len(lead) else None,
+        float(work.median()) if len(work) else None,
+        float(work.sum() / lead.sum()) if lead.sum() > 0 and "flow_efficiency" not in comparison.not_measured else None,
+    )
+    arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
+    return vsmap.draw(steps, arcs, figures, timed=not _untimed(found), marks=marks, mark_room=room)
+
+
+def _maps(d: Diff) -> list[dict[str, Any]]:
+    """Per designed stream: the before and after value-stream maps, the after one marked where a step changed."""
+    out = []
+    names: list[str] = []
+    for side in (d.before, d.after):
+        c = side.results.comparison
+        if c is not None:
+            names += [str(n) for n in c.streams["name"] if str(n) not in names]
+    for name in names:
+        marks = _step_marks(d, name)
+        room = max((len(m.lines) for m in marks.values()), default=0)  # the before map leaves the same room: level ladders
+        before, after = _stream_map(d.before, name, room=room), _stream_map(d.after, name, marks, room)
+        if before is None and after is None:
+            continue
+        c = (d.before.results.comparison or d.after.results.comparison)
+        n_steps = int((c.steps["stream"] == name).sum())
+        out.append({"name": name, "before": before, "after": after, "wide": n_steps > WIDE_MAP_STEPS,
+                    "changed": [m.title for _, m in sorted(marks.items())]})
+    return out
+
+
 def _pair_context(d: Diff, *, top: int, detail: bool) -> dict[str, Any]:
     """The page's figures for one comparison; ``detail`` adds the per-stream, step, state, group and variant tables."""
     b, a = d.before, d.after
@@ -378,6 +458,7 @@ def _pair_context(d: Diff, *, top: int, detail: bool) -> dict[str, Any]:
                        for r in (d.variants.to_dict("records") if len(d.variants) else [])]
     out["open"] = (int(b.results.open_tickets["tickets"]), int(a.results.open_tickets["tickets"]))
     out["survival"] = _survival_chart(d)
+    out["maps"] = _maps(d)
     out["top"] = top
     return out
 

@@ -9,13 +9,26 @@ import pandas as pd
 from markupsafe import Markup
 
 from miner.valuechain import LABELS
-from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, human, short
+from reports.svg import INK, MUTED, STAGE_COLOURS, WAIT, WORK, Svg, esc, human, short
 from reports.units import pct
 
 BOX_W = 180
 BOX_H = 144
 GAP = 74
 UNTIMED = "this export records no work, only when tickets were opened and resolved: the wait before a step is unknown"
+
+
+@dataclass
+class StepMark:
+    """A change to show on one step of the map: an outline in ``colour`` and ``lines`` of text under the box.
+
+    ``wait`` also rings the wait triangle before the step (its wait changed).
+    """
+
+    colour: str
+    lines: list[str]
+    wait: bool = False
+    title: str = ""
 
 
 @dataclass
@@ -46,16 +59,21 @@ def rework_arcs(paths: pd.Series, stages: list[str]) -> list[tuple[int, int, int
     return sorted(((a, b, n) for (a, b), n in counts.items()), key=lambda t: -t[2])
 
 
-def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures, *, timed: bool = True) -> Markup:
+def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamFigures, *, timed: bool = True,
+         marks: dict[int, StepMark] | None = None, mark_room: int = 0) -> Markup:
     """Return the value-stream map of one stream as inline SVG.
 
     ``timed`` False: the export records no work (a list export), so the waits, work times and
-    targets met are n/a, not 0 s and 0%.
+    targets met are n/a, not 0 s and 0%. ``marks``: changes to show, by step number (the
+    ``step`` column; vsm diff marks the steps whose time or wait changed). ``mark_room``: lines
+    of room under the boxes at least, so that two maps drawn side by side keep their ladders level.
     """
     n = len(steps)
+    marks = marks or {}
     shown = arcs[:6]
     top = 30 + (34 + 14 * len(shown) if shown else 0)  # room for rework arcs above the boxes
-    ladder = top + BOX_H + 58
+    below = 15 * max([mark_room, *(len(m.lines) for m in marks.values())])  # room for the marks' text under the boxes
+    ladder = top + BOX_H + 58 + below
     width = 24 + n * (BOX_W + GAP) + 290
     height = ladder + 96
     svg = Svg(width, height, label=f"Value-stream map of {figures.name}")
@@ -114,6 +132,9 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
             lines.append(f"{pct(row.over_target_share)} of tickets over it" if timed else "over it: n/a")
         for k, line in enumerate(lines):
             svg.text(x + 8, top + 58 + 17 * k, line, size=12)
+        mark = marks.get(int(getattr(row, "step", i + 1)))
+        if mark is not None:
+            _mark(svg, mark, x, cx, top, int(getattr(row, "step", i + 1)))
         prev_x = x + BOX_W
 
     # The ladder: waiting on the upper level between boxes, working on the lower one under them.
@@ -135,3 +156,20 @@ def draw(steps: pd.DataFrame, arcs: list[tuple[int, int, int]], figures: StreamF
     svg.text(tx + 10, ladder + 30, f"work: median {human(figures.work_median_s)}" if timed else "work: n/a", size=12, fill=WORK)
     svg.text(tx + 10, ladder + 50, f"flow efficiency: {pct(figures.flow_efficiency) if figures.flow_efficiency is not None else 'n/a'}", size=12)
     return svg.markup()
+
+
+def _mark(svg: Svg, mark: StepMark, x: float, cx: float, top: float, step: int) -> None:
+    """Outline a changed step's box (and ring its wait triangle when the wait changed), its figures under the box."""
+    tip = f' aria-label="{esc(mark.title)}"' if mark.title else ""
+    parts = [f'<g class="vsm-change" data-step="{step}"{tip}>']
+    if mark.title:
+        parts.append(f"<title>{esc(mark.title)}</title>")
+    parts.append(f'<rect x="{x - 5:.1f}" y="{top - 5}" width="{BOX_W + 10}" height="{BOX_H + 10}" rx="7" fill="none" '
+                 f'stroke="{mark.colour}" stroke-width="3"/>')
+    if mark.wait:
+        parts.append(f'<circle cx="{cx:.1f}" cy="{top + 68}" r="17" fill="none" stroke="{mark.colour}" stroke-width="2.5"/>')
+    for k, line in enumerate(mark.lines):
+        parts.append(f'<text x="{x + BOX_W / 2:.1f}" y="{top + BOX_H + 20 + 15 * k}" font-size="11" text-anchor="middle" '
+                     f'font-weight="bold" fill="{mark.colour}">{esc(line)}</text>')
+    parts.append("</g>")
+    svg.add("".join(parts))

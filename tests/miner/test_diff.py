@@ -134,6 +134,28 @@ def test_numpy_kaplan_meier_of_resamples_matches_scipy() -> None:
             assert (np.isnan(got[k, r]) and want is None) or got[k, r] == pytest.approx(want)
 
 
+def test_telescoped_kaplan_meier_matches_scipy_on_small_heavily_censored_resamples() -> None:
+    """The edge cases of the telescoped product: no censoring, most censored, ties, and resamples whose last value
+    is censored with the survival still above 1 − q (no quantile: NaN, where scipy finds none either)."""
+    rng = np.random.default_rng(11)
+    checked = undefined = 0
+    for _ in range(150):
+        n = int(rng.integers(2, 40))
+        t = rng.lognormal(1, 1, n).round(int(rng.integers(0, 2)))
+        e = rng.random(n) > rng.choice([0.0, 0.3, 0.8])
+        order = np.lexsort((~e, t))
+        t, e = t[order], e[order]
+        idx = rng.integers(0, n, (12, n))
+        got = _km_counts(t, e, idx, (0.5, 0.9))
+        for r in range(12):
+            for k, q in enumerate((0.5, 0.9)):
+                want = km_quantile(t[idx[r]], e[idx[r]], q)
+                assert (np.isnan(got[k, r]) and want is None) or got[k, r] == want, (t[idx[r]], e[idx[r]], q)
+                checked += 1
+                undefined += want is None
+    assert undefined > 50 and checked - undefined > 1000  # both kinds of resample were met
+
+
 def test_the_multi_team_sample_at_two_seeds_shows_no_change(tmp_path: Path) -> None:
     """A decoy: `vsm sample --source multi-team` twice, same process, other draws (and its own moved bottleneck in both)."""
     from connectors.samples import generate as sample
