@@ -199,18 +199,20 @@ def generate(source: str, label: str, seed: int = 1) -> Path:
     return path
 
 
-def plain_export() -> Path:
-    """The plain four-column export of issue 16: 1.1M rows, 125,000 tickets, times as 'YYYY-MM-DD HH:MM:SS' (66 MB)."""
-    path = DATA / "plain_1M.csv"
+def plain_export(label: str = "1M") -> Path:
+    """The plain four-column export of issue 16: 1.1M rows, 125,000 tickets, times as 'YYYY-MM-DD HH:MM:SS' (66 MB);
+    for "10M", ten times as many tickets (about 660 MB)."""
+    path = DATA / f"plain_{label}.csv"
+    tickets = PLAIN_TICKETS * (10 if label == "10M" else 1)
     if not path.exists():
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         DATA.mkdir(parents=True, exist_ok=True)
-        raw = DATA / "plain_source.csv"
-        print(f"generating {path.name} ({PLAIN_TICKETS:,} tickets) …", file=sys.stderr)
-        subprocess.run([*VSM, "sample", "--source", "csv", "--tickets", str(PLAIN_TICKETS), "--seed", "3", "-o", str(raw), "--quiet"],
+        raw = DATA / f"plain_source_{label}.csv"
+        print(f"generating {path.name} ({tickets:,} tickets) …", file=sys.stderr)
+        subprocess.run([*VSM, "sample", "--source", "csv", "--tickets", str(tickets), "--seed", "3", "-o", str(raw), "--quiet"],
                        check=True, env=ENV)
         names = list(PLAIN_COLUMNS)
         table = pacsv.read_csv(raw, convert_options=pacsv.ConvertOptions(include_columns=names, column_types={c: pa.string() for c in names}))

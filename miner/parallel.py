@@ -34,6 +34,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,10 +179,12 @@ def run_parallel(
         # Start the workers first: they import while this process reads the first rows.
         for _ in range(workers):
             parent, child = context.Pipe()
-            proc = context.Process(target=_serve, args=(child,), daemon=True)
+            lifeline, held = context.Pipe(duplex=False)  # this process holds the sending end until it ends
+            proc = context.Process(target=_serve, args=(child, lifeline, str(folder)), daemon=True)
             proc.start()
             child.close()
-            pool.append(_Worker(proc, parent))
+            lifeline.close()
+            pool.append(_Worker(proc, parent, held))
         try:
             first, case_col, newlines = _sample(path, source_in, source, options)
         except VsmError as exc:
@@ -277,6 +280,7 @@ def _alive(pid: int) -> bool:
 class _Worker:
     proc: Any
     pipe: Any
+    lifeline: Any  # the sending end of the worker's lifeline, never written to: see _watch_parent
 
     def send(self, command: str, payload: Any) -> None:
         self.pipe.send((command, payload))
@@ -304,6 +308,7 @@ class _Worker:
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join()
+        self.lifeline.close()
 
 
 def _sample(path: str, source_in: _Input, source: str, options: LoadOptions) -> tuple[LoadReport, str, bool]:
@@ -435,8 +440,27 @@ def _partition_of(cases: pa.Array, n_parts: int) -> np.ndarray:
 # --- In a worker process ---------------------------------------------------------
 
 
-def _serve(pipe: Any) -> None:
+def _watch_parent(lifeline: Any, folder: str) -> None:
+    """End this worker the moment its parent is gone, removing the run's partition folder.
+
+    The parent holds the sending end of ``lifeline`` and never writes to it;
+    when the parent ends in any way (SIGKILL and the out-of-memory killer
+    included) the kernel closes it, and the read here ends. A worker busy
+    loading or analysing would otherwise run on for its whole task, holding
+    its memory and the folder's files in /dev/shm.
+    """
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(1)  # at once, from this thread, whatever the main thread is doing
+
+    threading.Thread(target=watch, name="vsm-parent-watch", daemon=True).start()
+
+
+def _serve(pipe: Any, lifeline: Any, folder: str) -> None:
     """A worker process: split a byte range, load partitions, analyse them, as the parent asks."""
+    _watch_parent(lifeline, folder)
     logs: list[pd.DataFrame] = []
     while True:
         try:

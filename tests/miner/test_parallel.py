@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -216,6 +218,61 @@ def test_partition_folders_of_runs_killed_outright_are_removed(tmp_path, monkeyp
         assert folder.name.startswith(f"{parallel.PARTS_PREFIX}{host}-{os.getpid()}-")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The worker processes (multiprocessing's spawn children) whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid and state != "Z" and b"spawn_main" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc (Linux)")
+def test_workers_end_at_once_with_a_parent_killed_outright(tmp_path):
+    # Killed with SIGKILL mid-run, the parent can neither stop its workers nor
+    # remove its partition folder: the workers notice it is gone, remove the
+    # folder and exit, instead of running on with their memory and files.
+    export = tmp_path / "events.csv"
+    assert run_cli("sample", "--source", "csv", "--tickets", "60000", "--seed", "2", "-o", str(export), "--quiet").exit_code == 0
+    parts = tmp_path / "tmp"
+    parts.mkdir()
+    env = {**os.environ, "TMPDIR": str(parts), "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "vsm", "report", str(export), "--workers", "2", "-o", str(tmp_path / "r.html")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        # Wait until both workers run and partition files exist: the split is done, loading has begun.
+        while not (len(_workers_of(proc.pid)) == 2 and any(p.is_file() for p in parts.rglob("*"))):
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.02)
+        workers = _workers_of(proc.pid)
+        proc.kill()
+        proc.wait()
+        killed = time.monotonic()
+        while any(parallel._alive(w) and _state(w) != "Z" for w in workers) or any(parts.iterdir()):
+            assert time.monotonic() - killed < 5, "workers or partition files outlived their parent by 5 s"
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
 
 
 @pytest.mark.parametrize("name", ["servicenow_audit.csv", "service_desk_events.csv", "jira_changelog.json", "zendesk_ticket_events.json"])
