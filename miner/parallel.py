@@ -86,6 +86,12 @@ MIN_BYTES = 256 << 20
 # files (about the export's size) plus what each worker needs to load one
 # partition; 128 MB partitions save 0.3 GB at 10M events but cut slower.
 PART_BYTES = 192 << 20
+# And at most about this many events: a narrow export (a list view's four
+# columns, 63 bytes a row) would otherwise put 3M events in a partition, and a
+# worker's memory follows the events it analyses at once. At 10M events of
+# that shape, 1M-event partitions took the peak from 4.4 to 3.4-3.7 GB, and
+# no longer.
+PART_EVENTS = 1_000_000
 MAX_WORKERS = 8
 # Peak memory of all processes together per byte of export: 1.3x measured for
 # 10M events of ServiceNow audit snapshots (benchmarks/results.md), rounded up.
@@ -190,7 +196,7 @@ def run_parallel(
         except VsmError as exc:
             raise NotSplittable(str(exc)) from exc
         size = data_size(sniffed)[0] if sniffed.compressed else Path(path).stat().st_size
-        n_parts = partitions or max(workers, math.ceil(size / PART_BYTES))
+        n_parts = partitions or max(workers, math.ceil(size / _part_bytes(sniffed)))
         case_index = source_in.names.index(case_col)
         pieces = _split_in_workers(pool, source_in, case_index, n_parts, folder) if source_in.ranges and not newlines else None
         if pieces is None:
@@ -212,7 +218,10 @@ def run_parallel(
             report.flags.extend(filters.flags())
         for w, worker in enumerate(pool):
             worker.send("analyse", (plan, str(folder / f"partial-{w}")))
-        parts: list[Partial] = [partial_from(read_frames(f)) for worker in pool for f in worker.receive()]
+        files = [worker.receive() for worker in pool]
+        for worker in pool:
+            worker.join()  # each exits once it has written its partial: its memory is back before they are read
+        parts: list[Partial] = [partial_from(read_frames(f)) for written in files for f in written]
     finally:
         for worker in pool:
             worker.stop()
@@ -220,7 +229,17 @@ def run_parallel(
             worker.join()
         shutil.rmtree(folder, ignore_errors=True)
     merged = combine(parts)
+    del parts  # the merged copy is all that is needed: at 10M events the partials are a gigabyte
     return finalize(merged, aggregate_measures(merged.measures, merged.tables), plan), report
+
+
+def _part_bytes(sniffed: Sniff) -> int:
+    """Bytes of export per partition: :data:`PART_BYTES`, or fewer when rows are so narrow that it would hold over :data:`PART_EVENTS` events."""
+    lines = sniffed.text_head.count("\n")
+    if lines < 10:  # Parquet, or too little text to tell
+        return PART_BYTES
+    per_row = len(sniffed.text_head.encode("utf-8")) / lines
+    return int(min(PART_BYTES, max(PART_EVENTS * per_row, 16 << 20)))
 
 
 def _parts_folder(size: int) -> Path:
@@ -482,6 +501,7 @@ def _serve(pipe: Any, lifeline: Any, folder: str) -> None:
                 # One merged partial per worker, written as Arrow files: faster than a pipe for hundreds of MB.
                 merged = [combine(parts)] if parts else []
                 pipe.send(("analysed", [write_frames(partial_frames(p), Path(payload[1])) for p in merged]))
+                return  # the last task: its memory goes back before the parent reads and merges the partials
         except VsmError as exc:
             pipe.send(("refused", str(exc)))  # the parent reads the export whole, and says what is wrong with it
             return

@@ -144,6 +144,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     filters = _filters(kwargs)
     if master:
         engine = "spark"  # a Spark master says where to run
+    if design is not False:  # mine (design=False) has no findings
+        _warm_statistics()  # while Spark or the workers run, or this process loads
     if engine == "spark":
         from miner.spark import run_spark
 
@@ -164,7 +166,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     if results is None:
         from miner.discovery import make_plan, run
 
-        log, report = _load(export, kwargs, statistics=design is not False)  # mine (design=False) has no findings
+        log, report = _load(export, kwargs)
         return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design, as_of=as_of)), report
     for warning in report.warnings:
         _warn(warning)
