@@ -181,8 +181,10 @@ def align_tickets(arrays: CaseArrays, classes: EventClasses, design: Design, ass
     """
     n = arrays.n_cases
     fitness = np.full(n, np.nan)
-    deviations = np.empty(n, dtype=object)
-    deviations[:] = [[] for _ in range(n)]
+    no_deviation = np.empty(1, dtype=object)
+    no_deviation[0] = []
+    # One shared empty list, as tickets of one path share theirs: a list per ticket costs more than the alignments.
+    deviations = no_deviation[np.zeros(n, dtype=np.intp)]
     for s_index, stream in enumerate(design.streams):
         cases = np.flatnonzero(assigned == s_index)
         if len(cases) == 0:

@@ -46,6 +46,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -257,6 +258,8 @@ def _batch_ipc(batch: pa.RecordBatch) -> bytes:
 
 def _analyse_chunks(plan: Plan):  # type: ignore[no-untyped-def]
     """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition)."""
+    piece = PIECE  # read here, in the driver, and shipped with the function
+
     def run(batches):  # type: ignore[no-untyped-def]
         frame = _frame(batches)
         if frame.empty:
@@ -269,7 +272,7 @@ def _analyse_chunks(plan: Plan):  # type: ignore[no-untyped-def]
             except VsmError as exc:
                 yield _rows(kind="error", pid=pid, name=str(exc))
                 return
-            yield from _partial_rows(part, int(pid))
+            yield from _partial_rows(part, int(pid), piece)
 
     return run
 
@@ -340,6 +343,7 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
 
 
 LOADED_SCHEMA = "kind string, pid int, payload binary"
+PIECE = 8 << 20  # the largest payload in one row of the analysed partials
 
 
 def _reduce(out: Any, plan: Plan) -> Results:
@@ -348,13 +352,17 @@ def _reduce(out: Any, plan: Plan) -> Results:
 
     for err in out.filter(F.col("kind") == "error").select("name").collect():
         raise VsmError(err.name)
-    parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload").collect())
+    # One Spark partition at a time: collected at once, the partials of 10M events (a gigabyte of Arrow) overran the driver.
+    parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator())
+    if not parts:  # every loaded partition holds tickets: none back means Spark lost them
+        raise VsmError("Spark returned no analysed partitions (its driver may have run out of memory): "
+                       "set VSM_SPARK_DRIVER_MEMORY higher (default 4g), or run without --engine spark")
     measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
         F.count(F.lit(1)).alias("count"),
         F.sum("v").alias("sum"),
         F.expr(f"percentile(v, array({', '.join(str(q) for q in QUANTILES)}))").alias("q"),
     ).collect()
-    merged = combine(parts) if parts else Partial(pd.DataFrame())
+    merged = combine(parts)
     # Tickets per key were counted per partition of whole cases: they add up in the merged tables.
     return finalize(merged, add_ticket_counts(_aggregates(measures), merged.tables), plan)
 
@@ -481,11 +489,21 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
     return log, report
 
 
-def _partial_rows(part: Partial, pid: int):  # type: ignore[no-untyped-def]
+def _partial_rows(part: Partial, pid: int, piece: int):  # type: ignore[no-untyped-def]
     """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads, its measures one row per value."""
-    payloads = [(name, frame) for name, frame in partial_frames(part).items() if not name.startswith("measure:")]
-    yield pd.DataFrame({"kind": "part", "pid": pid, "name": [n for n, _ in payloads], "payload": [_to_ipc(t) for _, t in payloads],
-                        "k1": None, "k2": None, "v": None})
+    # Each frame's Arrow stream in pieces of at most ``piece`` bytes, numbered in ``v``: the driver pickles
+    # every row it hands to Python whole, and a 250 MB row overran its heap at 10M events.
+    names, pieces, numbers = [], [], []
+    for name, frame in partial_frames(part).items():
+        if name.startswith("measure:"):
+            continue
+        data = _to_ipc(frame)
+        for i, at in enumerate(range(0, max(len(data), 1), piece)):
+            names.append(name)
+            pieces.append(data[at:at + piece])
+            numbers.append(i)
+    yield pd.DataFrame({"kind": "part", "pid": pid, "name": names, "payload": pieces, "k1": None, "k2": None,
+                        "v": np.array(numbers, dtype=np.int64)})
     for name, measure in part.measures.items():
         spec = MEASURES[name]
         if measure.empty:
@@ -510,11 +528,14 @@ def _rows(**values: Any) -> pd.DataFrame:
     return pd.DataFrame({k: [v] for k, v in base.items()})
 
 
-def _collect_parts(rows: list[Any]) -> list[Partial]:
-    """Rebuild each partition's Partial (without its measures, reduced in Spark) from its Arrow payloads."""
-    by_pid: dict[int, dict[str, pd.DataFrame]] = {}
+def _collect_parts(rows: Iterable[Any]) -> list[Partial]:
+    """Rebuild each partition's Partial (without its measures, reduced in Spark) from its Arrow payloads, sent in numbered pieces."""
+    pieces: dict[tuple[int, str], dict[int, bytes]] = {}
     for row in rows:
-        by_pid.setdefault(int(row.pid), {})[row.name] = _from_ipc(row.payload)
+        pieces.setdefault((int(row.pid), row.name), {})[int(row.v)] = bytes(row.payload)
+    by_pid: dict[int, dict[str, pd.DataFrame]] = {}
+    for (pid, name), numbered in pieces.items():
+        by_pid.setdefault(pid, {})[name] = _from_ipc(b"".join(numbered[i] for i in sorted(numbered)))
     return [partial_from(by_pid[pid]) for pid in sorted(by_pid)]
 
 

@@ -47,6 +47,16 @@ def test_spark_gives_the_embedded_bytes(spark_ready, tmp_path, export):
         assert "Warning:" in embedded[2]
 
 
+def test_partials_reach_the_driver_in_pieces(spark_ready, tmp_path, monkeypatch):
+    """Each partial's Arrow stream crosses in numbered pieces (8 MB; here under 1 kB, so every frame is cut):
+    whole, the partials of 10M events overran the driver's heap."""
+    import miner.spark
+
+    monkeypatch.setattr(miner.spark, "PIECE", 997)
+    export = SAMPLE_LOGS / "servicenow_audit.csv"
+    assert outputs(tmp_path, export, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, export)
+
+
 def test_spark_on_a_real_log_read_here(spark_ready, tmp_path):
     """XES cannot be cut before it is read: this process loads it, Spark analyses its partitions of cases."""
     path = real_log("helpdesk.xes.gz")
