@@ -6,6 +6,7 @@ side with pm4py on this machine.
     python benchmarks/run.py --spark              # also vsm report --engine spark on 1M
     python benchmarks/run.py --only plain         # only the plain four-column export (issue 16), about a minute
     python benchmarks/run.py --only plain --sizes 10M  # and vsm report on 10M events of it (a 640 MB export), two more minutes
+    python benchmarks/run.py --only plain --sizes 10M --spark  # and on Spark in local mode, two more
 
 What runs:
 
@@ -262,7 +263,7 @@ def mb(path: Path) -> str:
 Row = tuple[str, float, float | None, float, str]  # run, wall s, CPU s (None: not measured), peak MB, target
 
 
-def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, ten: bool) -> None:
+def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, ten: bool, spark: bool = False) -> None:
     """Issue 16: the plain four-column export, with pyarrow's read of it and pm4py's pipeline on it; with ``ten``, also
     ``vsm report`` on ten times as many events (target: at most 1.2× pm4py's pipeline on the 1M export, and 4 GB)."""
     plain = plain_export()
@@ -304,6 +305,13 @@ def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, 
         notes.append(f"plain export 10M, vsm report: {' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
         if pm4py_wall:
             notes.append(f"plain export: vsm report on 10M ÷ pm4py's pipeline on 1M: {wall / pm4py_wall:.2f}× wall (target ≤ 1.2)")
+        if spark:
+            embedded_wall = wall
+            wall, rss, _, err = timed([*VSM, "report", str(big), "--engine", "spark", "-o", str(out_dir / "plain10-spark.html")])
+            rows.append((f"vsm report --engine spark (local mode), plain export of 10M events", wall, None, rss,
+                         "≤ 3× the embedded engine"))
+            notes.append(f"plain export 10M: Spark local ÷ embedded engine: {wall / embedded_wall:.2f}× wall (target ≤ 3); "
+                         f"{' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
 
 
 def main() -> None:
@@ -320,7 +328,7 @@ def main() -> None:
     notes: list[str] = []
 
     rows.append(("vsm --help", help_time(), None, 0.0, "≤ 0.3 s"))
-    run_plain(out_dir, rows, notes, pm4py=not args.skip_pm4py, ten="10M" in sizes)
+    run_plain(out_dir, rows, notes, pm4py=not args.skip_pm4py, ten="10M" in sizes, spark=args.spark)
     if args.only == "all":
         run_audit_and_lean(args, sizes, out_dir, rows, notes)
 

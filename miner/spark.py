@@ -73,6 +73,7 @@ from miner.partitions import (
     to_arrow,
 )
 from miner.results import Results, add_ticket_counts, combine, finalize
+from miner.stats import grouped_stats, key_codes
 
 ROW = "_vsm_row"  # record number in file order, 0 for a CSV's header
 QUANTILES = (0.5, 0.9)
@@ -357,17 +358,26 @@ def _reduce(out: Any, plan: Plan) -> Results:
     if not parts:  # every loaded partition holds tickets: none back means Spark lost them
         raise VsmError("Spark returned no analysed partitions (its driver may have run out of memory): "
                        "set VSM_SPARK_DRIVER_MEMORY higher (default 4g), or run without --engine spark")
-    measures = out.filter(F.col("kind") == "m").groupBy("name", "k1", "k2").agg(
-        F.count(F.lit(1)).alias("count"),
-        F.sum("v").alias("sum"),
-        F.expr(f"percentile(v, array({', '.join(str(q) for q in QUANTILES)}))").alias("q"),
-    ).collect()
+    # Count, exact sum and exact quantiles per key: each partition's values of a key travel packed, are
+    # shuffled to the key's reducer and reduced there by the embedded engine's own code (miner.stats).
+    measures = out.filter(F.col("kind") == "m").select("name", "k1", "k2", "payload").groupBy("name", "k1", "k2") \
+        .applyInPandas(_reduce_measure, schema=REDUCED_SCHEMA).collect()
     merged = combine(parts)
     # Tickets per key were counted per partition of whole cases: they add up in the merged tables.
     return finalize(merged, add_ticket_counts(_aggregates(measures), merged.tables), plan)
 
 
 OUT_SCHEMA = "kind string, pid int, name string, payload binary, k1 string, k2 string, v long"
+REDUCED_SCHEMA = "name string, k1 string, k2 string, count long, sum long, q array<double>"
+VALUES_PER_ROW = 1 << 20  # a key's values per row of packed int64 (8 MB), as PIECE bounds the partials' rows
+
+
+def _reduce_measure(rows: pd.DataFrame) -> pd.DataFrame:
+    """One measure key's values, packed by every partition: their count, exact sum and quantiles (QUANTILES)."""
+    values = np.concatenate([np.frombuffer(bytes(p), dtype=np.int64) for p in rows["payload"]])
+    _, counts, qs, sums = grouped_stats(np.zeros(len(values), dtype=np.int64), values, QUANTILES)
+    key = {k: pd.Series([rows[k].iat[0]], dtype=object) for k in ("name", "k1", "k2")}  # not Arrow-backed text: Spark takes plain arrays
+    return pd.DataFrame({**key, "count": counts.astype(np.int64), "sum": sums.astype(np.int64), "q": [[float(q[0]) for q in qs]]})
 
 
 def _read(spark: Any, path: str, options: LoadOptions) -> tuple[Any, list[str], list[str]]:
@@ -490,7 +500,7 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
 
 
 def _partial_rows(part: Partial, pid: int, piece: int):  # type: ignore[no-untyped-def]
-    """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads, its measures one row per value."""
+    """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads, its measures' values packed per key."""
     # Each frame's Arrow stream in pieces of at most ``piece`` bytes, numbered in ``v``: the driver pickles
     # every row it hands to Python whole, and a 250 MB row overran its heap at 10M events.
     names, pieces, numbers = [], [], []
@@ -508,11 +518,19 @@ def _partial_rows(part: Partial, pid: int, piece: int):  # type: ignore[no-untyp
         spec = MEASURES[name]
         if measure.empty:
             continue
-        keys = [measure[k].astype(str).to_numpy(dtype=object) for k in spec.keys]
+        # Per key, its values packed as int64 (a loop over keys, not events).
+        codes, uniques = key_codes(measure, list(spec.keys))
+        order = np.argsort(codes, kind="stable")
+        values = measure[spec.value].to_numpy(dtype=np.int64)[order]
+        sorted_codes = codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        bounds = [(a, min(a + VALUES_PER_ROW, b)) for a, b in zip(starts, np.r_[starts[1:], len(values)], strict=True)
+                  for a in range(a, b, VALUES_PER_ROW)]
+        key = sorted_codes[[a for a, _ in bounds]]
+        keys = [uniques[k].to_numpy(dtype=object)[key] for k in spec.keys]
         yield pd.DataFrame({
-            "kind": "m", "pid": pid, "name": name, "payload": None,
-            "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None,
-            "v": measure[spec.value].to_numpy(dtype=np.int64),
+            "kind": "m", "pid": pid, "name": name, "payload": [values[a:b].tobytes() for a, b in bounds],
+            "k1": keys[0], "k2": keys[1] if len(keys) > 1 else None, "v": None,
         })
 
 
