@@ -13,6 +13,7 @@ Alignments are computed once per distinct path and joined to the tickets.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -231,6 +232,18 @@ def stream_summary(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
 NO_STREAM = "(none)"
 
 
+def explode_deviations(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with one row per deviation of its ``deviations`` lists, in order (as ``DataFrame.explode``, then
+    dropping tickets without one), built with numpy: pandas' explode took most of a second at 10M events."""
+    lists = frame["deviations"].to_numpy(dtype=object)
+    lengths = np.fromiter((len(d) if isinstance(d, (list, tuple, np.ndarray)) else 0 for d in lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter(itertools.chain.from_iterable(d for d, n in zip(lists, lengths.tolist(), strict=True) if n),
+                       dtype=object, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(lists)), lengths)
+    keep = pd.notna(flat)
+    return frame.iloc[rows[keep]].assign(deviations=flat[keep])
+
+
 def deviation_table(tickets: pd.DataFrame) -> pd.DataFrame:
     """Return per stream and deviation: tickets, share, and the median lead time it adds over conforming tickets.
 
@@ -238,7 +251,7 @@ def deviation_table(tickets: pd.DataFrame) -> pd.DataFrame:
     """
     columns = ["stream", "type", "step", "tickets", "share", "median_extra_lead_s", "examples"]
     frame = tickets[["designed_stream", "case_id", "lead_time_s", "deviations"]].rename(columns={"designed_stream": "stream"})
-    exploded = frame.explode("deviations").dropna(subset=["deviations"])
+    exploded = explode_deviations(frame)
     if exploded.empty:
         return pd.DataFrame(columns=columns)
     # Split the distinct deviations, not every ticket's (a million rows at 10M events).

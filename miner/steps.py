@@ -124,9 +124,14 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
             wait = column(f"step{j}_wait_s", idx)[reached]
             total = work + wait
             over = (total > step.target_s) if step.target_s else np.zeros(r, bool)
-            ids = tickets["case_id"].take(idx[reached][over]).to_numpy(dtype=object)  # only the tickets over target
             excess = total[over] - (step.target_s or 0)
-            order = np.lexsort((ids, -excess)) if over.any() else np.zeros(0, dtype=int)
+            examples: list[str] = []
+            if over.any():
+                # The examples: the largest excesses (ties by ticket id), sorted among those that can be one only.
+                k = min(EXAMPLES, len(excess))
+                cand = np.flatnonzero(-excess <= np.partition(-excess, k - 1)[k - 1])
+                ids = tickets["case_id"].take(idx[reached][over][cand]).to_numpy(dtype=object)
+                examples = [str(x) for x in ids[np.lexsort((ids, -excess[cand]))][:EXAMPLES]]
             rows.append(
                 {
                     "stream": stream.name,
@@ -148,7 +153,7 @@ def step_table(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
                     "over_target_share": (int(over.sum()) / r) if r and step.target_s else None,
                     "median_excess_s": float(np.median(excess)) if over.any() else None,
                     "complete_accurate": (1.0 - float(column(f"step{j}_back", idx, bool)[reached].sum()) / r) if r else None,
-                    "examples_over_target": [str(x) for x in ids[order][:EXAMPLES]],
+                    "examples_over_target": examples,
                 }
             )
     return pd.DataFrame(rows)
