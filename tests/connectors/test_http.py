@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import threading
 import time
+import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -144,9 +145,11 @@ def test_a_netrc_login_never_replaces_the_credential(monkeypatch, tmp_path):
 
 def test_retries_keep_the_pace_of_a_rate_limited_api(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(connectors.http, "sleep", slept.append)  # time stands still, so every pause is the whole pace
+    monkeypatch.setattr(connectors.http, "sleep", slept.append)
+    # Time stands still (the client's clock too, however slow the machine), so every pause is the whole pace.
+    monkeypatch.setattr(connectors.http, "time", types.SimpleNamespace(monotonic=lambda: 1_000.0))
     with _Server({"result": []}, script=[(500, {}, False), (200, {}, True)]) as server:
         client = Client(f"http://127.0.0.1:{server.port}", "Bearer t", ["t"], "set VSM_TEST_TOKEN", min_interval=6.0)
         client.get(client.url("/x"))
         client.get(client.url("/x"))
-    assert len(server.seen) == 4 and len(slept) == 3 and all(5.9 <= s <= 6.0 for s in slept)
+    assert len(server.seen) == 4 and slept == [6.0, 6.0, 6.0]
