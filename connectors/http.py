@@ -174,6 +174,9 @@ class Client:
                 reply = self._session.get(url, timeout=TIMEOUT_S, allow_redirects=False, stream=True)
             except requests.exceptions.RequestException as exc:
                 raise self._failed(shown, exc) from None
+            except OSError as exc:  # requests' check of the certificate bundle it was told to use, before any connection
+                raise PullError(f"{exc}: set REQUESTS_CA_BUNDLE to a PEM file of the certificate authorities to trust, "
+                                "or unset it to use requests' own") from None
             status, headers = reply.status_code, reply.headers
             if status in (401, 403):
                 reply.close()

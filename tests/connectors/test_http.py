@@ -153,3 +153,15 @@ def test_retries_keep_the_pace_of_a_rate_limited_api(monkeypatch):
         client.get(client.url("/x"))
         client.get(client.url("/x"))
     assert len(server.seen) == 4 and slept == [6.0, 6.0, 6.0]
+
+
+def test_a_certificate_bundle_that_is_not_there_is_one_line(monkeypatch, tmp_path):
+    # REQUESTS_CA_BUNDLE names a company's certificate authorities; a wrong path is the user's to fix, not an internal error.
+    missing = tmp_path / "company-ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(missing))
+    client = Client("https://127.0.0.1:9", "Bearer secret-token", ["secret-token"], "set VSM_TEST_TOKEN")
+    with pytest.raises(PullError) as caught:
+        client.get(client.url("/x"))
+    message = str(caught.value)
+    assert str(missing) in message and "set REQUESTS_CA_BUNDLE to a PEM file" in message
+    assert "secret-token" not in message and "\n" not in message
