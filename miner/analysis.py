@@ -130,27 +130,32 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     act_paths = np.array([PATH_SEP.join(p) for p in act_var.table["path"]], dtype=object)
     vc_var = _value_chain_variants(arrays, classes, path)
     vc_paths = np.array([VC_SEP.join(p) for p in vc_var.table["path"]], dtype=object)
-    vc_of_case = vc_paths[vc_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
+    # Per case, as strings taken from the distinct values (converting a string per case costs more).
+    vc_of_case = pd.array(vc_paths, dtype="str").take(vc_var.of_case)
     if plan.stream_column is not None:
         types = case_values(log[plan.stream_column], arrays).fillna(NO_STREAM).astype(str).to_numpy()
-    else:
-        types = vc_of_case.astype(str)
+        type_codes, type_names = pd.factorize(types)
+        streams = types
+    else:  # the stream is the value-chain path: its variant is its code
+        type_codes, first = pd.factorize(vc_var.of_case)
+        type_names = vc_paths[first]
+        streams, types = vc_of_case, None
 
-    tickets = ticket_table(arrays, classes, acc, vc_paths=vc_of_case, streams=types)
-    tickets["activity_path"] = act_paths[act_var.of_case] if arrays.n_cases else np.zeros(0, dtype=object)
-    tickets["first_activity"] = names[arrays.activity[arrays.case_start[:-1]]] if arrays.n_cases else []
+    tickets = ticket_table(arrays, classes, acc, vc_paths=vc_of_case, streams=streams)
+    tickets["activity_path"] = pd.array(act_paths, dtype="str").take(act_var.of_case)
+    tickets["first_activity"] = pd.array(names, dtype="str").take(arrays.activity[arrays.case_start[:-1]])
     # The ticket's first row in the export: partitions merge back into the export's order of tickets.
     rows = log[SOURCE_ROW].to_numpy(dtype=np.int64)
     tickets[FIRST_ROW] = np.minimum.reduceat(rows, arrays.case_start[:-1]) if arrays.n_cases else np.zeros(0, dtype=np.int64)
 
-    tables = _discovery_tables(arrays, classes, types)
+    tables = _discovery_tables(arrays, classes, type_codes, np.asarray(type_names, dtype=object))
     src, dst, wait = edge_waits(arrays)
     categories = pd.Index(names)
     measures = {"edges": pd.DataFrame({"source": pd.Categorical.from_codes(src, categories=categories),
                                        "target": pd.Categorical.from_codes(dst, categories=categories), "wait_us": wait.astype(np.int64)})}
     part = Partial(tickets, tables, measures, has_groups=arrays.group is not None and bool((arrays.group >= 0).any()))
     if plan.design is not None:
-        _compare(log, arrays, classes, acc, path, plan.design, part, types if plan.stream_column is not None else None)
+        _compare(log, arrays, classes, acc, path, plan.design, part, types)
     _count_tickets(part)
     return part
 
@@ -175,16 +180,45 @@ def _value_chain_variants(arrays: CaseArrays, classes, path: np.ndarray) -> obje
     return variants(codes, starts, np.array([LABELS[s] for s in STAGES], dtype=object))
 
 
-def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+def _cases_per_activity(case: np.ndarray, act: np.ndarray, n_cases: int, n_act: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per activity: the cases it occurs in, and those where it occurs at least twice."""
+    width = max(n_act, 1)
+    key = case.astype(np.int64) * width + act
+    if n_cases * width <= 4 * len(key) + 1024:  # a count per (case, activity) fits: no hashing
+        per_pair = np.bincount(key, minlength=n_cases * width).reshape(-1, width)
+        return (per_pair > 0).sum(axis=0)[:n_act], (per_pair >= 2).sum(axis=0)[:n_act]
+    pair_counts = pd.Series(key).value_counts()
+    pair_act = (pair_counts.index.to_numpy() % width).astype(np.int64)
+    return np.bincount(pair_act, minlength=n_act), np.bincount(pair_act[pair_counts.to_numpy() >= 2], minlength=n_act)
+
+
+def _value_counts3(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``DataFrame({x, y, z}).value_counts()`` of small non-negative-or-minus-one integer codes, by one bincount:
+    the distinct triples in the same order (the most frequent first, ties in order of appearance), and their counts."""
+    if len(x) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    lo = [int(v.min()) for v in (x, y, z)]
+    span = [int(v.max()) - m + 1 for v, m in zip((x, y, z), lo, strict=True)]
+    if span[0] * span[1] * span[2] > 4 * len(x) + 1024:  # too many possible triples for a count each
+        m = pd.DataFrame({"x": x, "y": y, "z": z}).value_counts().reset_index(name="n")
+        return m["x"].to_numpy(), m["y"].to_numpy(), m["z"].to_numpy(), m["n"].to_numpy()
+    key = ((x - lo[0]) * span[1] + (y - lo[1])) * span[2] + (z - lo[2])
+    counts = np.bincount(key, minlength=span[0] * span[1] * span[2])
+    present = np.flatnonzero(counts)
+    first = np.full(len(counts), len(key), dtype=np.int64)
+    np.minimum.at(first, key, np.arange(len(key)))
+    k = present[np.lexsort((first[present], -counts[present]))]  # the most frequent first, ties in order of appearance
+    return k // (span[1] * span[2]) + lo[0], (k // span[2]) % span[1] + lo[1], k % span[2] + lo[2], counts[k]
+
+
+def _discovery_tables(arrays: CaseArrays, classes, type_codes: np.ndarray, type_names: np.ndarray) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """Additive tables of one partition; ``type_codes`` per case index into ``type_names``, its ticket types."""
     names = arrays.activity_names.astype(str).astype(object)
     n_act = len(names)
     act = arrays.activity.astype(np.int64)
     events = np.bincount(act, minlength=n_act)
-    key = arrays.case.astype(np.int64) * max(n_act, 1) + act
-    pair_counts = pd.Series(key).value_counts()
-    pair_act = (pair_counts.index.to_numpy() % max(n_act, 1)).astype(np.int64)
-    cases = np.bincount(pair_act, minlength=n_act)
-    repeated = np.bincount(pair_act[pair_counts.to_numpy() >= 2], minlength=n_act)
+    cases, repeated = _cases_per_activity(arrays.case, act, arrays.n_cases, n_act)
     time_in_state = pd.Series(arrays.duration_to_next.astype(np.int64)).groupby(act).sum().reindex(range(n_act), fill_value=0).to_numpy()
     used = events > 0
     tables = {
@@ -197,12 +231,9 @@ def _discovery_tables(arrays: CaseArrays, classes, types: np.ndarray) -> dict[st
     # Mapping: events per (activity, rule, resolved stage), to name each activity's usual class.
     rule = classes.rule.astype(np.int64)
     stage = classes.stage.astype(np.int64)
-    m = pd.DataFrame({"a": act, "rule": rule, "stage": stage}).value_counts().reset_index(name="events")
-    tables["mapping"] = pd.DataFrame({"activity": names[m["a"].to_numpy()], "rule": m["rule"].to_numpy(),
-                                      "stage": m["stage"].to_numpy(), "events": m["events"].to_numpy()})
+    a, r, st, events = _value_counts3(act, rule, stage)
+    tables["mapping"] = pd.DataFrame({"activity": names[a], "rule": r, "stage": st, "events": events})
     # Directly-follows counts and start/end activities per ticket type, for a model per stream.
-    type_codes, type_names = pd.factorize(types)
-    type_names = np.asarray(type_names, dtype=object)
     width = max(n_act, 1)
     if arrays.n_events > 1:
         follows = arrays.same_case_next

@@ -21,9 +21,11 @@ def previous(values: np.ndarray, is_first: np.ndarray, fill: float = np.nan) -> 
 
 def last_valid_index(valid: np.ndarray, case_first_index: np.ndarray) -> np.ndarray:
     """Per event: the index of the latest valid event of its case at or before it, or -1."""
-    idx = np.where(valid, np.arange(len(valid)), -1)
-    latest = np.maximum.accumulate(idx) if len(idx) else idx
-    return np.where(latest >= case_first_index, latest, -1)
+    latest = np.arange(len(valid))
+    latest[~valid] = -1
+    np.maximum.accumulate(latest, out=latest)
+    latest[latest < case_first_index] = -1
+    return latest
 
 
 def next_valid_index(valid: np.ndarray, case_end_index: np.ndarray) -> np.ndarray:
@@ -32,9 +34,12 @@ def next_valid_index(valid: np.ndarray, case_end_index: np.ndarray) -> np.ndarra
     ``case_end_index`` is, per event, one past the last event of its case.
     """
     n = len(valid)
-    idx = np.where(valid, np.arange(n), n)
-    earliest = np.minimum.accumulate(idx[::-1])[::-1] if n else idx
-    return np.where(earliest < case_end_index, earliest, -1)
+    earliest = np.arange(n)
+    earliest[~valid] = n
+    backwards = earliest[::-1]
+    np.minimum.accumulate(backwards, out=backwards)
+    earliest[earliest >= case_end_index] = -1
+    return earliest
 
 
 def ffill(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:

@@ -37,19 +37,18 @@ def ticket_table(
     """Return one row per ticket with its path, lead time, its split into work and waits, and time per stage."""
     n_cases = arrays.n_cases
     case = arrays.case
-    out = pd.DataFrame(
-        {
-            "case_id": arrays.case_ids.astype(str),
-            "stream": streams,
-            "path": vc_paths,
-            "events": arrays.case_len,
-            "start": pd.to_datetime(arrays.case_first_ts, unit="us", utc=True),
-            "end": pd.to_datetime(arrays.case_last_ts, unit="us", utc=True),
-            "delivered": acc.delivered,
-            "lead_time_s": acc.lead_time / US,
-            "duration_s": (arrays.case_last_ts - arrays.case_first_ts) / US,
-        }
-    )
+    lead_time_s = acc.lead_time / US
+    out: dict[str, object] = {
+        "case_id": pd.array(arrays.case_ids, dtype="str"),
+        "stream": streams,
+        "path": vc_paths,
+        "events": arrays.case_len,
+        "start": pd.to_datetime(arrays.case_first_ts, unit="us", utc=True),
+        "end": pd.to_datetime(arrays.case_last_ts, unit="us", utc=True),
+        "delivered": acc.delivered,
+        "lead_time_s": lead_time_s,
+        "duration_s": (arrays.case_last_ts - arrays.case_first_ts) / US,
+    }
     stage = classes.stage.astype(np.int64)
     mapped = stage >= 0
     dur = acc.time_us.astype(np.float64)
@@ -59,9 +58,9 @@ def ticket_table(
     per_class = acc.per_case_class(case, n_cases)
     for c, name in enumerate(CLASSES):
         out[CLASS_COLUMNS[name]] = per_class[:, c] / US
-    out["wait_s"] = out[WAIT_COLUMNS].sum(axis=1)
+    out["wait_s"] = pd.DataFrame({c: out[c] for c in WAIT_COLUMNS}).sum(axis=1).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["flow_efficiency"] = np.where(out["lead_time_s"] > 0, out["work_s"] / out["lead_time_s"], np.nan)
+        out["flow_efficiency"] = np.where(lead_time_s > 0, per_class[:, CLASSES.index("work")] / US / lead_time_s, np.nan)
     out["post_delivery_improve_s"] = acc.post_improve_us / US
     # Where an open ticket is now: the class of its current state.
     last = np.full(n_cases, -1, dtype=np.int64)
@@ -73,7 +72,7 @@ def ticket_table(
     names = np.array(CLASSES, dtype=object)
     current = np.where(last >= 0, names[acc.own_class[np.maximum(last, 0)]], None)
     out["current_class"] = np.where(acc.delivered, None, current)
-    return out
+    return pd.DataFrame(out)
 
 
 STAGE_COLUMNS = [f"{s}_s" for s in STAGES]
