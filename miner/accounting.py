@@ -159,10 +159,11 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None)
     hi = np.minimum(finish, le)
     hi = np.where(status, np.maximum(hi, np.minimum(arrays.ts, le)), 0)
     first_ts = arrays.case_first_ts[case] if n else np.zeros(0, dtype=np.int64)
+    prev_status = segments.previous_valid_index(status, arrays.first_index)  # per event: the status event before it
     if arrays.end is None:
         # Point states tile the time: the cover before an event is the previous status event's end.
         covered = np.where(status, hi, first_ts)
-        prev_cover = _previous_status_value(arrays, status, covered, first_ts)
+        prev_cover = segments.at(covered, prev_status, first_ts)
     else:
         covered = pd.Series(np.where(status, hi, first_ts)).groupby(case).cummax().to_numpy()
         prev_cover = segments.previous(covered, arrays.is_first, 0)
@@ -179,7 +180,7 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None)
 
     group_change, window, pseudo = _handoffs(arrays, classes, status, nxt)
     work = status & (kind == WORK) & ~pseudo
-    own_class, gap_class = _classes(arrays, classes, status, work, pseudo, window, group_change)
+    own_class, gap_class = _classes(arrays, classes, status, prev_status, work, pseudo, window, group_change)
 
     post = np.zeros(n_cases, dtype=np.int64)
     after = status & ~in_lead & (kind == WORK) & (classes.stage == IMPROVE)
@@ -200,14 +201,6 @@ def _next_status(arrays: CaseArrays, status: np.ndarray) -> np.ndarray:
     out[:-1] = at_or_after[1:]
     out[:-1] = np.where((out[:-1] >= 0) & arrays.same_case_next, out[:-1], -1)
     return out
-
-
-def _previous_status_value(arrays: CaseArrays, status: np.ndarray, values: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    """Per event: ``values`` at the latest status event strictly before it in its case, else ``fill``."""
-    src = segments.last_valid_index(status, arrays.first_index)
-    before = segments.previous(src.astype(np.int64), arrays.is_first, -1)
-    before = np.where(before >= arrays.first_index, before, -1)
-    return np.where(before >= 0, values[np.maximum(before, 0)], fill)
 
 
 def _last_status_index(arrays: CaseArrays, status: np.ndarray) -> np.ndarray:
@@ -295,9 +288,10 @@ def _handoffs(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, nxt
     return change, window, pseudo
 
 
-def _classes(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, work: np.ndarray, pseudo: np.ndarray,
-             window: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return each event's class for its own time and for the gap before it."""
+def _classes(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, prev_status: np.ndarray, work: np.ndarray,
+             pseudo: np.ndarray, window: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return each event's class for its own time and for the gap before it (``prev_status``: per event, the
+    index of the status event before it in its case, or -1)."""
     kind = classes.kind
     n = arrays.n_events
     own = np.full(n, C_UNCLASSIFIED, dtype=np.int8)
@@ -310,7 +304,7 @@ def _classes(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, work
     own[pseudo & ~window] = C_QUEUE
     # The gap before an event: classified by the event that ends it.
     gap = own.copy()
-    prev_in_window = _previous_status_value(arrays, status, window, np.zeros(n, dtype=bool))
+    prev_in_window = segments.at(window, prev_status, False)
     gap[work] = C_QUEUE
     gap[work & (change | prev_in_window)] = C_HANDOFF
     gap[status & (kind == DONE)] = C_QUEUE

@@ -108,9 +108,10 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     # self-loops and repetitions, by the same group
     g = runs.group_of_event
     status = acc.status & ~steps
-    prev_act = segments.previous_valid(act.astype(np.float64), status, arrays.first_index)
-    prev_group = segments.previous_valid(g.astype(np.float64), status, arrays.first_index)
-    prev_is_work = segments.previous_valid(work.astype(np.float64), status, arrays.first_index) == 1
+    prev_status = segments.previous_valid_index(status, arrays.first_index)
+    prev_act = segments.at(act.astype(np.float64), prev_status)
+    prev_group = segments.at(g.astype(np.float64), prev_status)
+    prev_is_work = segments.at(work.astype(np.float64), prev_status) == 1
     self_loop = work & prev_is_work & (prev_act == act) & (prev_group == g) & ~excluded & ~backflow
     n_act = max(len(arrays.activity_names), 1)
     n_grp = len(arrays.group_names) + 1 if arrays.group_names is not None else 1
@@ -146,7 +147,7 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     by_act = by_act[by_act["rep"] | by_act["loop"]]
     repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
-    loops, loop_examples = _loops(arrays, classes, work, repetition, duration.astype(np.int64))
+    loops, loop_examples = _loops(arrays, prev_work_act, repetition, duration.astype(np.int64))
     examples = pd.concat([
         examples_frame("repeated", by_act["a"].to_numpy(), by_act["case"], by_act["t"] / US, arrays,
                        key_names=arrays.activity_names.astype(str).astype(object)),
@@ -176,10 +177,14 @@ def examples_frame(
     if len(case) > 4 * k:
         # Before building any strings, keep per key only the tickets that can make
         # its top k: each ticket at its highest cost, down to the k-th cost (ties kept).
-        order = np.lexsort((-cost, case, key_codes))
-        first = np.r_[True, (key_codes[order][1:] != key_codes[order][:-1]) | (case[order][1:] != case[order][:-1])]
-        best = order[first]
-        order = best[np.lexsort((-cost[best], key_codes[best]))]
+        cases = int(case.max()) + 1
+        pair = key_codes.astype(np.int64) * cases + case
+        order = np.argsort(pair, kind="stable")
+        sorted_pair = pair[order]
+        starts = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]])
+        cost = np.maximum.reduceat(cost[order], starts)  # each (key, ticket) once, at its highest cost
+        key_codes, case = sorted_pair[starts] // cases, sorted_pair[starts] % cases
+        order = np.lexsort((-cost, key_codes))
         sorted_keys = key_codes[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, len(order)])
@@ -200,14 +205,14 @@ def top_examples(frame: pd.DataFrame, k: int = EXAMPLES) -> pd.DataFrame:
     return frame.groupby(["table", "key"], sort=False).head(k)[["table", "key", "case_id", "cost"]].reset_index(drop=True)
 
 
-def _loops(arrays: CaseArrays, classes: EventClasses, work: np.ndarray, repetition: np.ndarray, dur: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _loops(arrays: CaseArrays, prev: np.ndarray, repetition: np.ndarray, dur: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rework loops: work sent back to an activity the ticket had done earlier.
 
     A loop is a repetition that goes back: the repeated activity was first done
     before the work activity the ticket comes from (Design → Review → Design).
+    ``prev`` is, per event, the activity of the work before it (NaN: none).
     """
     act = arrays.activity.astype(np.int64)
-    prev = segments.previous_valid(act.astype(np.float64), work, arrays.first_index)
     known = ~np.isnan(prev)
     prev_act = np.where(known, prev, 0).astype(np.int64)
     candidate = repetition & known & (prev_act != act)

@@ -44,23 +44,33 @@ def next_valid_index(valid: np.ndarray, case_end_index: np.ndarray) -> np.ndarra
 
 def ffill(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
     """Forward-fill ``values`` within cases from the events where ``valid`` holds."""
-    src = last_valid_index(valid, case_first_index)
-    out = np.where(src >= 0, values[np.maximum(src, 0)], fill)
-    return out
+    return at(values, last_valid_index(valid, case_first_index), fill)
 
 
 def bfill(values: np.ndarray, valid: np.ndarray, case_end_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
     """Backward-fill ``values`` within cases from the events where ``valid`` holds."""
-    src = next_valid_index(valid, case_end_index)
-    return np.where(src >= 0, values[np.maximum(src, 0)], fill)
+    return at(values, next_valid_index(valid, case_end_index), fill)
+
+
+def previous_valid_index(valid: np.ndarray, case_first_index: np.ndarray) -> np.ndarray:
+    """Per event: the index of the latest valid event strictly before it in its case, or -1."""
+    src = last_valid_index(valid, case_first_index)
+    before = np.empty_like(src)
+    if len(src):
+        before[0] = -1
+        before[1:] = src[:-1]
+        before[before < case_first_index] = -1  # at a case's first event, the predecessor's source is another case's
+    return before
+
+
+def at(values: np.ndarray, index: np.ndarray, fill: float | np.ndarray = np.nan) -> np.ndarray:
+    """``values`` at each ``index``, and ``fill`` where the index is -1."""
+    return np.where(index >= 0, values[index], fill)  # values[-1] is a stand-in that the fill replaces
 
 
 def previous_valid(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:
     """Per event: the value of the latest valid event strictly before it in its case."""
-    src = last_valid_index(valid, case_first_index)
-    before = previous(src.astype(np.int64), np.arange(len(valid)) == case_first_index, -1)
-    before = np.where(before >= case_first_index, before, -1)
-    return np.where(before >= 0, values[np.maximum(before, 0)], fill)
+    return at(values, previous_valid_index(valid, case_first_index), fill)
 
 
 def cummax(values: np.ndarray, case: np.ndarray) -> np.ndarray:
