@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from connectors.eventlog import ACTIVITY, CASE_ID, END_TIMESTAMP, GROUP, RESOURCE, TIMESTAMP
+from connectors.eventlog import ACTIVITY, CASE_ID, END_TIMESTAMP, GROUP, RESOURCE, TIMESTAMP, known_categorical
 
 US = 1_000_000  # microseconds per second: timestamps are int64 microseconds since the epoch
 
@@ -43,6 +43,15 @@ class CaseArrays:
     @property
     def n_cases(self) -> int:
         return len(self.case_ids)
+
+    @cached_property
+    def case_id_index(self) -> pd.Index:
+        """The case ids as a string index (distinct: one per case)."""
+        return pd.Index(self.case_ids, dtype="str")
+
+    def case_id_categorical(self, case: np.ndarray) -> pd.Categorical:
+        """The ids of the cases ``case`` (indices) as a categorical over all case ids."""
+        return known_categorical(case, self.case_id_index)
 
     @cached_property
     def case_len(self) -> np.ndarray:

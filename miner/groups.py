@@ -91,7 +91,7 @@ def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rew
     visits = pd.DataFrame({
         "group": pd.Categorical.from_codes(current[starts].astype(np.int64), categories=names),
         "t_us": np.add.reduceat(dur[has], bounds) if len(starts) else np.zeros(0, dtype=np.int64),
-        "case_id": pd.Categorical.from_codes(case[starts], categories=arrays.case_ids.astype(str)),
+        "case_id": arrays.case_id_categorical(case[starts]),
     })
 
     # Downstream of each hand-off: its hand-off wait and the rework before the next hand-off.

@@ -191,7 +191,7 @@ def examples_frame(
         kth = cost[order][starts + np.minimum(k, sizes) - 1]  # the k-th largest cost of each key
         keep = order[cost[order] >= np.repeat(kth, sizes)]
         key_codes, case, cost = key_codes[keep], case[keep], cost[keep]
-    frame = pd.DataFrame({"key": key_names[key_codes], "case_id": arrays.case_ids[case].astype(str), "cost": cost})
+    frame = pd.DataFrame({"key": key_names[key_codes], "case_id": arrays.case_id_index.array.take(case), "cost": cost})
     return top_examples(frame.assign(table=table), k)
 
 

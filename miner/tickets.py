@@ -39,7 +39,7 @@ def ticket_table(
     case = arrays.case
     lead_time_s = acc.lead_time / US
     out: dict[str, object] = {
-        "case_id": pd.array(arrays.case_ids, dtype="str"),
+        "case_id": arrays.case_id_index.array,
         "stream": streams,
         "path": vc_paths,
         "events": arrays.case_len,

@@ -56,7 +56,7 @@ def wait_part(arrays: CaseArrays, acc: Accounting) -> WaitPart:
         "activity": pd.Categorical.from_codes(np.r_[arrays.activity[st].astype(np.int64), np.full(len(gaps), idle)], categories=categories),
         "class": pd.Categorical.from_codes(np.r_[acc.own_class[st], gap_class].astype(np.int64), categories=list(CLASSES)),
         "duration_us": np.r_[acc.own_us[st], acc.gap_us[gaps] + acc.tail_us[gaps]].astype(np.int64),
-        "case_id": pd.Categorical.from_codes(np.r_[arrays.case[st], arrays.case[gaps]], categories=arrays.case_ids.astype(str)),
+        "case_id": arrays.case_id_categorical(np.r_[arrays.case[st], arrays.case[gaps]]),
     })
     return WaitPart(acc.own_class, acc.handoff_window, by_class, states, _wait_runs(arrays, acc))
 
@@ -112,6 +112,6 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
         "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, START]).unique()),
         "target": pd.Categorical.from_codes(np.where(np.isnan(dst), nan_code, dst).astype(np.int64), categories=pd.Index([*names, END]).unique()),
         "t_us": totals,
-        "case_id": pd.Categorical.from_codes(arrays.case[first], categories=arrays.case_ids.astype(str)),
+        "case_id": arrays.case_id_categorical(arrays.case[first]),
     })
 
