@@ -52,6 +52,11 @@ def step_values(
     wait_us = acc.wait_us.astype(np.float64)
     waitish = acc.status & ~acc.work & (wait_us > 0)
     present = path | waitish
+    # Each stream's events (of its tickets), in order: the steps of a stream look at those only.
+    of_event = assigned[case] if len(case) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(of_event, kind="stable")
+    bounds = np.searchsorted(of_event[order], np.arange(len(design.streams) + 1))
+    events = [order[bounds[i]:bounds[i + 1]] for i in range(len(design.streams))]
     out: dict[str, np.ndarray] = {}
     for j in range(max_steps(design)):
         work = np.zeros(n_cases)
@@ -65,7 +70,8 @@ def step_values(
             tickets = assigned == s_index
             if not tickets.any():
                 continue
-            sel = (stage == STAGES.index(step.stage)) & tickets[case]
+            ev = events[s_index]
+            sel = stage[ev] == STAGES.index(step.stage)
             if step.activities:
                 named = np.isin(arrays.activity_names, list(step.activities))[arrays.activity]
                 # Waits and gaps take the step of the work that follows them, else of the work before.
@@ -73,10 +79,11 @@ def step_values(
                 after = segments.bfill(hit.astype(np.float64), acc.work, arrays.end_index)
                 before = segments.ffill(hit.astype(np.float64), acc.work, arrays.first_index)
                 follows = np.where(np.isnan(after), before, after) == 1
-                sel &= np.where(acc.work, named, follows)
-            work += np.bincount(case[sel], weights=work_us[sel], minlength=n_cases)
-            wait += np.bincount(case[sel], weights=wait_us[sel], minlength=n_cases)
-            reached |= (np.bincount(case[sel & present], minlength=n_cases) > 0) & tickets
+                sel &= np.where(acc.work, named, follows)[ev]
+            ev = ev[sel]
+            work += np.bincount(case[ev], weights=work_us[ev], minlength=n_cases)
+            wait += np.bincount(case[ev], weights=wait_us[ev], minlength=n_cases)
+            reached |= (np.bincount(case[ev[present[ev]]], minlength=n_cases) > 0) & tickets
             came_back |= back[:, STAGES.index(step.stage)] & tickets
         out[f"step{j}_work_s"] = work / US
         out[f"step{j}_wait_s"] = wait / US
