@@ -320,7 +320,7 @@ def _group_runs(arrays: CaseArrays) -> GroupRuns:
         bounce[2:] = (run_case[2:] == run_case[:-2]) & (run_group[2:] == run_group[:-2])
     bounce_event = np.zeros(n, dtype=bool)
     bounce_event[run_event[bounce]] = True
-    run_of = np.searchsorted(run_event, np.arange(n), side="right") - 1
+    run_of = segments.run_index(run_event, n)
     valid = run_of >= 0
     valid[valid] &= run_case[run_of[valid]] == arrays.case[valid]
     returned = valid & bounce[np.maximum(run_of, 0)] if m else np.zeros(n, dtype=bool)
@@ -370,7 +370,7 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, runs: GroupRuns, rework_ev
     h = np.flatnonzero(reassign)
     if len(h) == 0:
         return pairs, empty_handoffs, pair_examples, no_examples
-    seg_of_event = np.searchsorted(run_event[h], np.arange(arrays.n_events), side="right") - 1
+    seg_of_event = segments.run_index(run_event[h], arrays.n_events)
     valid = seg_of_event >= 0
     valid[valid] &= run_case[h][seg_of_event[valid]] == arrays.case[valid]
     followed = np.zeros(len(h), dtype=bool)

@@ -73,6 +73,16 @@ def previous_valid(values: np.ndarray, valid: np.ndarray, case_first_index: np.n
     return at(values, previous_valid_index(valid, case_first_index), fill)
 
 
+def run_index(starts: np.ndarray, n: int) -> np.ndarray:
+    """Per position 0 … n-1: the index into ``starts`` (sorted, distinct positions) of the last start at or
+    before it, or -1 (``np.searchsorted(starts, np.arange(n), side="right") - 1`` without the searches)."""
+    marks = np.zeros(n, dtype=np.int64)
+    marks[starts] = 1
+    out = np.cumsum(marks, out=marks)
+    out -= 1
+    return out
+
+
 def cummax(values: np.ndarray, case: np.ndarray) -> np.ndarray:
     """Running maximum within each case (values must be finite)."""
     if len(values) == 0:
