@@ -1,3 +1,3 @@
-from vsm.cli import main
+from vsm.cli import run
 
-main()
+run()

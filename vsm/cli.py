@@ -1084,3 +1084,39 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(70)
+
+
+def run() -> None:
+    """The ``vsm`` command: :func:`main`, then the end of the process without tearing down the interpreter.
+
+    Freeing the tables of a million-event analysis one object at a time took
+    0.2–0.4 s at interpreter exit, after the last line was written. The
+    output is flushed and the exit handlers run first (worker processes,
+    Spark's temporary folder, logging), then the process ends with the
+    command's exit code.
+    """
+    code: object = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    _end(code)
+
+
+def _end(code: object) -> None:
+    import atexit
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # as SystemExit does with a message
+        click.echo(str(code), err=True)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away: nothing more to say
+            pass
+        except OSError:  # e.g. a full disk under a redirected stdout: Python's own exit says 120
+            code = code or 120
+    atexit._run_exitfuncs()
+    os._exit(code)
