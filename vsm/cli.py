@@ -190,15 +190,21 @@ def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
+_WARMING: list[threading.Thread] = []
+
+
 def _warm_statistics() -> None:
-    """Import scipy.stats (about half a second) on a thread while the export loads: the findings and the groups' tests use it."""
+    """Import scipy.stats (about half a second) on a thread, once, from the start of a command that needs it
+    (the findings, the groups' tests, vsm diff), while this one imports and loads the export."""
     def run() -> None:
         from miner.stats import import_scipy_stats
 
         with contextlib.suppress(Exception):
             import_scipy_stats()
 
-    threading.Thread(target=run, daemon=True).start()
+    if not _WARMING:
+        _WARMING.append(threading.Thread(target=run, daemon=True))
+        _WARMING[0].start()
 
 
 def _load(export: str, kwargs: dict[str, Any], *, statistics: bool = False) -> tuple[Any, Any]:
@@ -471,6 +477,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
+    _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
     from reports.findings import answers
@@ -619,6 +626,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
+    _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
 
@@ -834,6 +842,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
 
     Example: vsm diff before.csv after.csv -o diff.html  |  vsm diff incidents.csv --split 2025-03-01 --json diff.json
     """
+    _warm_statistics()
     from connectors.errors import BadOption
     from miner.design import load_design
     from miner.diff import analyse_side, check_overlap, compare_sides, parse_fail_on, periods, regressions, split_log
