@@ -211,10 +211,12 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
     delivered = tickets["delivered"].to_numpy(dtype=bool)
     lead = tickets["lead_time_s"].to_numpy()[delivered]
     lead_q = quantiles(lead, (0.5, 0.9))
+    streams_by_path = stream_table(tickets, tickets["path"], variants_table)
     if plan.stream_column is not None:
         group = tickets["stream"].where((tickets["stream"] != NO_STREAM).to_numpy(dtype=bool, na_value=True))
-    else:
-        group = tickets["path"]
+        streams = stream_table(tickets, group, variants_table)
+    else:  # the streams are the value-chain paths
+        streams = streams_by_path.copy()
     results = Results(
         plan=plan,
         summary=summary,
@@ -233,8 +235,8 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
         open_tickets=open_tickets(tickets, plan),
         time_in_state_s={a: int(s) / US for a, s in zip(activities["activity"], activities["time_in_state_us"], strict=True)},
         stream_choice=StreamChoice(plan.stream_column, plan.stream_reason),
-        streams=stream_table(tickets, group, variants_table),
-        streams_by_path=stream_table(tickets, tickets["path"], variants_table),
+        streams=streams,
+        streams_by_path=streams_by_path,
         has_groups=part.has_groups,
         tables=t,
     )
