@@ -86,6 +86,7 @@ class Accounting:
     gap_class: np.ndarray  # per event: index into CLASSES
     tail_us: np.ndarray  # per event: an open ticket's idle time after its last interval (queue), at its last status event
     post_improve_us: np.ndarray  # per case: improvement work after delivery
+    prev_status: np.ndarray  # per event: the index of the status event before it in its case, or -1
 
     @cached_property
     def time_us(self) -> np.ndarray:
@@ -188,7 +189,7 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None)
         span = np.maximum(finish - arrays.ts, 0)
         post = np.bincount(case[after], weights=span[after], minlength=n_cases).astype(np.int64)
     return Accounting(status, work, pseudo, reopen, episode, window, group_change, delivered, delivery, lead_end, lead_time,
-                      in_lead, own, own_class, gap, gap_class, tail, post)
+                      in_lead, own, own_class, gap, gap_class, tail, post, prev_status)
 
 
 def _next_status(arrays: CaseArrays, status: np.ndarray) -> np.ndarray:

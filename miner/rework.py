@@ -108,7 +108,7 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     # self-loops and repetitions, by the same group
     g = runs.group_of_event
     status = acc.status & ~steps
-    prev_status = segments.previous_valid_index(status, arrays.first_index)
+    prev_status = segments.previous_valid_index(status, arrays.first_index) if steps.any() else acc.prev_status
     prev_act = segments.at(act.astype(np.float64), prev_status)
     prev_group = segments.at(g.astype(np.float64), prev_status)
     prev_is_work = segments.at(work.astype(np.float64), prev_status) == 1

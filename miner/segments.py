@@ -64,8 +64,17 @@ def previous_valid_index(valid: np.ndarray, case_first_index: np.ndarray) -> np.
 
 
 def at(values: np.ndarray, index: np.ndarray, fill: float | np.ndarray = np.nan) -> np.ndarray:
-    """``values`` at each ``index``, and ``fill`` where the index is -1."""
-    return np.where(index >= 0, values[index], fill)  # values[-1] is a stand-in that the fill replaces
+    """``values`` at each ``index``, and ``fill`` (a value, or one per index) where the index is -1.
+
+    The result has ``np.where``'s type: that of ``values`` and ``fill`` together.
+    """
+    out = values.take(index)  # -1 takes the last value, a stand-in that the fill replaces
+    dtype = np.result_type(values, fill)
+    if out.dtype != dtype:
+        out = out.astype(dtype)
+    missing = index < 0
+    out[missing] = np.asarray(fill)[missing] if np.ndim(fill) else fill
+    return out
 
 
 def previous_valid(values: np.ndarray, valid: np.ndarray, case_first_index: np.ndarray, fill: float = np.nan) -> np.ndarray:

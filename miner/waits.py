@@ -92,9 +92,7 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
     next_work = segments.bfill(act, work, arrays.end_index)
     # A member that is itself work carries only the gap before it, and closes its run.
     # Bookkeeping events between two waiting states do not cut the run: compare with the previous status event.
-    src_idx = segments.last_valid_index(acc.status, arrays.first_index)
-    before = segments.previous(src_idx.astype(np.int64), arrays.is_first, -1)
-    before = np.where(before >= arrays.first_index, before, -1)
+    before = acc.prev_status
     b = np.maximum(before, 0)
     prev_member = (before >= 0) & member[b] & ~work[b]
     run_start = member & ~prev_member
