@@ -24,7 +24,6 @@ date is reported as bad, never shifted.
 from __future__ import annotations
 
 import contextlib
-
 import re
 from dataclasses import dataclass, field
 

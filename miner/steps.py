@@ -53,7 +53,7 @@ def step_values(
     waitish = acc.status & ~acc.work & (wait_us > 0)
     present = path | waitish
     # Each stream's events (of its tickets), in order: the steps of a stream look at those only.
-    of_event = assigned[case] if len(case) else np.zeros(0, dtype=np.int64)
+    of_event = assigned[case]
     order = np.argsort(of_event, kind="stable")
     bounds = np.searchsorted(of_event[order], np.arange(len(design.streams) + 1))
     events = [order[bounds[i]:bounds[i + 1]] for i in range(len(design.streams))]

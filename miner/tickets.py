@@ -60,7 +60,7 @@ def ticket_table(
         out[CLASS_COLUMNS[name]] = per_class[:, c] / US
     out["wait_s"] = pd.DataFrame({c: out[c] for c in WAIT_COLUMNS}).sum(axis=1).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["flow_efficiency"] = np.where(lead_time_s > 0, per_class[:, CLASSES.index("work")] / US / lead_time_s, np.nan)
+        out["flow_efficiency"] = np.where(lead_time_s > 0, out[CLASS_COLUMNS["work"]] / lead_time_s, np.nan)
     out["post_delivery_improve_s"] = acc.post_improve_us / US
     # Where an open ticket is now: the class of its current state.
     last = np.full(n_cases, -1, dtype=np.int64)

@@ -8,6 +8,7 @@ happen inside the commands, so that ``vsm --help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -144,8 +145,6 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     filters = _filters(kwargs)
     if master:
         engine = "spark"  # a Spark master says where to run
-    if design is not False:  # mine (design=False) has no findings
-        _warm_statistics()  # while Spark or the workers run, or this process loads
     if engine == "spark":
         from miner.spark import run_spark
 
@@ -190,9 +189,7 @@ def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
-_WARMING: list[threading.Thread] = []
-
-
+@functools.cache
 def _warm_statistics() -> None:
     """Import scipy.stats (about half a second) on a thread, once, from the start of a command that needs it
     (the findings, the groups' tests, vsm diff), while this one imports and loads the export."""
@@ -202,18 +199,14 @@ def _warm_statistics() -> None:
         with contextlib.suppress(Exception):
             import_scipy_stats()
 
-    if not _WARMING:
-        _WARMING.append(threading.Thread(target=run, daemon=True))
-        _WARMING[0].start()
+    threading.Thread(target=run, daemon=True).start()
 
 
-def _load(export: str, kwargs: dict[str, Any], *, statistics: bool = False) -> tuple[Any, Any]:
-    """Load ``export`` whole with the load options in ``kwargs``; ``statistics``: the command will need scipy.stats (warmed meanwhile)."""
+def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Load ``export`` whole with the load options in ``kwargs``."""
     import connectors
 
     filters = _filters(kwargs)  # a bad date or pattern fails before the export is read
-    if statistics:
-        _warm_statistics()
     source, options = _load_options(kwargs)
     log, report = connectors.load(export, source=source, _options=options)
     for warning in report.warnings:
@@ -649,7 +642,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         from miner.discovery import make_plan, run
 
         with progress(f"Loading {export}"):
-            log, report_ = _load(export, kwargs, statistics=True)
+            log, report_ = _load(export, kwargs)
         with progress(f"Mining and comparing {len(log):,} events"):
             found = run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design,
                                        as_of=kwargs.pop("as_of", None)))
@@ -862,7 +855,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
     _check_mapping(mapping_path)
     design = load_design(design_path)
     if len(exports) == 2:
-        loaded = [_load(e, dict(kwargs), statistics=True) for e in exports]
+        loaded = [_load(e, dict(kwargs)) for e in exports]
         (lb, rb), (la, ra) = loaded
         for export, (_, rep) in zip(exports, loaded, strict=True):
             for note in (n for n in rep.notes if n.startswith("Filter ")):
@@ -872,7 +865,7 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
         plan_after = make_plan(la, mapping_path, stream_by=plan.stream_column or stream_by, source=ra.source, design=design, as_of=as_of)
         sides = [(analyse_side(lb, plan, exports[0], rb.source, rb.flags), analyse_side(la, plan_after, exports[1], ra.source, ra.flags))]
     else:
-        log, report_ = _load(exports[0], kwargs, statistics=True)
+        log, report_ = _load(exports[0], kwargs)
         for note in (n for n in report_.notes if n.startswith("Filter ")):
             click.echo(f"{exports[0]}: {note}", err=True)
         plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
