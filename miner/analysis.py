@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from connectors.eventlog import SOURCE_ROW
+from connectors.eventlog import RESOURCE, SOURCE_ROW
 from miner.accounting import Accounting, account, intake_events, path_events
 from miner.cases import US, CaseArrays, case_arrays
 from miner.conformance import NO_STREAM, align_tickets
@@ -271,7 +271,7 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
     tickets["conforming"] = tickets["fitness"] >= 1.0 - 1e-12
 
     rank = _stage_rank(arrays.case, classes.stage, design, assigned)
-    rw: Rework = rework(arrays, classes, acc, rank, _instance_steps(log))
+    rw: Rework = rework(arrays, classes, acc, rank, _instance_steps(log), _person(log))
     per = rw.per_ticket.drop(columns=["case"])
     for col in per.columns:
         tickets[col] = per[col].to_numpy()
@@ -301,6 +301,13 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
 
 
 LIFECYCLE = "lifecycle:transition"
+
+
+def _person(log: pd.DataFrame) -> np.ndarray | None:
+    """Per event, a code for the person who did it (-1: none named); None when the log names nobody."""
+    if RESOURCE not in log.columns:
+        return None
+    return log[RESOURCE].astype("category").cat.codes.to_numpy()
 
 
 def _instance_steps(log: pd.DataFrame) -> np.ndarray | None:

@@ -50,7 +50,12 @@ def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
 # repetition  a work activity the same group already did in the ticket, after
 #             other work (resuming after a wait is not rework; a different
 #             group's work after a hand-off is the stream's next step).
-# self-loop   the same work activity twice in a row by the same group.
+# self-loop   the same work activity twice in a row in the same group, by another
+#             person: someone did it again. The same person repeating it (a
+#             second session of the work, or a row that restates an unchanged
+#             state, as BPIC 2013's rows do when another field changed) is the
+#             work going on, not rework; so is a repeat with no person on either
+#             event (nothing shows that anyone redid it).
 #
 # Events inside a reopen episode (from the reopen to the next delivery) or in
 # the returned visit of a bounce belong to that reopen or bounce and are not
@@ -81,14 +86,16 @@ KINDS = ("reopens", "bounces", "backflows", "repetitions", "self_loops")
 
 
 def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_rank: np.ndarray,
-           instance_step: np.ndarray | None = None) -> Rework:
+           instance_step: np.ndarray | None = None, person: np.ndarray | None = None) -> Rework:
     """Return every kind of rework per ticket, with the time it cost.
 
     ``stage_rank`` gives, per event, its stage's position in the ticket's
     designed order (-1 when the event has no stage, or one the design lacks).
     ``instance_step`` flags events that only move one activity instance along
     its XES lifecycle (schedule, start, suspend …, not complete): they are
-    neither rework nor what separates two pieces of work.
+    neither rework nor what separates two pieces of work. ``person`` gives,
+    per event, a code for who did it (-1: nobody named; None: the log names
+    nobody); a self-loop needs two named, different people.
     """
     n = arrays.n_events
     case = arrays.case
@@ -113,6 +120,11 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     prev_group = segments.at(g.astype(np.float64), prev_status)
     prev_is_work = segments.at(work.astype(np.float64), prev_status) == 1
     self_loop = work & prev_is_work & (prev_act == act) & (prev_group == g) & ~excluded & ~backflow
+    if person is None:
+        self_loop[:] = False
+    else:
+        prev_person = segments.at(person.astype(np.float64), prev_status)
+        self_loop &= (person >= 0) & (prev_person >= 0) & (prev_person != person)
     n_act = max(len(arrays.activity_names), 1)
     n_grp = len(arrays.group_names) + 1 if arrays.group_names is not None else 1
     key = (case.astype(np.int64) * n_grp + (g + 1)) * n_act + act

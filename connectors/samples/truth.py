@@ -52,8 +52,9 @@ DEFINITIONS = {
         "counted as '<from>→<to>'"
     ),
     "self_loops": (
-        "a work event whose previous status event is the same activity, by the same group, outside reopen episodes "
-        "and returned visits (hand-offs between groups are reassignments, never self-loops)"
+        "a work event whose previous status event is the same activity, in the same group, by another named person, "
+        "outside reopen episodes and returned visits (hand-offs between groups are reassignments, never self-loops; "
+        "the same person again, a second session or a restated state, is the work going on)"
     ),
     "lead_time": "a case's last event time minus its first, in seconds (cases still open at the export end at their last event)",
 }
@@ -196,11 +197,12 @@ def measure(ev: Events) -> Metrics:
         ok[ok] &= case[has[np.maximum(at, 0)][ok]] == case[ok]
         holder[ok] = ev.group[has[at[ok]]]
 
-    # Self-loops: the same work activity in two consecutive status events, by the same group.
+    # Self-loops: the same work activity in two consecutive status events, in the same group, by another person.
     self_loop_at = np.zeros(n, bool)
     if s.size > 1:
         prev, cur = s[:-1], s[1:]
         hit = (case[prev] == case[cur]) & is_work[prev] & is_work[cur] & (ev.label[prev] == ev.label[cur]) & (holder[prev] == holder[cur])
+        hit &= (ev.resource[prev] >= 0) & (ev.resource[cur] >= 0) & (ev.resource[prev] != ev.resource[cur])
         self_loop_at[cur[hit]] = True
     self_loop_at &= ~excluded
 

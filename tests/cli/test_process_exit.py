@@ -31,7 +31,7 @@ def test_output_to_a_file_is_complete_and_the_exit_code_kept(tmp_path: Path) -> 
 def test_a_breached_threshold_still_exits_1_and_bad_input_2(tmp_path: Path) -> None:
     done = _vsm("compare", str(SAMPLE), "--fail-on", "rework_rate>0.0001")
     assert done.returncode == 1
-    assert done.stderr.splitlines()[-1] == "Threshold breached: rework_rate 0.3725 > 0.0001"
+    assert done.stderr.splitlines()[-1] == "Threshold breached: rework_rate 0.3025 > 0.0001"
     missing = tmp_path / "nothing.csv"
     done = _vsm("mine", str(missing))
     assert (done.returncode, done.stdout, done.stderr) == (2, "", f"Error: {missing}: no such file\n")

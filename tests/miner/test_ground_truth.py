@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import connectors
@@ -109,3 +110,45 @@ def test_fresh_samples_with_another_seed(tmp_path, source, name):
     got = figures(*mined(path))
     for key in ("events", "reopens", "bounces", "cases_with_bounce", "reassignments", "self_loops", "rework_loops"):
         assert got[key] == truth[key], key
+
+
+def _repeated_sessions(events: list[list], acts: dict) -> list[int]:
+    """Indices of events that repeat the previous event's work activity, group and person."""
+    return [i for i in range(1, len(events))
+            if events[i][0] == events[i - 1][0] and events[i][2:4] == events[i - 1][2:4]
+            and acts[events[i][0]]["status"] and acts[events[i][0]]["time"] == "work" and events[i][3] is not None]
+
+
+def test_self_loops_need_another_person(tmp_path):
+    """The generic sample's repeated work sessions (the same person again) are decoys: a naive rule
+    (the same activity twice in a row in one group) flags them, vsm and the truth do not. Give each
+    second session to a colleague and each becomes a self-loop, which vsm then finds exactly."""
+    from tests.connectors.test_samples import _recount
+
+    path = SAMPLE_LOGS / "service_desk_events.csv"
+    truth = json.loads(Path(f"{path}.truth.json").read_text())
+    acts = truth["activities"]
+    decoys = {cid: _repeated_sessions(case["events"], acts) for cid, case in truth["cases"].items()}
+    assert sum(map(len, decoys.values())) >= 40
+    _, found, _ = mined(path)
+    assert int(found.tickets["self_loops"].sum()) == truth["totals"]["self_loops"] == 0
+
+    expected = {}
+    for cid, case in truth["cases"].items():
+        events = [list(e) for e in case["events"]]
+        for i in decoys[cid]:
+            events[i][3] = f"{events[i][3]} (colleague)"
+        expected[cid] = _recount({"events": events}, acts)["self_loops"]
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.sort_values(["case_id", "timestamp"], kind="stable").reset_index(drop=True)
+    position = frame.groupby("case_id", sort=False).cumcount().to_numpy()
+    moved = [(cid, i) for cid, idx in decoys.items() for i in idx]
+    hit = pd.MultiIndex.from_arrays([frame["case_id"], position]).isin(moved)
+    frame.loc[hit, "resource"] = frame.loc[hit, "resource"] + " (colleague)"
+    assert hit.sum() == len(moved)
+    changed = tmp_path / "colleagues.csv"
+    frame.to_csv(changed, index=False)
+    _, found, _ = mined(changed)
+    got = found.tickets.set_index("case_id")["self_loops"]
+    assert sum(expected.values()) >= 30
+    assert {cid: int(got[cid]) for cid in expected} == expected

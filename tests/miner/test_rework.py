@@ -19,21 +19,48 @@ def per_ticket(rows, columns=("case_id", "activity", "minutes", "group")):
     return found.tickets.set_index("case_id")
 
 
+PEOPLE = ("case_id", "activity", "minutes", "group", "resource")
+
+
 def test_self_loop_repetition_and_resumption():
     rows = [
-        ("A", "Investigate", 0, "L1"),
-        ("A", "Investigate", 10, "L1"),       # self-loop, costs its 20 min
-        ("A", "Awaiting customer", 30, "L1"),  # a wait …
-        ("A", "Investigate", 40, "L1"),       # … then resumption: not rework
-        ("A", "Test", 50, "L1"),
-        ("A", "Investigate", 60, "L1"),       # repetition after other work: 15 min
-        ("A", "Resolved", 75, "L1"),
+        ("A", "Investigate", 0, "L1", "ana"),
+        ("A", "Investigate", 10, "L1", "bo"),         # another person does it again: self-loop, costs its 20 min
+        ("A", "Awaiting customer", 30, "L1", "bo"),  # a wait …
+        ("A", "Investigate", 40, "L1", "bo"),        # … then resumption: not rework
+        ("A", "Test", 50, "L1", "bo"),
+        ("A", "Investigate", 60, "L1", "bo"),        # repetition after other work: 15 min
+        ("A", "Resolved", 75, "L1", "bo"),
     ]
-    t = per_ticket(rows).loc["A"]
+    t = per_ticket(rows, PEOPLE).loc["A"]
     assert (t["self_loops"], t["self_loops_s"]) == (1, 20 * 60)
     assert (t["repetitions"], t["repetitions_s"]) == (1, 15 * 60)
     assert t["reopens"] == 0
     assert bool(t["any_rework"])
+
+
+def test_the_same_person_again_is_the_work_going_on_not_a_self_loop():
+    # Decoys a naive rule counts as self-loops: a second session of the same work by the same
+    # person, a row restating an unchanged state (BPIC 2013 writes one whenever another field
+    # changes), and a repeat where nobody is named.
+    rows = [
+        ("A", "Investigate", 0, "L1", "ana"),
+        ("A", "Investigate", 10, "L1", "ana"),   # second session, same person
+        ("A", "Investigate", 30, "L1", "ana"),   # and a third
+        ("A", "Resolved", 75, "L1", "ana"),
+        ("B", "In Progress", 0, "L2", "cy"),
+        ("B", "In Progress", 50, "L2", "cy"),    # restated state
+        ("B", "Resolved", 60, "L2", "cy"),
+        ("C", "Investigate", 0, "L1", None),
+        ("C", "Investigate", 5, "L1", None),     # nobody named on either
+        ("C", "Resolved", 9, "L1", None),
+    ]
+    t = per_ticket(rows, PEOPLE)
+    assert t["self_loops"].tolist() == [0, 0, 0]
+    assert not t["any_rework"].any()
+    # Without a person column, a repeat shows nobody redoing anything either.
+    t = per_ticket([r[:4] for r in rows])
+    assert t["self_loops"].tolist() == [0, 0, 0]
 
 
 def test_reopen_costs_the_time_until_the_next_delivery():
