@@ -19,7 +19,8 @@
    the notes and warnings are those of one process.
 4. Pass two, per partition, where pass one left it: :func:`miner.analysis.analyse`
    on those cases.
-   Tickets, additive tables and examples come back to the driver as Arrow;
+   Tickets, additive tables and examples come back to the driver as Arrow
+   (in local mode, as Arrow files in a temporary folder on the shared disk);
    measures (one value per event or wait) stay in Spark and are reduced there
    by key: count, exact integer sum, exact percentiles (``percentile``, which
    interpolates linearly like numpy). Tickets per key are counted in each
@@ -70,7 +71,9 @@ from miner.partitions import (
     partial_frames,
     partial_from,
     plan_from,
+    read_frames,
     to_arrow,
+    write_frames,
 )
 from miner.results import Results, add_ticket_counts, combine, finalize
 from miner.stats import grouped_stats, key_codes
@@ -180,22 +183,31 @@ def run_spark(
     read, so this process loads it, as the embedded engine does, and Spark
     analyses its partitions of cases.
     """
+    import shutil
+
     spark = session(master)
     options = options or LoadOptions()
     n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    args = (spark, path, source, options, mapping, design, stream_by, n_parts, as_of, filters or Filters())
-    if _read_here(path):
-        out, plan, report = _load_here(*args)
-    else:
-        try:
-            out, plan, report = _load_in_spark(*args, whole=Path(path).is_file())
-        except ReadWhole:
-            # As the worker engine does: the whole export read in one process gives the same results, or the right error.
-            out, plan, report = _load_here(*args)
+    # In local mode the executors share this machine's disk: the analysed partials come back as Arrow
+    # files, not through Spark's result path (a gigabyte at 10M events, which took it 11-14 s).
+    folder = tempfile.mkdtemp(prefix="vsm-spark-parts-") if str(spark.sparkContext.master).startswith("local") else None
+    args = (spark, path, source, options, mapping, design, stream_by, n_parts, as_of, filters or Filters(), folder)
     try:
-        return _reduce(out, plan), report
+        if _read_here(path):
+            out, plan, report = _load_here(*args)
+        else:
+            try:
+                out, plan, report = _load_in_spark(*args, whole=Path(path).is_file())
+            except ReadWhole:
+                # As the worker engine does: the whole export read in one process gives the same results, or the right error.
+                out, plan, report = _load_here(*args)
+        try:
+            return _reduce(out, plan, folder), report
+        finally:
+            out.unpersist()
     finally:
-        out.unpersist()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class ReadWhole(Exception):
@@ -215,7 +227,7 @@ def _read_here(path: str) -> bool:
 
 
 def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping: str | None, design: Any,
-               stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters) -> tuple[Any, Plan, LoadReport]:
+               stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters, folder: str | None) -> tuple[Any, Plan, LoadReport]:
     """Load ``path`` whole in this process; cut its canonical table into partitions of cases, analysed on Spark."""
     from connectors.sources import load
     from miner.discovery import make_plan
@@ -243,7 +255,7 @@ def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping
             payloads.append(_batch_ipc(batch))
     chunks = spark.createDataFrame(pd.DataFrame({"pid": np.array(pids, dtype=np.int32), "payload": payloads}),
                                    schema="pid int, payload binary")
-    out = chunks.repartition(n_parts, "pid").mapInPandas(_analyse_chunks(plan), schema=OUT_SCHEMA).cache()
+    out = chunks.repartition(n_parts, "pid").mapInPandas(_analyse_chunks(plan, folder), schema=OUT_SCHEMA).cache()
     return out, plan, report
 
 
@@ -257,8 +269,11 @@ def _batch_ipc(batch: pa.RecordBatch) -> bytes:
     return sink.getvalue()
 
 
-def _analyse_chunks(plan: Plan):  # type: ignore[no-untyped-def]
-    """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition)."""
+def _analyse_chunks(plan: Plan, folder: str | None):  # type: ignore[no-untyped-def]
+    """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition).
+
+    With a ``folder`` (local mode), each partial's frames are written there and only their place comes back.
+    """
     piece = PIECE  # read here, in the driver, and shipped with the function
 
     def run(batches):  # type: ignore[no-untyped-def]
@@ -273,13 +288,14 @@ def _analyse_chunks(plan: Plan):  # type: ignore[no-untyped-def]
             except VsmError as exc:
                 yield _rows(kind="error", pid=pid, name=str(exc))
                 return
-            yield from _partial_rows(part, int(pid), piece)
+            yield from _partial_rows(part, int(pid), piece, folder)
 
     return run
 
 
 def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, mapping: str | None, design: Any,
-                   stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters, *, whole: bool) -> tuple[Any, Plan, LoadReport]:
+                   stream_by: str | None, n_parts: int, as_of: str | None, filters: Filters, folder: str | None, *,
+                   whole: bool) -> tuple[Any, Plan, LoadReport]:
     """Read ``path`` (CSV or Parquet) in Spark, load each partition of cases there; return the analysed partitions.
 
     Raise :class:`ReadWhole` when a partition reads otherwise than the whole
@@ -299,7 +315,8 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
 
         raise EmptyExport(f"{path}: the file has a header but no data rows")
     try:
-        _, first = load_table(path, _text_table(sample, header, notes), source, options, check=False, kind=kind)
+        _, first = load_table(path, _text_table(pa.Table.from_pandas(sample, preserve_index=False), header, notes), source, options,
+                              check=False, kind=kind)
     except VsmError as exc:  # the first rows alone may be all rejected, say
         if whole:
             raise ReadWhole(str(exc)) from exc
@@ -311,7 +328,8 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
 
     # Pass one: load every partition (kept, as Arrow, for pass two), report what the plan needs.
     src = first.source
-    loaded = by_case.mapInPandas(_load_partition_rows(path, kind, header, notes, source, src, options, filters), schema=LOADED_SCHEMA).cache()
+    # Arrow batches in and out (mapInArrow): the partition's strings never become Python objects.
+    loaded = by_case.mapInArrow(_load_partition_rows(path, kind, header, notes, source, src, options, filters), schema=LOADED_SCHEMA).cache()
     descriptions, filtered = [], []
     for row in loaded.filter(F.col("kind") == "about").select("payload").collect():
         doc = json.loads(bytes(row.payload))
@@ -337,7 +355,7 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
         report.flags.extend(filters.flags())
 
     # Pass two: analyse every partition's canonical table, where it was loaded (filter and map keep the partitions).
-    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(_analyse_chunks(plan), schema=OUT_SCHEMA).cache()
+    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(_analyse_chunks(plan, folder), schema=OUT_SCHEMA).cache()
     out.count()  # analysed while the loaded tables are cached
     loaded.unpersist()
     return out, plan, report
@@ -347,14 +365,18 @@ LOADED_SCHEMA = "kind string, pid int, payload binary"
 PIECE = 8 << 20  # the largest payload in one row of the analysed partials
 
 
-def _reduce(out: Any, plan: Plan) -> Results:
+def _reduce(out: Any, plan: Plan, folder: str | None) -> Results:
     """Merge the partitions' partials here; reduce their measures in Spark (count, exact sum, exact percentiles by key)."""
     from pyspark.sql import functions as F
 
     for err in out.filter(F.col("kind") == "error").select("name").collect():
         raise VsmError(err.name)
-    # One Spark partition at a time: collected at once, the partials of 10M events (a gigabyte of Arrow) overran the driver.
-    parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator())
+    if folder is not None:
+        written = out.filter(F.col("kind") == "file").select("pid", "name").collect()
+        parts = [partial_from(read_frames(Path(row.name))) for row in sorted(written, key=lambda row: row.pid)]
+    else:
+        # One Spark partition at a time: collected at once, the partials of 10M events (a gigabyte of Arrow) overran the driver.
+        parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator())
     if not parts:  # every loaded partition holds tickets: none back means Spark lost them
         raise VsmError("Spark returned no analysed partitions (its driver may have run out of memory): "
                        "set VSM_SPARK_DRIVER_MEMORY higher (default 4g), or run without --engine spark")
@@ -442,36 +464,42 @@ def _is_parquet(path: str) -> bool:
     return str(path).lower().endswith((".parquet", ".pq")) or (Path(path).is_file() and Path(path).read_bytes()[:4] == b"PAR1")
 
 
-def _text_table(frame: pd.DataFrame, header: list[str], notes: list[str]) -> TextTable:
-    """The connectors' view of some records: string columns named as in the file, placeholders null."""
+def _text_table(table: pa.Table, header: list[str], notes: list[str]) -> TextTable:
+    """The connectors' view of some records (Arrow, as Spark hands them): string columns named as in the file, placeholders null."""
     import pyarrow.compute as pc
 
-    frame = frame.sort_values(ROW, kind="stable")
+    table = table.take(pc.sort_indices(table[ROW]))
     nulls = pa.array(PLACEHOLDERS, pa.string())
     columns = {}
     for i, name in enumerate(header):
-        arr = pa.array(frame[f"c{i}"].astype(object).where(frame[f"c{i}"].notna(), None).to_numpy(dtype=object), pa.string())
+        arr = table[f"c{i}"].combine_chunks().cast(pa.string())
         columns[name] = pc.if_else(pc.is_in(arr, value_set=nulls), pa.scalar(None, pa.string()), arr)
     # A CSV's header is record 0, which a spreadsheet shows as row 1; Parquet rows count from 1.
-    rows = frame[ROW].to_numpy(dtype=np.int64) + 1
+    rows = table[ROW].to_numpy().astype(np.int64) + 1
     return TextTable(pa.table(columns), rows, list(header), [], list(notes))
 
 
 def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions,  # type: ignore[no-untyped-def]
                          filters: Filters):
-    """Load one partition of cases: rows of LOADED_SCHEMA, its description ("about", JSON) and its canonical table ("log", Arrow)."""
+    """Load one partition of cases: Arrow batches of LOADED_SCHEMA, its description ("about", JSON) and its canonical table ("log", Arrow)."""
+    def loaded(kind: str, pid: int, payloads: list[bytes]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([pa.array([kind] * len(payloads), pa.string()), pa.array([pid] * len(payloads), pa.int32()),
+                                           pa.array(payloads, pa.binary())], names=["kind", "pid", "payload"])
+
     def run(batches):  # type: ignore[no-untyped-def]
         from pyspark import TaskContext
 
-        frame = _frame(batches)
-        if frame.empty:
+        batches = [b for b in batches if b.num_rows]
+        if not batches:
             return
         pid = TaskContext.get().partitionId()
         try:
-            log, report = _load_partition(path, kind, _text_table(frame, header, notes), source, expected, options)
+            text = _text_table(pa.Table.from_batches(batches), header, notes)
+            del batches
+            log, report = _load_partition(path, kind, text, source, expected, options)
             log, described, removed = describe_filtered(log, report, filters)
         except VsmError as exc:
-            yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps({"error": str(exc)}).encode()]})
+            yield loaded("about", pid, [json.dumps({"error": str(exc)}).encode()])
             return
         stats = described.stats
         doc = {
@@ -483,10 +511,9 @@ def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[st
             "latest_us": described.latest_us,
             "filtered": [[n.filter, n.tickets_before, n.removed] for n in removed],
         }
-        yield pd.DataFrame({"kind": ["about"], "pid": pid, "payload": [json.dumps(doc, default=str).encode()]})
+        yield loaded("about", pid, [json.dumps(doc, default=str).encode()])
         if len(log):  # filters may leave a partition no ticket
-            chunks = [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)]
-            yield pd.DataFrame({"kind": "log", "pid": pid, "payload": chunks})
+            yield loaded("log", pid, [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)])
 
     return run
 
@@ -499,21 +526,25 @@ def _load_partition(path: str, kind: str, text: TextTable, source: str, expected
     return log, report
 
 
-def _partial_rows(part: Partial, pid: int, piece: int):  # type: ignore[no-untyped-def]
-    """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads, its measures' values packed per key."""
-    # Each frame's Arrow stream in pieces of at most ``piece`` bytes, numbered in ``v``: the driver pickles
-    # every row it hands to Python whole, and a 250 MB row overran its heap at 10M events.
-    names, pieces, numbers = [], [], []
-    for name, frame in partial_frames(part).items():
-        if name.startswith("measure:"):
-            continue
-        data = _to_ipc(frame)
-        for i, at in enumerate(range(0, max(len(data), 1), piece)):
-            names.append(name)
-            pieces.append(data[at:at + piece])
-            numbers.append(i)
-    yield pd.DataFrame({"kind": "part", "pid": pid, "name": names, "payload": pieces, "k1": None, "k2": None,
-                        "v": np.array(numbers, dtype=np.int64)})
+def _partial_rows(part: Partial, pid: int, piece: int, folder: str | None):  # type: ignore[no-untyped-def]
+    """One partition's partial as rows of OUT_SCHEMA: its frames as Arrow payloads (or, with a ``folder``, the
+    place they were written to), its measures' values packed per key."""
+    frames = {name: frame for name, frame in partial_frames(part).items() if not name.startswith("measure:")}
+    if folder is not None:
+        written = write_frames(frames, Path(folder) / f"part-{pid:05d}")
+        yield _rows(kind="file", pid=pid, name=str(written))
+    else:
+        # Each frame's Arrow stream in pieces of at most ``piece`` bytes, numbered in ``v``: the driver pickles
+        # every row it hands to Python whole, and a 250 MB row overran its heap at 10M events.
+        names, pieces, numbers = [], [], []
+        for name, frame in frames.items():
+            data = _to_ipc(frame)
+            for i, at in enumerate(range(0, max(len(data), 1), piece)):
+                names.append(name)
+                pieces.append(data[at:at + piece])
+                numbers.append(i)
+        yield pd.DataFrame({"kind": "part", "pid": pid, "name": names, "payload": pieces, "k1": None, "k2": None,
+                            "v": np.array(numbers, dtype=np.int64)})
     for name, measure in part.measures.items():
         spec = MEASURES[name]
         if measure.empty:
