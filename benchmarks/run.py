@@ -7,6 +7,7 @@ side with pm4py on this machine.
     python benchmarks/run.py --only plain         # only the plain four-column export (issue 16), about a minute
     python benchmarks/run.py --only plain --sizes 10M  # and vsm report on 10M events of it (a 640 MB export), two more minutes
     python benchmarks/run.py --only plain --sizes 10M --spark  # and on Spark in local mode, two more
+    python benchmarks/run.py --only plain --sizes 10M --spark --spark-standalone  # and on a standalone cluster started here
 
 What runs:
 
@@ -122,7 +123,7 @@ print(f"{best[0]:.3f} {best[1]:.3f}")
 '''
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str, str]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, str]:
     """Run ``cmd``; return wall seconds, peak resident memory in MB (of all its processes together), stdout and stderr.
 
     ``timed.cpu`` is then the CPU seconds (user and system) of the command
@@ -138,7 +139,7 @@ def timed(cmd: list[str]) -> tuple[float, float, str, str]:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True, env=ENV)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True, env={**ENV, **(env or {})})
         peak = 0
         while proc.poll() is None:
             peak = max(peak, _group_rss(proc.pid) + max(0, _shm_used() - shm_before))
@@ -263,7 +264,8 @@ def mb(path: Path) -> str:
 Row = tuple[str, float, float | None, float, str]  # run, wall s, CPU s (None: not measured), peak MB, target
 
 
-def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, ten: bool, spark: bool = False) -> None:
+def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, ten: bool, spark: bool = False,
+              standalone: bool = False) -> None:
     """Issue 16: the plain four-column export, with pyarrow's read of it and pm4py's pipeline on it; with ``ten``, also
     ``vsm report`` on ten times as many events (target: at most 1.2× pm4py's pipeline on the 1M export, and 4 GB)."""
     plain = plain_export()
@@ -305,13 +307,35 @@ def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, 
         notes.append(f"plain export 10M, vsm report: {' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
         if pm4py_wall:
             notes.append(f"plain export: vsm report on 10M ÷ pm4py's pipeline on 1M: {wall / pm4py_wall:.2f}× wall (target ≤ 1.2)")
+        embedded_wall = wall
         if spark:
-            embedded_wall = wall
             wall, rss, _, err = timed([*VSM, "report", str(big), "--engine", "spark", "-o", str(out_dir / "plain10-spark.html")])
             rows.append((f"vsm report --engine spark (local mode), plain export of 10M events", wall, None, rss,
                          "≤ 3× the embedded engine"))
             notes.append(f"plain export 10M: Spark local ÷ embedded engine: {wall / embedded_wall:.2f}× wall (target ≤ 3); "
                          f"{' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
+        if standalone:
+            wall, rss, err, identical = standalone_run(big, out_dir)
+            rows.append(("vsm report --spark-master spark://127.0.0.1:PORT (a standalone Master and Worker here, "
+                         f"{os.cpu_count()} cores; driver's memory only), plain export of 10M events", wall, None, rss, "JSON identical"))
+            notes.append(f"plain export 10M: Spark standalone ÷ embedded engine: {wall / embedded_wall:.2f}× wall; JSON byte-identical "
+                         f"(but generated_at): {identical}; {' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
+
+
+def standalone_run(export: Path, out_dir: Path) -> tuple[float, float, str, bool]:
+    """``vsm report`` on a standalone cluster started here (loopback only, stopped after); its JSON against the embedded engine's."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.engines.spark_cluster import start_cluster
+
+    cluster = start_cluster(out_dir / "cluster", cores=os.cpu_count() or 2, memory="6g")
+    try:
+        wall, rss, _, err = timed([*VSM, "report", str(export), "--spark-master", cluster.url, "-o", str(out_dir / "sa.html"),
+                                   "--json", str(out_dir / "sa.json")], env={**cluster.env(), "VSM_SPARK_EXECUTOR_MEMORY": "4g"})
+    finally:
+        cluster.stop()
+    timed([*VSM, "compare", str(export), "--json", str(out_dir / "embedded.json"), "--quiet"])
+    texts = [re.sub(r'"generated_at": "[^"]*"', "", (out_dir / name).read_text()) for name in ("sa.json", "embedded.json")]
+    return wall, rss, err, texts[0] == texts[1]
 
 
 def main() -> None:
@@ -321,6 +345,8 @@ def main() -> None:
                         help="plain: only vsm --help and the runs on the plain four-column export (issue 16)")
     parser.add_argument("--skip-pm4py", action="store_true", help="do not time the pm4py pipeline")
     parser.add_argument("--spark", action="store_true", help="also time vsm report --engine spark on the 1M audit export")
+    parser.add_argument("--spark-standalone", action="store_true",
+                        help="with --only plain --sizes 10M: also on a standalone Spark cluster started here (two more minutes)")
     args = parser.parse_args()
     sizes = args.sizes.split(",")
     out_dir = Path(tempfile.mkdtemp(prefix="vsm-bench-"))
@@ -328,7 +354,7 @@ def main() -> None:
     notes: list[str] = []
 
     rows.append(("vsm --help", help_time(), None, 0.0, "≤ 0.3 s"))
-    run_plain(out_dir, rows, notes, pm4py=not args.skip_pm4py, ten="10M" in sizes, spark=args.spark)
+    run_plain(out_dir, rows, notes, pm4py=not args.skip_pm4py, ten="10M" in sizes, spark=args.spark, standalone=args.spark_standalone)
     if args.only == "all":
         run_audit_and_lean(args, sizes, out_dir, rows, notes)
 

@@ -253,18 +253,23 @@ def _parts_folder(size: int) -> Path:
     TMPDIR names a folder. Folders that runs killed outright left behind
     are removed first (see :func:`_sweep`).
     """
-    prefix = f"{PARTS_PREFIX}{platform.node()}-{os.getpid()}-"
     if "TMPDIR" not in os.environ and SHM.is_dir():
-        _sweep(SHM)
         available = available_memory()
         try:
             room = shutil.disk_usage(SHM).free
         except OSError:
             room = 0
         if available is not None and room > 1.5 * size and available[0] > (WORKERS_FACTOR + 1.5) * size:
-            return Path(tempfile.mkdtemp(prefix=prefix, dir=SHM))
-    _sweep(Path(tempfile.gettempdir()))
-    return Path(tempfile.mkdtemp(prefix=prefix))
+            return scratch_folder(SHM)
+    return scratch_folder()
+
+
+def scratch_folder(parent: Path | None = None) -> Path:
+    """A new folder for one run's files in ``parent`` ($TMPDIR by default), named after this host and
+    process, so that a later run removes it if this one is killed outright (:func:`_sweep` runs first)."""
+    parent = parent or Path(tempfile.gettempdir())
+    _sweep(parent)
+    return Path(tempfile.mkdtemp(prefix=f"{PARTS_PREFIX}{platform.node()}-{os.getpid()}-", dir=parent))
 
 
 def _sweep(parent: Path) -> None:

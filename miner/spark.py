@@ -62,6 +62,7 @@ from connectors.textio import PLACEHOLDERS, TextTable, csv_layout, sniff, unique
 from miner.analysis import MEASURES, Partial, Plan, analyse
 from miner.design import Design
 from miner.filters import FilterNote, Filters, check_left, merge_notes
+from miner.parallel import scratch_folder
 from miner.partitions import (
     PROFILE_COLUMNS,
     SAMPLE_ROWS,
@@ -106,8 +107,10 @@ def session(master: str | None = None) -> Any:
         .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={quiet}")
         .config("spark.executorEnv.PYTHONWARNINGS", "ignore::FutureWarning")
     )
+    if os.environ.get("VSM_SPARK_EXECUTOR_MEMORY"):  # else the cluster's own setting (Spark's default is 1g)
+        builder = builder.config("spark.executor.memory", os.environ["VSM_SPARK_EXECUTOR_MEMORY"])
     # The JVM writes its own chatter to stderr; send the JVM's stderr to a log file instead.
-    log_path = Path(tempfile.gettempdir()) / "vsm-spark.log"
+    log_path = spark_log()
     saved = os.dup(2)
     target = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
@@ -121,6 +124,27 @@ def session(master: str | None = None) -> Any:
     if not spark.sparkContext.master.startswith("local"):
         _ship_code(spark.sparkContext)
     return spark
+
+
+def spark_log() -> Path:
+    """Where the JVM's own log goes."""
+    return Path(tempfile.gettempdir()) / "vsm-spark.log"
+
+
+class SparkFailed(VsmError):
+    """A Spark job failed (an executor out of memory, a lost worker …)."""
+
+
+def failure(exc: BaseException) -> SparkFailed:
+    """One line for a failure Spark reports with a Java stack trace (which may run to hundreds of lines)."""
+    text = str(exc)
+    if "OutOfMemoryError" in text:
+        return SparkFailed("Spark ran out of memory (java.lang.OutOfMemoryError): set VSM_SPARK_EXECUTOR_MEMORY "
+                           "(a cluster's executors; Spark's default is 1g) or VSM_SPARK_DRIVER_MEMORY higher, or cut the "
+                           f"tickets into more partitions with --spark-partitions; Spark's log: {spark_log()}")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
+    first = lines[0] if lines else type(exc).__name__
+    return SparkFailed(f"Spark failed ({first[:300]}); Spark's log: {spark_log()}; or run without --engine spark")
 
 
 def _ship_code(context: Any) -> None:
@@ -190,8 +214,11 @@ def run_spark(
     n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     # In local mode the executors share this machine's disk: the analysed partials come back as Arrow
     # files, not through Spark's result path (a gigabyte at 10M events, which took it 11-14 s).
-    folder = tempfile.mkdtemp(prefix="vsm-spark-parts-") if str(spark.sparkContext.master).startswith("local") else None
+    folder = _shared_folder(spark)
     args = (spark, path, source, options, mapping, design, stream_by, n_parts, as_of, filters or Filters(), folder)
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
     try:
         if _read_here(path):
             out, plan, report = _load_here(*args)
@@ -205,6 +232,8 @@ def run_spark(
             return _reduce(out, plan, folder), report
         finally:
             out.unpersist()
+    except (Py4JError, PySparkException, ConnectionError) as exc:  # a job failed in Java, or the JVM is gone
+        raise failure(exc) from exc
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -212,6 +241,11 @@ def run_spark(
 
 class ReadWhole(Exception):
     """The partitions of cases do not read as the whole export would (another date order, a partition of rejected rows)."""
+
+
+def _shared_folder(spark: Any) -> str | None:
+    """A new folder the executors can write the partials to: in local mode only (on a cluster, None)."""
+    return str(scratch_folder()) if str(spark.sparkContext.master).startswith("local") else None
 
 
 def _read_here(path: str) -> bool:

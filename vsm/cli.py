@@ -1081,8 +1081,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug in vsm: one line for the user, the traceback on demand
         if os.environ.get("VSM_DEBUG"):
             raise
+        from connectors.errors import one_line
+
+        text = one_line(str(exc))
+        text = text if len(text) <= 300 else f"{text[:300]}…"
         click.echo(
-            f"Error: internal error ({type(exc).__name__}: {exc}); please report it, and set VSM_DEBUG=1 to see the traceback",
+            f"Error: internal error ({type(exc).__name__}: {text}); please report it, and set VSM_DEBUG=1 to see the traceback",
             err=True,
         )
         sys.exit(70)

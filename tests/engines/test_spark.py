@@ -48,13 +48,39 @@ def test_spark_gives_the_embedded_bytes(spark_ready, tmp_path, export):
 
 
 def test_partials_reach_the_driver_in_pieces(spark_ready, tmp_path, monkeypatch):
-    """Each partial's Arrow stream crosses in numbered pieces (8 MB; here under 1 kB, so every frame is cut):
-    whole, the partials of 10M events overran the driver's heap."""
+    """Without a disk shared with the executors (a cluster's case, forced here), each partial's Arrow stream
+    crosses in numbered pieces (8 MB; here under 1 kB, so every frame is cut): whole, the partials of 10M
+    events overran the driver's heap."""
     import miner.spark
 
     monkeypatch.setattr(miner.spark, "PIECE", 997)
+    monkeypatch.setattr(miner.spark, "_shared_folder", lambda spark: None)
     export = SAMPLE_LOGS / "servicenow_audit.csv"
     assert outputs(tmp_path, export, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, export)
+
+
+def test_local_mode_partials_come_back_as_files_that_are_removed(spark_ready, tmp_path, monkeypatch):
+    """In local mode the executors write the partials into a folder of the driver's; it is gone afterwards."""
+    import tempfile
+
+    import miner.spark
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    made = []
+
+    def shared(spark):
+        folder = original(spark)
+        made.append(folder)
+        return folder
+
+    original = miner.spark._shared_folder
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(miner.spark, "_shared_folder", shared)
+    export = SAMPLE_LOGS / "jira_changelog.json"
+    assert outputs(tmp_path, export, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, export)
+    assert len(made) == 1 and made[0].startswith(str(scratch))
+    assert not [p for p in scratch.iterdir() if p.name.startswith("vsm-parts-")]
 
 
 def test_spark_on_a_real_log_read_here(spark_ready, tmp_path):
