@@ -142,7 +142,8 @@ def failure(exc: BaseException) -> SparkFailed:
         return SparkFailed("Spark ran out of memory (java.lang.OutOfMemoryError): set VSM_SPARK_EXECUTOR_MEMORY "
                            "(a cluster's executors; Spark's default is 1g) or VSM_SPARK_DRIVER_MEMORY higher, or cut the "
                            f"tickets into more partitions with --spark-partitions; Spark's log: {spark_log()}")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
+    lines = [line.strip().removeprefix(": ") for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("at ", "An error occurred while calling"))]
     first = lines[0] if lines else type(exc).__name__
     return SparkFailed(f"Spark failed ({first[:300]}); Spark's log: {spark_log()}; or run without --engine spark")
 
@@ -209,16 +210,19 @@ def run_spark(
     """
     import shutil
 
-    spark = session(master)
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        spark = session(master)
+    except (Py4JError, PySparkException, ConnectionError) as exc:  # the JVM would not start (too little memory, say)
+        raise failure(exc) from exc
     options = options or LoadOptions()
     n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     # In local mode the executors share this machine's disk: the analysed partials come back as Arrow
     # files, not through Spark's result path (a gigabyte at 10M events, which took it 11-14 s).
     folder = _shared_folder(spark)
     args = (spark, path, source, options, mapping, design, stream_by, n_parts, as_of, filters or Filters(), folder)
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-
     try:
         if _read_here(path):
             out, plan, report = _load_here(*args)

@@ -30,7 +30,8 @@ def test_out_of_memory_says_which_setting_to_raise():
 def test_other_failures_keep_the_first_line_of_the_java_error_only():
     text = str(failure(RuntimeError(JAVA_LOST)))
     assert "\n" not in text and "DAGScheduler" not in text
-    assert text == f"Spark failed (An error occurred while calling o77.collectToPython.); Spark's log: {spark_log()}; or run without --engine spark"
+    assert text == ("Spark failed (org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 3.0 failed "
+                    f"4 times: ExecutorLostFailure (executor 1 exited)); Spark's log: {spark_log()}; or run without --engine spark")
 
 
 def test_an_unexpected_multi_line_error_is_still_one_line(monkeypatch, capsys):
