@@ -397,10 +397,13 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
     doing = dict(zip(acts["activity"].astype(str), acts["cases"].astype(int), strict=True))
     for r in c.repeated.itertuples(index=False):
         d = doing.get(str(r.activity), int(r.tickets))
+        kinds = ((int(r.repetitions), "after other work"),
+                 (int(r.self_loops), "straight after, by another person"))
+        how_text = "; ".join(f"{n:,} {'time' if n == 1 else 'times'} {text}" for n, text in kinds if n)
         col.offer(Finding(
             "repeated_activity",
-            f"'{r.activity}' is done again in {int(r.tickets):,} of {d:,} tickets that do it ({rate_ci_text(r.tickets, d)}): "
-            f"{hours(r.time_s / 3600)} ticket-hours of repeated work.",
+            f"'{r.activity}' is done again in {int(r.tickets):,} of {d:,} tickets that do it ({rate_ci_text(r.tickets, d)}), "
+            f"{how_text}: {hours(r.time_s / 3600)} ticket-hours of repeated work.",
             count=int(r.tickets), denominator=d, impact_hours=r.time_s / 3600, impact_basis="time in the repeated occurrences",
             support=int(r.tickets), figures={"activity": r.activity, "repetitions": int(r.repetitions), "self_loops": int(r.self_loops),
                                              "time_s": r.time_s},

@@ -225,3 +225,21 @@ def test_min_support_and_csv_dir_on_compare(tmp_path):
     assert (tmp_path / "csv" / "bottleneck_transitions.csv").exists()
     bad = run_cli("compare", audit, "--min-support", "0")
     assert bad.exit_code == 2 and "--min-support" in bad.stderr
+
+
+def test_repeated_work_says_how_it_was_repeated():
+    # 25 tickets: 'Investigate' by ana, then straight after by bo (a self-loop, 10 min), then after a test
+    # by bo again (a repetition, 10 min). 5 decoys: the same person's second session, which is no rework.
+    rows = []
+    for i in range(25):
+        rows += [(f"R{i:02}", "Investigate", 0, "L1", "ana"), (f"R{i:02}", "Investigate", 10, "L1", "bo"),
+                 (f"R{i:02}", "Test", 20, "L1", "bo"), (f"R{i:02}", "Investigate", 30, "L1", "bo"),
+                 (f"R{i:02}", "Resolved", 40, "L1", "bo")]
+    for i in range(5):
+        rows += [(f"S{i}", "Investigate", 0, "L1", "cy"), (f"S{i}", "Investigate", 10, "L1", "cy"), (f"S{i}", "Resolved", 20, "L1", "cy")]
+    found = compare(make_log(rows, columns=("case_id", "activity", "minutes", "group", "resource")), None)
+    repeated = [f for f in answers(found).rework if f.kind == "repeated_activity"]
+    assert [f.text for f in repeated] == [
+        "'Investigate' is done again in 25 of 30 tickets that do it (83.3%, 95% CI 66.4%–92.7%), 25 times after other work; "
+        "25 times straight after, by another person: 8.3 ticket-hours of repeated work."]
+    assert (repeated[0].count, repeated[0].denominator, repeated[0].impact_hours) == (25, 30, 25 * 20 / 60)
