@@ -108,9 +108,9 @@ def analyse_side(log: pd.DataFrame, plan: Plan, label: str, source: str = "", fl
 # --- splitting one log -------------------------------------------------------------------------
 
 
-def split_log(log: pd.DataFrame, date: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tickets opened before ``date`` and those opened on or after it (whole tickets)."""
-    when = parse_date(date, "--split").value // 1000
+def split_log(log: pd.DataFrame, date: str, zone: str = "UTC") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tickets opened before ``date`` (read in ``zone`` unless it names its own) and those opened on or after it (whole tickets)."""
+    when = parse_date(date, "--split", zone=zone).value // 1000
     opened = ticket_anchor(log, "opened")
     before = opened < when
     if not before.any() or before.all():
@@ -120,13 +120,13 @@ def split_log(log: pd.DataFrame, date: str) -> tuple[pd.DataFrame, pd.DataFrame]
     return _take(log, before), _take(log, ~before)
 
 
-def periods(log: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
-    """The log cut into calendar periods (``month``, ``quarter`` or ``week``) by the day tickets were opened."""
+def periods(log: pd.DataFrame, by: str, zone: str = "UTC") -> list[tuple[str, pd.DataFrame]]:
+    """The log cut into calendar periods (``month``, ``quarter`` or ``week``) by the day tickets were opened, in ``zone``."""
     freq = {"month": "M", "quarter": "Q", "week": "W-SUN"}.get(by)
     if freq is None:
         raise BadOption(f"--by {by!r}: use month, quarter or week")
     opened = pd.to_datetime(ticket_anchor(log, "opened"), unit="us", utc=True)
-    labels = opened.tz_convert(None).to_period(freq)
+    labels = opened.tz_convert(zone).tz_localize(None).to_period(freq)
     codes, uniques = pd.factorize(labels, sort=True)
     full = pd.period_range(uniques.min(), uniques.max(), freq=freq)
     if len(full) < 2:

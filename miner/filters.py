@@ -100,15 +100,17 @@ def check_left(notes: list[FilterNote]) -> None:
         raise BadOption(f"no tickets are left after the filters ({said}); widen the window or loosen --where")
 
 
-def parse_date(text: str, option: str, *, end: bool = False) -> pd.Timestamp:
-    """A window bound in UTC (unless it names a zone); a bare date as ``--to`` means the end of that day."""
+def parse_date(text: str, option: str, *, end: bool = False, zone: str = "UTC") -> pd.Timestamp:
+    """A moment in UTC: ``text`` read in ``zone`` unless it names its own; a bare date as ``--to`` means the end of that day."""
     try:
         when = pd.Timestamp(text)
     except (ValueError, TypeError) as exc:
         raise BadOption(f"{option} {text!r} is not a date; write it like 2025-03-31 or 2025-03-31T18:00") from exc
     if when is pd.NaT:
         raise BadOption(f"{option} {text!r} is not a date; write it like 2025-03-31 or 2025-03-31T18:00")
-    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    if when.tzinfo is None:
+        when = when.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+    when = when.tz_convert("UTC")
     if end and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text):
         when += pd.Timedelta(days=1)
     return when

@@ -93,11 +93,11 @@ def _changes(d: Diff) -> list[str]:
     return [_line(label, name, r) for label, name, r in significant(d)]
 
 
-def diff_text(d: Diff, *, top: int = 10) -> str:
+def diff_text(d: Diff, *, top: int = 10, tz: str = "UTC") -> str:
     """The terminal report: what changed first, then the moved bottlenecks, then every headline with both values."""
     b, a = d.before, d.after
-    lines = [f"Before: {b.label} ({len(b.results.tickets):,} tickets{_period(b.period)})",
-             f"After:  {a.label} ({len(a.results.tickets):,} tickets{_period(a.period)})", ""]
+    lines = [f"Before: {b.label} ({len(b.results.tickets):,} tickets{_period(b.period, tz)})",
+             f"After:  {a.label} ({len(a.results.tickets):,} tickets{_period(a.period, tz)})", ""]
     changes = _changes(d)
     lines.append(f"What changed (significant after Benjamini–Hochberg, alpha {d.alpha:g})")
     lines += changes[: max(top * 3, 10)] if changes else ["  no clear change in any measure"]
@@ -130,16 +130,21 @@ def _pair(r: dict[str, Any]) -> str:
     return f"{r['direction']} {both}" if r.get("significant") else f"{both} (no clear change)"
 
 
-def _period(period: tuple[str | None, str | None]) -> str:
+def _period(period: tuple[str | None, str | None], tz: str = "UTC") -> str:
     first, last = period
-    return f", opened {first[:10]} to {last[:10]}" if first and last else ""
+    return f", opened {_day(first, tz)} to {_day(last, tz)}" if first and last else ""
 
 
-def trend_text(diffs: list[Diff], *, top: int = 10) -> str:
+def _day(moment: str, tz: str) -> str:
+    """The date of an ISO moment (UTC) in the zone ``tz``."""
+    return pd.Timestamp(moment).tz_convert(tz).strftime("%Y-%m-%d")
+
+
+def trend_text(diffs: list[Diff], *, top: int = 10, tz: str = "UTC") -> str:
     """--by: each period against the one before, oldest first."""
     parts = []
     for d in diffs:
-        parts.append(f"=== {d.before.label} → {d.after.label} ===\n" + diff_text(d, top=top))
+        parts.append(f"=== {d.before.label} → {d.after.label} ===\n" + diff_text(d, top=top, tz=tz))
     return "\n".join(parts)
 
 
@@ -463,7 +468,7 @@ def _pair_context(d: Diff, *, top: int, detail: bool) -> dict[str, Any]:
     return out
 
 
-def diff_html(diffs: list[Diff], *, title: str | None = None, top: int = 10) -> str:
+def diff_html(diffs: list[Diff], *, title: str | None = None, top: int = 10, tz: str = "UTC") -> str:
     """``vsm diff -o``: one offline HTML file in the report's look (its CSS), "what changed" first.
 
     With --by, a trend chart of every period, then what changed between each
@@ -483,6 +488,7 @@ def diff_html(diffs: list[Diff], *, title: str | None = None, top: int = 10) -> 
         "pairs": [_pair_context(d, top=top, detail=d is last) for d in diffs],
         "trend": _trend_chart(diffs) if len(diffs) > 1 else None,
         "periods": _periods(diffs) if len(diffs) > 1 else [],
+        "tz": tz,
         "css": Markup(_static("report.css")),
         # No script at all: the page needs none.
         "csp": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; base-uri 'none'; form-action 'none'",
@@ -510,5 +516,6 @@ def _diff_template() -> Any:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["human"] = human
     env.filters["pct"] = pct
+    env.filters["day"] = _day
     env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
     return env.get_template("diff.html.j2")

@@ -824,14 +824,16 @@ def _convert_sample(path: str, form: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PATH|-",
               help=f"Also write the diff as one offline HTML file. {OUTPUT_RULE}")
 @click.option("--title", metavar="TEXT", help="Title of the HTML page (default: what is compared).")
+@display_tz_option
 def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | None, stream_by: str | None, split_date: str | None,
          by: str | None, alpha: float, as_of: str | None, json_path: str | None, fail_on: str | None, top: int,
-         csv_dir: str | None, output: str | None, title: str | None, **kwargs: Any) -> None:
+         csv_dir: str | None, output: str | None, title: str | None, display_tz: str, **kwargs: Any) -> None:
     """Did the change work? Compare two exports, or one export before and after a date or period by period.
 
     Lead time, rework, reopen and ping-pong rates, flow efficiency, conformance, steps, states, variants and
     groups, overall and per stream, each called a change only when significant (Benjamini–Hochberg); names a
-    group that got faster by pushing its waiting downstream. Filters apply to both sides.
+    group that got faster by pushing its waiting downstream. Filters apply to both sides. --by's calendar periods
+    and --split's date are in --display-timezone.
 
     Example: vsm diff before.csv after.csv -o diff.html  |  vsm diff incidents.csv --split 2025-03-01 --json diff.json
     """
@@ -870,21 +872,21 @@ def diff(exports: tuple[str, ...], mapping_path: str | None, design_path: str | 
             click.echo(f"{exports[0]}: {note}", err=True)
         plan = make_plan(log, mapping_path, stream_by=stream_by, source=report_.source, design=design, as_of=as_of)
         if split_date:
-            early, late = split_log(log, split_date)
+            early, late = split_log(log, split_date, display_tz)
             sides = [(analyse_side(early, plan, f"opened before {split_date}", report_.source, report_.flags),
                       analyse_side(late, plan, f"opened on or after {split_date}", report_.source, report_.flags))]
         else:
-            cut = [analyse_side(part, plan, label, report_.source, report_.flags) for label, part in periods(log, by)]
+            cut = [analyse_side(part, plan, label, report_.source, report_.flags) for label, part in periods(log, by, display_tz)]
             sides = list(zip(cut, cut[1:], strict=False))
     for warning in [*plan.mapping.warnings, *design.warnings]:
         _warn(warning)
     diffs = [compare_sides(b, a, alpha) for b, a in sides]
     if "-" not in (json_path, output):
-        click.echo(diff_text(diffs[0], top=top) if len(diffs) == 1 else trend_text(diffs, top=top), nl=False)
+        click.echo(diff_text(diffs[0], top=top, tz=display_tz) if len(diffs) == 1 else trend_text(diffs, top=top, tz=display_tz), nl=False)
     if output:
         from reports.diffout import diff_html
 
-        _write_output(diff_html(diffs, title=title, top=top), output, exports[0])
+        _write_output(diff_html(diffs, title=title, top=top, tz=display_tz), output, exports[0])
     if json_path:
         _write_json(diff_document(diffs), json_path, exports[0])
     if csv_dir:

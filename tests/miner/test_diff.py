@@ -215,3 +215,34 @@ def test_periods_cut_whole_tickets_by_opening_and_refuse_an_empty_period() -> No
         periods(make_log(gap), "month")
     with pytest.raises(BadOption, match="no period to compare"):
         periods(make_log(rows[:2]), "month")
+
+
+def test_periods_and_the_split_date_are_in_the_display_zone() -> None:
+    from miner.diff import periods
+    from tests.helpers import make_log
+
+    day = 24 * 60  # T0 is 2025-01-06 09:00 UTC
+    late_jan = 25 * day + 14 * 60 + 30  # 2025-01-31 23:30 UTC, 2025-02-01 00:30 in Berlin
+    rows = [("A", "New", late_jan), ("A", "Resolved", late_jan + 60),
+            ("B", "New", day), ("B", "Resolved", day + 60),
+            ("C", "New", 30 * day), ("C", "Resolved", 30 * day + 60)]
+    log = make_log(rows)
+
+    def cases(cut):
+        return [(label, sorted(set(part["case_id"].astype(str)))) for label, part in cut]
+
+    assert cases(periods(log, "month")) == [("2025-01", ["A", "B"]), ("2025-02", ["C"])]
+    assert cases(periods(log, "month", "Europe/Berlin")) == [("2025-01", ["B"]), ("2025-02", ["A", "C"])]
+    assert cases([("before", split_log(log, "2025-02-01")[0])]) == [("before", ["A", "B"])]
+    assert cases([("before", split_log(log, "2025-02-01", "Europe/Berlin")[0])]) == [("before", ["B"])]
+    # A date that names its own zone keeps it.
+    assert cases([("before", split_log(log, "2025-02-01T00:00+00:00", "Europe/Berlin")[0])]) == [("before", ["A", "B"])]
+
+
+def test_the_opening_dates_shown_are_in_the_display_zone() -> None:
+    from reports.diffout import _period
+
+    period = ("2025-01-31T23:30:00+00:00", "2025-02-02T00:00:00+00:00")
+    assert _period(period) == ", opened 2025-01-31 to 2025-02-02"
+    assert _period(period, "Europe/Berlin") == ", opened 2025-02-01 to 2025-02-02"
+    assert _period(period, "America/New_York") == ", opened 2025-01-31 to 2025-02-01"
