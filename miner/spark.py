@@ -7,11 +7,12 @@
 2. The driver reads a sample with the connectors to find the source and the
    case column. The records are then repartitioned by case (Spark's hash
    partitioning), so that every partition holds whole cases.
-3. Pass one, per partition (``mapInPandas``, Arrow batches): the connector
+3. Pass one, per partition (``mapInArrow``, Arrow batches): the connector
    turns the rows into the canonical event table (snapshot folding, hand-offs
    and rejections are all per case), and reports row accounting, date
    extremes, activities and the ticket-type profile; the table itself stays
-   in Spark's cache as Arrow batches, for pass two. The driver merges these
+   in Spark's cache as Arrow batches (in local mode, in an Arrow file on the
+   shared disk), for pass two. The driver merges these
    into the load report and the plan, exactly as the embedded engine decides
    them for a whole log. Where a partition reads otherwise than the whole
    export would (it proves no date order, or holds only rejected rows), the
@@ -300,6 +301,17 @@ def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping
 CHUNK_ROWS = 1 << 16  # events per Arrow record batch sent to Spark
 
 
+def _write_arrow_file(table: pa.Table, target: Path) -> str:
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return str(target)
+
+
+def _read_arrow_file(place: str) -> pa.Table:
+    with pa.memory_map(place) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
 def _batch_ipc(batch: pa.RecordBatch) -> bytes:
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
@@ -307,10 +319,11 @@ def _batch_ipc(batch: pa.RecordBatch) -> bytes:
     return sink.getvalue()
 
 
-def _analyse_chunks(plan: Plan, folder: str | None):  # type: ignore[no-untyped-def]
+def _analyse_chunks(plan: Plan, folder: str | None, logs_in_files: bool = False):  # type: ignore[no-untyped-def]
     """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition).
 
-    With a ``folder`` (local mode), each partial's frames are written there and only their place comes back.
+    With a ``folder`` (local mode), each partial's frames are written there and only their place comes back;
+    with ``logs_in_files``, each payload is the place of an Arrow file pass one wrote there, not the table.
     """
     piece = PIECE  # read here, in the driver, and shipped with the function
 
@@ -319,7 +332,11 @@ def _analyse_chunks(plan: Plan, folder: str | None):  # type: ignore[no-untyped-
         if frame.empty:
             return
         for pid in np.unique(frame["pid"].to_numpy()):  # a loop over partitions of cases
-            tables = [pa.ipc.open_stream(io.BytesIO(bytes(p))).read_all() for p in frame.loc[frame["pid"] == pid, "payload"]]
+            payloads = frame.loc[frame["pid"] == pid, "payload"]
+            if logs_in_files:
+                tables = [_read_arrow_file(bytes(p).decode()) for p in payloads]
+            else:
+                tables = [pa.ipc.open_stream(io.BytesIO(bytes(p))).read_all() for p in payloads]
             log = pa.concat_tables(tables).to_pandas()
             try:
                 part = analyse(log, plan)
@@ -367,7 +384,8 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
     # Pass one: load every partition (kept, as Arrow, for pass two), report what the plan needs.
     src = first.source
     # Arrow batches in and out (mapInArrow): the partition's strings never become Python objects.
-    loaded = by_case.mapInArrow(_load_partition_rows(path, kind, header, notes, source, src, options, filters), schema=LOADED_SCHEMA).cache()
+    loaded = by_case.mapInArrow(_load_partition_rows(path, kind, header, notes, source, src, options, filters, folder),
+                                schema=LOADED_SCHEMA).cache()
     descriptions, filtered = [], []
     for row in loaded.filter(F.col("kind") == "about").select("payload").collect():
         doc = json.loads(bytes(row.payload))
@@ -393,7 +411,8 @@ def _load_in_spark(spark: Any, path: str, source: str, options: LoadOptions, map
         report.flags.extend(filters.flags())
 
     # Pass two: analyse every partition's canonical table, where it was loaded (filter and map keep the partitions).
-    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(_analyse_chunks(plan, folder), schema=OUT_SCHEMA).cache()
+    analyse_logs = _analyse_chunks(plan, folder, logs_in_files=folder is not None)
+    out = loaded.filter(F.col("kind") == "log").select("pid", "payload").mapInPandas(analyse_logs, schema=OUT_SCHEMA).cache()
     out.count()  # analysed while the loaded tables are cached
     loaded.unpersist()
     return out, plan, report
@@ -518,7 +537,7 @@ def _text_table(table: pa.Table, header: list[str], notes: list[str]) -> TextTab
 
 
 def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[str], source: str, expected: str, options: LoadOptions,  # type: ignore[no-untyped-def]
-                         filters: Filters):
+                         filters: Filters, folder: str | None):
     """Load one partition of cases: Arrow batches of LOADED_SCHEMA, its description ("about", JSON) and its canonical table ("log", Arrow)."""
     def loaded(kind: str, pid: int, payloads: list[bytes]) -> pa.RecordBatch:
         return pa.RecordBatch.from_arrays([pa.array([kind] * len(payloads), pa.string()), pa.array([pid] * len(payloads), pa.int32()),
@@ -550,7 +569,9 @@ def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[st
             "filtered": [[n.filter, n.tickets_before, n.removed] for n in removed],
         }
         yield loaded("about", pid, [json.dumps(doc, default=str).encode()])
-        if len(log):  # filters may leave a partition no ticket
+        if len(log) and folder is not None:  # local mode: the table waits for pass two on the shared disk, not in Spark's cache
+            yield loaded("log", pid, [_write_arrow_file(to_arrow(log), Path(folder) / f"log-{pid:05d}.arrow").encode()])
+        elif len(log):  # filters may leave a partition no ticket
             yield loaded("log", pid, [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)])
 
     return run
