@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -1070,6 +1071,9 @@ _export_takes_folders(cli)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; anything unexpected still ends in one line."""
+    # Before any thread starts: a thread's warnings.catch_warnings (scipy's import, on a warm-up thread) restores
+    # the filters it found when it ends, dropping a filter set meanwhile (miner.spark.session sets this one too).
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         cli.main(args=argv, prog_name="vsm")
     except BrokenPipeError:

@@ -17,7 +17,8 @@ Injected behaviour: rework loops (CAB review -> Design solution, Test ->
 Build), reopens (Resolve -> Reopen), ping-pong (Service Desk <-> resolver
 groups "for more information", Development <-> QA on failed tests), waits
 (Awaiting customer, Pending vendor, Queued, the weekly CAB) and repeated
-sessions of the same activity (self-loops).
+sessions of the same activity by the same person: decoys a naive rule counts
+as self-loops, which are the work going on, not rework.
 """
 
 from __future__ import annotations
