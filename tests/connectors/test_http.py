@@ -10,13 +10,14 @@ import subprocess
 import threading
 import time
 import types
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 import connectors.http
 from connectors.errors import BadOption
 from connectors.http import Client, PullError, check_base_url
+from tests.connectors.fakeserver import QuietServer
 
 
 class _Server:
@@ -45,7 +46,7 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(data[: len(data) // 2] if cut else data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         if self.cert:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
