@@ -211,13 +211,15 @@ def run_spark(
     """
     import shutil
 
+    try:
+        spark = session(master)
+    except VsmError:  # pyspark missing, say
+        raise
+    except Exception as exc:  # noqa: BLE001 - py4j's and pyspark's: the JVM would not start (too little memory, say)
+        raise failure(exc) from exc
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
-    try:
-        spark = session(master)
-    except (Py4JError, PySparkException, ConnectionError) as exc:  # the JVM would not start (too little memory, say)
-        raise failure(exc) from exc
     options = options or LoadOptions()
     n_parts = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     # In local mode the executors share this machine's disk: the analysed partials come back as Arrow

@@ -6,6 +6,7 @@ import pytest
 
 import vsm.cli
 from miner.spark import SparkFailed, failure, spark_log
+from tests.conftest import SAMPLE_LOGS, run_cli
 
 JAVA_OOM = """An error occurred while calling o123.collectToPython.
 : org.apache.spark.SparkException: Job aborted due to stage failure: Task 2 in stage 7.0 failed 4 times, most recent failure: Lost task 2.3 in stage 7.0 (TID 31) (127.0.0.1 executor 3): java.lang.OutOfMemoryError: Java heap space
@@ -45,3 +46,11 @@ def test_an_unexpected_multi_line_error_is_still_one_line(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("Error: internal error (RuntimeError: first line\\n\tat some.Java")
     assert len(err) < 450
+
+
+def test_without_pyspark_the_engine_says_how_to_install_it(monkeypatch):
+    for name in ("pyspark", "pyspark.sql", "pyspark.errors", "py4j", "py4j.protocol"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)
+    result = run_cli("mine", SAMPLE_LOGS / "service_desk_events.csv", "--engine", "spark")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --engine spark needs pyspark: pip install '.[spark]' (and Java 17)\n"
