@@ -11,7 +11,7 @@
    turns the rows into the canonical event table (snapshot folding, hand-offs
    and rejections are all per case), and reports row accounting, date
    extremes, activities and the ticket-type profile; the table itself stays
-   in Spark's cache as Arrow batches (in local mode, in an Arrow file on the
+   in Spark's cache as Arrow batches (in local mode, in Arrow files on the
    shared disk), for pass two. The driver merges these
    into the load report and the plan, exactly as the embedded engine decides
    them for a whole log. Where a partition reads otherwise than the whole
@@ -303,17 +303,6 @@ def _load_here(spark: Any, path: str, source: str, options: LoadOptions, mapping
 CHUNK_ROWS = 1 << 16  # events per Arrow record batch sent to Spark
 
 
-def _write_arrow_file(table: pa.Table, target: Path) -> str:
-    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    return str(target)
-
-
-def _read_arrow_file(place: str) -> pa.Table:
-    with pa.memory_map(place) as source:
-        return pa.ipc.open_file(source).read_all()
-
-
 def _batch_ipc(batch: pa.RecordBatch) -> bytes:
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
@@ -325,7 +314,7 @@ def _analyse_chunks(plan: Plan, folder: str | None, logs_in_files: bool = False)
     """Analyse the partitions of cases whose Arrow chunks a Spark partition holds (one partial per partition).
 
     With a ``folder`` (local mode), each partial's frames are written there and only their place comes back;
-    with ``logs_in_files``, each payload is the place of an Arrow file pass one wrote there, not the table.
+    with ``logs_in_files``, each partition's one payload is the folder pass one wrote its table to, not the table.
     """
     piece = PIECE  # read here, in the driver, and shipped with the function
 
@@ -336,10 +325,9 @@ def _analyse_chunks(plan: Plan, folder: str | None, logs_in_files: bool = False)
         for pid in np.unique(frame["pid"].to_numpy()):  # a loop over partitions of cases
             payloads = frame.loc[frame["pid"] == pid, "payload"]
             if logs_in_files:
-                tables = [_read_arrow_file(bytes(p).decode()) for p in payloads]
+                log = read_frames(Path(bytes(payloads.iloc[0]).decode()))["log"]
             else:
-                tables = [pa.ipc.open_stream(io.BytesIO(bytes(p))).read_all() for p in payloads]
-            log = pa.concat_tables(tables).to_pandas()
+                log = pa.concat_tables([pa.ipc.open_stream(io.BytesIO(bytes(p))).read_all() for p in payloads]).to_pandas()
             try:
                 part = analyse(log, plan)
             except VsmError as exc:
@@ -572,7 +560,7 @@ def _load_partition_rows(path: str, kind: str, header: list[str], notes: list[st
         }
         yield loaded("about", pid, [json.dumps(doc, default=str).encode()])
         if len(log) and folder is not None:  # local mode: the table waits for pass two on the shared disk, not in Spark's cache
-            yield loaded("log", pid, [_write_arrow_file(to_arrow(log), Path(folder) / f"log-{pid:05d}.arrow").encode()])
+            yield loaded("log", pid, [str(write_frames({"log": log}, Path(folder) / f"log-{pid:05d}")).encode()])
         elif len(log):  # filters may leave a partition no ticket
             yield loaded("log", pid, [_batch_ipc(b) for b in to_arrow(log).to_batches(max_chunksize=CHUNK_ROWS)])
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from miner.diff import HIGHER_IS_BETTER, Diff, metric, worse
 from reports.jsonout import SCHEMA_VERSION, _clean
+from reports.units import day
 
 LABELS = {
     "tickets": "tickets",
@@ -132,12 +133,7 @@ def _pair(r: dict[str, Any]) -> str:
 
 def _period(period: tuple[str | None, str | None], tz: str = "UTC") -> str:
     first, last = period
-    return f", opened {_day(first, tz)} to {_day(last, tz)}" if first and last else ""
-
-
-def _day(moment: str, tz: str) -> str:
-    """The date of an ISO moment (UTC) in the zone ``tz``."""
-    return pd.Timestamp(moment).tz_convert(tz).strftime("%Y-%m-%d")
+    return f", opened {day(pd.Timestamp(first), tz)} to {day(pd.Timestamp(last), tz)}" if first and last else ""
 
 
 def trend_text(diffs: list[Diff], *, top: int = 10, tz: str = "UTC") -> str:
@@ -516,6 +512,6 @@ def _diff_template() -> Any:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["human"] = human
     env.filters["pct"] = pct
-    env.filters["day"] = _day
+    env.filters["day"] = lambda moment, tz: day(pd.Timestamp(moment), tz)
     env.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{int(v):,}"
     return env.get_template("diff.html.j2")

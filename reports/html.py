@@ -29,7 +29,7 @@ from reports.terminal import NOT_MEASURED_NAMES
 from reports.findings import answers as find
 from reports.findings import ci_text, handoff_tests, worst_tickets
 from reports.svg import STAGE_COLOURS
-from reports.units import hours, human, pct
+from reports.units import day, hours, human, pct
 
 EXPLORER_ROWS = 500
 STATIC_ROWS = 25
@@ -120,7 +120,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "display_tz": tz,
         "report": report,
         "summary": summary,
-        "period": f"{_date(summary.start, tz)} to {_date(summary.end, tz)}",
+        "period": f"{day(summary.start, tz)} to {day(summary.end, tz)}",
         "coverage": found.coverage,
         "mapping": found.mapping.description,
         "unmapped": list(found.unmapped.items())[:12],
@@ -295,7 +295,3 @@ def _script_json(data: object) -> str:
 
 def _static(name: str) -> str:
     return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
-
-
-def _date(ts: Any, tz: str = "UTC") -> str:
-    return "–" if ts is None or pd.isna(ts) else ts.tz_convert(tz).strftime("%Y-%m-%d")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 UTC_NAME = "UTC"
 
@@ -56,3 +57,10 @@ def hours(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.1f}" if abs(value) < 10 else f"{value:,.0f}"
+
+
+def day(ts: Any, tz: str = UTC_NAME) -> str:
+    """The date of a moment (a pandas Timestamp with a zone) in the zone ``tz``; '–' when there is none."""
+    if ts is None or ts != ts:  # None or NaT
+        return "–"
+    return ts.tz_convert(tz).strftime("%Y-%m-%d")
