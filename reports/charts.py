@@ -1,31 +1,20 @@
-"""Charts drawn with matplotlib's SVG backend, inlined into the report.
+"""The report's charts, drawn as SVG by :mod:`reports.plot` and inlined into the page.
 
-Text stays text (svg.fonttype none), ids are salted for byte-identical output,
-and maths parsing is off so that a '$' in ticket data is just a '$'.
+Text stays text and goes through the SVG writer's escaping, so a '$' or a
+'<' in ticket data is just that; the drawing is the same bytes every run.
 """
 
 from __future__ import annotations
-
-import io
-import re
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from reports.svg import esc, short
+from reports.plot import FONT, Frame, Scale, empty, linear_ticks, log_ticks, nice_limits, text_width
+from reports.svg import Svg, esc, short
 from reports.units import human
 
-RC = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "vsm",
-    "text.parse_math": False,
-    "font.size": 9,
-    "font.family": "sans-serif",
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10,
-}
+WIDTH = 1200  # px: the drawing's width, about the page's column (which scales it to fit)
 WAIT, WORK, INK, MUTED = "#dc2626", "#059669", "#1f2937", "#6b7280"
 DURATION_TICKS = [(60, "1 min"), (600, "10 min"), (3600, "1 h"), (4 * 3600, "4 h"), (86400, "1 d"), (7 * 86400, "1 w"),
                   (30 * 86400, "30 d"), (90 * 86400, "90 d"), (365 * 86400, "1 y"), (3 * 365 * 86400, "3 y")]
@@ -33,162 +22,142 @@ CLASS_COLOURS = {"work": WORK, "queue": "#f97316", "handoff": "#a855f7", "custom
                  "internal": "#64748b", "reopened": "#fca5a5", "unclassified": "#e5e7eb"}
 
 
-def _thousands(axis) -> None:  # type: ignore[no-untyped-def]
-    """Tick labels with thousands separators (62,000, not 62000), as every other number in the report."""
-    from matplotlib.ticker import FuncFormatter
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or v == int(v) else f"{v:g}"))
+SERIES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]  # the streams' lines, in order of size
 
 
-def _figure(width: float, height: float, *, left: float = 0.08, bottom: float = 0.2, right: float = 0.98, top: float = 0.95):  # type: ignore[no-untyped-def]
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
-    # Fixed margins: matplotlib's automatic layouts cost more than the drawing.
-    fig = Figure(figsize=(width, height), dpi=72)
-    fig.subplots_adjust(left=left, bottom=bottom, right=right, top=top)
-    FigureCanvasSVG(fig)
-    return fig
+def duration_axis(lo: float, hi: float) -> tuple[Scale, list[tuple[float, str]]]:
+    """A log scale of seconds covering ``lo``..``hi``, widened to the named durations just outside it, and its ticks."""
+    lo, hi = max(lo, 1.0), max(hi, lo * 1.01, 1.0)
+    below = [t for t, _ in DURATION_TICKS if t <= lo]
+    above = [t for t, _ in DURATION_TICKS if t >= hi]
+    scale = Scale(below[-1] if below else lo, above[0] if above else hi, log=True)
+    return scale, log_ticks(scale.lo, scale.hi, DURATION_TICKS)
 
 
-def _svg(fig, label: str) -> Markup:  # type: ignore[no-untyped-def]
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "vsm"})
-    text = buffer.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)  # RDF boilerplate
-    text = re.sub(r'\s+xmlns:xlink="[^"]*"', "", text, count=1) if "xlink:" not in text[200:] else text
-    text = re.sub(r'<svg ', f'<svg role="img" aria-label="{esc(label)}" class="chart" ', text, count=1)
-    return Markup(text)
-
-
-def with_style(func):  # type: ignore[no-untyped-def]
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        import matplotlib
-
-        with matplotlib.rc_context(RC):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-@with_style
 def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
     """Distribution of lead times per designed stream (log scale), with medians."""
-    fig = _figure(13, 3.4, bottom=0.17)
-    ax = fig.add_subplot()
+    svg = Svg(WIDTH, 290, label="Lead-time distribution per designed stream", cls="chart")
     values = np.asarray(lead_s, dtype=float)
     positive = values[values > 0]
     if len(positive) == 0:
-        ax.text(0.5, 0.5, "no lead times to show", ha="center", transform=ax.transAxes)
-        return _svg(fig, "Lead-time distribution")
+        empty(svg, "no lead times to show")
+        return svg.markup()
     bins = np.logspace(np.log10(max(positive.min(), 60.0)), np.log10(positive.max() * 1.01), 48)
+    names = streams.to_numpy()
+    series = []
     for name in streams.value_counts().index[:5]:
-        v = values[(streams.to_numpy() == name) & (values > 0)]
-        ax.hist(np.maximum(v, bins[0]), bins=bins, histtype="step", linewidth=1.6, label=f"{name}: median {human(float(np.median(v)))}")
-    ax.set_xscale("log")
-    ticks = [t for t in DURATION_TICKS if bins[0] / 3 <= t[0] <= bins[-1] * 3]
-    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
-    ax.minorticks_off()
-    ax.set_xlabel("lead time (log scale)")
-    ax.set_ylabel("tickets")
-    _thousands(ax.yaxis)
-    ax.legend(frameon=False, fontsize=9)
-    return _svg(fig, "Lead-time distribution per designed stream")
+        v = values[(names == name) & (values > 0)]
+        series.append((name, np.histogram(np.maximum(v, bins[0]), bins=bins)[0], float(np.median(v))))
+    x, xticks = duration_axis(float(bins[0]), float(bins[-1]))
+    _, top = nice_limits(0.0, float(max(c.max() for _, c, _ in series)))
+    frame = Frame(svg, 74, 10, WIDTH - 96, 230, x, Scale(0.0, top))
+    for (name, counts, median), colour in zip(series, SERIES, strict=False):
+        frame.outline(bins, counts, colour=colour, label=f"{name}: median {human(median)}")
+    frame.axes(xticks=xticks, yticks=linear_ticks(0.0, top), xlabel="lead time (log scale)", ylabel="tickets")
+    frame.legend()
+    return svg.markup()
 
 
-@with_style
 def time_by_class(by_class: dict[str, float]) -> Markup:
     """One bar: where lead time goes, work against each kind of waiting."""
-    fig = _figure(13, 1.25, left=0.02, bottom=0.32, top=0.98)
-    ax = fig.add_subplot()
     total = sum(by_class.values()) or 1.0
-    left = 0.0
+    parts = []
     for name, value in by_class.items():
         if value <= 0:
             continue
-        share = value / total
         label = "waiting for hand-off" if name == "handoff" else name if name in ("work", "unclassified") else f"{name} wait"
-        ax.barh([0], [share], left=left, color=CLASS_COLOURS.get("handoff" if name == "assignment" else name, MUTED), edgecolor="white", label=f"{label} {share:.0%}")
+        parts.append((CLASS_COLOURS.get("handoff" if name == "assignment" else name, MUTED), value / total, f"{label} {value / total:.0%}"))
+    # The legend's rows, centred under the bar.
+    rows: list[list[tuple[str, float, str]]] = [[]]
+    width = 0.0
+    for part in parts:
+        item = 24 + text_width(part[2]) + 22
+        if rows[-1] and width + item > WIDTH - 40:
+            rows.append([])
+            width = 0.0
+        rows[-1].append(part)
+        width += item
+    svg = Svg(WIDTH, 64 + 20 * len(rows), label="Share of lead time by kind of time", cls="chart")
+    left, span = 18.0, WIDTH - 36.0
+    for colour, share, _ in parts:
+        svg.rect(left, 4, share * span, 52, fill=colour, stroke="#ffffff", rx=0, width=1)
         if share > 0.09:
-            ax.text(left + share / 2, 0, f"{share:.0%}", ha="center", va="center", color="white", fontsize=10, fontweight="bold")
-        left += share
-    ax.set_xlim(0, 1)
-    ax.set_axis_off()
-    ax.legend(frameon=False, ncol=7, loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=9)
-    return _svg(fig, "Share of lead time by kind of time")
+            svg.text(left + share * span / 2, 30 + 5, f"{share:.0%}", size=13, anchor="middle", weight="bold", fill="#ffffff")
+        left += share * span
+    for r, row in enumerate(rows):
+        x = (WIDTH - sum(24 + text_width(p[2]) + 22 for p in row) + 22) / 2
+        y = 68 + 20 * r
+        for colour, _, text in row:
+            svg.rect(x, y, 18, 9, fill=colour, stroke="none", rx=0, width=0)
+            svg.text(x + 24, y + 9, text, size=FONT)
+            x += 24 + text_width(text) + 22
+    return svg.markup()
 
 
-@with_style
 def bottleneck_bars(labels: list[str], total_wait_s: pd.Series, what: str, top: int = 10) -> Markup:
     """Total waiting of the ``top`` rows, one bar each, largest at the top; labels cut to one line."""
-    names = [short(str(x), 60) for x in labels[:top]][::-1]
-    values = (np.asarray(total_wait_s, dtype=np.float64)[:top] / 86400)[::-1]
-    height = 0.32 * max(len(names), 2) + 0.7
-    fig = _figure(13, height, left=min(0.45, 0.012 + 0.0066 * max(map(len, names), default=1)), bottom=0.45 / height + 0.05, top=0.97)
-    ax = fig.add_subplot()
-    ax.barh(range(len(names)), values, color=WAIT)
-    ax.set_yticks(range(len(names)), names)
-    _thousands(ax.xaxis)
-    ax.set_xlabel(f"total {what} (days, all tickets)")
-    return _svg(fig, f"Bottleneck ranking: {what}")
+    names = [short(str(x), 60) for x in labels[:top]]
+    values = np.asarray(total_wait_s, dtype=np.float64)[:top] / 86400
+    band = 26
+    height = band * max(len(names), 2) + 58
+    svg = Svg(WIDTH, height, label=f"Bottleneck ranking: {what}", cls="chart")
+    left = min(0.45 * WIDTH, 14 + max((text_width(n) for n in names), default=10.0))
+    _, hi = nice_limits(0.0, float(values.max()) if len(values) else 1.0)
+    frame = Frame(svg, left, 6, WIDTH - left - 20, band * max(len(names), 2), Scale(0.0, hi), Scale(0.0, 1.0))
+    frame.hbars(values, names, colour=WAIT)
+    frame.axes(xticks=linear_ticks(0.0, hi, 10), xlabel=f"total {what} (days, all tickets)")
+    return svg.markup()
 
 
 MAX_LABELS = 15
 LARGEST_LABELLED = 8  # besides the moved bottlenecks, the scatter names at most this many of the largest groups
+LABEL = 11  # px: a group's name beside its point
 
 
-@with_style
 def group_scatter(groups: pd.DataFrame) -> Markup:
-    """Each group's own time per visit against the excess its hand-offs cause downstream (receiver held constant)."""
-    return _svg(group_figure(groups), "Groups: own speed against downstream excess")
+    """Each group's own time per visit against the excess its hand-offs cause downstream (receiver held constant).
 
-
-def group_figure(groups: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """The scatter of :func:`group_scatter`: the flagged and the largest groups named, at most MAX_LABELS, none over another."""
-    fig = _figure(13, 3.8, bottom=0.14)
-    ax = fig.add_subplot()
+    Names the flagged and the largest groups, at most MAX_LABELS, none over another (:func:`label_box`).
+    """
+    svg = Svg(WIDTH, 350, label="Groups: own speed against downstream excess", cls="chart")
     data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0)]
-    flagged = data["moved_bottleneck"].astype(bool)
-    x = data["local_time_median_s"].clip(lower=60)
-    y = data["downstream_excess_s"] / 3600
-    sizes = 20 + 180 * np.sqrt(data["comparable_handoffs"] / max(data["comparable_handoffs"].max(), 1))
-    ax.axhline(0, color="#9ca3af", linewidth=0.8)
-    ax.scatter(x[~flagged], y[~flagged], s=sizes[~flagged], color="#93c5fd", edgecolor="#1e3a8a", linewidth=0.6, label="group")
+    flagged = data["moved_bottleneck"].astype(bool).to_numpy()
+    x = data["local_time_median_s"].clip(lower=60).to_numpy(dtype=float)
+    y = (data["downstream_excess_s"] / 3600).to_numpy(dtype=float)
+    radius = np.sqrt(20 + 180 * np.sqrt(data["comparable_handoffs"].to_numpy() / max(data["comparable_handoffs"].max(), 1))) / 2
+    lo, hi = (float(x.min()), float(x.max())) if len(x) else (60.0, 3600.0)
+    xs, xticks = duration_axis(lo / 1.3, hi * 1.3)
+    y_lo, y_hi = nice_limits(min(float(y.min()) if len(y) else 0.0, 0.0), max(float(y.max()) if len(y) else 1.0, 0.0))
+    frame = Frame(svg, 74, 10, WIDTH - 96, 290, xs, Scale(y_lo, y_hi))
+    frame.hline(0.0, colour="#9ca3af")
+    frame.points(x[~flagged], y[~flagged], radius[~flagged], fill="#93c5fd", stroke="#1e3a8a", label="group")
     if flagged.any():  # else the legend would show a dot of no size
-        ax.scatter(x[flagged], y[flagged], s=sizes[flagged], color=WAIT, edgecolor="#7f1d1d", linewidth=0.8, label="moved bottleneck")
-    ax.set_xlabel("own time per visit (median, log scale)")
-    ax.set_ylabel("downstream excess per hand-off (hours)")
-    _thousands(ax.yaxis)
-    ax.set_xscale("log")
-    lo, hi = float(x.min()) if len(x) else 60.0, float(x.max()) if len(x) else 3600.0
-    ticks = [t for t in DURATION_TICKS if lo / 3 <= t[0] <= hi * 3]
-    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
-    ax.minorticks_off()
-    ax.legend(frameon=False, fontsize=8)
-    ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits before placing labels in display space
+        frame.points(x[flagged], y[flagged], radius[flagged], fill=WAIT, stroke="#7f1d1d", label="moved bottleneck")
+    frame.axes(xticks=xticks, yticks=linear_ticks(y_lo, y_hi), xlabel="own time per visit (median, log scale)",
+               ylabel="downstream excess per hand-off (hours)")
+    frame.legend(size=FONT - 1)
     # Only the flagged groups and the largest (most comparable hand-offs) are named, flagged first; the table lists every group.
-    order = np.lexsort((data["group"].astype(str).to_numpy(), -data["comparable_handoffs"].to_numpy(), ~flagged.to_numpy()))
-    order = order[: max(int(flagged.sum()), 0) + LARGEST_LABELLED]
-    points = ax.transData.transform(np.column_stack([x.to_numpy(dtype=float), y.to_numpy(dtype=float)]))
+    order = np.lexsort((data["group"].astype(str).to_numpy(), -data["comparable_handoffs"].to_numpy(), ~flagged))
+    order = order[: int(flagged.sum()) + LARGEST_LABELLED]
+    px, py = frame.px(x), frame.py(y)
     names = [short(str(n), 24) for n in data["group"]]
     boxes: list[tuple[float, float, float, float]] = []
     for i in order:
         if len(boxes) >= MAX_LABELS:
             break
-        box = _label_box(points[i], names[i])
-        if any(_overlap(box, b) for b in boxes):
+        box = label_box(float(px[i]), float(py[i]), names[i])
+        if any(overlap(box, b) for b in boxes):
             continue
         boxes.append(box)
-        ax.annotate(names[i], (x.iloc[i], y.iloc[i]), fontsize=8, xytext=(4, 3), textcoords="offset points")
-    return fig
+        svg.add(f'<text class="point-label" x="{box[0] + 2:.1f}" y="{box[3] - 4:.1f}" font-size="{LABEL}" fill="{INK}">{esc(names[i])}</text>')
+    return svg.markup()
 
 
-def _label_box(point: np.ndarray, text: str) -> tuple[float, float, float, float]:
-    """The display-space box (pixels at 72 dpi) a label of 8 pt takes, 4 px right of and 3 px above its point, with a margin."""
-    left, bottom = point[0] + 4, point[1] + 3
-    return left - 2, bottom - 2, left + 5.2 * len(text) + 2, bottom + 10 + 2
+def label_box(x: float, y: float, text: str) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom, px) a point's label takes, 5 px right of and above the point, with a margin."""
+    left, baseline = x + 5, y - 4
+    return left - 2, baseline - LABEL - 2, left + text_width(text, LABEL) + 2, baseline + 4
 
 
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

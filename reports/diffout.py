@@ -279,38 +279,37 @@ def _km_curve(side: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _survival_chart(d: Diff) -> Any:
     """Share of tickets not yet delivered against time since opening, before and after (log time)."""
-    from reports.charts import DURATION_TICKS, _figure, _svg, with_style
+    from reports.charts import WIDTH, duration_axis
+    from reports.plot import Frame, Scale, linear_ticks
+    from reports.svg import Svg
 
-    @with_style
-    def draw() -> Any:
-        fig = _figure(13, 3.0, bottom=0.18)
-        ax = fig.add_subplot()
-        for side, colour in ((d.before, "#6b7280"), (d.after, "#2563eb")):
-            curve = _km_curve(side)
-            if curve is None:
-                continue
+    svg = Svg(WIDTH, 270, label="Kaplan–Meier: share of tickets not yet delivered, before and after", cls="chart")
+    curves = []
+    for side, colour in ((d.before, "#6b7280"), (d.after, "#2563eb")):
+        curve = _km_curve(side)
+        if curve is not None:
             x, y = curve
             keep = x > 0
-            ax.step(np.maximum(x[keep], 1 / 60) * 3600, y[keep], where="post", color=colour, linewidth=1.6, label=side.label)
-        ax.axhline(0.5, color="#d1d5db", linewidth=0.8, zorder=0)
-        ax.axhline(0.1, color="#d1d5db", linewidth=0.8, zorder=0)
-        ax.set_xscale("log")
-        lo, hi = ax.get_xlim()
-        ticks = [t for t in DURATION_TICKS if lo <= t[0] <= hi]
-        ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
-        ax.minorticks_off()
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("time since the ticket was opened (log scale); the median is where a curve crosses 50%, p90 where it crosses 10%")
-        ax.set_ylabel("not yet delivered")
-        ax.legend(frameon=False, fontsize=9)
-        return _svg(fig, "Kaplan–Meier: share of tickets not yet delivered, before and after")
-
-    return draw()
+            curves.append((np.maximum(x[keep], 1 / 60) * 3600, y[keep], colour, side.label))
+    seconds = np.concatenate([c[0] for c in curves]) if curves else np.array([60.0, 3600.0])
+    scale, ticks = duration_axis(float(seconds.min()), float(seconds.max()))
+    frame = Frame(svg, 74, 10, WIDTH - 96, 210, scale, Scale(0.0, 1.02))
+    frame.hline(0.5)
+    frame.hline(0.1)
+    for x, y, colour, label in curves:
+        frame.steps(x, y, colour=colour, label=label)
+    frame.axes(xticks=ticks, yticks=linear_ticks(0.0, 1.0, 6),
+               xlabel="time since the ticket was opened (log scale); the median is where a curve crosses 50%, p90 where it crosses 10%",
+               ylabel="not yet delivered")
+    frame.legend()
+    return svg.markup()
 
 
 def _trend_chart(diffs: list[Diff]) -> Any:
     """--by: the Kaplan–Meier median and p90 of lead time, and the headline rates, per period."""
-    from reports.charts import _figure, _svg, with_style
+    from reports.charts import WIDTH
+    from reports.plot import FONT, Frame, Scale, linear_ticks, nice_limits
+    from reports.svg import Svg, esc
 
     labels = [diffs[0].before.label, *(d.after.label for d in diffs)]
 
@@ -319,32 +318,34 @@ def _trend_chart(diffs: list[Diff]) -> Any:
         values = [first["before"] if first else None] + [(metric(d, name) or {}).get("after") for d in diffs]
         return [np.nan if v is None else float(v) for v in values]
 
-    @with_style
-    def draw() -> Any:
-        fig = _figure(13, 3.2, left=0.05, bottom=0.25, right=0.99, top=0.9)
-        x = np.arange(len(labels))
-        ax = fig.add_subplot(1, 2, 1)
-        for name, colour in (("lead_time_median_h", "#2563eb"), ("lead_time_p90_h", "#93c5fd")):
-            ax.plot(x, series(name), marker="o", color=colour, label=LABELS[name] + " (Kaplan–Meier)")
-        ax.set_ylabel("hours")
-        ax.set_title("lead time")
-        ax.set_ylim(bottom=0)
-        ax2 = fig.add_subplot(1, 2, 2)
-        for name, colour in (("rework_rate", "#dc2626"), ("reopen_rate", "#f97316"), ("pingpong_rate", "#a855f7"),
-                             ("flow_efficiency", "#059669")):
-            ax2.plot(x, [v * 100 for v in series(name)], marker="o", color=colour, label=LABELS[name])
-        ax2.set_ylabel("%")
-        ax2.set_title("rates")
-        ax2.set_ylim(bottom=0)
-        for a in (ax, ax2):
-            # A week reads by its first day (the table below gives both).
-            a.set_xticks(x, [str(lab).split("/")[0] for lab in labels], rotation=30 if len(labels) > 6 else 0,
-                         ha="right" if len(labels) > 6 else "center")
-            a.legend(frameon=False, fontsize=8)
-        fig.subplots_adjust(wspace=0.18)
-        return _svg(fig, "Trend per period: lead time and rates")
-
-    return draw()
+    # A week reads by its first day (the table below gives both); many periods' names stand at 45°.
+    names = [str(lab).split("/")[0] for lab in labels]
+    slant = len(labels) > 6
+    svg = Svg(WIDTH, 310 + (60 if slant else 0), label="Trend per period: lead time and rates", cls="chart")
+    x = np.arange(len(labels), dtype=np.float64)
+    panels = (("lead time", "hours", 1.0, (("lead_time_median_h", "#2563eb"), ("lead_time_p90_h", "#93c5fd"))),
+              ("rates", "%", 100.0, (("rework_rate", "#dc2626"), ("reopen_rate", "#f97316"), ("pingpong_rate", "#a855f7"),
+                                     ("flow_efficiency", "#059669"))))
+    half = WIDTH / 2
+    for p, (title, unit, factor, lines) in enumerate(panels):
+        values = {name: np.array(series(name)) * factor for name, _ in lines}
+        finite = np.concatenate([v[~np.isnan(v)] for v in values.values()] + [np.zeros(1)])
+        _, top = nice_limits(0.0, float(finite.max()))
+        frame = Frame(svg, p * half + 64, 30, half - 84, 200, Scale(-0.5, len(labels) - 0.5), Scale(0.0, top))
+        for name, colour in lines:
+            suffix = " (Kaplan–Meier)" if unit == "hours" else ""
+            frame.line(x, values[name], colour=colour, label=LABELS[name] + suffix)
+        frame.axes(yticks=linear_ticks(0.0, top, 6), ylabel=unit, title=title)
+        for i, name in enumerate(names):
+            px = float(frame.px(i))
+            if slant:
+                y = frame.bottom + 8 + FONT
+                svg.add(f'<text x="{px:.1f}" y="{y:.1f}" font-size="{FONT}" text-anchor="end" fill="#1f2937" '
+                        f'transform="rotate(-45 {px:.1f} {y:.1f})">{esc(name)}</text>')
+            else:
+                svg.text(px, frame.bottom + 5 + FONT, name, size=FONT, anchor="middle")
+        frame.legend(corner="below", size=FONT - 1, below=(84 if slant else 26))
+    return svg.markup()
 
 
 CHANGE_COLOURS = {"worse": "#dc2626", "better": "#16a34a"}

@@ -70,16 +70,14 @@ def render(report: Any, found: Any, *, title: str | None = None, answers: Any = 
 
 
 def warm() -> None:
-    """Import the drawing libraries and compile the template, ahead of :func:`render`.
+    """Import the layout engine and compile the template, ahead of :func:`render`.
 
-    About a second of a report's rendering is these imports (matplotlib
-    alone takes 0.7 s); the CLI runs this on a thread while worker
-    processes analyse the export, when this process would only wait.
+    The CLI runs this on a thread while the export loads or the worker
+    processes analyse it, when this process would only wait.
     """
-    import igraph  # noqa: F401  (reports/layout.py's layout engine)
-    from matplotlib import figure  # noqa: F401  (reports/charts.py's)
-    from matplotlib.backends import backend_svg  # noqa: F401
+    from reports.layout import import_igraph
 
+    import_igraph()
     _template()
 
 

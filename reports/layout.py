@@ -6,7 +6,13 @@ reduction), which installs from PyPI as a wheel: no system Graphviz needed.
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
 
 
 @dataclass
@@ -25,9 +31,43 @@ class Placed:
         return max(self.slot, default=-1.0) + 1.0
 
 
+class _WithoutMatplotlib(MetaPathFinder):
+    """Refuses matplotlib to the thread that imports igraph (every other thread imports as usual)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if threading.get_ident() == self.thread and name.split(".")[0] == "matplotlib":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def import_igraph() -> ModuleType:
+    """Import igraph without its matplotlib plotting backend, which vsm never uses.
+
+    igraph imports ``matplotlib.pyplot`` when it can, to offer plotting: 0.3 s
+    of the 0.4 s its import takes on the benchmark machine (benchmarks/
+    results.md, issue 16). Without matplotlib, igraph's plotting functions
+    say matplotlib is missing; its layouts are the same. Once matplotlib is
+    imported (pm4py imports it), igraph is imported as usual.
+    """
+    if "igraph" in sys.modules or "matplotlib" in sys.modules:  # (igraph would then ask for matplotlib.pyplot alone)
+        import igraph
+
+        return igraph
+    finder = _WithoutMatplotlib()
+    sys.meta_path.insert(0, finder)
+    try:
+        import igraph
+    finally:
+        sys.meta_path.remove(finder)
+    return igraph
+
+
 def layered(n_nodes: int, edges: list[tuple[int, int]], weights: list[float] | None = None) -> Placed:
     """Return a left-to-right layered placement of ``n_nodes`` nodes joined by ``edges``."""
-    import igraph
+    igraph = import_igraph()
 
     if n_nodes == 0:
         return Placed([], [])

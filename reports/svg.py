@@ -34,10 +34,11 @@ def esc(text: object) -> str:
 class Svg:
     """Collects SVG elements; ``markup()`` returns the finished drawing."""
 
-    def __init__(self, width: float, height: float, *, label: str) -> None:
+    def __init__(self, width: float, height: float, *, label: str, cls: str = "") -> None:
         self.width = width
         self.height = height
         self.label = label
+        self.cls = cls
         self.parts: list[str] = []
 
     def add(self, element: str) -> None:
@@ -71,8 +72,9 @@ class Svg:
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">'
             f'<path d="M0,0 L10,5 L0,10 z" fill="{MUTED}"/></marker></defs>'
         )
+        cls = f' class="{esc(self.cls)}"' if self.cls else ""
         return Markup(
-            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(self.label)}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(self.label)}"{cls} '
             f'viewBox="0 0 {self.width:.0f} {self.height:.0f}" width="{self.width:.0f}" height="{self.height:.0f}" '
             f'style="max-width: 100%; height: auto" '
             f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif">{defs}{"".join(self.parts)}</svg>'

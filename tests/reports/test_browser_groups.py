@@ -50,6 +50,12 @@ def test_two_hundred_groups_stay_readable(browser, tmp_path):  # noqa: F811
     plotted = groups[groups["comparable_handoffs"] > 0]
     largest = set(plotted.sort_values(["comparable_handoffs", "group"], ascending=[False, True])["group"].head(8))
     assert 5 <= len(labels) <= 15 and set(labels) <= flagged | largest
+    drawn = section.locator(".chartbox svg text.point-label").evaluate_all(
+        "ts => ts.map(t => { const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+    assert len(drawn) == len(labels)
+    for i, a in enumerate(drawn):  # as the browser lays the text out, no label over another
+        for b in drawn[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
     # A flagged group's reason is a row of its own across the table, not a column one word wide.
     why = section.locator("tr.why td").first
     assert why.get_attribute("colspan") == "11" and why.bounding_box()["height"] < 60

@@ -1,0 +1,224 @@
+"""A small chart kit: axes, bars, step lines, points and legends, written as SVG by vsm itself.
+
+The report's charts need a handful of shapes on a linear or logarithmic
+axis. Drawing them here, on :class:`reports.svg.Svg`, keeps every piece of
+text escaped and the output byte-identical from run to run, and spares each
+report the half second that importing a plotting library costs (benchmarks/
+results.md, issue 16). Sizes are pixels of the drawing, which the page
+scales to its width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reports.svg import INK, MUTED, Svg, esc
+
+FONT = 12  # px: tick labels and legends
+AXIS = "#374151"
+GRID = "#d1d5db"
+CHAR = 0.56  # a character's average width, in font sizes (system sans-serif)
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """About how wide ``text`` is drawn at ``size`` px: for margins and for keeping labels apart."""
+    return CHAR * size * len(text)
+
+
+def number(value: float) -> str:
+    """A tick label: thousands separators, no trailing zeros (62,000; 2.5; -10)."""
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:g}"
+
+
+def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
+    """Round ticks (1, 2, 2.5 or 5 times a power of ten apart) covering ``lo``..``hi``, at most ``most`` of them."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    raw = (hi - lo) / max(most - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    count = int(math.floor((hi - first) / step + 1e-9)) + 1
+    return [round(first + i * step, 10) for i in range(count)]
+
+
+def nice_limits(lo: float, hi: float, most: int = 8) -> tuple[float, float]:
+    """``lo``..``hi`` widened to the nearest round ticks outside them (an axis that ends on a tick)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0.0, 1.0
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    ticks = nice_ticks(lo, hi, most)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else (hi - lo)
+    return (ticks[0] - step if ticks[0] > lo + 1e-9 else ticks[0]), (ticks[-1] + step if ticks[-1] < hi - 1e-9 else ticks[-1])
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Maps data values in ``lo``..``hi`` (logarithmically when ``log``) to 0..1."""
+
+    lo: float
+    hi: float
+    log: bool = False
+
+    def __call__(self, values: np.ndarray | float) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if self.log:
+            lo, hi = math.log10(self.lo), math.log10(self.hi)
+            v = np.log10(np.maximum(v, self.lo * 1e-3))
+        else:
+            lo, hi = self.lo, self.hi
+        return (v - lo) / ((hi - lo) or 1.0)
+
+
+@dataclass
+class Frame:
+    """A plotting area of a chart: data scales and the pixel box they fill."""
+
+    svg: Svg
+    left: float
+    top: float
+    width: float
+    height: float
+    x: Scale
+    y: Scale
+    legend_items: list[tuple[str, str, str]] = field(default_factory=list)  # (shape, colour, label)
+
+    def px(self, values: np.ndarray | float) -> np.ndarray:
+        return self.left + self.x(values) * self.width
+
+    def py(self, values: np.ndarray | float) -> np.ndarray:
+        return self.top + (1.0 - self.y(values)) * self.height
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    def axes(self, *, xticks: Sequence[tuple[float, str]] = (), yticks: Sequence[tuple[float, str]] = (),
+             xlabel: str = "", ylabel: str = "", title: str = "") -> None:
+        """Draw the left and bottom axis lines, their ticks and labels, the axis titles and a title above."""
+        s, bottom = self.svg, self.bottom
+        s.line(self.left, bottom, self.left + self.width, bottom, stroke=AXIS)
+        s.line(self.left, self.top, self.left, bottom, stroke=AXIS)
+        for value, label in xticks:
+            x = float(self.px(value))
+            s.line(x, bottom, x, bottom + 4, stroke=AXIS)
+            s.text(x, bottom + 5 + FONT, label, size=FONT, anchor="middle")
+        for value, label in yticks:
+            y = float(self.py(value))
+            s.line(self.left - 4, y, self.left, y, stroke=AXIS)
+            s.text(self.left - 7, y + FONT * 0.35, label, size=FONT, anchor="end")
+        if xlabel:
+            s.text(self.left + self.width / 2, bottom + 12 + 2 * FONT, xlabel, size=FONT, anchor="middle")
+        if ylabel:
+            width = max((text_width(label) for _, label in yticks), default=0.0)
+            x, y = self.left - width - 14, self.top + self.height / 2
+            s.add(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{FONT}" text-anchor="middle" fill="{INK}" '
+                  f'transform="rotate(-90 {x:.1f} {y:.1f})">{esc(ylabel)}</text>')
+        if title:
+            s.text(self.left + self.width / 2, self.top - 8, title, size=FONT + 1, anchor="middle")
+
+    def hline(self, y: float, *, colour: str = GRID) -> None:
+        at = float(self.py(y))
+        self.svg.line(self.left, at, self.left + self.width, at, stroke=colour, width=0.8)
+
+    def hbars(self, values: np.ndarray, labels: Sequence[str], *, colour: str) -> None:
+        """One horizontal bar per value, from zero, top to bottom in the given order, each named on the left."""
+        n = len(values)
+        band = self.height / max(n, 1)
+        zero = float(self.px(0.0))
+        for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+            top = self.top + i * band + band * 0.1
+            self.svg.rect(zero, top, max(float(self.px(value)) - zero, 0.0), band * 0.8, fill=colour, stroke="none", rx=0, width=0)
+            self.svg.text(self.left - 7, top + band * 0.4 + FONT * 0.35, label, size=FONT, anchor="end")
+            self.svg.line(self.left - 4, top + band * 0.4, self.left, top + band * 0.4, stroke=AXIS)
+
+    def outline(self, edges: np.ndarray, counts: np.ndarray, *, colour: str, label: str) -> None:
+        """A histogram drawn as its outline (``edges``: one more than ``counts``), from and back to zero."""
+        xs, ys = self.px(edges), self.py(counts)
+        zero = float(self.py(0.0))
+        points = [f"M{xs[0]:.1f},{zero:.1f}"]
+        for i in range(len(counts)):
+            points.append(f"L{xs[i]:.1f},{ys[i]:.1f}L{xs[i + 1]:.1f},{ys[i]:.1f}")
+        points.append(f"L{xs[-1]:.1f},{zero:.1f}")
+        self.svg.path("".join(points), stroke=colour, width=1.6)
+        self.legend_items.append(("box", colour, label))
+
+    def steps(self, x: np.ndarray, y: np.ndarray, *, colour: str, label: str) -> None:
+        """A step line that holds each ``y`` until the next ``x`` (a survival curve)."""
+        if len(x) == 0:
+            return
+        xs, ys = self.px(x), self.py(y)
+        points = [f"M{xs[0]:.1f},{ys[0]:.1f}"]
+        for i in range(1, len(xs)):
+            points.append(f"H{xs[i]:.1f}V{ys[i]:.1f}")
+        self.svg.path("".join(points), stroke=colour, width=1.6)
+        self.legend_items.append(("line", colour, label))
+
+    def line(self, x: np.ndarray, y: np.ndarray, *, colour: str, label: str) -> None:
+        """A line through the points with a dot at each; a missing value (NaN) breaks the line."""
+        xs, ys = self.px(x), self.py(y)
+        ok = ~np.isnan(np.asarray(y, dtype=np.float64))
+        d, pen = [], "M"
+        for i in range(len(xs)):
+            if not ok[i]:
+                pen = "M"
+                continue
+            d.append(f"{pen}{xs[i]:.1f},{ys[i]:.1f}")
+            pen = "L"
+            self.svg.add(f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="3.5" fill="{colour}"/>')
+        if d:
+            self.svg.path("".join(d), stroke=colour, width=1.6)
+        self.legend_items.append(("line", colour, label))
+
+    def points(self, x: np.ndarray, y: np.ndarray, radius: np.ndarray, *, fill: str, stroke: str, label: str) -> None:
+        for cx, cy, r in zip(self.px(x), self.py(y), radius, strict=True):
+            self.svg.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{fill}" stroke="{stroke}" stroke-width="0.8"/>')
+        self.legend_items.append(("dot", fill, label))
+
+    def legend(self, *, corner: str = "upper right", size: float = FONT, below: float = 0.0) -> None:
+        """The legend of what was drawn: inside the frame's ``corner`` ("upper right" or "upper left"), or, for
+        "below", in rows under the frame from ``below`` px beneath its bottom, wrapped at its width."""
+        widest = max((text_width(label, size) for _, _, label in self.legend_items), default=0.0)
+        x0 = self.left + self.width - widest - 30 if corner == "upper right" else self.left + 10
+        x, y = x0, self.top + 6
+        if corner == "below":
+            x0 = x = self.left
+            y = self.bottom + below
+        for shape, colour, label in self.legend_items:
+            item = 24 + text_width(label, size) + 18
+            if corner == "below" and x > x0 and x + item > self.left + self.width:
+                x, y = x0, y + size + 6
+            self._legend_item(x, y, shape, colour, label, size)
+            if corner == "below":
+                x += item
+            else:
+                y += size + 6
+
+    def _legend_item(self, x: float, y: float, shape: str, colour: str, label: str, size: float) -> None:
+        if shape == "box":
+            self.svg.rect(x, y, 18, size * 0.7, fill="none", stroke=colour, rx=0, width=1.6)
+        elif shape == "dot":
+            self.svg.add(f'<circle cx="{x + 9:.1f}" cy="{y + size * 0.35:.1f}" r="5" fill="{colour}" stroke="{AXIS}" stroke-width="0.6"/>')
+        else:
+            self.svg.line(x, y + size * 0.35, x + 18, y + size * 0.35, stroke=colour, width=1.6)
+        self.svg.text(x + 24, y + size * 0.75, label, size=size)
+
+
+def log_ticks(lo: float, hi: float, candidates: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The ``candidates`` (value, label) that fall within ``lo``..``hi``."""
+    return [(v, label) for v, label in candidates if lo <= v <= hi]
+
+
+def linear_ticks(lo: float, hi: float, most: int = 8) -> list[tuple[float, str]]:
+    return [(v, number(v)) for v in nice_ticks(lo, hi, most)]
+
+
+def empty(svg: Svg, message: str) -> None:
+    svg.text(svg.width / 2, svg.height / 2, message, size=FONT, anchor="middle", fill=MUTED)
