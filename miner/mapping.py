@@ -422,12 +422,9 @@ def _combinations(log: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd
 
 def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, mapping: Mapping) -> pd.DataFrame:
     """Per activity: event count and the stage/kind/wait most of its events got."""
-    frame = pd.DataFrame({"a": arrays.activity, "rule": rule, "stage": stage})
-    counts = frame.groupby(["a", "rule", "stage"], sort=False).size().reset_index(name="n")
-    counts = counts.sort_values(["a", "n"], ascending=[True, False]).drop_duplicates("a")
     totals = np.bincount(arrays.activity, minlength=len(arrays.activity_names))
     rows = []
-    for a, r, s in counts[["a", "rule", "stage"]].itertuples(index=False, name=None):
+    for a, r, s in zip(*_most_common_rule(arrays.activity, rule, stage, len(arrays.activity_names), len(mapping.rules)), strict=True):
         rl = mapping.rules[r] if r >= 0 else None
         rows.append(
             {
@@ -444,6 +441,36 @@ def _activity_table(arrays: CaseArrays, rule: np.ndarray, stage: np.ndarray, map
         )
     out = pd.DataFrame(rows, columns=["activity", "events", "stage", "rule_stage", "kind", "wait", "practice", "rule", "reopen"])
     return out.sort_values(["events", "activity"], ascending=[False, True], ignore_index=True)
+
+
+def _most_common_rule(activity: np.ndarray, rule: np.ndarray, stage: np.ndarray, n_activities: int,
+                      n_rules: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per activity that occurs (in code order): the rule and stage most of its events got (-1: none).
+
+    A tie goes to the pair that occurs first in the log. Counted over one
+    integer key per event, without a group-by.
+    """
+    width = (n_rules + 1) * (len(STAGES) + 1)
+    pair = (rule.astype(np.int64) + 1) * (len(STAGES) + 1) + (stage.astype(np.int64) + 1)
+    key = activity.astype(np.int64) * width + pair
+    counts = np.bincount(key, minlength=n_activities * width).reshape(n_activities, width)
+    best = counts.max(axis=1, initial=0)
+    present = np.flatnonzero(best > 0)
+    leading = counts == best[:, None]
+    choice = leading.argmax(axis=1)
+    tied = present[leading[present].sum(axis=1) > 1]
+    if len(tied):
+        # Of the tied pairs, the one whose first event comes first.
+        candidate = np.zeros(n_activities * width, dtype=bool)
+        candidate[(tied[:, None] * width + np.arange(width))[leading[tied]]] = True
+        at = np.flatnonzero(candidate[key])
+        keys, first = np.unique(key[at], return_index=True)
+        order = np.argsort(at[first], kind="stable")
+        act_of = keys[order] // width
+        _, winner = np.unique(act_of, return_index=True)
+        choice[act_of[winner]] = keys[order][winner] % width
+    chosen = choice[present]
+    return present, chosen // (len(STAGES) + 1) - 1, chosen % (len(STAGES) + 1) - 1
 
 
 def bookkeeping_events(counts: pd.DataFrame, mapping: Mapping) -> int:

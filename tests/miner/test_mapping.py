@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.errors import ConfigError
 from miner.cases import case_arrays
 from miner.mapping import (
+    _most_common_rule,
     apply_mapping,
     builtin_mapping,
     check_user_rules,
@@ -298,3 +302,16 @@ def test_mapping_init_writes_bookkeeping_reopen_and_labels(tmp_path):
     assert (second.kind == classes.kind).all() and (second.stage == classes.stage).all()
     assert second.reopen.tolist() == classes.reopen.tolist() == [False, False, False, True, False]
     assert all(r.origin.startswith(str(written)) for r in (again.rules[i] for i in second.rule))  # every event by a written rule
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.lists(st.tuples(st.integers(0, 5), st.integers(-1, 4), st.integers(-1, len(STAGES) - 1)),
+                                                     min_size=1, max_size=120))
+def test_most_common_rule_is_a_group_by_with_ties_to_the_first(n_activities, n_rules, events):
+    """An activity's mapping row shows the (rule, stage) most of its events got; a tie goes to the pair seen first."""
+    events = [(a % n_activities, r % n_rules if r >= 0 else -1, s) for a, r, s in events]
+    frame = pd.DataFrame(events, columns=["a", "rule", "stage"])
+    counts = frame.groupby(["a", "rule", "stage"], sort=False).size().reset_index(name="n")
+    expected = counts.sort_values(["a", "n"], ascending=[True, False], kind="stable").drop_duplicates("a")
+    got = _most_common_rule(*(frame[c].to_numpy() for c in ("a", "rule", "stage")), n_activities, n_rules)
+    assert list(zip(*(x.tolist() for x in got), strict=True)) == [tuple(row) for row in expected[["a", "rule", "stage"]].to_numpy().tolist()]
