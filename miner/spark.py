@@ -46,7 +46,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,7 @@ from miner.partitions import (
 from miner.results import Results, add_ticket_counts, combine, finalize
 from miner.stats import grouped_stats, key_codes
 
+STALL_SECONDS = 300  # default of VSM_SPARK_STALL_SECONDS
 ROW = "_vsm_row"  # record number in file order, 0 for a CSV's header
 QUANTILES = (0.5, 0.9)
 
@@ -211,6 +215,7 @@ def run_spark(
     """
     import shutil
 
+    stall = stall_seconds()  # a bad setting fails before Spark starts
     try:
         spark = session(master)
     except VsmError:  # pyspark missing, say
@@ -236,7 +241,7 @@ def run_spark(
                 # As the worker engine does: the whole export read in one process gives the same results, or the right error.
                 out, plan, report = _load_here(*args)
         try:
-            return _reduce(out, plan, folder), report
+            return _reduce(out, plan, folder, stall), report
         finally:
             out.unpersist()
     except (Py4JError, PySparkException, ConnectionError) as exc:  # a job failed in Java, or the JVM is gone
@@ -412,7 +417,7 @@ LOADED_SCHEMA = "kind string, pid int, payload binary"
 PIECE = 8 << 20  # the largest payload in one row of the analysed partials
 
 
-def _reduce(out: Any, plan: Plan, folder: str | None) -> Results:
+def _reduce(out: Any, plan: Plan, folder: str | None, stall: float = STALL_SECONDS) -> Results:
     """Merge the partitions' partials here; reduce their measures in Spark (count, exact sum, exact percentiles by key)."""
     from pyspark.sql import functions as F
 
@@ -423,7 +428,8 @@ def _reduce(out: Any, plan: Plan, folder: str | None) -> Results:
         parts = [partial_from(read_frames(Path(row.name))) for row in sorted(written, key=lambda row: row.pid)]
     else:
         # One Spark partition at a time: collected at once, the partials of 10M events (a gigabyte of Arrow) overran the driver.
-        parts = _collect_parts(out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator())
+        rows = out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator()
+        parts = _collect_parts(watched(rows, spark_jobs_running(out.sparkSession), stall))
     if not parts:  # every loaded partition holds tickets: none back means Spark lost them
         raise VsmError("Spark returned no analysed partitions (its driver may have run out of memory): "
                        "set VSM_SPARK_DRIVER_MEMORY higher (default 4g), or run without --engine spark")
@@ -624,6 +630,81 @@ def _rows(**values: Any) -> pd.DataFrame:
     base = {"kind": None, "pid": None, "name": None, "payload": None, "k1": None, "k2": None, "v": None}
     base.update(values)
     return pd.DataFrame({k: [v] for k, v in base.items()})
+
+
+def stall_seconds() -> float:
+    """How long the driver waits for the next result while Spark runs no job: VSM_SPARK_STALL_SECONDS, else 300."""
+    text = os.environ.get("VSM_SPARK_STALL_SECONDS", "").strip()
+    try:
+        value = float(text) if text else STALL_SECONDS
+    except ValueError:
+        raise BadOption(f"VSM_SPARK_STALL_SECONDS={text!r} is not a number of seconds; set it like 300, or unset it") from None
+    if not value > 0:
+        raise BadOption(f"VSM_SPARK_STALL_SECONDS={text!r} must be above 0; set it like 300, or unset it")
+    return value
+
+
+def spark_jobs_running(spark: Any) -> Any:
+    """A check of whether Spark is running a job now, and a way to cancel them all, for :func:`watched`."""
+    context = spark.sparkContext
+
+    def running() -> bool:
+        return bool(context.statusTracker().getActiveJobsIds())
+
+    running.cancel = context.cancelAllJobs  # type: ignore[attr-defined]
+    return running
+
+
+def watched(rows: Iterable[Any], running: Any, stall: float, poll: float = 1.0) -> Iterable[Any]:
+    """Yield ``rows`` (Spark's ``toLocalIterator``), but fail instead of waiting for ever.
+
+    The iterator is read on a thread. While Spark runs a job, the driver
+    waits as long as it takes; once no job has run and no row has come for
+    ``stall`` seconds, the result stream has stalled (seen once at 10M
+    events: every task done, the driver still waiting on its socket), and
+    the jobs are cancelled with a one-line error.
+    """
+    box: queue.Queue[Any] = queue.Queue(maxsize=4)
+    end = object()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for row in rows:
+                while not stop.is_set():
+                    try:
+                        box.put(row, timeout=poll)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+            box.put(exc)
+
+    threading.Thread(target=pump, name="vsm-spark-results", daemon=True).start()
+    quiet_since = time.monotonic()
+    try:
+        while True:
+            try:
+                item = box.get(timeout=poll)
+            except queue.Empty:
+                if running():
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= stall:
+                    running.cancel()
+                    raise SparkFailed(f"Spark sent no result for {stall:g} s and runs no job: its result stream stalled; run again, "
+                                      f"set VSM_SPARK_STALL_SECONDS to wait longer, or run without --engine spark") from None
+                continue
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            quiet_since = time.monotonic()
+            yield item
+    finally:
+        stop.set()
 
 
 def _collect_parts(rows: Iterable[Any]) -> list[Partial]:
