@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from reports.plot import FONT, Frame, Scale, empty, linear_ticks, log_ticks, nice_limits, text_width
+from reports.plot import FONT, Frame, Scale, empty, linear_axis, log_ticks, text_width
 from reports.svg import Svg, esc, short
 from reports.units import human
 
@@ -49,11 +49,11 @@ def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
         v = values[(names == name) & (values > 0)]
         series.append((name, np.histogram(np.maximum(v, bins[0]), bins=bins)[0], float(np.median(v))))
     x, xticks = duration_axis(float(bins[0]), float(bins[-1]))
-    _, top = nice_limits(0.0, float(max(c.max() for _, c, _ in series)))
-    frame = Frame(svg, 74, 10, WIDTH - 96, 230, x, Scale(0.0, top))
+    y, yticks = linear_axis(0.0, float(max(c.max() for _, c, _ in series)))
+    frame = Frame(svg, 74, 10, WIDTH - 96, 230, x, y)
     for (name, counts, median), colour in zip(series, SERIES, strict=False):
         frame.outline(bins, counts, colour=colour, label=f"{name}: median {human(median)}")
-    frame.axes(xticks=xticks, yticks=linear_ticks(0.0, top), xlabel="lead time (log scale)", ylabel="tickets")
+    frame.axes(xticks=xticks, yticks=yticks, xlabel="lead time (log scale)", ylabel="tickets")
     frame.legend()
     return svg.markup()
 
@@ -82,7 +82,7 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
     for colour, share, _ in parts:
         svg.rect(left, 4, share * span, 52, fill=colour, stroke="#ffffff", rx=0, width=1)
         if share > 0.09:
-            svg.text(left + share * span / 2, 30 + 5, f"{share:.0%}", size=13, anchor="middle", weight="bold", fill="#ffffff")
+            svg.text(left + share * span / 2, 30 + 5, f"{share:.0%}", size=13, anchor="middle", weight="bold", fill=on(colour))
         left += share * span
     for r, row in enumerate(rows):
         x = (WIDTH - sum(24 + text_width(p[2]) + 22 for p in row) + 22) / 2
@@ -94,6 +94,12 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
     return svg.markup()
 
 
+def on(colour: str) -> str:
+    """Text colour that reads on a ``colour`` (#rrggbb) fill: ink on light fills, white on dark ones."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return INK if 0.299 * r + 0.587 * g + 0.114 * b > 170 else "#ffffff"
+
+
 def bottleneck_bars(labels: list[str], total_wait_s: pd.Series, what: str, top: int = 10) -> Markup:
     """Total waiting of the ``top`` rows, one bar each, largest at the top; labels cut to one line."""
     names = [short(str(x), 60) for x in labels[:top]]
@@ -102,10 +108,10 @@ def bottleneck_bars(labels: list[str], total_wait_s: pd.Series, what: str, top: 
     height = band * max(len(names), 2) + 58
     svg = Svg(WIDTH, height, label=f"Bottleneck ranking: {what}", cls="chart")
     left = min(0.45 * WIDTH, 14 + max((text_width(n) for n in names), default=10.0))
-    _, hi = nice_limits(0.0, float(values.max()) if len(values) else 1.0)
-    frame = Frame(svg, left, 6, WIDTH - left - 20, band * max(len(names), 2), Scale(0.0, hi), Scale(0.0, 1.0))
+    x, xticks = linear_axis(0.0, float(values.max()) if len(values) else 1.0, 10)
+    frame = Frame(svg, left, 6, WIDTH - left - 20, band * max(len(names), 2), x, Scale(0.0, 1.0))
     frame.hbars(values, names, colour=WAIT)
-    frame.axes(xticks=linear_ticks(0.0, hi, 10), xlabel=f"total {what} (days, all tickets)")
+    frame.axes(xticks=xticks, xlabel=f"total {what} (days, all tickets)")
     return svg.markup()
 
 
@@ -127,13 +133,13 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     radius = np.sqrt(20 + 180 * np.sqrt(data["comparable_handoffs"].to_numpy() / max(data["comparable_handoffs"].max(), 1))) / 2
     lo, hi = (float(x.min()), float(x.max())) if len(x) else (60.0, 3600.0)
     xs, xticks = duration_axis(lo / 1.3, hi * 1.3)
-    y_lo, y_hi = nice_limits(min(float(y.min()) if len(y) else 0.0, 0.0), max(float(y.max()) if len(y) else 1.0, 0.0))
-    frame = Frame(svg, 74, 10, WIDTH - 96, 290, xs, Scale(y_lo, y_hi))
+    ys, yticks = linear_axis(min(float(y.min()) if len(y) else 0.0, 0.0), max(float(y.max()) if len(y) else 1.0, 0.0))
+    frame = Frame(svg, 74, 10, WIDTH - 96, 290, xs, ys)
     frame.hline(0.0, colour="#9ca3af")
     frame.points(x[~flagged], y[~flagged], radius[~flagged], fill="#93c5fd", stroke="#1e3a8a", label="group")
     if flagged.any():  # else the legend would show a dot of no size
         frame.points(x[flagged], y[flagged], radius[flagged], fill=WAIT, stroke="#7f1d1d", label="moved bottleneck")
-    frame.axes(xticks=xticks, yticks=linear_ticks(y_lo, y_hi), xlabel="own time per visit (median, log scale)",
+    frame.axes(xticks=xticks, yticks=yticks, xlabel="own time per visit (median, log scale)",
                ylabel="downstream excess per hand-off (hours)")
     frame.legend(size=FONT - 1)
     # Only the flagged groups and the largest (most comparable hand-offs) are named, flagged first; the table lists every group.

@@ -280,7 +280,7 @@ def _km_curve(side: Any) -> tuple[np.ndarray, np.ndarray] | None:
 def _survival_chart(d: Diff) -> Any:
     """Share of tickets not yet delivered against time since opening, before and after (log time)."""
     from reports.charts import WIDTH, duration_axis
-    from reports.plot import Frame, Scale, linear_ticks
+    from reports.plot import Frame, Scale, linear_axis
     from reports.svg import Svg
 
     svg = Svg(WIDTH, 270, label="Kaplan–Meier: share of tickets not yet delivered, before and after", cls="chart")
@@ -293,12 +293,13 @@ def _survival_chart(d: Diff) -> Any:
             curves.append((np.maximum(x[keep], 1 / 60) * 3600, y[keep], colour, side.label))
     seconds = np.concatenate([c[0] for c in curves]) if curves else np.array([60.0, 3600.0])
     scale, ticks = duration_axis(float(seconds.min()), float(seconds.max()))
+    y, yticks = linear_axis(0.0, 1.0, 6)
     frame = Frame(svg, 74, 10, WIDTH - 96, 210, scale, Scale(0.0, 1.02))
     frame.hline(0.5)
     frame.hline(0.1)
     for x, y, colour, label in curves:
         frame.steps(x, y, colour=colour, label=label)
-    frame.axes(xticks=ticks, yticks=linear_ticks(0.0, 1.0, 6),
+    frame.axes(xticks=ticks, yticks=yticks,
                xlabel="time since the ticket was opened (log scale); the median is where a curve crosses 50%, p90 where it crosses 10%",
                ylabel="not yet delivered")
     frame.legend()
@@ -308,7 +309,7 @@ def _survival_chart(d: Diff) -> Any:
 def _trend_chart(diffs: list[Diff]) -> Any:
     """--by: the Kaplan–Meier median and p90 of lead time, and the headline rates, per period."""
     from reports.charts import WIDTH
-    from reports.plot import FONT, Frame, Scale, linear_ticks, nice_limits
+    from reports.plot import FONT, Frame, Scale, linear_axis
     from reports.svg import Svg, esc
 
     labels = [diffs[0].before.label, *(d.after.label for d in diffs)]
@@ -330,12 +331,12 @@ def _trend_chart(diffs: list[Diff]) -> Any:
     for p, (title, unit, factor, lines) in enumerate(panels):
         values = {name: np.array(series(name)) * factor for name, _ in lines}
         finite = np.concatenate([v[~np.isnan(v)] for v in values.values()] + [np.zeros(1)])
-        _, top = nice_limits(0.0, float(finite.max()))
-        frame = Frame(svg, p * half + 64, 30, half - 84, 200, Scale(-0.5, len(labels) - 0.5), Scale(0.0, top))
+        y, yticks = linear_axis(0.0, float(finite.max()), 6)
+        frame = Frame(svg, p * half + 64, 30, half - 84, 200, Scale(-0.5, len(labels) - 0.5), y)
         for name, colour in lines:
             suffix = " (Kaplan–Meier)" if unit == "hours" else ""
             frame.line(x, values[name], colour=colour, label=LABELS[name] + suffix)
-        frame.axes(yticks=linear_ticks(0.0, top, 6), ylabel=unit, title=title)
+        frame.axes(yticks=yticks, ylabel=unit, title=title)
         for i, name in enumerate(names):
             px = float(frame.px(i))
             if slant:

@@ -36,27 +36,49 @@ def number(value: float) -> str:
     return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:g}"
 
 
-def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
-    """Round ticks (1, 2, 2.5 or 5 times a power of ten apart) covering ``lo``..``hi``, at most ``most`` of them."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
+def nice_step(lo: float, hi: float, most: int = 8) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts ``lo``..``hi`` into at most ``most - 1`` parts."""
     raw = (hi - lo) / max(most - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    count = int(math.floor((hi - first) / step + 1e-9)) + 1
-    return [round(first + i * step, 10) for i in range(count)]
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-12))
 
 
-def nice_limits(lo: float, hi: float, most: int = 8) -> tuple[float, float]:
-    """``lo``..``hi`` widened to the nearest round ticks outside them (an axis that ends on a tick)."""
+def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
+    """Round ticks, one :func:`nice_step` apart, within ``lo``..``hi``: at most ``most`` of them (none if no round value falls inside)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    step = nice_step(lo, hi, most)
+    first = math.ceil(lo / step - 1e-12)
+    last = math.floor(hi / step + 1e-12)
+    return [_round(i * step, step) for i in range(first, last + 1)]
+
+
+def nice_limits(lo: float, hi: float, most: int = 8) -> tuple[float, float, float]:
+    """``lo``..``hi`` widened to multiples of a round step, and that step: an axis that ends on a tick."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        return 0.0, 1.0
+        lo, hi = 0.0, 1.0
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    ticks = nice_ticks(lo, hi, most)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else (hi - lo)
-    return (ticks[0] - step if ticks[0] > lo + 1e-9 else ticks[0]), (ticks[-1] + step if ticks[-1] < hi - 1e-9 else ticks[-1])
+    step = nice_step(lo, hi, most)
+    for _ in range(10):  # widened, the range may ask for a larger step (a few rounds at most; steps only grow)
+        low, high = _round(math.floor(lo / step + 1e-12) * step, step), _round(math.ceil(hi / step - 1e-12) * step, step)
+        wider = nice_step(low, high, most)
+        if wider <= step * (1 + 1e-9):
+            break
+        step = wider
+    return low, high, step
+
+
+def linear_axis(lo: float, hi: float, most: int = 8) -> tuple[Scale, list[tuple[float, str]]]:
+    """A linear scale over ``lo``..``hi`` widened to round ticks (:func:`nice_limits`), and its labelled ticks."""
+    low, high, step = nice_limits(lo, hi, most)
+    ticks = [_round(low + i * step, step) for i in range(int(round((high - low) / step)) + 1)]
+    return Scale(low, high), [(t, number(t)) for t in ticks]
+
+
+def _round(value: float, step: float) -> float:
+    """``value`` without the float noise of multiplying a step (0.30000000000000004 → 0.3)."""
+    return round(value, max(0, 12 - int(math.floor(math.log10(step))))) + 0.0
 
 
 @dataclass(frozen=True)
@@ -214,10 +236,6 @@ class Frame:
 def log_ticks(lo: float, hi: float, candidates: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
     """The ``candidates`` (value, label) that fall within ``lo``..``hi``."""
     return [(v, label) for v, label in candidates if lo <= v <= hi]
-
-
-def linear_ticks(lo: float, hi: float, most: int = 8) -> list[tuple[float, str]]:
-    return [(v, number(v)) for v in nice_ticks(lo, hi, most)]
 
 
 def empty(svg: Svg, message: str) -> None:

@@ -1,0 +1,73 @@
+"""The report's charts, drawn by reports/plot.py: axes that end on round ticks, text that stays text, readable labels."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from reports import charts
+from reports.plot import linear_axis, nice_limits, nice_ticks, number
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(-1e9, 1e9), st.floats(1e-6, 1e9), st.integers(3, 12))
+def test_an_axis_ends_on_round_ticks_around_its_data(lo, span, most):
+    assume(span >= 1e-6 * max(1.0, abs(lo)))  # a range a chart can show: not 2^25 ± 0.004
+    hi = lo + span
+    low, high, step = nice_limits(lo, hi, most)
+    assert low <= lo + 1e-9 * span and high >= hi - 1e-9 * span  # (float noise below a billionth of the range)
+    scale, labelled = linear_axis(lo, hi, most)
+    ticks = [t for t, _ in labelled]
+    assert (scale.lo, scale.hi) == (low, high) and 2 <= len(ticks) <= most
+    assert ticks[0] == low and math.isclose(ticks[-1], high, rel_tol=1e-9, abs_tol=1e-9 * span)
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(math.isclose(mantissa, m, rel_tol=1e-6) for m in (1, 2, 2.5, 5, 10))
+    assert np.allclose(np.diff(ticks), step, rtol=1e-6)
+    assert high - low <= span + 2 * step * (1 + 1e-9)  # less than a step beyond the data at either end
+
+
+def test_ticks_of_common_ranges():
+    assert nice_ticks(0, 25) == [0, 5, 10, 15, 20, 25]
+    assert nice_ticks(0, 0.7, 6) == [0, 0.2, 0.4, 0.6]  # not 0.6000000000000001
+    assert [label for _, label in linear_axis(0, 404)[1]] == ["0", "100", "200", "300", "400", "500"]
+    assert [label for _, label in linear_axis(-31.3, 43)[1]] == ["-40", "-20", "0", "20", "40", "60"]
+    assert [label for _, label in linear_axis(3, 7.5, 4)[1]] == ["2", "4", "6", "8"]
+    assert [label for _, label in linear_axis(0, 0.003, 4)[1]] == ["0", "0.001", "0.002", "0.003"]
+
+
+def test_tick_labels_read_as_the_report_writes_numbers():
+    assert [number(v) for v in (0, 62000, 2.5, -10, 1_250_000, 0.25)] == ["0", "62,000", "2.5", "-10", "1,250,000", "0.25"]
+
+
+def test_names_in_the_data_stay_text():
+    svg = str(charts.bottleneck_bars(['<script>alert(1)</script>', "cost $5 & more", "Q&A → Done"],
+                                     pd.Series([3 * 86400.0, 2 * 86400.0, 86400.0]), "waiting"))
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert ">cost $5 &amp; more<" in svg and ">Q&amp;A → Done<" in svg
+    # Largest first, top to bottom; the axis ends on a round tick past the largest bar.
+    ys = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"', svg)]
+    assert ys == sorted(ys) and len(ys) == 3
+    assert ">0<" in svg and ">3<" in svg and "total waiting (days, all tickets)" in svg
+
+
+def test_a_share_is_written_in_a_colour_its_segment_shows():
+    svg = str(charts.time_by_class({"work": 20.0, "queue": 0.0, "unclassified": 80.0}))
+    assert re.search(r'fill="#ffffff">20%</text>', svg) and re.search(r'fill="#1f2937">80%</text>', svg)
+    assert ">work 20%<" in svg and ">unclassified 80%<" in svg and "queue" not in svg
+
+
+def test_an_empty_histogram_says_so():
+    svg = str(charts.lead_time_histogram(np.array([0.0, -1.0]), pd.Series(["A", "A"])))
+    assert "no lead times to show" in svg and "<path" not in svg[svg.index("</defs>"):]
+
+
+def test_the_histogram_names_each_stream_with_its_median():
+    lead = np.array([3600.0] * 5 + [86400.0] * 3)
+    svg = str(charts.lead_time_histogram(lead, pd.Series(["Incident"] * 5 + ["Change"] * 3)))
+    assert ">Incident: median 60 min<" in svg and ">Change: median 24.0 h<" in svg
+    assert svg[svg.index("</defs>"):].count("<path") == 2 and ">1 h<" in svg and ">1 d<" in svg
