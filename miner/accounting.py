@@ -243,9 +243,8 @@ def _delivery(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, reo
     reopen[s[rs[reopen_run]]] = True
     episode[s[in_reopen]] = True
     # Delivery: the first done state after the case's last live run (or its first done state, if none).
-    pos = np.arange(len(s))
     last_live = np.full(n_cases, -1, dtype=np.int64)
-    lp = pos[in_live]
+    lp = np.flatnonzero(in_live)
     if len(lp):
         lc = sc[lp]
         tail_of_case = np.r_[lc[1:] != lc[:-1], True]
@@ -253,9 +252,11 @@ def _delivery(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, reo
     case_first_pos = np.searchsorted(sc, np.arange(n_cases))
     case_end_pos = np.searchsorted(sc, np.arange(n_cases), side="right")
     from_pos = np.where(last_live >= 0, last_live + 1, case_first_pos)
-    marker = np.where(done, pos, len(s))
+    # Per position (and one past the end): the next done state at or after it, else len(s).
+    marker = np.full(len(s) + 1, len(s), dtype=np.int64)
+    at_done = np.flatnonzero(done)
+    marker[at_done] = at_done
     next_done = np.minimum.accumulate(marker[::-1])[::-1]
-    next_done = np.r_[next_done, len(s)]
     d = next_done[np.minimum(from_pos, len(s))]
     ok = d < case_end_pos
     delivery[ok] = s[d[ok]]

@@ -333,8 +333,7 @@ def _group_runs(arrays: CaseArrays) -> GroupRuns:
     bounce_event = np.zeros(n, dtype=bool)
     bounce_event[run_event[bounce]] = True
     run_of = segments.run_index(run_event, n)
-    valid = run_of >= 0
-    valid[valid] &= run_case[run_of[valid]] == arrays.case[valid]
+    valid = (run_of >= 0) & (run_case[np.maximum(run_of, 0)] == arrays.case) if m else np.zeros(n, dtype=bool)
     returned = valid & bounce[np.maximum(run_of, 0)] if m else np.zeros(n, dtype=bool)
     return GroupRuns(filled, run_event, run_case, run_group, arrays.ts[run_event], reassign, bounce, bounce_event, returned)
 
@@ -383,8 +382,7 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, runs: GroupRuns, rework_ev
     if len(h) == 0:
         return pairs, empty_handoffs, pair_examples, no_examples
     seg_of_event = segments.run_index(run_event[h], arrays.n_events)
-    valid = seg_of_event >= 0
-    valid[valid] &= run_case[h][seg_of_event[valid]] == arrays.case[valid]
+    valid = (seg_of_event >= 0) & (run_case[h][np.maximum(seg_of_event, 0)] == arrays.case)
     followed = np.zeros(len(h), dtype=bool)
     hit = valid & rework_events
     followed[np.unique(seg_of_event[hit])] = True
