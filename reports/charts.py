@@ -42,10 +42,11 @@ def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
     if len(positive) == 0:
         empty(svg, "no lead times to show")
         return svg.markup()
-    bins = np.logspace(np.log10(max(positive.min(), 60.0)), np.log10(positive.max() * 1.01), 48)
+    low = max(float(positive.min()), 60.0)  # shorter lead times count in the first bin
+    bins = np.logspace(np.log10(low), np.log10(max(float(positive.max()), low) * 1.01), 48)
     names = streams.to_numpy()
     series = []
-    for name in streams.value_counts().index[:5]:
+    for name in streams[values > 0].value_counts().index[:5]:
         v = values[(names == name) & (values > 0)]
         series.append((name, np.histogram(np.maximum(v, bins[0]), bins=bins)[0], float(np.median(v))))
     x, xticks = duration_axis(float(bins[0]), float(bins[-1]))
@@ -126,7 +127,8 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     Names the flagged and the largest groups, at most MAX_LABELS, none over another (:func:`label_box`).
     """
     svg = Svg(WIDTH, 350, label="Groups: own speed against downstream excess", cls="chart")
-    data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0)]
+    shown = np.isfinite(groups["local_time_median_s"].to_numpy(dtype=float)) & np.isfinite(groups["downstream_excess_s"].to_numpy(dtype=float))
+    data = groups[(groups["visits"] > 0) & (groups["comparable_handoffs"] > 0) & shown]
     flagged = data["moved_bottleneck"].astype(bool).to_numpy()
     x = data["local_time_median_s"].clip(lower=60).to_numpy(dtype=float)
     y = (data["downstream_excess_s"] / 3600).to_numpy(dtype=float)

@@ -26,9 +26,12 @@ INK = "#1f2937"
 MUTED = "#6b7280"
 
 
+_CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
 def esc(text: object) -> str:
-    """Escape text for SVG and HTML, quotes included."""
-    return escape(str(text), quote=True)
+    """Escape text for SVG and HTML, quotes included; a control character (which XML forbids) shows as �."""
+    return escape(str(text).translate(_CONTROLS), quote=True)
 
 
 class Svg:

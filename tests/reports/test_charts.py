@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from reports import charts
 from reports.plot import linear_axis, nice_limits, nice_ticks, number
+from tests.conftest import run_cli
 
 
 @settings(max_examples=500, deadline=None)
@@ -71,3 +73,37 @@ def test_the_histogram_names_each_stream_with_its_median():
     svg = str(charts.lead_time_histogram(lead, pd.Series(["Incident"] * 5 + ["Change"] * 3)))
     assert ">Incident: median 60 min<" in svg and ">Change: median 24.0 h<" in svg
     assert svg[svg.index("</defs>"):].count("<path") == 2 and ">1 h<" in svg and ">1 d<" in svg
+
+
+finite_or_not = st.one_of(st.floats(-1e7, 1e7), st.just(float("nan")), st.just(0.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=30), st.floats(0, 1e6), finite_or_not, st.floats(0, 1e9), st.integers(0, 50),
+                          st.booleans()), max_size=25),
+       st.lists(st.floats(-1e8, 1e9), max_size=60), st.lists(st.floats(0, 1e9), max_size=12))
+def test_every_chart_is_well_formed_svg_whatever_the_numbers(groups, leads, waits):
+    """Zeros, one value, equal values, negative and missing numbers: every chart still parses, with no NaN coordinate."""
+    frame = pd.DataFrame(groups, columns=["group", "visits", "downstream_excess_s", "local_time_median_s", "comparable_handoffs",
+                                          "moved_bottleneck"])
+    lead = np.array(leads, dtype=float)
+    drawn = [charts.group_scatter(frame), charts.lead_time_histogram(lead, pd.Series(["A", "B"] * len(leads))[: len(leads)]),
+             charts.bottleneck_bars([f"step {i}" for i in range(len(waits))], pd.Series(waits, dtype=float), "waiting"),
+             charts.time_by_class({"work": waits[0] if waits else 0.0, "queue": 1.0})]
+    for svg in map(str, drawn):
+        ElementTree.fromstring(svg)
+        assert not re.search(r'="[^"]*(nan|inf)[^"]*"', svg.lower())
+
+
+def test_a_log_of_tickets_done_within_a_minute_still_gets_its_report(tmp_path):
+    """Every lead time under the histogram's first bin (a minute): once an internal error ('bins must increase')."""
+    rows = ["number,state,sys_updated_on,assignment_group"]
+    for i in range(20):
+        rows += [f"INC{i:04d},New,2025-01-0{1 + i % 9} 10:00:00,Desk", f"INC{i:04d},Closed,2025-01-0{1 + i % 9} 10:00:20,Desk"]
+    export, out = tmp_path / "fast.csv", tmp_path / "fast.html"
+    export.write_text("\n".join(rows) + "\n")
+    result = run_cli("report", export, "-o", out, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    page = out.read_text()
+    chart = page[page.index('aria-label="Lead-time distribution'):]
+    assert "median 20 s" in chart[:chart.index("</svg>")]
