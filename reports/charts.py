@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from reports.plot import FONT, Frame, Scale, empty, linear_axis, log_ticks, text_width
+from reports.plot import FONT, Frame, Scale, empty, legend_height, linear_axis, log_ticks, text_width
 from reports.svg import Svg, esc, short
 from reports.units import human
 
@@ -50,12 +50,15 @@ def lead_time_histogram(lead_s: np.ndarray, streams: pd.Series) -> Markup:
         v = values[(names == name) & (values > 0)]
         series.append((name, np.histogram(np.maximum(v, bins[0]), bins=bins)[0], float(np.median(v))))
     x, xticks = duration_axis(float(bins[0]), float(bins[-1]))
-    y, yticks = linear_axis(0.0, float(max(c.max() for _, c, _ in series)))
-    frame = Frame(svg, 74, 10, WIDTH - 96, 230, x, y)
-    for (name, counts, median), colour in zip(series, SERIES, strict=False):
-        frame.outline(bins, counts, colour=colour, label=f"{name}: median {human(median)}")
+    y, yticks = linear_axis(0.0, float(max(c.max() for _, c, _ in series)), whole=True)  # tickets: 0, 2, 4 …
+    labels = [f"{name}: median {human(median)}" for name, _, median in series]
+    room = legend_height(labels, WIDTH - 96)  # the legend above the bars, never over them
+    svg.height += room
+    frame = Frame(svg, 74, 10 + room, WIDTH - 96, 230, x, y)
+    for (_, counts, _), label, colour in zip(series, labels, SERIES, strict=False):
+        frame.outline(bins, counts, colour=colour, label=label)
     frame.axes(xticks=xticks, yticks=yticks, xlabel="lead time (log scale)", ylabel="tickets")
-    frame.legend()
+    frame.legend(corner="above")
     return svg.markup()
 
 
@@ -136,14 +139,16 @@ def group_scatter(groups: pd.DataFrame) -> Markup:
     lo, hi = (float(x.min()), float(x.max())) if len(x) else (60.0, 3600.0)
     xs, xticks = duration_axis(lo / 1.3, hi * 1.3)
     ys, yticks = linear_axis(min(float(y.min()) if len(y) else 0.0, 0.0), max(float(y.max()) if len(y) else 1.0, 0.0))
-    frame = Frame(svg, 74, 10, WIDTH - 96, 290, xs, ys)
+    room = legend_height(["group", "moved bottleneck"], WIDTH - 96, FONT - 1)  # above the points, never over one
+    svg.height += room
+    frame = Frame(svg, 74, 10 + room, WIDTH - 96, 290, xs, ys)
     frame.hline(0.0, colour="#9ca3af")
     frame.points(x[~flagged], y[~flagged], radius[~flagged], fill="#93c5fd", stroke="#1e3a8a", label="group")
     if flagged.any():  # else the legend would show a dot of no size
         frame.points(x[flagged], y[flagged], radius[flagged], fill=WAIT, stroke="#7f1d1d", label="moved bottleneck")
     frame.axes(xticks=xticks, yticks=yticks, xlabel="own time per visit (median, log scale)",
                ylabel="downstream excess per hand-off (hours)")
-    frame.legend(size=FONT - 1)
+    frame.legend(corner="above", size=FONT - 1)
     # Only the flagged groups and the largest (most comparable hand-offs) are named, flagged first; the table lists every group.
     order = np.lexsort((data["group"].astype(str).to_numpy(), -data["comparable_handoffs"].to_numpy(), ~flagged))
     order = order[: int(flagged.sum()) + LARGEST_LABELLED]

@@ -36,11 +36,15 @@ def number(value: float) -> str:
     return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:g}"
 
 
-def nice_step(lo: float, hi: float, most: int = 8) -> float:
-    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts ``lo``..``hi`` into at most ``most - 1`` parts."""
+def nice_step(lo: float, hi: float, most: int = 8, *, whole: bool = False) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts ``lo``..``hi`` into at most ``most - 1`` parts;
+    ``whole``: a whole number (for counts: no 2.5, nothing below 1)."""
     raw = (hi - lo) / max(most - 1, 1)
+    if whole:
+        raw = max(raw, 1.0)
     power = 10.0 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-12))
+    steps = (1, 2, 5, 10) if whole and power < 10 else (1, 2, 2.5, 5, 10)
+    return next(m * power for m in steps if m * power >= raw * (1 - 1e-12))
 
 
 def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
@@ -53,25 +57,25 @@ def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
     return [_round(i * step, step) for i in range(first, last + 1)]
 
 
-def nice_limits(lo: float, hi: float, most: int = 8) -> tuple[float, float, float]:
+def nice_limits(lo: float, hi: float, most: int = 8, *, whole: bool = False) -> tuple[float, float, float]:
     """``lo``..``hi`` widened to multiples of a round step, and that step: an axis that ends on a tick."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    step = nice_step(lo, hi, most)
+    step = nice_step(lo, hi, most, whole=whole)
     for _ in range(10):  # widened, the range may ask for a larger step (a few rounds at most; steps only grow)
         low, high = _round(math.floor(lo / step + 1e-12) * step, step), _round(math.ceil(hi / step - 1e-12) * step, step)
-        wider = nice_step(low, high, most)
+        wider = nice_step(low, high, most, whole=whole)
         if wider <= step * (1 + 1e-9):
             break
         step = wider
     return low, high, step
 
 
-def linear_axis(lo: float, hi: float, most: int = 8) -> tuple[Scale, list[tuple[float, str]]]:
-    """A linear scale over ``lo``..``hi`` widened to round ticks (:func:`nice_limits`), and its labelled ticks."""
-    low, high, step = nice_limits(lo, hi, most)
+def linear_axis(lo: float, hi: float, most: int = 8, *, whole: bool = False) -> tuple[Scale, list[tuple[float, str]]]:
+    """A linear scale over ``lo``..``hi`` widened to round ticks (:func:`nice_limits`; ``whole``: of a count), and its labelled ticks."""
+    low, high, step = nice_limits(lo, hi, most, whole=whole)
     ticks = [_round(low + i * step, step) for i in range(int(round((high - low) / step)) + 1)]
     return Scale(low, high), [(t, number(t)) for t in ticks]
 
@@ -205,23 +209,27 @@ class Frame:
         self.legend_items.append(("dot", fill, label))
 
     def legend(self, *, corner: str = "upper right", size: float = FONT, below: float = 0.0) -> None:
-        """The legend of what was drawn: inside the frame's ``corner`` ("upper right" or "upper left"), or, for
-        "below", in rows under the frame from ``below`` px beneath its bottom, wrapped at its width."""
-        widest = max((text_width(label, size) for _, _, label in self.legend_items), default=0.0)
-        x0 = self.left + self.width - widest - 30 if corner == "upper right" else self.left + 10
-        x, y = x0, self.top + 6
-        if corner == "below":
-            x0 = x = self.left
-            y = self.bottom + below
-        for shape, colour, label in self.legend_items:
-            item = 24 + text_width(label, size) + 18
-            if corner == "below" and x > x0 and x + item > self.left + self.width:
-                x, y = x0, y + size + 6
-            self._legend_item(x, y, shape, colour, label, size)
-            if corner == "below":
-                x += item
-            else:
+        """The legend of what was drawn: inside the frame's ``corner`` ("upper right" or "upper left"); or in rows
+        wrapped at the frame's width: "above" the frame (right-aligned, in the room :func:`legend_height` gives), or
+        "below" it, from ``below`` px beneath its bottom."""
+        labels = [label for _, _, label in self.legend_items]
+        if corner in ("above", "below"):
+            rows = legend_rows(labels, self.width, size)
+            y = self.top - legend_height(labels, self.width, size) if corner == "above" else self.bottom + below
+            for row in rows:
+                span = sum(_item_width(labels[i], size) for i in row) - 18
+                x = self.left + self.width - span if corner == "above" else self.left
+                for i in row:
+                    self._legend_item(x, y, *self.legend_items[i], size)
+                    x += _item_width(labels[i], size)
                 y += size + 6
+            return
+        widest = max((text_width(label, size) for label in labels), default=0.0)
+        x = self.left + self.width - widest - 30 if corner == "upper right" else self.left + 10
+        y = self.top + 6
+        for item in self.legend_items:
+            self._legend_item(x, y, *item, size)
+            y += size + 6
 
     def _legend_item(self, x: float, y: float, shape: str, colour: str, label: str, size: float) -> None:
         if shape == "box":
@@ -231,6 +239,29 @@ class Frame:
         else:
             self.svg.line(x, y + size * 0.35, x + 18, y + size * 0.35, stroke=colour, width=1.6)
         self.svg.text(x + 24, y + size * 0.75, label, size=size)
+
+
+def _item_width(label: str, size: float) -> float:
+    return 24 + text_width(label, size) + 18  # swatch, gap, text, space to the next
+
+
+def legend_rows(labels: Sequence[str], width: float, size: float = FONT) -> list[list[int]]:
+    """The legend's entries (indices) in rows no wider than ``width``."""
+    rows: list[list[int]] = [[]]
+    used = 0.0
+    for i, label in enumerate(labels):
+        item = _item_width(label, size)
+        if rows[-1] and used + item - 18 > width:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(i)
+        used += item
+    return rows if labels else []
+
+
+def legend_height(labels: Sequence[str], width: float, size: float = FONT) -> float:
+    """The room (px) a legend of ``labels`` in rows takes above or below a frame ``width`` px wide."""
+    return len(legend_rows(labels, width, size)) * (size + 6) + 4
 
 
 def log_ticks(lo: float, hi: float, candidates: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:

@@ -33,6 +33,15 @@ def test_an_axis_ends_on_round_ticks_around_its_data(lo, span, most):
     assert high - low <= span + 2 * step * (1 + 1e-9)  # less than a step beyond the data at either end
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**9), st.integers(2, 12))
+def test_a_count_axis_has_whole_ticks(top, most):
+    _, labelled = linear_axis(0, top, most, whole=True)
+    ticks = [t for t, _ in labelled]
+    assert ticks[0] == 0 and ticks[-1] >= top and 2 <= len(ticks) <= max(most, 2)
+    assert all(t == int(t) for t in ticks) and all("." not in label for _, label in labelled)
+
+
 def test_ticks_of_common_ranges():
     assert nice_ticks(0, 25) == [0, 5, 10, 15, 20, 25]
     assert nice_ticks(0, 0.7, 6) == [0, 0.2, 0.4, 0.6]  # not 0.6000000000000001
@@ -40,6 +49,8 @@ def test_ticks_of_common_ranges():
     assert [label for _, label in linear_axis(-31.3, 43)[1]] == ["-40", "-20", "0", "20", "40", "60"]
     assert [label for _, label in linear_axis(3, 7.5, 4)[1]] == ["2", "4", "6", "8"]
     assert [label for _, label in linear_axis(0, 0.003, 4)[1]] == ["0", "0.001", "0.002", "0.003"]
+    assert [label for _, label in linear_axis(0, 15, whole=True)[1]] == ["0", "5", "10", "15"]  # not 2.5, 7.5, 12.5
+    assert [label for _, label in linear_axis(0, 1, whole=True)[1]] == ["0", "1"]
 
 
 def test_tick_labels_read_as_the_report_writes_numbers():
