@@ -429,7 +429,7 @@ def _reduce(out: Any, plan: Plan, folder: str | None, stall: float = STALL_SECON
     else:
         # One Spark partition at a time: collected at once, the partials of 10M events (a gigabyte of Arrow) overran the driver.
         rows = out.filter(F.col("kind") == "part").select("pid", "name", "payload", "v").toLocalIterator()
-        parts = _collect_parts(watched(rows, spark_jobs_running(out.sparkSession), stall))
+        parts = _collect_parts(watched(rows, SparkJobs(out.sparkSession), stall))
     if not parts:  # every loaded partition holds tickets: none back means Spark lost them
         raise VsmError("Spark returned no analysed partitions (its driver may have run out of memory): "
                        "set VSM_SPARK_DRIVER_MEMORY higher (default 4g), or run without --engine spark")
@@ -644,18 +644,20 @@ def stall_seconds() -> float:
     return value
 
 
-def spark_jobs_running(spark: Any) -> Any:
-    """A check of whether Spark is running a job now, and a way to cancel them all, for :func:`watched`."""
-    context = spark.sparkContext
+class SparkJobs:
+    """Whether Spark is running a job now, and a way to cancel them all, for :func:`watched`."""
 
-    def running() -> bool:
-        return bool(context.statusTracker().getActiveJobsIds())
+    def __init__(self, spark: Any) -> None:
+        self.context = spark.sparkContext
 
-    running.cancel = context.cancelAllJobs  # type: ignore[attr-defined]
-    return running
+    def running(self) -> bool:
+        return bool(self.context.statusTracker().getActiveJobsIds())
+
+    def cancel(self) -> None:
+        self.context.cancelAllJobs()
 
 
-def watched(rows: Iterable[Any], running: Any, stall: float, poll: float = 1.0) -> Iterable[Any]:
+def watched(rows: Iterable[Any], jobs: Any, stall: float, poll: float = 1.0) -> Iterable[Any]:
     """Yield ``rows`` (Spark's ``toLocalIterator``), but fail instead of waiting for ever.
 
     The iterator is read on a thread. While Spark runs a job, the driver
@@ -690,10 +692,10 @@ def watched(rows: Iterable[Any], running: Any, stall: float, poll: float = 1.0) 
             try:
                 item = box.get(timeout=poll)
             except queue.Empty:
-                if running():
+                if jobs.running():
                     quiet_since = time.monotonic()
                 elif time.monotonic() - quiet_since >= stall:
-                    running.cancel()
+                    jobs.cancel()
                     raise SparkFailed(f"Spark sent no result for {stall:g} s and runs no job: its result stream stalled; run again, "
                                       f"set VSM_SPARK_STALL_SECONDS to wait longer, or run without --engine spark") from None
                 continue

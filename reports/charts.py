@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from reports.plot import FONT, Frame, Scale, empty, legend_height, linear_axis, log_ticks, text_width
+from reports.plot import FONT, Frame, Scale, empty, legend_height, legend_item_width, legend_rows, linear_axis, log_ticks, text_width
 from reports.svg import Svg, esc, short
 from reports.units import human
 
@@ -71,16 +71,9 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
             continue
         label = "waiting for hand-off" if name == "handoff" else name if name in ("work", "unclassified") else f"{name} wait"
         parts.append((CLASS_COLOURS.get("handoff" if name == "assignment" else name, MUTED), value / total, f"{label} {value / total:.0%}"))
-    # The legend's rows, centred under the bar.
-    rows: list[list[tuple[str, float, str]]] = [[]]
-    width = 0.0
-    for part in parts:
-        item = 24 + text_width(part[2]) + 22
-        if rows[-1] and width + item > WIDTH - 40:
-            rows.append([])
-            width = 0.0
-        rows[-1].append(part)
-        width += item
+    # The legend's rows (each, with its entries' gaps, no wider than WIDTH - 40), centred under the bar.
+    gap = 22
+    rows = [[parts[i] for i in row] for row in legend_rows([p[2] for p in parts], WIDTH - 40 - gap, gap=gap)] or [[]]
     svg = Svg(WIDTH, 64 + 20 * len(rows), label="Share of lead time by kind of time", cls="chart")
     left, span = 18.0, WIDTH - 36.0
     for colour, share, _ in parts:
@@ -89,12 +82,12 @@ def time_by_class(by_class: dict[str, float]) -> Markup:
             svg.text(left + share * span / 2, 30 + 5, f"{share:.0%}", size=13, anchor="middle", weight="bold", fill=on(colour))
         left += share * span
     for r, row in enumerate(rows):
-        x = (WIDTH - sum(24 + text_width(p[2]) + 22 for p in row) + 22) / 2
+        x = (WIDTH - sum(legend_item_width(p[2], gap=gap) for p in row) + gap) / 2
         y = 68 + 20 * r
         for colour, _, text in row:
             svg.rect(x, y, 18, 9, fill=colour, stroke="none", rx=0, width=0)
             svg.text(x + 24, y + 9, text, size=FONT)
-            x += 24 + text_width(text) + 22
+            x += legend_item_width(text, gap=gap)
     return svg.markup()
 
 

@@ -47,16 +47,6 @@ def nice_step(lo: float, hi: float, most: int = 8, *, whole: bool = False) -> fl
     return next(m * power for m in steps if m * power >= raw * (1 - 1e-12))
 
 
-def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
-    """Round ticks, one :func:`nice_step` apart, within ``lo``..``hi``: at most ``most`` of them (none if no round value falls inside)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    step = nice_step(lo, hi, most)
-    first = math.ceil(lo / step - 1e-12)
-    last = math.floor(hi / step + 1e-12)
-    return [_round(i * step, step) for i in range(first, last + 1)]
-
-
 def nice_limits(lo: float, hi: float, most: int = 8, *, whole: bool = False) -> tuple[float, float, float]:
     """``lo``..``hi`` widened to multiples of a round step, and that step: an axis that ends on a tick."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -209,23 +199,22 @@ class Frame:
         self.legend_items.append(("dot", fill, label))
 
     def legend(self, *, corner: str = "upper right", size: float = FONT, below: float = 0.0) -> None:
-        """The legend of what was drawn: inside the frame's ``corner`` ("upper right" or "upper left"); or in rows
-        wrapped at the frame's width: "above" the frame (right-aligned, in the room :func:`legend_height` gives), or
-        "below" it, from ``below`` px beneath its bottom."""
+        """The legend of what was drawn: inside the frame's upper right corner; or in rows wrapped at the frame's
+        width: "above" the frame (right-aligned, in the room :func:`legend_height` gives), or "below" it, from
+        ``below`` px beneath its bottom."""
         labels = [label for _, _, label in self.legend_items]
         if corner in ("above", "below"):
             rows = legend_rows(labels, self.width, size)
             y = self.top - legend_height(labels, self.width, size) if corner == "above" else self.bottom + below
             for row in rows:
-                span = sum(_item_width(labels[i], size) for i in row) - 18
+                span = sum(legend_item_width(labels[i], size) for i in row) - LEGEND_GAP
                 x = self.left + self.width - span if corner == "above" else self.left
                 for i in row:
                     self._legend_item(x, y, *self.legend_items[i], size)
-                    x += _item_width(labels[i], size)
+                    x += legend_item_width(labels[i], size)
                 y += size + 6
             return
-        widest = max((text_width(label, size) for label in labels), default=0.0)
-        x = self.left + self.width - widest - 30 if corner == "upper right" else self.left + 10
+        x = self.left + self.width - max((text_width(label, size) for label in labels), default=0.0) - 30
         y = self.top + 6
         for item in self.legend_items:
             self._legend_item(x, y, *item, size)
@@ -241,17 +230,21 @@ class Frame:
         self.svg.text(x + 24, y + size * 0.75, label, size=size)
 
 
-def _item_width(label: str, size: float) -> float:
-    return 24 + text_width(label, size) + 18  # swatch, gap, text, space to the next
+LEGEND_GAP = 18  # px between one legend entry and the next in a row
 
 
-def legend_rows(labels: Sequence[str], width: float, size: float = FONT) -> list[list[int]]:
-    """The legend's entries (indices) in rows no wider than ``width``."""
+def legend_item_width(label: str, size: float = FONT, gap: float = LEGEND_GAP) -> float:
+    """A legend entry's width in a row: swatch, space, text, and the gap to the next entry."""
+    return 24 + text_width(label, size) + gap
+
+
+def legend_rows(labels: Sequence[str], width: float, size: float = FONT, gap: float = LEGEND_GAP) -> list[list[int]]:
+    """The legend's entries (indices) in rows no wider than ``width`` (but the last entry's gap)."""
     rows: list[list[int]] = [[]]
     used = 0.0
     for i, label in enumerate(labels):
-        item = _item_width(label, size)
-        if rows[-1] and used + item - 18 > width:
+        item = legend_item_width(label, size, gap)
+        if rows[-1] and used + item - gap > width:
             rows.append([])
             used = 0.0
         rows[-1].append(i)

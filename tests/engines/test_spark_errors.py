@@ -63,7 +63,7 @@ class Jobs:
         self.now = running
         self.cancelled = 0
 
-    def __call__(self) -> bool:
+    def running(self) -> bool:
         return self.now
 
     def cancel(self) -> None:
