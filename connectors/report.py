@@ -6,10 +6,12 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where rows are rejected: connectors.textio stays free of it, for reading ahead
+    import pandas as pd
 
 EXAMPLES_KEPT = 3
 
@@ -196,6 +198,8 @@ class Rejects:
             for i in where:
                 example: dict[str, object] = {"row": int(self.source_rows[i])}
                 if values is not None:
+                    import pandas as pd
+
                     value = values.iloc[i]
                     example["value"] = None if pd.isna(value) else str(value)
                 examples.append(example)

@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import os
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -80,6 +81,15 @@ def sniff(path: str | os.PathLike[str], *, trust_head: bool = False) -> Sniff:
     for a reader that checks every value's UTF-8 itself (Arrow does) and
     starts again with :func:`sniff` when one fails.
     """
+    if not trust_head:
+        ahead = _ahead_for(path)
+        if ahead is not None and ahead.sniffed is not None and not ahead.handed_out:
+            ahead.handed_out = True
+            return ahead.sniffed
+    return _sniff(path, trust_head)
+
+
+def _sniff(path: str | os.PathLike[str], trust_head: bool = False) -> Sniff:
     p = Path(path)
     if not p.exists():
         raise UnreadableExport(f"{p}: no such file")
@@ -349,6 +359,15 @@ def read_delimited(sniffed: Sniff, delimiter: str | None = None) -> TextTable:
     quote-aware splitting. Records that are still ragged are numbered exactly
     by the csv module.
     """
+    ahead = _ahead_for(sniffed.path)
+    if ahead is not None and ahead.handed_out and ahead.sniffed is sniffed and ahead.delimiter == delimiter:
+        read_ahead_done()
+        if ahead.table is not None:
+            return ahead.table
+    return _read_delimited(sniffed, delimiter)
+
+
+def _read_delimited(sniffed: Sniff, delimiter: str | None) -> TextTable:
     layout = csv_layout(sniffed, delimiter)
     path = sniffed.path
     table = None
@@ -367,6 +386,89 @@ def read_delimited(sniffed: Sniff, delimiter: str | None = None) -> TextTable:
     if table.num_rows == 0:
         raise EmptyExport(f"{path}: the file has a header but no data rows")
     return TextTable(table, source_rows, layout.header, [], layout.notes)
+
+
+# --- Reading ahead ----------------------------------------------------------------------
+#
+# A command that will read an export whole in this process starts reading it at
+# once, on a thread (read_ahead), while the process imports pandas and the
+# analyses: about 0.3 s in which one core is otherwise idle. This module needs
+# neither. sniff() and read_delimited() then hand out what the thread found,
+# as long as the file is unchanged; whatever failed there is done again where
+# it was asked for, so that errors are raised, and worded, as without it.
+
+
+@dataclass
+class _Ahead:
+    key: tuple[str, int, int]  # the file's resolved path, size and modification time
+    delimiter: str | None
+    done: threading.Event = field(default_factory=threading.Event)
+    sniffed: Sniff | None = None
+    table: TextTable | None = None
+    handed_out: bool = False  # sniff() gave ``sniffed`` to a reader: only that reader takes the table
+
+
+_ahead: _Ahead | None = None
+
+
+def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+        return str(Path(path).resolve()), st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+def read_ahead(path: str | os.PathLike[str], delimiter: str | None = None) -> None:
+    """Start sniffing and reading the delimited text file ``path`` on a thread (nothing else: gzip, JSON …).
+
+    Call it only when the file will be read whole in this process, with
+    ``delimiter`` as the reader will be given it; :func:`read_ahead_done`
+    drops what no reader took.
+    """
+    global _ahead
+    key = _file_key(path)
+    if key is None:
+        return
+    ahead = _ahead = _Ahead(key, delimiter)
+
+    def run() -> None:
+        try:
+            from connectors.limits import check_memory
+
+            sniffed = _sniff(path)
+            ahead.sniffed = sniffed
+            if sniffed.kind == "text" and not sniffed.compressed:
+                check_memory(sniffed)
+                ahead.table = _read_delimited(sniffed, delimiter)
+        except Exception:  # noqa: BLE001 - the reader meets it again, on its own thread, and says it
+            pass
+        finally:
+            ahead.done.set()
+
+    threading.Thread(target=run, name="vsm-read-ahead", daemon=True).start()
+
+
+def _ahead_for(path: str | os.PathLike[str]) -> _Ahead | None:
+    """What is read ahead for ``path`` (waited for), if the file is still the one read."""
+    ahead = _ahead
+    if ahead is None or _file_key(path) != ahead.key:
+        return None
+    ahead.done.wait()
+    return ahead if _file_key(path) == ahead.key else None
+
+
+def wait_read_ahead() -> None:
+    """Wait until the file read ahead, if any, is read."""
+    ahead = _ahead
+    if ahead is not None:
+        ahead.done.wait()
+
+
+def read_ahead_done() -> None:
+    """Forget what was read ahead, taken or not."""
+    global _ahead
+    _ahead = None
 
 
 def _read_arrow(layout: CsvLayout, newlines: bool) -> pa.Table:

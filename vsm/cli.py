@@ -166,7 +166,12 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     if results is None:
         from miner.discovery import make_plan, run
 
-        log, report = _load(export, kwargs)
+        try:
+            log, report = _load(export, kwargs)
+        finally:
+            from connectors.textio import read_ahead_done
+
+            read_ahead_done()
         return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design, as_of=as_of)), report
     for warning in report.warnings:
         _warn(warning)
@@ -190,13 +195,32 @@ def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
+# miner.parallel.MIN_BYTES: an export this large goes to the worker processes, which read their own partitions.
+READ_AHEAD_BYTES = 256 << 20
+
+
+def _read_ahead(export: str, kwargs: dict[str, Any]) -> None:
+    """Start reading ``export`` on a thread when this process will read it whole, while it imports the rest."""
+    if kwargs.get("engine") == "spark" or kwargs.get("spark_master"):
+        return
+    if (kwargs.get("workers") or 1) > 1 or os.environ.get("VSM_WORKERS", "").strip() not in ("", "0", "1"):
+        return
+    if not 0 < _size(export) < READ_AHEAD_BYTES:
+        return
+    from connectors.textio import read_ahead
+
+    read_ahead(export, kwargs.get("delimiter"))
+
+
 @functools.cache
 def _warm_statistics() -> None:
     """Import scipy.stats (about half a second) on a thread, once, from the start of a command that needs it
     (the findings, the groups' tests, vsm diff), while this one imports and loads the export."""
     def run() -> None:
+        from connectors.textio import wait_read_ahead
         from miner.stats import import_scipy_stats
 
+        wait_read_ahead()  # the export first: the load waits for it, the statistics come much later
         with contextlib.suppress(Exception):
             import_scipy_stats()
 
@@ -343,6 +367,9 @@ class VsmGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_USAGE)
+        finally:
+            if "connectors.textio" in sys.modules:  # a command that stopped before its load drops what was read ahead
+                sys.modules["connectors.textio"].read_ahead_done()
 
 
 @click.group(cls=VsmGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -420,6 +447,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 
     Example: vsm mine sample_logs/service_desk_events.csv --json mined.json
     """
+    _read_ahead(export, kwargs)
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
@@ -471,6 +499,7 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
+    _read_ahead(export, kwargs)
     _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
@@ -620,6 +649,7 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
+    _read_ahead(export, kwargs)
     _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
