@@ -70,9 +70,17 @@ def load_options(func: F) -> F:
         click.option("--where", "where", multiple=True, metavar="EXPR",
                      help="Keep tickets with an event where attr=value, attr=a,b, attr=glob:PAT or attr=re:PAT (repeatable)."),
     ]
+
+    @functools.wraps(func)
+    def reading_ahead(*args: Any, **kwargs: Any) -> Any:
+        exports = kwargs.get("exports") or [kwargs.get("export")]
+        if exports[0]:
+            _read_ahead(exports[0], kwargs)
+        return func(*args, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        reading_ahead = option(reading_ahead)
+    return reading_ahead  # type: ignore[return-value]
 
 
 def engine_options(func: F) -> F:
@@ -166,12 +174,7 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
     if results is None:
         from miner.discovery import make_plan, run
 
-        try:
-            log, report = _load(export, kwargs)
-        finally:
-            from connectors.textio import read_ahead_done
-
-            read_ahead_done()
+        log, report = _load(export, kwargs)
         return run(log, make_plan(log, mapping_path, stream_by=stream_by, source=report.source, design=design, as_of=as_of)), report
     for warning in report.warnings:
         _warn(warning)
@@ -233,7 +236,12 @@ def _load(export: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
 
     filters = _filters(kwargs)  # a bad date or pattern fails before the export is read
     source, options = _load_options(kwargs)
-    log, report = connectors.load(export, source=source, _options=options)
+    try:
+        log, report = connectors.load(export, source=source, _options=options)
+    finally:
+        from connectors.textio import read_ahead_done
+
+        read_ahead_done()  # what no reader took (another export's, a JSON file's sniff)
     for warning in report.warnings:
         _warn(warning)
     if filters:
@@ -447,7 +455,6 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 
     Example: vsm mine sample_logs/service_desk_events.csv --json mined.json
     """
-    _read_ahead(export, kwargs)
     from reports.jsonout import mine_document
     from reports.terminal import mine_text
 
@@ -499,7 +506,6 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
-    _read_ahead(export, kwargs)
     _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
@@ -649,7 +655,6 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
-    _read_ahead(export, kwargs)
     _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on

@@ -154,3 +154,30 @@ def test_the_read_ahead_limit_is_the_worker_engines_threshold() -> None:
     from miner.parallel import MIN_BYTES
 
     assert vsm.cli.READ_AHEAD_BYTES == MIN_BYTES
+
+
+@pytest.mark.parametrize(("command", "reads_on_main"), [
+    (["inspect", "{export}"], 0),
+    (["design", "{export}", "-o", "{tmp}/design.toml"], 0),
+    (["mapping", "init", "{export}", "-o", "{tmp}/mapping.toml"], 0),
+    (["convert", "{export}", "-o", "{tmp}/events.csv"], 0),
+    (["diff", "{export}", "{export}", "--json", "{tmp}/diff.json"], 1),  # the first export is read ahead, the second after it
+    (["compare", "{export}"], 0),
+    (["report", "{export}", "-o", "{tmp}/report.html", "--quiet"], 0),
+])
+def test_every_command_that_loads_an_export_reads_it_ahead(command: list[str], reads_on_main: int, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    calls: list[str] = []
+    original = textio.read_ahead
+    monkeypatch.setattr(textio, "read_ahead", lambda path, delimiter=None: (calls.append(str(path)), original(path, delimiter)))
+    readers: list[str] = []
+    read = textio._read_delimited
+    monkeypatch.setattr(textio, "_read_delimited", lambda *a: (readers.append(threading.current_thread().name), read(*a))[1])
+    result = run_cli(*(part.format(export=SAMPLE, tmp=tmp_path) for part in command))
+    assert result.exit_code == 0, result.output
+    assert calls == [str(SAMPLE)]
+    assert readers.count("vsm-read-ahead") == 1
+    assert len(readers) == 1 + reads_on_main
+    assert textio._ahead is None
