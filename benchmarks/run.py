@@ -160,6 +160,21 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     return wall, peak / 1024, stdout, stderr
 
 
+def median_timed(cmd: list[str], runs: int = 3) -> tuple[float, float, str, str]:
+    """Run ``cmd`` ``runs`` times as :func:`timed` does; return the run of median wall time (``timed.cpu`` is its CPU).
+
+    A command of a few seconds moves by 10% or more from run to run on this
+    shared machine; the median of three is the figure the targets are read against.
+    """
+    results = []
+    for _ in range(runs):
+        wall, rss, out, err = timed(cmd)
+        results.append((wall, timed.cpu, rss, out, err))  # type: ignore[attr-defined]
+    wall, cpu, rss, out, err = sorted(results, key=lambda r: r[0])[len(results) // 2]
+    timed.cpu = cpu  # type: ignore[attr-defined]
+    return wall, rss, out, err
+
+
 def cpu_timed(cmd: list[str]) -> tuple[float, float, float]:
     """Run ``cmd`` as :func:`timed` does; return wall seconds, CPU seconds (user + system, with its worker processes) and peak MB.
 
@@ -292,11 +307,11 @@ def run_plain(out_dir: Path, rows: list[Row], notes: list[str], *, pm4py: bool, 
                  float(took), float(cpu), float(added), f"≤ 1 s, ≤ {3 * size:,.0f} MB (3× the file)"))
     notes.append(f"plain export: {int(events):,} events, {PLAIN_TICKETS:,} tickets; loading ÷ pyarrow's read: "
                  f"{float(took) / read_wall:.1f}× wall, {float(cpu) / read_cpu:.1f}× CPU")
-    wall, rss, _, _ = timed([*VSM, "mine", str(plain), "--json", str(out_dir / "plain-mine.json")])
-    rows.append(("vsm mine, plain export", wall, timed.cpu, rss, "≤ 1.5 s"))  # type: ignore[attr-defined]
-    wall, rss, _, err = timed([*VSM, "report", str(plain), "-o", str(out_dir / "plain.html")])
+    wall, rss, _, _ = median_timed([*VSM, "mine", str(plain), "--json", str(out_dir / "plain-mine.json")])
+    rows.append(("vsm mine, plain export (median of 3)", wall, timed.cpu, rss, "≤ 1.5 s"))  # type: ignore[attr-defined]
+    wall, rss, _, err = median_timed([*VSM, "report", str(plain), "-o", str(out_dir / "plain.html")])
     report_wall, report_cpu = wall, timed.cpu  # type: ignore[attr-defined]
-    rows.append(("vsm report, plain export", wall, report_cpu, rss, "≥ 10× faster than pm4py; ≤ 10× pyarrow's read"))
+    rows.append(("vsm report, plain export (median of 3)", wall, report_cpu, rss, "≥ 10× faster than pm4py; ≤ 10× pyarrow's read"))
     notes.append(f"plain export, vsm report: {' / '.join(line.strip() for line in err.splitlines() if line.startswith('['))}")
     notes.append(f"plain export: vsm report ÷ pyarrow's read: {report_wall / read_wall:.1f}× wall (target ≤ 10×); "
                  f"÷ pyarrow's read as a command: {report_wall / command_wall:.1f}×")

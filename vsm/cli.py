@@ -208,8 +208,8 @@ def _read_ahead(export: str, kwargs: dict[str, Any]) -> None:
         return
     if (kwargs.get("workers") or 1) > 1 or os.environ.get("VSM_WORKERS", "").strip() not in ("", "0", "1"):
         return
-    if not 0 < _size(export) < READ_AHEAD_BYTES:
-        return
+    if not os.path.isfile(export) or not 0 < _size(export) < READ_AHEAD_BYTES:
+        return  # a folder (vsm pull's), a pipe or a device is read once, by the loader
     from connectors.textio import read_ahead
 
     read_ahead(export, kwargs.get("delimiter"))

@@ -181,3 +181,16 @@ def test_every_command_that_loads_an_export_reads_it_ahead(command: list[str], r
     assert readers.count("vsm-read-ahead") == 1
     assert len(readers) == 1 + reads_on_main
     assert textio._ahead is None
+
+
+def test_a_folder_or_a_pipe_is_not_read_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vsm.cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(textio, "read_ahead", lambda path, delimiter=None: calls.append(str(path)))
+    fifo = tmp_path / "events.csv"
+    os.mkfifo(fifo)
+    vsm.cli._read_ahead(str(tmp_path), {})
+    vsm.cli._read_ahead(str(fifo), {})
+    vsm.cli._read_ahead(str(SAMPLE), {})
+    assert calls == [str(SAMPLE)]
