@@ -458,13 +458,6 @@ def _ahead_for(path: str | os.PathLike[str]) -> _Ahead | None:
     return ahead if _file_key(path) == ahead.key else None
 
 
-def wait_read_ahead() -> None:
-    """Wait until the file read ahead, if any, is read."""
-    ahead = _ahead
-    if ahead is not None:
-        ahead.done.wait()
-
-
 def read_ahead_done() -> None:
     """Forget what was read ahead, taken or not."""
     global _ahead

@@ -220,10 +220,8 @@ def _warm_statistics() -> None:
     """Import scipy.stats (about half a second) on a thread, once, from the start of a command that needs it
     (the findings, the groups' tests, vsm diff), while this one imports and loads the export."""
     def run() -> None:
-        from connectors.textio import wait_read_ahead
         from miner.stats import import_scipy_stats
 
-        wait_read_ahead()  # the export first: the load waits for it, the statistics come much later
         with contextlib.suppress(Exception):
             import_scipy_stats()
 

@@ -28,6 +28,12 @@ def _nothing_left_ahead():
     textio.read_ahead_done()
 
 
+def _wait() -> None:
+    """Wait until the thread has read the file."""
+    assert textio._ahead is not None
+    assert textio._ahead.done.wait(10)
+
+
 def _forbid_reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make any read on this thread fail, so that a test sees whether the reader read the file itself."""
     reads: list[str] = []
@@ -46,7 +52,7 @@ def test_the_reader_takes_the_table_read_ahead(tmp_path: Path, monkeypatch: pyte
     path.write_text(CSV)
     expected = textio.read_delimited(textio.sniff(path)).table
     textio.read_ahead(path)
-    textio.wait_read_ahead()
+    _wait()
     reads = _forbid_reading(monkeypatch)
     sniffed = textio.sniff(path)
     table = textio.read_delimited(sniffed)
@@ -69,7 +75,7 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path: Path, mo
     path = tmp_path / "export.csv"
     path.write_text(CSV)
     textio.read_ahead(path)
-    textio.wait_read_ahead()
+    _wait()
     path.write_text(CSV + "INC2,New,2024-01-02 09:00:00\n")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -83,7 +89,7 @@ def test_another_delimiter_is_read_again(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "export.csv"
     path.write_text(CSV)
     textio.read_ahead(path)
-    textio.wait_read_ahead()
+    _wait()
     reads = _forbid_reading(monkeypatch)
     table = textio.read_delimited(textio.sniff(path), ";")
     assert reads == [str(path)]
@@ -97,7 +103,7 @@ def test_errors_are_raised_by_the_reader_in_the_same_words(tmp_path: Path, conte
     with pytest.raises(ConnectorError) as without:
         textio.sniff(path)
     textio.read_ahead(path)
-    textio.wait_read_ahead()
+    _wait()
     with pytest.raises(ConnectorError) as with_ahead:
         textio.sniff(path)
     assert str(with_ahead.value) == str(without.value)
