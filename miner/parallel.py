@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import VsmError
 from connectors.generic import iter_parquet
-from connectors.limits import available_memory, check_memory, data_size, unpacked_size
+from connectors.limits import available_memory, check_memory, data_size
 from connectors.options import LoadOptions
 from connectors.report import LoadReport
 from connectors.sources import load_table
@@ -79,9 +79,6 @@ from miner.partitions import (
 )
 from miner.results import Results, aggregate_measures, combine, finalize
 
-# Smaller exports are read whole, in this process: on 2 cores, workers match
-# one process at 400 MB and lose below (benchmarks/results.md).
-MIN_BYTES = 256 << 20
 # About this much of the export per partition. Peak memory is the partition
 # files (about the export's size) plus what each worker needs to load one
 # partition; 128 MB partitions save 0.3 GB at 10M events but cut slower.
@@ -92,27 +89,12 @@ PART_BYTES = 192 << 20
 # that shape, 1M-event partitions took the peak from 4.4 to 3.4-3.7 GB, and
 # no longer.
 PART_EVENTS = 1_000_000
-MAX_WORKERS = 8
 # Peak memory of all processes together per byte of export: 1.3x measured for
 # 10M events of ServiceNow audit snapshots (benchmarks/results.md), rounded up.
 WORKERS_FACTOR = 2
 ROW = "_vsm_row"
 SHM = Path("/dev/shm")
 PARTS_PREFIX = "vsm-parts-"
-
-
-def workers_for(path: str | os.PathLike[str], workers: int | None = None) -> int:
-    """How many worker processes to use: ``workers`` if given, else every core for an export of 256 MB or more."""
-    if workers is None:
-        given = os.environ.get("VSM_WORKERS")
-        workers = int(given) if given and given.isdigit() else None
-    if workers is not None:
-        return max(1, workers)
-    try:
-        size = unpacked_size(Path(path))
-    except OSError:
-        return 1
-    return 1 if size < MIN_BYTES else max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 class NotSplittable(Exception):

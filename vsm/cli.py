@@ -119,7 +119,7 @@ def _where(export: str, kwargs: dict[str, Any]) -> str:
     """Where the analysis will run, for the progress line: '' for this process alone."""
     if kwargs.get("engine") == "spark" or kwargs.get("spark_master"):
         return " on Spark"
-    from miner.parallel import workers_for
+    from miner.workers import workers_for
 
     n = workers_for(export, kwargs.get("workers"))
     return f" in {n} processes" if n > 1 else ""
@@ -162,7 +162,8 @@ def _analyse(export: str, kwargs: dict[str, Any], *, mapping_path: str | None, s
                                     stream_by=stream_by, master=master, partitions=partitions, as_of=as_of,
                                     filters=filters)
     else:
-        from miner.parallel import NotSplittable, run_parallel, workers_for
+        from miner.parallel import NotSplittable, run_parallel
+        from miner.workers import workers_for
 
         n = workers_for(export, workers)
         if n > 1:
@@ -198,18 +199,10 @@ def json_option(func: F) -> F:
     return click.option("--json", "json_path", metavar="PATH|-", help=f"Also write the results as JSON. {OUTPUT_RULE}")(func)
 
 
-# miner.parallel.MIN_BYTES: an export this large goes to the worker processes, which read their own partitions.
-READ_AHEAD_BYTES = 256 << 20
-
-
 def _read_ahead(export: str, kwargs: dict[str, Any]) -> None:
     """Start reading ``export`` on a thread when this process will read it whole, while it imports the rest."""
-    if kwargs.get("engine") == "spark" or kwargs.get("spark_master"):
-        return
-    if (kwargs.get("workers") or 1) > 1 or os.environ.get("VSM_WORKERS", "").strip() not in ("", "0", "1"):
-        return
-    if not os.path.isfile(export) or not 0 < _size(export) < READ_AHEAD_BYTES:
-        return  # a folder (vsm pull's), a pipe or a device is read once, by the loader
+    if not os.path.isfile(export) or not _size(export) or _where(export, kwargs):
+        return  # a folder (vsm pull's), a pipe or a device is read once, by the loader; Spark and workers read their own
     from connectors.textio import read_ahead
 
     read_ahead(export, kwargs.get("delimiter"))

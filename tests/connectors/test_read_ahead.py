@@ -130,7 +130,7 @@ def test_mine_gives_the_same_document_with_and_without_reading_ahead(tmp_path: P
     assert result.exit_code == 0, result.output
     assert calls == [str(SAMPLE)]
     assert textio._ahead is None
-    monkeypatch.setattr(vsm.cli, "READ_AHEAD_BYTES", 0)
+    monkeypatch.setattr(vsm.cli, "_read_ahead", lambda export, kwargs: None)
     result = run_cli("mine", SAMPLE, "--json", tmp_path / "whole.json")
     assert result.exit_code == 0, result.output
     assert calls == [str(SAMPLE)]  # not read ahead this time
@@ -155,11 +155,15 @@ def test_an_export_read_elsewhere_is_not_read_ahead(flags: list[str], monkeypatc
     assert calls == []
 
 
-def test_the_read_ahead_limit_is_the_worker_engines_threshold() -> None:
+def test_an_export_the_worker_processes_take_is_not_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import miner.workers
     import vsm.cli
-    from miner.parallel import MIN_BYTES
 
-    assert vsm.cli.READ_AHEAD_BYTES == MIN_BYTES
+    calls: list[str] = []
+    monkeypatch.setattr(textio, "read_ahead", lambda path, delimiter=None: calls.append(str(path)))
+    monkeypatch.setattr(miner.workers, "MIN_BYTES", 1)  # the sample is now large enough for the workers
+    vsm.cli._read_ahead(str(SAMPLE), {})
+    assert calls == []
 
 
 @pytest.mark.parametrize(("command", "reads_on_main"), [

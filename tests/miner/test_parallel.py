@@ -23,7 +23,8 @@ import miner.discovery as discovery
 import miner.parallel as parallel
 from miner.discovery import make_plan, run
 from miner.filters import Filters
-from miner.parallel import NotSplittable, run_parallel, workers_for
+from miner.parallel import NotSplittable, run_parallel
+from miner.workers import workers_for
 from reports.jsonout import compare_document, dumps
 from tests.conftest import SAMPLE_LOGS, run_cli
 
