@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import sys
 import threading
@@ -76,7 +77,8 @@ def load_options(func: F) -> F:
         exports = kwargs.get("exports") or [kwargs.get("export")]
         if exports[0]:
             _read_ahead(exports[0], kwargs)
-        return func(*args, **kwargs)
+        with _collector_paused():
+            return func(*args, **kwargs)
 
     for option in reversed(options):
         reading_ahead = option(reading_ahead)
@@ -206,6 +208,26 @@ def _read_ahead(export: str, kwargs: dict[str, Any]) -> None:
     from connectors.textio import read_ahead
 
     read_ahead(export, kwargs.get("delimiter"))
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Any:
+    """Pause Python's cycle collector while a command loads and analyses an export.
+
+    The tables of an analysis are arrays and frames, not reference cycles, but the
+    collector walks every container the command creates, holding the interpreter
+    while the analysis threads wait: about 0.1 s of CPU in a million-event report,
+    a 2-3% shorter wall time without it (benchmarks/results.md, stop 25). Memory is
+    unchanged. The collector runs again after the command: tests call commands in
+    one process.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @functools.cache

@@ -59,3 +59,40 @@ def test_a_reader_that_goes_away_is_no_error() -> None:
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0
     assert err == ""
+
+
+def test_the_cycle_collector_pauses_during_a_loading_command_and_runs_again_after(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    import vsm.cli as cli
+    from tests.conftest import run_cli
+
+    seen = []
+    load = cli._load
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_load", watched)
+    assert gc.isenabled()
+    result = run_cli("mine", SAMPLE)
+    assert result.exit_code == 0, result.output
+    assert seen == [False]  # paused while the export loads and is analysed
+    assert gc.isenabled()  # and running again after the command
+    gc.disable()
+    try:
+        assert run_cli("mine", SAMPLE).exit_code == 0
+        assert not gc.isenabled()  # a collector paused before the command stays paused
+    finally:
+        gc.enable()
+
+
+def test_a_failing_loading_command_runs_the_collector_again(tmp_path: Path) -> None:
+    import gc
+
+    from tests.conftest import run_cli
+
+    result = run_cli("mine", tmp_path / "nothing.csv")
+    assert result.exit_code == 2
+    assert gc.isenabled()
