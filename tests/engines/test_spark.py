@@ -130,3 +130,58 @@ def test_spark_reads_a_gzip_whatever_its_name(spark_ready, tmp_path):
     path = tmp_path / "events.csv"
     path.write_bytes(gzip.compress((SAMPLE_LOGS / "service_desk_events.csv").read_bytes()))
     assert outputs(tmp_path, path, "--spark-master", "local[2]", "--spark-partitions", "3") == outputs(tmp_path, path)
+
+
+def test_the_watchdog_waits_for_a_real_job_however_quiet_and_cancels_a_real_one(spark_ready):
+    """The watchdog's Spark half, on a real session (its stand-ins are in test_spark_errors.py): while a job runs,
+    seconds without a row are no stall; and cancelling stops a running job, so that the CLI can end in one line."""
+    import threading
+    import time
+
+    from miner.spark import SparkJobs, session, watched
+
+    def slow(batches):  # type: ignore[no-untyped-def]
+        import time as clock
+
+        for batch in batches:
+            clock.sleep(3)  # in the executor: three quiet seconds per partition, three times the stall below
+            yield batch
+
+    spark = session("local[2]")
+    jobs = SparkJobs(spark)
+    start = time.monotonic()
+    rows = list(watched(spark.range(0, 4, numPartitions=2).mapInPandas(slow, schema="id long").toLocalIterator(),
+                        jobs, stall=1.0, poll=0.05))
+    assert sorted(row.id for row in rows) == [0, 1, 2, 3]
+    assert time.monotonic() - start >= 6  # both partitions' quiet seconds waited out: a job ran throughout
+    assert not jobs.running()
+
+    def endless(batches):  # type: ignore[no-untyped-def]
+        import time as clock
+
+        for batch in batches:
+            clock.sleep(20)  # not interrupted by the cancel, the task's Python worker is done soon after
+            yield batch
+
+    ended: list[str] = []
+
+    def collect() -> None:
+        try:
+            spark.range(0, 2, numPartitions=2).mapInPandas(endless, schema="id long").collect()
+            ended.append("finished")
+        except Exception as exc:  # noqa: BLE001 - what a cancelled job raises is what this test looks at
+            ended.append(str(exc))
+
+    worker = threading.Thread(target=collect, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not jobs.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert jobs.running()
+    jobs.cancel()
+    worker.join(15)  # well before the 20 s the job would take
+    assert not worker.is_alive() and ended and "cancel" in ended[0].lower()
+    deadline = time.monotonic() + 30
+    while jobs.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not jobs.running()
