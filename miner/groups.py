@@ -43,7 +43,7 @@ import pandas as pd
 from miner import segments
 from miner.cases import US, CaseArrays
 from miner.rework import Rework
-from miner.stats import scipy_stats
+from miner.significance import bh_adjusted, bootstrap_mean_interval, normal_sf, t_interval
 from miner.waits import CLASSES
 
 MIN_VISITS = 5
@@ -171,7 +171,7 @@ def group_table(additive: pd.DataFrame, visits: pd.DataFrame, handoffs: pd.DataF
     tested = out["p_raw"].notna().to_numpy()
     adjusted = np.full(len(out), np.nan)
     if tested.any():
-        adjusted[tested] = scipy_stats().false_discovery_control(out.loc[tested, "p_raw"].to_numpy(), method="bh")
+        adjusted[tested] = bh_adjusted(out.loc[tested, "p_raw"].to_numpy())
     out["p_value"] = adjusted
     out["downstream_excess_total_s"] = out["downstream_excess_s"] * out["comparable_handoffs"]
 
@@ -257,12 +257,10 @@ def excess_tests(handoffs: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataF
         seed = [SEED, zlib.crc32(str(sender_names[g]).encode())]
         ci_low = ci_high = np.nan
         if len(d_g) > BOOTSTRAP_MAX and np.ptp(d_g) > 0:
-            interval = scipy_stats().ttest_1samp(d_g, 0.0).confidence_interval(0.95)
-            ci_low, ci_high = float(interval.low), float(interval.high)
+            ci_low, ci_high = t_interval(d_g)
         elif len(d_g) >= 2 and np.ptp(d_g) > 0:
-            boot = scipy_stats().bootstrap((d_g,), np.mean, n_resamples=min(resamples, CI_RESAMPLES), vectorized=True, method="percentile",
-                                   batch=max(1, BATCH_VALUES // len(d_g)), rng=np.random.default_rng([*seed, 0]))
-            ci_low, ci_high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+            ci_low, ci_high = bootstrap_mean_interval(d_g, min(resamples, CI_RESAMPLES), max(1, BATCH_VALUES // len(d_g)),
+                                                      np.random.default_rng([*seed, 0]))
         elif len(d_g) >= 2:  # every difference alike: every resample's mean is that difference
             ci_low = ci_high = excess
         g_cells = np.flatnonzero((cells % n_groups == g) & (others > 0))
@@ -287,7 +285,7 @@ def _normal_p(excess: float, n: int, cell: np.ndarray, k: np.ndarray, n_c: np.nd
     sd = float(np.sqrt(np.sum(weight * weight * draws * var_c[cell])))
     if sd == 0:
         return 1.0 if excess <= 0 else 0.0
-    return float(scipy_stats().norm.sf(excess / sd))
+    return normal_sf(excess / sd)
 
 
 def _null_p(excess: float, n: int, cell: np.ndarray, k: np.ndarray, n_c: np.ndarray, sum_c: np.ndarray, pool: np.ndarray,

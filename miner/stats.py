@@ -2,76 +2,8 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import numpy as np
 import pandas as pd
-
-
-def scipy_stats() -> ModuleType:
-    """``scipy.stats``, imported on first use: the import takes about half a
-    second, which the CLI spends on a thread while the export loads
-    (:func:`import_scipy_stats`)."""
-    from scipy import stats
-
-    return stats
-
-
-class _UnparsedDoc:
-    """Stands in for scipy's ``FunctionDoc`` during :func:`import_scipy_stats`:
-    the sections scipy's decorators add to start empty, and the text is the
-    function's own docstring."""
-
-    def __init__(self, func: object, *args: object, **kwargs: object) -> None:
-        self._text = getattr(func, "__doc__", None) or ""
-        self._sections: dict[str, list[object]] = {}
-
-    def __getitem__(self, section: str) -> list[object]:
-        return self._sections.setdefault(section, [])
-
-    def __setitem__(self, section: str, value: list[object]) -> None:
-        self._sections[section] = value
-
-    def __str__(self) -> str:
-        return "\n" + self._text  # the decorators drop the first line (the signature)
-
-
-def import_scipy_stats() -> ModuleType:
-    """Import ``scipy.stats`` without the docstrings it rewrites while importing.
-
-    Since scipy 1.15 the decorators of a few hundred functions parse and
-    rebuild their numpydoc docstrings at import (notes on array-API support,
-    ``nan_policy``, ``keepdims``): 0.2 s of the 0.55 s import on the
-    benchmark machine, serial time a command pays before its first result
-    (benchmarks/results.md, issue 12). vsm never shows scipy's docstrings, so
-    the CLI imports with the parser replaced by :class:`_UnparsedDoc`; the
-    functions keep their own docstrings, without the added notes. Should
-    scipy's internals differ, or the import fail this way, it imports
-    scipy.stats as usual.
-    """
-    import sys
-
-    if "scipy.stats" in sys.modules:
-        return scipy_stats()
-    try:
-        from scipy._lib import _docscrape
-    except ImportError:
-        return scipy_stats()
-    parser = getattr(_docscrape, "FunctionDoc", None)
-    if parser is None:
-        return scipy_stats()
-    stand_in = _UnparsedDoc
-    _docscrape.FunctionDoc = stand_in  # type: ignore[attr-defined,misc]
-    try:
-        return scipy_stats()
-    except Exception:  # noqa: BLE001 - any failure: import as usual (the modules that failed are gone from sys.modules)
-        pass
-    finally:
-        # Modules that took the stand-in by name get scipy's parser back.
-        for module in list(sys.modules.values()):
-            if getattr(module, "FunctionDoc", None) is stand_in:
-                module.FunctionDoc = parser
-    return scipy_stats()
 
 
 def grouped_quantiles(keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

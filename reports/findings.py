@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from miner.stats import key_codes, scipy_stats
+from miner.significance import bh_adjusted, fisher_greater, mannwhitney_greater, wilson_interval
+from miner.stats import key_codes
 from miner.waits import END, START
 from reports.units import hours, human, pct
 
@@ -71,15 +72,14 @@ class Finding:
 
 def wilson(k: int, n: int) -> tuple[float, float]:
     """The Wilson score 95% interval of k successes in n trials (scipy's)."""
-    ci = scipy_stats().binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
-    return float(ci.low), float(ci.high)
+    return wilson_interval(int(k), int(n))
 
 
 def adjust(p_values: list[float]) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (scipy's false_discovery_control)."""
     if not p_values:
         return []
-    return [float(p) for p in scipy_stats().false_discovery_control(np.asarray(p_values, dtype=np.float64), method="bh")]
+    return bh_adjusted(p_values)
 
 
 def rate_ci_text(k: int, n: int) -> str:
@@ -303,8 +303,8 @@ def handoff_tests(handoffs: pd.DataFrame, min_support: int) -> pd.DataFrame:
     rest_rate = (h["rest_k"] / h["rest_n"].where(h["rest_n"] > 0)).fillna(0.0)
     h["excess"] = h["followed_by_rework"] - h["handoffs"] * rest_rate
     tested = h["handoffs"] >= min_support
-    p = [float(scipy_stats().fisher_exact([[k, n - k], [rk, rn - rk]], alternative="greater").pvalue)
-         for k, n, rk, rn in h.loc[tested, ["followed_by_rework", "handoffs", "rest_k", "rest_n"]].itertuples(index=False)]
+    p = fisher_greater([(int(k), int(n - k), int(rk), int(rn - rk))
+                        for k, n, rk, rn in h.loc[tested, ["followed_by_rework", "handoffs", "rest_k", "rest_n"]].itertuples(index=False)])
     h["p_value"] = np.nan
     h["p_adjusted"] = np.nan
     h.loc[tested, "p_value"] = p
@@ -442,7 +442,7 @@ def deviation_tests(tickets: pd.DataFrame, deviations: pd.DataFrame) -> list[dic
         if mine is None or conf is None or len(mine) == 0 or len(conf) == 0:
             out.append(None)
             continue
-        pv = float(scipy_stats().mannwhitneyu(mine, conf, alternative="greater").pvalue)
+        pv = mannwhitney_greater(mine, conf)
         p.append(pv)
         out.append({"method": "Mann–Whitney U, one-sided, lead time against the stream's conforming tickets; Benjamini–Hochberg across deviations",
                     "p_value": pv})

@@ -74,6 +74,8 @@ def load_options(func: F) -> F:
 
     @functools.wraps(func)
     def reading_ahead(*args: Any, **kwargs: Any) -> Any:
+        if getattr(func, "reports_findings", False):
+            _statistics_ahead()  # first: the helper process forks before any thread starts
         exports = kwargs.get("exports") or [kwargs.get("export")]
         if exports[0]:
             _read_ahead(exports[0], kwargs)
@@ -230,12 +232,30 @@ def _collector_paused() -> Any:
             gc.enable()
 
 
+def reports_findings(func: F) -> F:
+    """Mark a command whose findings need scipy.stats, imported ahead as it begins (:func:`_statistics_ahead`)."""
+    func.reports_findings = True  # type: ignore[attr-defined]
+    return func
+
+
+_OWN_PROCESS = False  # set by main(): this process runs one command (not click's test runner inside another program)
+
+
+def _statistics_ahead() -> None:
+    """Have scipy.stats imported while the command imports and loads: in the helper process
+    (miner.significance), which runs the findings' tests under its own interpreter lock, else on a thread."""
+    from miner.significance import start_helper
+
+    if not (_OWN_PROCESS and start_helper()):
+        _warm_statistics()
+
+
 @functools.cache
 def _warm_statistics() -> None:
     """Import scipy.stats (about half a second) on a thread, once, from the start of a command that needs it
     (the findings, the groups' tests, vsm diff), while this one imports and loads the export."""
     def run() -> None:
-        from miner.stats import import_scipy_stats
+        from miner.significance import import_scipy_stats
 
         with contextlib.suppress(Exception):
             import_scipy_stats()
@@ -508,6 +528,7 @@ def mine(export: str, mapping_path: str | None, stream_by: str | None, bpmn_dir:
 @csv_dir_option
 @display_tz_option
 @engine_options
+@reports_findings
 def compare(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None,
             json_path: str | None, fail_on: str | None, top: int, min_support: int, csv_dir: str | None, display_tz: str,
             **kwargs: Any) -> None:
@@ -519,7 +540,6 @@ def compare(export: str, mapping_path: str | None, design_path: str | None, stre
 
     Example: vsm compare sample_logs/servicenow_audit.csv --fail-on 'fitness<0.8,rework_rate>0.2'
     """
-    _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
     from reports.findings import answers
@@ -657,6 +677,7 @@ class Progress:
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @display_tz_option
 @engine_options
+@reports_findings
 def report(export: str, mapping_path: str | None, design_path: str | None, stream_by: str | None, output: str,
            json_path: str | None, csv_dir: str | None, fail_on: str | None, title: str | None, min_support: int, quiet: bool,
            display_tz: str, **kwargs: Any) -> None:
@@ -668,7 +689,6 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
 
     Example: vsm report sample_logs/servicenow_audit.csv -o report.html
     """
-    _warm_statistics()
     from miner.design import load_design
     from miner.thresholds import parse_fail_on
 
@@ -1119,6 +1139,8 @@ _export_takes_folders(cli)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; anything unexpected still ends in one line."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     # Before any thread starts: a thread's warnings.catch_warnings (scipy's import, on a warm-up thread) restores
     # the filters it found when it ends, dropping a filter set meanwhile (miner.spark.session sets this one too).
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -1178,5 +1200,7 @@ def _end(code: object) -> None:
             pass
         except OSError:  # e.g. a full disk under a redirected stdout: Python's own exit says 120
             code = code or 120
+    if "miner.significance" in sys.modules:  # the statistics helper ends with the command, and is waited for
+        sys.modules["miner.significance"].stop_helper()
     atexit._run_exitfuncs()
     os._exit(code)

@@ -1,4 +1,4 @@
-"""miner.stats: scipy.stats imported without rebuilding its docstrings gives the same statistics."""
+"""miner.significance: scipy.stats imported without rebuilding its docstrings gives the same statistics."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import textwrap
 # Each case runs in a fresh interpreter: this test process has scipy.stats already (pm4py imports it).
 PROBE = textwrap.dedent("""
     import json, sys
-    import miner.stats as ms
+    import miner.significance as ms
     {setup}
-    stats = ms.import_scipy_stats() if {quick} else ms.scipy_stats()
+    stats = ms.import_scipy_stats() if {quick} else ms._stats()
     from scipy._lib import _docscrape
     rng_values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
     out = {{
