@@ -279,9 +279,11 @@ def wilson_interval(k: int, n: int) -> tuple[float, float]:
 
 @_in_helper
 def bh_adjusted(p_values: Any) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (scipy's false_discovery_control), in the order given."""
+    """Benjamini–Hochberg adjusted p-values (scipy's false_discovery_control), in the order given (none for none)."""
     import numpy as np
 
+    if len(p_values) == 0:
+        return []
     return [float(p) for p in _stats().false_discovery_control(np.asarray(p_values, dtype=np.float64), method="bh")]
 
 

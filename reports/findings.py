@@ -59,7 +59,7 @@ class Finding:
 
     @property
     def rate_ci(self) -> tuple[float, float] | None:
-        return wilson(self.count, self.denominator) if self.count is not None and self.denominator else None
+        return wilson_interval(self.count, self.denominator) if self.count is not None and self.denominator else None
 
     def record(self) -> dict[str, Any]:
         """The finding as the JSON's ``findings`` entries are (docs/json-schema.md)."""
@@ -70,28 +70,16 @@ class Finding:
                 "figures": dict(self.figures), "test": self.test, "examples": list(self.examples)}
 
 
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """The Wilson score 95% interval of k successes in n trials (scipy's)."""
-    return wilson_interval(int(k), int(n))
-
-
-def adjust(p_values: list[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (scipy's false_discovery_control)."""
-    if not p_values:
-        return []
-    return bh_adjusted(p_values)
-
-
 def rate_ci_text(k: int, n: int) -> str:
     """'81%, 95% CI 65–91%': a rate and its interval, with a decimal near 0% and 100%."""
-    lo, hi = wilson(k, n)
+    lo, hi = wilson_interval(k, n)
     digits = _digits(k / n, lo, hi)
     return f"{pct(k / n, digits)}, 95% CI {pct(lo, digits)}–{pct(hi, digits)}"
 
 
 def ci_text(k: int, n: int) -> str:
     """'81% (65–91%)': a rate and its Wilson interval, for tables."""
-    lo, hi = wilson(k, n)
+    lo, hi = wilson_interval(k, n)
     digits = _digits(k / n, lo, hi)
     return f"{pct(k / n, digits)} ({pct(lo, digits)}–{pct(hi, digits)})"
 
@@ -308,7 +296,7 @@ def handoff_tests(handoffs: pd.DataFrame, min_support: int) -> pd.DataFrame:
     h["p_value"] = np.nan
     h["p_adjusted"] = np.nan
     h.loc[tested, "p_value"] = p
-    h.loc[tested, "p_adjusted"] = adjust(p)
+    h.loc[tested, "p_adjusted"] = bh_adjusted(p)
     # Tested pairs first, most excess rework first: a table ranked by what the rate costs, not by the rate.
     h["_tested"] = tested
     h = h.sort_values(["_tested", "excess", "handoffs", "from_group", "to_group"], ascending=[False, False, False, True, True])
@@ -446,7 +434,7 @@ def deviation_tests(tickets: pd.DataFrame, deviations: pd.DataFrame) -> list[dic
         p.append(pv)
         out.append({"method": "Mann–Whitney U, one-sided, lead time against the stream's conforming tickets; Benjamini–Hochberg across deviations",
                     "p_value": pv})
-    adjusted = iter(adjust(p))
+    adjusted = iter(bh_adjusted(p))
     for t in out:
         if t is not None:
             t["p_adjusted"] = next(adjusted)
