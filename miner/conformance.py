@@ -249,9 +249,11 @@ def explode_deviations(frame: pd.DataFrame) -> pd.DataFrame:
 def deviation_table(tickets: pd.DataFrame) -> pd.DataFrame:
     """Return per stream and deviation: tickets, share, and the median lead time it adds over conforming tickets.
 
-    Examples are the deviating tickets with the longest lead times.
+    Lead times are of delivered tickets on both sides (an open ticket's age is
+    no lead time). Examples are the deviating tickets with the longest lead times.
     """
     columns = ["stream", "type", "step", "tickets", "share", "median_extra_lead_s", "examples"]
+    tickets = tickets.assign(lead_time_s=tickets["lead_time_s"].where(tickets["delivered"].to_numpy(dtype=bool)))
     frame = tickets[["designed_stream", "case_id", "lead_time_s", "deviations"]].rename(columns={"designed_stream": "stream"})
     exploded = explode_deviations(frame)
     if exploded.empty:

@@ -29,7 +29,7 @@ from miner.steps import step_table
 from miner.streams import StreamChoice, stream_table
 from miner.summary import LogSummary
 from miner.valuechain import STAGES, label
-from miner.waits import CLASSES, END, START, flow_efficiency
+from miner.waits import CLASSES, END, OPEN, START, flow_efficiency
 
 TOP_BOTTLENECKS = 10
 # Below this share of events mapped to the value chain, a path says nothing about the design: no conformance.
@@ -460,10 +460,14 @@ def wait_label(source: str, target: str) -> str:
     """Name a wait between two activities plainly: the first and last waits of a ticket have no activity on one side."""
     if source == START and target == END:
         return "no work recorded: from the first event until delivery"
+    if source == START and target == OPEN:
+        return "no work recorded: open, from the first event until the export's end"
     if source == START:
         return f"before first work ({target})"
     if target == END:
         return f"after last work ({source}) until delivery"
+    if target == OPEN:
+        return f"after last work ({source}), open: still waiting at the export's end"
     return f"{source} → {target}"
 
 

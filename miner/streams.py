@@ -28,6 +28,7 @@ MAX_STREAMS = 40
 # "contact type" says how a ticket arrived, not what kind of work it is.
 NOT_TYPES = ("contact", "channel", "via", "source", "origin")
 PATH_STREAM = "path"
+STREAM_COLUMNS = ["stream", "tickets", "open", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"]
 
 
 @dataclass
@@ -99,14 +100,28 @@ def case_values(column: pd.Series, arrays: CaseArrays) -> pd.Series:
 def stream_table(
     tickets: pd.DataFrame, group: pd.Series, variants_table: pd.DataFrame, *, top_variants: int = 3
 ) -> pd.DataFrame:
-    """Return one row per stream: tickets, share, lead time, dominant path, top variants."""
+    """Return one row per stream: tickets, open tickets, share, lead time, dominant path, top variants.
+
+    Lead time is over the stream's delivered tickets, as the log's is: an open
+    ticket's age is not a lead time (NaN where none is delivered).
+    """
     n = len(tickets)
     if n == 0:
-        return pd.DataFrame(columns=["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"])
+        return pd.DataFrame(columns=STREAM_COLUMNS)
     codes, uniq = _text_codes(group)
-    lead = tickets["lead_time_s"].to_numpy() * US
-    keys, counts, (med, p90) = grouped_quantiles(codes.astype(np.int64), lead, (0.5, 0.9))
-    frame = pd.DataFrame({"stream": uniq[keys], "tickets": counts, "lead_time_median_s": med / US, "lead_time_p90_s": p90 / US})
+    codes = codes.astype(np.int64)
+    keys, counts = np.unique(codes, return_counts=True)
+    frame = pd.DataFrame({"stream": uniq[keys], "tickets": counts})
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    lead = tickets["lead_time_s"].to_numpy()[done] * US
+    done_keys, done_counts, (med, p90) = grouped_quantiles(codes[done], lead, (0.5, 0.9))
+    at = np.searchsorted(keys, done_keys)
+    frame["open"] = counts.copy()
+    frame.loc[at, "open"] = counts[at] - done_counts
+    for name, values in (("lead_time_median_s", med), ("lead_time_p90_s", p90)):
+        column = np.full(len(keys), np.nan)
+        column[at] = values / US
+        frame[name] = column
     frame["share"] = frame["tickets"] / n
     # Dominant path and top variants per stream, grouped by codes: names only
     # for the (few) groups.
@@ -129,7 +144,7 @@ def stream_table(
     }
     frame["top_variants"] = frame["stream"].map(tops)
     frame = frame.sort_values(["tickets", "stream"], ascending=[False, True], ignore_index=True)
-    return frame[["stream", "tickets", "share", "lead_time_median_s", "lead_time_p90_s", "path", "path_share", "top_variants"]]
+    return frame[STREAM_COLUMNS]
 
 
 def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -25,8 +25,9 @@ from miner.cases import CaseArrays
 
 # The ends of a wait with no work before it, or none after it, in the ticket.
 START, END = "(start)", "(end)"
+OPEN = "(open)"  # the end of an open ticket's last wait: it still waits at the export's end
 IDLE = "(idle)"  # the state of time that no state covers: gaps between intervals
-__all__ = ["CLASSES", "END", "IDLE", "START", "WaitPart", "flow_efficiency", "wait_part"]
+__all__ = ["CLASSES", "END", "IDLE", "OPEN", "START", "WaitPart", "flow_efficiency", "wait_part"]
 
 
 @dataclass
@@ -78,8 +79,9 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
 
     Waiting pieces in a row (waiting states, idle gaps), not interrupted by
     work, are one wait, attributed to the work activities before and after it
-    ('(start)' and '(end)' where there is none). An idle gap before a piece of
-    work ends its run at that work.
+    ('(start)' and '(end)' where there is none; '(open)' for the wait of an
+    open ticket that runs until the export's end, which no delivery ends). An
+    idle gap before a piece of work ends its run at that work.
     """
     wait_us = acc.wait_us.astype(np.int64)
     work = acc.work
@@ -106,9 +108,11 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
     dst = np.where(work[last], act[last], next_work[last])
     names = list(arrays.activity_names.astype(str))
     nan_code = len(names)
+    targets = pd.Index([*names, END, OPEN]).unique()
+    end_code = np.where(acc.delivered[arrays.case[last]], targets.get_loc(END), targets.get_loc(OPEN))
     return pd.DataFrame({
         "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, START]).unique()),
-        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), nan_code, dst).astype(np.int64), categories=pd.Index([*names, END]).unique()),
+        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), end_code, dst).astype(np.int64), categories=targets),
         "t_us": totals,
         "case_id": arrays.case_id_categorical(arrays.case[first]),
     })

@@ -21,7 +21,7 @@ import pandas as pd
 
 from miner.significance import bh_adjusted, fisher_greater, mannwhitney_greater, wilson_interval
 from miner.stats import key_codes
-from miner.waits import END, START
+from miner.waits import END, OPEN, START
 from reports.units import hours, human, pct
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
@@ -129,6 +129,8 @@ class _Collector:
         self.left_out = left_out
         self.ranked: list[Finding] = []
         self.context: list[Finding] = []
+        # Hours are totalled only where some ticket is delivered: with none, every ticket's time runs to the export's end.
+        self.timed = True
 
     def offer(self, finding: Finding) -> bool:
         if finding.support is not None and finding.support < self.min_support:
@@ -177,6 +179,7 @@ def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
         ("no_value", _no_value, ("waiting_state", "deviation", "moved_bottleneck")),
     ):
         col = _Collector(min_support, left_out)
+        col.timed = bool(found.tickets["delivered"].any())
         build(found, c, col)
         note = _left_out_note(kinds, left_out, min_support)
         if note:
@@ -194,10 +197,14 @@ def wait_place(source: str, target: str) -> str:
     """A wait between two activities in plain words: the first and last waits have work on one side only."""
     if source == START and target == END:
         return "in tickets with no work recorded, from the first event until delivery"
+    if source == START and target == OPEN:
+        return "in open tickets with no work recorded, from the first event until the export's end"
     if source == START:
         return f"before first work, until '{target}'"
     if target == END:
         return f"after last work ('{source}') until delivery"
+    if target == OPEN:
+        return f"in open tickets after last work ('{source}'), still waiting at the export's end"
     if source == target:
         return f"between two runs of '{source}'"
     return f"between '{source}' and '{target}'"
@@ -205,7 +212,7 @@ def wait_place(source: str, target: str) -> str:
 
 def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
     n_tickets = len(found.tickets)
-    steps = getattr(c, "bottleneck_steps", pd.DataFrame())
+    steps = getattr(c, "bottleneck_steps", pd.DataFrame()) if col.timed else pd.DataFrame()
     for r in steps.itertuples(index=False):
         col.offer(Finding(
             "wait_step",
@@ -217,7 +224,7 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             figures={"stream": r.stream, "step": int(r.step), "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s,
                      "share_of_step_waiting": r.share_of_step_waiting},
             examples=list(r.examples)))
-    transitions = getattr(c, "bottleneck_transitions", pd.DataFrame())
+    transitions = getattr(c, "bottleneck_transitions", pd.DataFrame()) if col.timed else pd.DataFrame()
     for r in transitions.itertuples(index=False):
         col.offer(Finding(
             "wait_transition",
@@ -239,36 +246,51 @@ def class_name(kind: str, has_groups: bool) -> str:
 
 
 def _waiting_overall(found: Any, c: Any) -> Finding:
-    """The overall share of waiting, over delivered tickets: the same figures as the JSON headline."""
+    """The overall share of waiting, over delivered tickets: the same figures as the JSON headline.
+
+    Open tickets' waiting so far (until the export's end) is added apart: the
+    waits between activities and in states count it too, so their shares are
+    of all waiting, delivered and open.
+    """
     per = found.tickets
     done = per["delivered"].to_numpy(dtype=bool)
-    n_done = int(done.sum())
+    n_done, n_open = int(done.sum()), int((~done).sum())
     who = "tickets" if n_done == len(per) else f"the {n_done:,} delivered tickets"
     gone = getattr(c, "not_measured", {})
     if "wait_share" in gone:
-        return Finding("waiting_overall", f"wait share and flow efficiency are n/a: {gone['wait_share']}.",
-                       count=n_done, denominator=len(per), figures={"not_measured": gone["wait_share"]})
-    by_class = {k: math.fsum(per[f"{k}_s"][done].tolist()) for k in WAIT_CLASSES}
+        why = gone["wait_share"]
+        if not n_done and n_open and "conformance" not in gone:
+            why += (f"; all {n_open:,} tickets are open, so their time runs until the export's end and vsm totals no waiting "
+                    "or rework in hours; if tickets do end (Resolved, Closed, Declined …), name those states in a mapping (vsm mapping init)")
+        return Finding("waiting_overall", f"wait share and flow efficiency are n/a: {why}.",
+                       count=n_done, denominator=len(per), figures={"not_measured": gone["wait_share"], "open_tickets": n_open})
     waiting = math.fsum(per["wait_s"][done].tolist())
     total = math.fsum(per["lead_time_s"][done].tolist())
     if not total:
         return Finding("waiting_overall", "no delivered ticket has any lead time, so there is no share of waiting.",
                        count=n_done, denominator=len(per))
+    open_waiting = math.fsum(per["wait_s"][~done].tolist())
+    all_waiting = waiting + open_waiting
+    by_class = {k: math.fsum(per[f"{k}_s"].tolist()) for k in WAIT_CLASSES}
     share = c.headline.get("wait_share", waiting / total) if getattr(c, "headline", None) else waiting / total
     kinds = sorted(((v, k) for k, v in by_class.items() if v > 0), reverse=True)
-    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / waiting)}" for v, k in kinds[:3]) if waiting else ""
+    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / all_waiting)}" for v, k in kinds[:3]) if all_waiting else ""
     fe = c.flow_efficiency
     flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
-            else f"flow efficiency is {pct(fe['pooled'])} pooled, {pct(fe['median'])} for the median ticket")
+            else f"flow efficiency is {pct(fe['pooled'])} pooled; the median ticket's is {pct(fe['median'])}")
+    still = (f"; the {n_open:,} open {'ticket has' if n_open == 1 else 'tickets have'} waited {hours(open_waiting / 3600)} "
+             f"ticket-hours so far (until the export's end), so {hours(all_waiting / 3600)} in all, of which the waits below are shares"
+             if n_open and open_waiting > 0 else "")
     return Finding(
         "waiting_overall",
-        (f"overall, {who} wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(share)})"
-         if waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
+        (f"overall, {who} wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(share)}){still}"
+         if waiting or open_waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
         + (f"; of the waiting: {detail}" if detail else "")
         + f"; {flow}.",
         count=n_done, denominator=len(per),
-        figures={"waiting_s": waiting, "lead_s": total, "waiting_share": share,
-                 "waiting_by_class_share": {k: v / waiting for v, k in kinds} if waiting else {},
+        figures={"waiting_s": waiting, "lead_s": total, "waiting_share": share, "open_tickets": n_open,
+                 "open_waiting_s": open_waiting, "all_waiting_s": all_waiting,
+                 "waiting_by_class_share": {k: v / all_waiting for v, k in kinds} if all_waiting else {},
                  "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]})
 
 
@@ -313,7 +335,7 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
         k_all, n_all = int(h["followed_by_rework"].sum()), int(h["handoffs"].sum())
         # Rework after a hand-off costs, on average, the groups' downstream rework over the hand-offs followed by rework.
         per_episode = None
-        if "downstream_rework_s" in c.groups and k_all:
+        if "downstream_rework_s" in c.groups and k_all and col.timed:
             per_episode = float(c.groups["downstream_rework_s"].sum()) / k_all / 3600
         significant = 0
         small = h[h["handoffs"] < col.min_support]
@@ -358,13 +380,13 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
         pairs = c.pairs
         if bounced and len(pairs):
             p = pairs.iloc[0]
+            middle = f", {hours(per['bounce_s'].sum() / 3600)} ticket-hours in the middle group" if col.timed else ""
             col.offer(Finding(
                 "bounce",
-                f"{bounced:,} of {n:,} tickets bounce between groups ({rate_ci_text(bounced, n)}), {int(per['bounces'].sum()):,} bounces, "
-                f"{hours(per['bounce_s'].sum() / 3600)} ticket-hours in the middle group; most between {p['pair']} "
-                f"({int(p['bounces']):,} bounces in {int(p['tickets']):,} tickets).",
-                count=bounced, denominator=n, impact_hours=float(per["bounce_s"].sum()) / 3600,
-                impact_basis="time in the middle group of each bounce", support=bounced,
+                f"{bounced:,} of {n:,} tickets bounce between groups ({rate_ci_text(bounced, n)}), {int(per['bounces'].sum()):,} bounces"
+                f"{middle}; most between {p['pair']} ({int(p['bounces']):,} bounces in {int(p['tickets']):,} tickets).",
+                count=bounced, denominator=n, impact_hours=float(per["bounce_s"].sum()) / 3600 if col.timed else None,
+                impact_basis="time in the middle group of each bounce" if col.timed else None, support=bounced,
                 figures={"bounces": int(per["bounces"].sum()), "bounce_s": float(per["bounce_s"].sum()), "top_pair": p["pair"],
                          "top_pair_bounces": int(p["bounces"]), "top_pair_tickets": int(p["tickets"])},
                 examples=list(p["examples"])))
@@ -388,11 +410,13 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
         kinds = ((int(r.repetitions), "after other work"),
                  (int(r.self_loops), "straight after, by another person"))
         how_text = "; ".join(f"{n:,} {'time' if n == 1 else 'times'} {text}" for n, text in kinds if n)
+        cost = f": {hours(r.time_s / 3600)} ticket-hours of repeated work" if col.timed else ""
         col.offer(Finding(
             "repeated_activity",
             f"'{r.activity}' is done again in {int(r.tickets):,} of {d:,} tickets that do it ({rate_ci_text(r.tickets, d)}), "
-            f"{how_text}: {hours(r.time_s / 3600)} ticket-hours of repeated work.",
-            count=int(r.tickets), denominator=d, impact_hours=r.time_s / 3600, impact_basis="time in the repeated occurrences",
+            f"{how_text}{cost}.",
+            count=int(r.tickets), denominator=d, impact_hours=r.time_s / 3600 if col.timed else None,
+            impact_basis="time in the repeated occurrences" if col.timed else None,
             support=int(r.tickets), figures={"activity": r.activity, "repetitions": int(r.repetitions), "self_loops": int(r.self_loops),
                                              "time_s": r.time_s},
             examples=list(r.examples)))
@@ -406,12 +430,15 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
 def deviation_tests(tickets: pd.DataFrame, deviations: pd.DataFrame) -> list[dict[str, Any] | None]:
     """Per deviation row: is the lead time of its tickets longer than that of the stream's conforming tickets?
 
-    One-sided Mann–Whitney U test; Benjamini–Hochberg across the rows tested.
-    None where a stream has no conforming tickets to compare with.
+    One-sided Mann–Whitney U test over delivered tickets (an open ticket's age
+    is no lead time); Benjamini–Hochberg across the rows tested. None where a
+    stream has no delivered conforming or deviating tickets to compare.
     """
     from miner.conformance import DEVIATION_SEP, explode_deviations
 
-    frame = tickets[["designed_stream", "lead_time_s", "deviations", "conforming"]]
+    frame = tickets.loc[tickets["delivered"].to_numpy(dtype=bool), ["designed_stream", "lead_time_s", "deviations", "conforming"]]
+    if frame.empty:
+        return [None] * len(deviations)
     exploded = explode_deviations(frame)
     # Lead times per (stream, deviation), grouped by codes: no string per row (a million rows at 10M events).
     codes, pairs = key_codes(exploded, ["designed_stream", "deviations"])
@@ -453,7 +480,7 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     waiting = by_state[by_state["class"].isin(WAIT_CLASSES) & (by_state["class"] != "reopened") & (by_state["total_s"] > 0)
                        & (by_state["median_s"] > 0) & ~by_state["activity"].astype(str).isin(worked)]
     total_time = float(by_state["total_s"].sum())
-    for w in waiting.to_dict("records"):
+    for w in waiting.to_dict("records") if col.timed else ():
         share = w["total_s"] / total_time if total_time else None
         col.offer(Finding(
             "waiting_state",
@@ -462,15 +489,17 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
             count=int(w["tickets"]), denominator=n, impact_hours=w["total_s"] / 3600, impact_basis="total time in the state",
             support=int(w["tickets"]), figures={"activity": w["activity"], "class": w["class"], "visits": int(w["events"]),
                                                 "total_s": w["total_s"], "median_s": w["median_s"], "share_of_all_time": share}))
+    # Time: the kinds that are work done again (a bounce's time in the middle group is the bounce finding's).
+    # Tickets: every ticket with rework of any kind, bounces included, as the headline's rework rate counts them.
     rework_time = float(per[["self_loops_s", "repetitions_s", "backflows_s", "reopens_s"]].sum().sum())
     lead = float(per["lead_time_s"].sum())
-    timed = [k for k in ("self_loops", "repetitions", "backflows", "reopens") if k in per]  # the kinds timed here
-    reworked = int((per[timed].sum(axis=1) > 0).sum()) if timed else int(per["any_rework"].sum())
-    if rework_time > 0 and lead > 0 and n:
+    reworked = int(per["any_rework"].sum())
+    if rework_time > 0 and lead > 0 and n and col.timed:
         col.offer(Finding(
             "rework_total",
-            f"rework takes {hours(rework_time / 3600)} ticket-hours, {pct(rework_time / lead)} of all lead time, in {reworked:,} of {n:,} tickets "
-            f"({rate_ci_text(reworked, n)}): time spent doing work again.",
+            f"rework takes {hours(rework_time / 3600)} ticket-hours, {pct(rework_time / lead)} of all lead time"
+            f"{'' if per['delivered'].all() else ' (open tickets: their age so far)'}; {reworked:,} of {n:,} tickets have rework of some kind ({rate_ci_text(reworked, n)}, the headline's "
+            "rework rate): time spent doing work again.",
             count=reworked, denominator=n, impact_hours=rework_time / 3600, impact_basis="self-loops, repetitions, backflows and reopens",
             support=reworked, figures={"rework_s": rework_time, "lead_s": lead, "share_of_lead_time": rework_time / lead}))
     devs = c.deviations
@@ -480,11 +509,10 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
         tests = deviation_tests(per, extra)
         for d, test in zip(extra.itertuples(index=False), tests, strict=True):
             k, m = int(d.tickets), int(streams.get(d.stream, d.tickets))
-            what = "is not in the designed" if d.type == "extra" else "is done again, which the design does not foresee, in the"
             extra_s = d.median_extra_lead_s
             impact = None
             if test is None:
-                effect = "; no conforming tickets to compare their lead time with"
+                effect = "; lead times not compared (no delivered conforming or deviating tickets)"
             elif test["significant"] and extra_s is not None and not pd.isna(extra_s) and extra_s > 0:
                 impact = k * extra_s / 3600
                 effect = (f"; their median lead time is {human(extra_s)} longer than conforming tickets' (adjusted {p_text(test['p_adjusted'])}), "
@@ -493,14 +521,17 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                 effect = f"; no clear difference in lead time from conforming tickets (adjusted {p_text(test['p_adjusted'])})"
             f = Finding(
                 "deviation",
-                f"{d.step} {what} {d.stream} stream, yet {k:,} of {m:,} tickets go through it ({rate_ci_text(k, m)}){effect}.",
+                (f"in the {d.stream} stream, {d.step} is not a designed step, yet {k:,} of {m:,} tickets go through it"
+                 if d.type == "extra" else
+                 f"in the {d.stream} stream, {d.step} is done more than once, which the design does not foresee, in {k:,} of {m:,} tickets")
+                + f" ({rate_ci_text(k, m)}){effect}.",
                 count=k, denominator=m, impact_hours=impact,
                 impact_basis="estimate: tickets × median extra lead time over conforming tickets" if impact is not None else None,
                 support=k, test=test, figures={"stream": d.stream, "type": d.type, "step": d.step,
                                                  "median_extra_lead_s": None if pd.isna(extra_s) else extra_s},
                 examples=list(d.examples))
             col.offer(f)
-    flagged = c.groups[c.groups["moved_bottleneck"].astype(bool)] if len(c.groups) else c.groups
+    flagged = c.groups[c.groups["moved_bottleneck"].astype(bool)] if len(c.groups) and col.timed else c.groups.iloc[0:0]
     for g in flagged.itertuples(index=False):
         # The receiver held constant: the excess over other senders' hand-offs into the same group and ticket type.
         excess_h = float(g.downstream_excess_total_s) / 3600

@@ -14,7 +14,7 @@ from connectors.report import LoadReport
 from miner.mapping import bookkeeping_events
 from miner.summary import LogSummary
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 
 
 def inspect_document(report: LoadReport, summary: LogSummary) -> dict[str, Any]:
@@ -149,6 +149,7 @@ def streams_section(streams: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "name": r.stream,
             "tickets": int(r.tickets),
+            "open": int(r.open),
             "share": r.share,
             "lead_time_s": {"median": r.lead_time_median_s, "p90": r.lead_time_p90_s},
             "path": r.path.split(" → ") if r.path else [],

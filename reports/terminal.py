@@ -94,19 +94,28 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10, tz: str = "UTC")
         more = f" and {len(found.unmapped) - 6} more" if len(found.unmapped) > 6 else ""
         out.append(f"Unmapped   {listed}{more}; `vsm mapping init` writes a file to fix them")
     lead = found.lead_time_s
-    out.append(
-        f"Lead time  median {duration(lead['median'])}, p90 {duration(lead['p90'])}"
-        f"  (case duration, first to last event: median {duration(found.case_duration_s['median'])})"
-    )
+    still = int(found.open_tickets["tickets"])
+    case_duration = f"(case duration, first to last event: median {duration(found.case_duration_s['median'])})"
+    if lead["tickets"]:
+        over = f" over {lead['tickets']:,} delivered tickets; {still:,} open" if still else ""
+        out.append(f"Lead time  median {duration(lead['median'])}, p90 {duration(lead['p90'])}{over}  {case_duration}")
+    else:
+        out.append(f"Lead time  n/a: no ticket reaches a done state (Resolved, Closed …); `vsm mapping init` writes a file "
+                   f"to name yours  {case_duration}")
     out += ["", f"Value streams, by {found.stream_choice.reason}"]
+    # Lead time is over delivered tickets; the open ones are counted apart.
+    with_open = bool(len(found.streams)) and int(found.streams["open"].sum()) > 0
     out.append(
         table(
-            [(s.stream, int(s.tickets), f"{s.share:.0%}", duration(s.lead_time_median_s), duration(s.lead_time_p90_s), s.path)
+            [(s.stream, int(s.tickets), *((f"{int(s.open):,}",) if with_open else ()), f"{s.share:.0%}",
+              duration(s.lead_time_median_s), duration(s.lead_time_p90_s), s.path)
              for s in found.streams.head(top).itertuples(index=False)],
-            ["stream", "tickets", "share", "lead median", "lead p90", "main value-chain path"],
-            align="lrrrrl",
+            ["stream", "tickets", *(("open",) if with_open else ()), "share", "lead median", "lead p90", "main value-chain path"],
+            align="lrrrrrl" if with_open else "lrrrrl",
         )
     )
+    if with_open:
+        out.append("  Lead time is over delivered tickets; open tickets (not delivered at the export's end) are counted apart.")
     out += more_rows(len(found.streams), top, "see --json")
     vc = found.vc_variants
     out += ["", f"Value-chain paths ({len(vc):,})"]

@@ -46,10 +46,14 @@ def human(seconds: float | None) -> str:
 
 
 def pct(share: float | None, digits: int = 0) -> str:
-    """Return a share as a percentage, or a dash."""
+    """Return a share as a percentage, or a dash; a share that rounds to 0% or 100% but is neither says '<1%' or '>99%'."""
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
-    return f"{share * 100:.{digits}f}%"
+    text = f"{share * 100:.{digits}f}%"
+    if 0 < share < 1 and float(text[:-1]) in (0.0, 100.0):
+        step = 10.0 ** -digits
+        return f"<{step:g}%" if share < 0.5 else f">{100 - step:g}%"
+    return text
 
 
 def hours(value: float | None) -> str:

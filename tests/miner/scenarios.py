@@ -441,3 +441,53 @@ def as_of_minutes(frame: pd.DataFrame) -> float:
     if "end_timestamp" in frame:
         stamps = pd.concat([stamps, pd.to_datetime(frame["end_timestamp"], utc=True).dropna()])
     return float((stamps.max() - T0) / np.timedelta64(1, "m"))
+
+
+# --- 14. Conclusions where tickets are still open (stop 26) ----------------------------------------
+
+
+def open_extra_stage() -> pd.DataFrame:
+    """An extra stage that costs no lead time, and open tickets in it that a naive rule would call slow.
+
+    P00–P24 conform (New, Investigate, Resolved) with lead times of 60–84 min;
+    X00–X24 also apply a patch (obtain/build, not in the incident design) and
+    have the same lead times. The decoy: W00–W24 apply a patch and are still
+    open at the export's end, 10 d later (P24 starts at 10 d). Lead time is of
+    delivered tickets, so the extra stage adds 0 s; ages would add days.
+    """
+    rows = []
+    for i in range(25):
+        s = 10 * D if i == 24 else 0
+        rows += [(f"P{i:02}", "New", s, "SD"), (f"P{i:02}", "Investigate", s + 10, "SD"), (f"P{i:02}", "Resolved", s + 60 + i, "SD")]
+        rows += [(f"X{i:02}", "New", 0, "SD"), (f"X{i:02}", "Investigate", 10, "SD"), (f"X{i:02}", "Apply patch", 30, "SD"),
+                 (f"X{i:02}", "Resolved", 60 + i, "SD")]
+        rows += [(f"W{i:02}", "New", 0, "SD"), (f"W{i:02}", "Investigate", 10, "SD"), (f"W{i:02}", "Apply patch", 30, "SD")]
+    return events(rows)
+
+
+def bounces_and_repeats() -> pd.DataFrame:
+    """B0–B9 bounce L1 → L2 → L1 and nothing else; R0–R9 repeat Investigate in L1 after other work; K0–K9 are clean.
+
+    Every one of B and R has rework, so 20 of 30 tickets: the headline's rework
+    rate and the rework total's count. The decoy: counting only tickets whose
+    rework is timed as work done again (self-loops, repetitions, backflows,
+    reopens) finds 10.
+    """
+    rows = []
+    for i in range(10):
+        rows += [(f"B{i}", "In Progress", 0, "L1"), (f"B{i}", "In Progress", 30, "L2"), (f"B{i}", "In Progress", 60, "L1"),
+                 (f"B{i}", "Resolved", 90, "L1")]
+        rows += [(f"R{i}", "Investigate", 0, "L1"), (f"R{i}", "Diagnose", 30, "L1"), (f"R{i}", "Investigate", 60, "L1"),
+                 (f"R{i}", "Resolved", 90, "L1")]
+        rows += [(f"K{i}", "Investigate", 0, "L1"), (f"K{i}", "Resolved", 90, "L1")]
+    return events(rows)
+
+
+def nothing_delivered() -> pd.DataFrame:
+    """The open tickets of :func:`open_tickets` alone: O00–O59 and N0–N9, none ever delivered.
+
+    Every ticket's time runs to the export's end, so no total of hours means
+    anything: vsm must draw no conclusion in hours.
+    """
+    frame = open_tickets()
+    return frame[~frame["case_id"].str.startswith("C")].reset_index(drop=True)

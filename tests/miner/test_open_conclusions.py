@@ -1,0 +1,100 @@
+"""Conclusions on logs with open tickets: truth known by construction (tests/miner/scenarios.py, section 14).
+
+An open ticket's time runs until the export's end (miner.accounting), so it
+has an age, not a lead time. Every figure called lead time is over delivered
+tickets; totals of waiting that include open tickets say so and add up with
+the delivered ones; a wait no delivery ends is not "until delivery"; and a log
+in which nothing is delivered gets no conclusion in hours.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from miner.waits import END, OPEN, START
+from reports.findings import answers
+from tests.miner import scenarios as sc
+from tests.miner.test_accounting_truth import run
+
+H = 3600.0
+
+
+@pytest.fixture(scope="module")
+def open_results(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("open"), sc.open_tickets())
+
+
+def test_stream_lead_time_is_over_delivered_tickets(open_results):
+    streams = open_results.streams_by_path.set_index("stream")
+    both = streams.loc["engage → deliver and support"]  # C00–C39 delivered in 10 h; O00–O59 open for 5 d
+    assert (both["tickets"], both["open"]) == (100, 60)
+    assert both["lead_time_median_s"] == 10 * H  # the decoy: over all 100 tickets the median is an age, 118 h
+    assert both["lead_time_p90_s"] == 10 * H
+    untouched = streams.loc["engage"]  # N0–N9: open, no lead time at all
+    assert (untouched["tickets"], untouched["open"]) == (10, 10)
+    assert math.isnan(untouched["lead_time_median_s"]) and math.isnan(untouched["lead_time_p90_s"])
+
+
+def test_the_overall_waiting_adds_the_open_tickets_to_the_delivered_ones(open_results):
+    r = open_results
+    overall = next(f for f in answers(r).all["waits"] if f.kind == "waiting_overall")
+    fig = overall.figures
+    assert fig["waiting_s"] == 40 * 20 * 60  # delivered: 20 min in New each
+    assert fig["lead_s"] == 40 * 10 * H
+    assert fig["open_tickets"] == 70
+    assert fig["open_waiting_s"] == (60 * 7100 + 10 * 5760) * 60  # O: New 20 min + customer to 5 d; N: New from 1 d
+    # The waits between activities are shares of this total: the same time the wait classes hold.
+    assert fig["all_waiting_s"] == pytest.approx(sum(r.comparison.by_class[k] for k in ("queue", "customer", "handoff", "reopened")))
+    assert "the 70 open tickets have waited 8,060 ticket-hours so far (until the export's end), so 8,073 in all" in overall.sentence
+    assert overall.sentence.startswith("Overall, the 40 delivered tickets wait 13 of 400 ticket-hours of lead time (3%)")
+
+
+def test_an_open_tickets_last_wait_is_not_until_delivery(open_results):
+    t = open_results.comparison.transitions.set_index(["source", "target"])
+    assert t.loc[("In Progress", OPEN), "waits"] == 60  # O00–O59 wait on the customer until the export's end
+    assert t.loc[("In Progress", OPEN), "total_s"] == 60 * 7080 * 60
+    assert t.loc[(START, OPEN), "waits"] == 10  # N0–N9: never worked
+    assert (START, "In Progress") in t.index  # C and O: 20 min in New before work
+    assert not any(target == END for _, target in t.index)  # no delivered ticket waits after its last work
+    waits = [f.sentence for f in answers(open_results).all["waits"] if f.kind == "wait_transition"]
+    assert any(s.startswith("In open tickets after last work ('In Progress'), still waiting at the export's end: 7,080 ticket-hours") for s in waits)
+    assert not any("until delivery" in s for s in waits)
+
+
+def test_an_extra_stage_is_judged_on_delivered_tickets_not_on_ages(tmp_path):
+    r = run(tmp_path, sc.open_extra_stage())
+    d = r.comparison.deviations.set_index(["type", "step"]).loc[("extra", "obtain/build")]
+    assert d["tickets"] == 50  # X00–X24 delivered and W00–W24 open all go through it
+    assert d["median_extra_lead_s"] == 0.0  # delivered X and P both take 60–84 min, median 72
+    f = next(f for f in answers(r).all["no_value"] if f.kind == "deviation" and f.figures["step"] == "obtain/build")
+    assert f.test is not None and not f.test["significant"]  # the decoy: the open W tickets' ages (10 d) would be significant
+    assert f.impact_hours is None
+    assert f.sentence == ("In the Incident stream, obtain/build is not a designed step, yet 50 of 75 tickets go through it "
+                          "(67%, 95% CI 55%–76%); no clear difference in lead time from conforming tickets "
+                          f"(adjusted p = {f.test['p_adjusted']:.3f}).")
+
+
+def test_the_rework_total_counts_the_tickets_the_rework_rate_counts(tmp_path):
+    r = run(tmp_path, sc.bounces_and_repeats())
+    t = sc.per_ticket(r)
+    assert int((t["bounces"] > 0).sum()) == 10 and int((t["repetitions"] > 0).sum()) == 10
+    assert r.comparison.headline["rework_rate"] == pytest.approx(20 / 30)
+    total = next(f for f in answers(r).all["no_value"] if f.kind == "rework_total")
+    assert (total.count, total.denominator) == (20, 30)  # the decoy, timed kinds only: 10
+    assert total.impact_hours == pytest.approx(10 * 0.5)  # R's second Investigate, 30 min each; bounces are their own finding
+
+
+def test_nothing_delivered_gives_no_conclusion_in_hours(tmp_path):
+    r = run(tmp_path, sc.nothing_delivered())
+    a = answers(r)
+    every = [f for q in ("waits", "rework", "no_value") for f in a.all[q]]
+    assert [f for f in every if f.impact_hours is not None] == []
+    assert not {"wait_step", "wait_transition", "waiting_state", "rework_total", "moved_bottleneck"} & {f.kind for f in every}
+    overall = next(f for f in every if f.kind == "waiting_overall")
+    assert overall.sentence == (
+        "Wait share and flow efficiency are n/a: no ticket reaches a delivered state (the mapping names no done state); "
+        "all 70 tickets are open, so their time runs until the export's end and vsm totals no waiting or rework in hours; "
+        "if tickets do end (Resolved, Closed, Declined …), name those states in a mapping (vsm mapping init).")
+    assert r.lead_time_s["tickets"] == 0 and r.streams_by_path["lead_time_median_s"].isna().all()
