@@ -295,8 +295,35 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
             warning = f"designed stream {stream.name!r} matches no ticket (it {what}); check its applies_to against the ticket types"
             if warning not in design.warnings:
                 design.warnings.append(warning)
+    _warn_unrecorded_first_step(comparison, design)
     comparison.headline = headline(tickets, comparison)
     return comparison
+
+
+UNRECORDED_SHARE = 0.5  # a required first step that most of a stream's tickets skip
+
+
+def _warn_unrecorded_first_step(c: Comparison, design: Design) -> None:
+    """Say when most of a stream's tickets skip its required first step: their first event is already later work.
+
+    That is more often an export that starts after tickets are logged than a
+    process that skips them; the skipped figures then measure the export.
+    """
+    devs = c.deviations
+    if not len(devs):
+        return
+    for stream in design.streams:
+        first = stream.steps[0] if stream.steps else None
+        if first is None or first.optional:
+            continue
+        row = devs[(devs["stream"] == stream.name) & (devs["type"] == "skipped") & (devs["step"] == first.label)]
+        if len(row) and float(row["share"].iloc[0]) >= UNRECORDED_SHARE:
+            r = row.iloc[0]
+            warning = (f"stream {stream.name!r}: {int(r['tickets']):,} tickets ({r['share']:.0%}) have no {first.label} event, their first "
+                       f"event is already later work; if the export starts after tickets are logged, mark that step optional "
+                       f"(optional = true) in a design file (vsm design EXPORT -o streams.toml writes one), so that skipping it is not counted as a deviation")
+            if warning not in design.warnings:
+                design.warnings.append(warning)
 
 
 def not_measured(tickets: pd.DataFrame, coverage: float) -> dict[str, str]:

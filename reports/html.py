@@ -103,10 +103,12 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
     activity_counts = {str(a): int(n) for a, n in zip(summary.activity_table["activity"], summary.activity_table["events"], strict=True)}
     pmap, hidden = processmap.draw(found.edges, activity_counts, found.start_activities, found.end_activities)
     variants = _variants(found, stream_of_case)
-    lead = tickets["lead_time_s"]
+    # Lead time is over delivered tickets, as everywhere: an open ticket's age is no lead time.
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    lead = tickets["lead_time_s"][done]
     percentiles = []
     for name in [s["name"] for s in streams]:
-        v = lead[stream_of_case == name]
+        v = lead[stream_of_case[done] == name]
         if len(v):
             q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
             percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
@@ -139,7 +141,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "transition_chart": charts.bottleneck_bars(
             list(comparison.bottleneck_transitions["label"]), comparison.bottleneck_transitions["total_wait_s"],
             "waiting between activities") if len(comparison.bottleneck_transitions) else None,
-        "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case)),
+        "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case[done])),
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
         "untimed": _untimed(found),
@@ -184,10 +186,11 @@ def _stream_context(found: Any, comparison: Any, row: Any, stream_of_case: np.nd
         waited = waited.loc[waited["stream"] == row.name, ["step", "tickets_waited", "median_wait_s"]]
         steps = steps.merge(waited.rename(columns={"median_wait_s": "waited_median_s"}), on="step", how="left")
     mine = stream_of_case == row.name
-    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s", "open"]]  # not a copy of every ticket column
+    tickets = found.tickets.loc[mine, ["path", "lead_time_s", "work_s", "open", "delivered"]]  # not a copy of every ticket column
     arcs = vsmap.rework_arcs(tickets["path"], [s.stage for s in design.steps])
-    lead = tickets["lead_time_s"]
-    work = tickets["work_s"]
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    lead = tickets["lead_time_s"][done]  # delivered tickets: the headline's lead time and flow efficiency
+    work = tickets["work_s"][done]
     figures = vsmap.StreamFigures(
         row.name, int(row.tickets),
         float(lead.median()) if len(lead) else None,
@@ -269,9 +272,10 @@ def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, 
 def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:
     table = found.variants.head(EXPLORER_ROWS)
     tickets = found.tickets
-    frame = pd.DataFrame({"v": tickets["variant"].to_numpy(), "lead": tickets["lead_time_s"].to_numpy(), "stream": stream_of_case})
+    lead = tickets["lead_time_s"].where(tickets["delivered"].to_numpy(dtype=bool)).to_numpy()  # open tickets' ages are no lead time
+    frame = pd.DataFrame({"v": tickets["variant"].to_numpy(), "lead": lead, "stream": stream_of_case})
     frame = frame[frame["v"] <= len(table)]
-    med = frame.groupby("v")["lead"].median()
+    med = frame.groupby("v")["lead"].median().dropna()
     # Each variant's main stream: the most tickets, ties by name.
     counts = frame.groupby(["v", "stream"], sort=False).size().reset_index(name="n")
     counts = counts.sort_values(["v", "n", "stream"], ascending=[True, False, True]).drop_duplicates("v")
@@ -280,7 +284,7 @@ def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:
     out = []
     for r in table.itertuples(index=False):
         out.append({"rank": int(r.variant), "tickets": int(r.cases), "share": round(r.cases / total, 6),
-                    "steps": int(r.length), "lead": human(med.get(r.variant)), "lead_s": float(med.get(r.variant, 0.0)),
+                    "steps": int(r.length), "lead": human(med.get(r.variant)), "lead_s": float(med.get(r.variant, -1.0)),
                     "stream": str(main.get(r.variant, "")), "path": " → ".join(r.path)})
     return out
 

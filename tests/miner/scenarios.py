@@ -491,3 +491,18 @@ def nothing_delivered() -> pd.DataFrame:
     """
     frame = open_tickets()
     return frame[~frame["case_id"].str.startswith("C")].reset_index(drop=True)
+
+
+def export_starts_after_logging() -> pd.DataFrame:
+    """L00–L23 start with work (the export begins after they were logged); Q0–Q5 start in a New queue.
+
+    24 of 30 tickets (80%) have no engage event: the export's doing, which vsm
+    says. The decoy: in :func:`open_tickets` every ticket starts in New, and
+    nothing is said.
+    """
+    rows = []
+    for i in range(24):
+        rows += [(f"L{i:02}", "In Progress", 0, "SD"), (f"L{i:02}", "Resolved", 60, "SD")]
+    for i in range(6):
+        rows += [(f"Q{i}", "New", 0, "SD"), (f"Q{i}", "In Progress", 30, "SD"), (f"Q{i}", "Resolved", 90, "SD")]
+    return events(rows)

@@ -98,3 +98,14 @@ def test_nothing_delivered_gives_no_conclusion_in_hours(tmp_path):
         "all 70 tickets are open, so their time runs until the export's end and vsm totals no waiting or rework in hours; "
         "if tickets do end (Resolved, Closed, Declined …), name those states in a mapping (vsm mapping init).")
     assert r.lead_time_s["tickets"] == 0 and r.streams_by_path["lead_time_median_s"].isna().all()
+
+
+def test_a_first_step_most_tickets_lack_is_blamed_on_the_export_not_the_process(tmp_path, open_results):
+    r = run(tmp_path, sc.export_starts_after_logging())
+    d = r.comparison.deviations.set_index(["type", "step"]).loc[("skipped", "engage")]
+    assert (d["tickets"], d["share"]) == (24, 0.8)
+    assert r.comparison.design.warnings == [
+        "stream 'Incident': 24 tickets (80%) have no engage event, their first event is already later work; if the export "
+        "starts after tickets are logged, mark that step optional (optional = true) in a design file (vsm design EXPORT -o "
+        "streams.toml writes one), so that skipping it is not counted as a deviation"]
+    assert not [w for w in open_results.comparison.design.warnings if "no engage event" in w]  # every ticket starts in New
