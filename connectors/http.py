@@ -222,7 +222,7 @@ class Client:
         if verify:
             return PullError(self.redact(f"{shown}: the site's TLS certificate does not verify ({verify})"))
         return PullError(self.redact(
-            f"{shown}: the connection failed {self.retries + 1} times ({type(reason).__name__}: {reason}); "
+            f"{shown}: the connection failed {self.retries + 1} {'time' if self.retries == 0 else 'times'} ({type(reason).__name__}: {reason}); "
             "check the URL and the network, then pull again (the store is unchanged)"
         ))
 

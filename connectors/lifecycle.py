@@ -32,22 +32,29 @@ class Paired:
     note: str
 
 
-def decide(mode: str, transitions: pd.Series) -> tuple[bool, str]:
-    """Return whether to pair start/complete events, and why."""
+def decide(mode: str, transitions: pd.Series) -> tuple[bool, str, bool]:
+    """Return whether to pair start/complete events, why, and whether the user should consider the other choice.
+
+    Kept apart because other transitions (schedule …) occur too, the
+    start and complete of one piece of work count as two events: the user is
+    told on every command, not only by ``vsm inspect``.
+    """
     values = set(transitions.dropna().astype(str).str.lower().unique())
     if mode == "events":
-        return False, "lifecycle transitions kept as separate events (--lifecycle events)"
+        return False, "lifecycle transitions kept as separate events (--lifecycle events)", False
     if mode == "pair":
-        return True, "start/complete events joined into intervals (--lifecycle pair)"
+        return True, "start/complete events joined into intervals (--lifecycle pair)", False
     if {"start", "complete"} <= values and values <= {"start", "complete"}:
-        return True, "start/complete events joined into intervals (only start and complete occur)"
+        return True, "start/complete events joined into intervals (only start and complete occur)", False
     if "start" in values and "complete" in values:
-        others = ", ".join(sorted(values - {"start", "complete"}))
+        others = sorted(values - {"start", "complete"})
+        named = ", ".join(f"'{o}'" for o in others)
         return False, (
-            f"lifecycle transitions kept as separate events, as pm4py does, because {others} also occur; "
-            "pass --lifecycle pair to join start and complete into intervals"
-        )
-    return False, ""
+            f"lifecycle transitions kept as separate events, as pm4py does, because the log also has {named} "
+            "transitions; pass --lifecycle pair to join each start and complete "
+            "into one interval (the other transitions stay events of their own)"
+        ), True
+    return False, "", False
 
 
 def pair_intervals(frame: pd.DataFrame, case: np.ndarray, activity: np.ndarray, transition: pd.Series) -> Paired:

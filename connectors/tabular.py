@@ -146,9 +146,9 @@ def build_events(
     pairs = 0
     if roles.lifecycle and len(events):
         transitions = frame[roles.lifecycle][keep].reset_index(drop=True)
-        do_pair, why = lifecycle.decide(options.lifecycle, transitions)
+        do_pair, why, advise = lifecycle.decide(options.lifecycle, transitions)
         if why:
-            report.notes.append(why)
+            (report.warnings if advise else report.notes).append(why)
         if do_pair:
             case_codes = pd.factorize(events[CASE_ID])[0]
             act_codes = pd.factorize(events[ACTIVITY])[0]

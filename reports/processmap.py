@@ -130,7 +130,7 @@ def _draw_level(edges: pd.DataFrame, activity_counts: dict[str, int], start: dic
         w = 0.8 + 5.0 * math.sqrt(count / top)
         has_wait = wait is not None and not pd.isna(wait)
         label = f"{int(count):,}" + (f" · {human(wait)}" if has_wait else "")
-        tip = f"{s} → {t}: {int(count):,} times" + (f", median wait {human(wait)}" if has_wait else "")
+        tip = f"{s} → {t}: {int(count):,} {'time' if int(count) == 1 else 'times'}" + (f", median wait {human(wait)}" if has_wait else "")
         d, spots = _route(s, t, cx, ys, widths, index, x_gap)
         right_most[0] = max(right_most[0], *(float(v.split(",")[0]) for v in d.replace("M", " ").replace("C", " ").split()))
         colour = "#9ca3af" if s == START or t == END else "#4b5563"

@@ -70,6 +70,20 @@ def test_start_complete_pairs_become_intervals(tmp_path):
     assert len(events_mode) == 5
 
 
+def test_schedule_transitions_keep_events_apart_and_every_command_is_told(tmp_path):
+    events = (ev("Fix", "2024-01-01T09:00:00Z", "schedule") + ev("Fix", "2024-01-01T10:00:00Z", "start")
+              + ev("Fix", "2024-01-01T10:30:00Z", "complete"))
+    path = write(tmp_path, XES.format(events1=events, events2=ev("Fix", "2024-01-02T10:00:00Z", "complete")))
+    log, report = connectors.load(path)
+    assert len(log) == 4  # kept apart, as pm4py keeps them
+    # A warning, not a note: mine, compare and report print warnings, so the user learns of --lifecycle pair there too.
+    assert report.warnings == [
+        "lifecycle transitions kept as separate events, as pm4py does, because the log also has 'schedule' transitions; "
+        "pass --lifecycle pair to join each start and complete into one interval (the other transitions stay events of their own)"]
+    paired, report = connectors.load(path, lifecycle="pair")
+    assert list(paired["activity"].astype(str)) == ["Fix (schedule)", "Fix", "Fix"] and report.warnings == []
+
+
 def test_nested_attributes_are_read_through_lxml(tmp_path):
     nested = '<list key="tags"><values><string key="t" value="x"/></values></list>'
     text = XES.format(events1=ev("Open", "2024-01-01T10:00:00Z", extra=nested), events2=ev("Open", "2024-01-01T11:00:00Z"))

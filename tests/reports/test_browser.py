@@ -58,6 +58,8 @@ def test_sample_report_renders_offline_without_errors(browser, tmp_path):
     assert page.eval_on_selector("#vtable tbody", "b => b.rows.length") == 15
     page.click("#vall > summary")
     total = page.evaluate("JSON.parse(document.getElementById('vdata').textContent).length")
+    # <details> fires "toggle" as a task after the click: wait for it, not for a fixed time.
+    page.wait_for_function("n => document.querySelector('#vtable tbody').rows.length === n", arg=total, timeout=5000)
     assert page.eval_on_selector("#vtable tbody", "b => b.rows.length") == total > 15
     # A long table's "Show all" opens the whole table.
     handoffs = page.locator("#rework details.all")
