@@ -279,7 +279,7 @@ def _waiting_overall(found: Any, c: Any) -> Finding:
     flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
             else f"flow efficiency is {pct(fe['pooled'])} pooled; the median ticket's is {pct(fe['median'])}")
     still = (f"; the {n_open:,} open {'ticket has' if n_open == 1 else 'tickets have'} waited {hours(open_waiting / 3600)} "
-             f"ticket-hours so far (until the export's end), so {hours(all_waiting / 3600)} in all, of which the waits below are shares"
+             f"ticket-hours so far (until the export's end), so {hours(all_waiting / 3600)} in all (what 'of all waiting' is of)"
              if n_open and open_waiting > 0 else "")
     return Finding(
         "waiting_overall",

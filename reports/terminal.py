@@ -133,7 +133,8 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10, tz: str = "UTC")
     out += more_rows(len(found.edges), top, "see --json")
     rework = list(found.rework_by_activity.items())[:top]
     if rework:
-        out += ["", "Rework: tickets in which an activity occurs twice or more"]
+        out += ["", "Repeated activities: tickets in which an activity occurs twice or more (pm4py's rework count; "
+                "`vsm compare` tells rework from escalation and resumed work)"]
         out.append(table([(a, n, f"{n / max(summary.cases, 1):.1%}") for a, n in rework], ["activity", "tickets", "share"], align="lrr"))
         out += more_rows(len(found.rework_by_activity), top, "see --json")
     return "\n".join(out)

@@ -47,7 +47,7 @@ def test_the_overall_waiting_adds_the_open_tickets_to_the_delivered_ones(open_re
     assert fig["open_waiting_s"] == (60 * 7100 + 10 * 5760) * 60  # O: New 20 min + customer to 5 d; N: New from 1 d
     # The waits between activities are shares of this total: the same time the wait classes hold.
     assert fig["all_waiting_s"] == pytest.approx(sum(r.comparison.by_class[k] for k in ("queue", "customer", "handoff", "reopened")))
-    assert "the 70 open tickets have waited 8,060 ticket-hours so far (until the export's end), so 8,073 in all" in overall.sentence
+    assert "the 70 open tickets have waited 8,060 ticket-hours so far (until the export's end), so 8,073 in all (what 'of all waiting' is of)" in overall.sentence
     assert overall.sentence.startswith("Overall, the 40 delivered tickets wait 13 of 400 ticket-hours of lead time (3%)")
 
 
