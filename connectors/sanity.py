@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from connectors.errors import EmptyExport
-from connectors.eventlog import TIMESTAMP
+from connectors.eventlog import CASE_ID, TIMESTAMP
 from connectors.report import LoadReport, counted
 
 EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01", tz="UTC")
@@ -24,18 +25,31 @@ def check_loaded(table: pd.DataFrame, report: LoadReport) -> None:
 def date_stats(table: pd.DataFrame) -> dict[str, object]:
     """Counts and extremes of implausible dates; stats of disjoint parts merge with :func:`merge_date_stats`."""
     if table.empty:
-        return {"future": 0, "early": 0, "latest": None, "earliest": None}
+        return {"future": 0, "early": 0, "latest": None, "earliest": None, "cases": 0, "events": 0}
     ts = table[TIMESTAMP]
     now = pd.Timestamp.now(tz="UTC")
     return {"future": int((ts > now + pd.Timedelta(days=1)).sum()), "early": int((ts < EARLIEST_PLAUSIBLE).sum()),
-            "latest": ts.max(), "earliest": ts.min()}
+            "latest": ts.max(), "earliest": ts.min(), "cases": _cases(table[CASE_ID]), "events": len(table)}
+
+
+def _cases(case: pd.Series) -> int:
+    """Distinct tickets among these events (parts of a log hold disjoint tickets, so the counts add up)."""
+    if isinstance(case.dtype, pd.CategoricalDtype):
+        codes = case.cat.codes.to_numpy()
+        return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=len(case.cat.categories))))
+    return int(case.nunique())
 
 
 def merge_date_stats(parts: list[dict[str, object]]) -> dict[str, object]:
     latest = [p["latest"] for p in parts if p["latest"] is not None]
     earliest = [p["earliest"] for p in parts if p["earliest"] is not None]
     return {"future": sum(int(p["future"]) for p in parts), "early": sum(int(p["early"]) for p in parts),  # type: ignore[call-overload]
-            "latest": max(latest) if latest else None, "earliest": min(earliest) if earliest else None}
+            "latest": max(latest) if latest else None, "earliest": min(earliest) if earliest else None,
+            "cases": sum(int(p.get("cases", 0)) for p in parts), "events": sum(int(p.get("events", 0)) for p in parts)}  # type: ignore[call-overload]
+
+
+FEW_CASES = 10  # this few tickets ...
+EVENTS_PER_CASE = 50  # ... each with this many events on average: the ticket-id column is probably a state or a team
 
 
 def add_warnings(report: LoadReport, stats: dict[str, object]) -> None:
@@ -47,6 +61,13 @@ def add_warnings(report: LoadReport, stats: dict[str, object]) -> None:
         )
     if stats["future"]:
         report.warnings.append(f"{counted(stats['future'], 'event')} {'is' if stats['future'] == 1 else 'are'} dated in the future (latest {_minute(stats['latest'])}); check the date format or time zone")  # type: ignore[arg-type]
+    cases, events = int(stats.get("cases", 0)), int(stats.get("events", 0))  # type: ignore[call-overload]
+    if 0 < cases <= FEW_CASES and events >= EVENTS_PER_CASE * cases:
+        choice = report.columns.get("case_id")
+        named = f"column {choice.column!r}" if choice else "the ticket-id column"
+        report.warnings.append(
+            f"only {counted(cases, 'ticket')} for {counted(events, 'event')} (about {events // cases:,} events each): {named} looks like a "
+            f"status or a team rather than the ticket id; name the ticket-id column with --case-col")
     if stats["early"]:
         report.warnings.append(f"{counted(stats['early'], 'event')} {'is' if stats['early'] == 1 else 'are'} dated before 1990 (earliest {_minute(stats['earliest'])}); check the date format")  # type: ignore[arg-type]
 

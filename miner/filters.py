@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import BadOption
+from connectors.report import counted
 from connectors.eventlog import CASE_ID, TIMESTAMP
 
 WINDOW_BY = ("opened", "resolved")
@@ -44,7 +45,7 @@ class FilterNote:
     removed: int
 
     def text(self) -> str:
-        return f"Filter {self.filter}: removed {self.removed:,} of {self.tickets_before:,} tickets"
+        return f"Filter {self.filter}: removed {self.removed:,} of {counted(self.tickets_before, 'ticket')}"
 
 
 @dataclass(frozen=True)

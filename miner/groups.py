@@ -46,7 +46,7 @@ from miner.rework import Rework
 from miner.significance import bh_adjusted, bootstrap_mean_interval, normal_sf, t_interval
 from miner.waits import CLASSES
 
-MIN_VISITS = 5
+MIN_VISITS = 5  # a group needs this many visits to be flagged, and this many comparable hand-offs to be tested
 ALPHA = 0.05  # false discovery rate of the moved-bottleneck flags
 RESAMPLES = 2000  # null draws for a p-value (fewer where the first are far from significant, see _null_p)
 CI_RESAMPLES = 1000  # bootstrap resamples for an interval
@@ -264,7 +264,9 @@ def excess_tests(handoffs: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataF
         elif len(d_g) >= 2:  # every difference alike: every resample's mean is that difference
             ci_low = ci_high = excess
         g_cells = np.flatnonzero((cells % n_groups == g) & (others > 0))
-        if len(d_g) > BOOTSTRAP_MAX:
+        if len(d_g) < MIN_VISITS:  # a p-value of one or two hand-offs says nothing: not tested, and no part of the BH family
+            p = np.nan
+        elif len(d_g) > BOOTSTRAP_MAX:
             p = _normal_p(excess, len(d_g), cells[g_cells] // n_groups, k[g_cells], n_c, var_c)
         else:
             p = _null_p(excess, len(d_g), cells[g_cells] // n_groups, k[g_cells], n_c, sum_c, pool, pool_start, resamples,

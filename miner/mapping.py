@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import ConfigError
+from connectors.report import counted
 from connectors.eventlog import ACTIVITY
 from miner import segments
 from miner.cases import CaseArrays
@@ -567,7 +568,7 @@ def render_mapping_file(classes: EventClasses, source: str, export: str, labels:
         out.append("")
     for row in classes.activities.itertuples(index=False):
         out.append("[[rule]]")
-        out.append(f"activity = {_toml_string(row.activity)}  # {row.events:,} events")
+        out.append(f"activity = {_toml_string(row.activity)}  # {counted(row.events, 'event')}")
         if row.kind == UNMAPPED:
             out.append('stage = "deliver and support"  # UNMAPPED: no built-in rule matched; choose a stage')
             out.append('kind = "work"')

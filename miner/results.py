@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.report import counted
 from miner.analysis import FIRST_ROW, MEASURES, PATH_SEP, SAMPLES, TABLE_KEYS, VC_SEP, Partial, Plan
 from miner.cases import US
 from miner.conformance import NO_STREAM, deviation_table, stream_summary
@@ -319,7 +320,7 @@ def _warn_unrecorded_first_step(c: Comparison, design: Design) -> None:
         row = devs[(devs["stream"] == stream.name) & (devs["type"] == "skipped") & (devs["step"] == first.label)]
         if len(row) and float(row["share"].iloc[0]) >= UNRECORDED_SHARE:
             r = row.iloc[0]
-            warning = (f"stream {stream.name!r}: {int(r['tickets']):,} tickets ({r['share']:.0%}) have no {first.label} event, their first "
+            warning = (f"stream {stream.name!r}: {counted(r['tickets'], 'ticket')} ({r['share']:.0%}) {'has' if int(r['tickets']) == 1 else 'have'} no {first.label} event, their first "
                        f"event is already later work; if the export starts after tickets are logged, mark that step optional "
                        f"(optional = true) in a design file (vsm design EXPORT -o streams.toml writes one), so that skipping it is not counted as a deviation")
             if warning not in design.warnings:
@@ -343,7 +344,7 @@ def not_measured(tickets: pd.DataFrame, coverage: float) -> dict[str, str]:
     if coverage < MIN_MAPPED_FOR_CONFORMANCE:
         why = "no event is mapped to a work or waiting state"
     elif not done.any():
-        why = "no ticket reaches a delivered state (the mapping names no done state)" if len(tickets) else "no tickets"
+        why = "no ticket reaches a done state such as Resolved or Closed" if len(tickets) else "no tickets"
     else:
         why = "no work states in this export"
     if work <= 0:

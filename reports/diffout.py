@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.report import counted
 from miner.diff import HIGHER_IS_BETTER, Diff, metric, worse
 from reports.jsonout import SCHEMA_VERSION, _clean
 from reports.units import day
@@ -97,8 +98,8 @@ def _changes(d: Diff) -> list[str]:
 def diff_text(d: Diff, *, top: int = 10, tz: str = "UTC") -> str:
     """The terminal report: what changed first, then the moved bottlenecks, then every headline with both values."""
     b, a = d.before, d.after
-    lines = [f"Before: {b.label} ({len(b.results.tickets):,} tickets{_period(b.period, tz)})",
-             f"After:  {a.label} ({len(a.results.tickets):,} tickets{_period(a.period, tz)})", ""]
+    lines = [f"Before: {b.label} ({counted(len(b.results.tickets), 'ticket')}{_period(b.period, tz)})",
+             f"After:  {a.label} ({counted(len(a.results.tickets), 'ticket')}{_period(a.period, tz)})", ""]
     changes = _changes(d)
     lines.append(f"What changed (significant after Benjamini–Hochberg, alpha {d.alpha:g})")
     lines += changes[: max(top * 3, 10)] if changes else ["  no clear change in any measure"]

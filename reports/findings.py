@@ -13,16 +13,18 @@ finding, so the JSON can be checked against the text.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from connectors.report import counted
 from miner.significance import bh_adjusted, fisher_greater, mannwhitney_greater, wilson_interval
 from miner.stats import key_codes
 from miner.waits import END, OPEN, START
-from reports.units import hours, human, pct
+from reports.units import hours, human, pct, pct_bound
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
 MIN_SUPPORT = 20
@@ -74,14 +76,14 @@ def rate_ci_text(k: int, n: int) -> str:
     """'81%, 95% CI 65–91%': a rate and its interval, with a decimal near 0% and 100%."""
     lo, hi = wilson_interval(k, n)
     digits = _digits(k / n, lo, hi)
-    return f"{pct(k / n, digits)}, 95% CI {pct(lo, digits)}–{pct(hi, digits)}"
+    return f"{pct(k / n, digits)}, 95% CI {pct_bound(lo, digits)}–{pct_bound(hi, digits)}"
 
 
 def ci_text(k: int, n: int) -> str:
     """'81% (65–91%)': a rate and its Wilson interval, for tables."""
     lo, hi = wilson_interval(k, n)
     digits = _digits(k / n, lo, hi)
-    return f"{pct(k / n, digits)} ({pct(lo, digits)}–{pct(hi, digits)})"
+    return f"{pct(k / n, digits)} ({pct_bound(lo, digits)}–{pct_bound(hi, digits)})"
 
 
 def _digits(rate: float, lo: float, hi: float) -> int:
@@ -216,11 +218,11 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
     for r in steps.itertuples(index=False):
         col.offer(Finding(
             "wait_step",
-            f"before {r.label} in the {r.stream} stream, {hours(r.total_wait_s / 3600)} ticket-hours of waiting: "
+            f"at {r.label} in the {r.stream} stream, {hours(r.total_wait_s / 3600)} ticket-hours of waiting before or between its work: "
             f"{int(r.tickets_waited):,} of {int(r.tickets):,} tickets that reached it waited ({rate_ci_text(r.tickets_waited, r.tickets)}), "
             f"median {human(r.median_wait_s)} among them; {pct(r.share_of_step_waiting)} of the waiting at designed steps.",
             count=int(r.tickets_waited), denominator=int(r.tickets), impact_hours=r.total_wait_s / 3600,
-            impact_basis="total waiting before the step", support=int(r.tickets_waited),
+            impact_basis="total waiting at the step, before or between its work", support=int(r.tickets_waited),
             figures={"stream": r.stream, "step": int(r.step), "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s,
                      "share_of_step_waiting": r.share_of_step_waiting},
             examples=list(r.examples)))
@@ -229,7 +231,7 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
         col.offer(Finding(
             "wait_transition",
             f"{wait_place(r.source, r.target)}: {hours(r.total_wait_s / 3600)} ticket-hours of waiting in "
-            f"{int(r.tickets):,} of {n_tickets:,} tickets ({rate_ci_text(r.tickets, n_tickets)}), {int(r.waits):,} waits, "
+            f"{int(r.tickets):,} of {n_tickets:,} tickets ({rate_ci_text(r.tickets, n_tickets)}), {counted(r.waits, 'wait')}, "
             f"median {human(r.median_wait_s)} per wait; {pct(r.share_of_waiting)} of all waiting.",
             count=int(r.tickets), denominator=n_tickets, impact_hours=r.total_wait_s / 3600,
             impact_basis="total of these waits", support=int(r.tickets),
@@ -243,6 +245,29 @@ def class_name(kind: str, has_groups: bool) -> str:
     """A wait class as the summary names it: without a group column, 'handoff' waits are named by activities
     ('Assign to group'), not seen between teams, so they are called assignment waits."""
     return "assignment" if kind == "handoff" and not has_groups else kind
+
+
+IDLE_VISIT_S = 24 * 3600  # a visit to a work state that lasts over a day is hardly all touch time
+IDLE_WORK_SHARE = 0.1  # ... worth naming when the state holds this share of all work time
+
+
+def _idle_in_work(c: Any) -> list[tuple[str, float]]:
+    """Work states whose slowest tenth of visits last over a day and that hold a tenth of the work time: (activity, p90), at most two.
+
+    vsm knows only states, not touch time: a state like 'In Progress' or
+    'Take in charge' counts whole as work, even while nobody works on it. These
+    are the states where that most likely inflates flow efficiency.
+    """
+    states = getattr(c, "by_state", None)
+    if states is None or not len(states):
+        return []
+    work = states[states["class"].astype(str) == "work"]
+    total = float(work["total_s"].sum())
+    if total <= 0:
+        return []
+    hit = work[(work["p90_s"] > IDLE_VISIT_S) & (work["total_s"] >= IDLE_WORK_SHARE * total)]
+    hit = hit.sort_values(["total_s", "activity"], ascending=[False, True]).head(2)
+    return [(str(a), float(v)) for a, v in zip(hit["activity"], hit["p90_s"], strict=True)]
 
 
 def _waiting_overall(found: Any, c: Any) -> Finding:
@@ -274,24 +299,34 @@ def _waiting_overall(found: Any, c: Any) -> Finding:
     by_class = {k: math.fsum(per[f"{k}_s"].tolist()) for k in WAIT_CLASSES}
     share = c.headline.get("wait_share", waiting / total) if getattr(c, "headline", None) else waiting / total
     kinds = sorted(((v, k) for k, v in by_class.items() if v > 0), reverse=True)
-    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / all_waiting)}" for v, k in kinds[:3]) if all_waiting else ""
+    detail = ", ".join(f"{class_name(k, found.has_groups)} {pct(v / all_waiting)}" for v, k in kinds) if all_waiting else ""
     fe = c.flow_efficiency
-    flow = (f"flow efficiency is n/a ({gone['flow_efficiency']})" if "flow_efficiency" in gone
+    flow = (f"flow efficiency is n/a: {gone['flow_efficiency']}" if "flow_efficiency" in gone
             else f"flow efficiency is {pct(fe['pooled'])} pooled; the median ticket's is {pct(fe['median'])}")
+    suspect = _idle_in_work(c) if "flow_efficiency" not in gone else []
+    caveat = ""
+    if suspect:
+        names = " and ".join(f"'{a}'" for a, _ in suspect)
+        caveat = (f". But {names} {'are work states' if len(suspect) > 1 else 'is a work state'} whose visits last over "
+                 f"{' and '.join(human(v) for _, v in suspect)} one time in ten: idle time there counts as work, so flow efficiency is an upper bound")
+    unclassified = (c.headline.get("unclassified_share") if getattr(c, "headline", None) else None) or 0.0
+    neither = (f"; {pct(unclassified)} of the lead time is in states that are neither work nor waiting (unclassified)"
+               if unclassified > 0 else "")
     still = (f"; the {n_open:,} open {'ticket has' if n_open == 1 else 'tickets have'} waited {hours(open_waiting / 3600)} "
-             f"ticket-hours so far (until the export's end), so {hours(all_waiting / 3600)} in all (what 'of all waiting' is of)"
+             f"ticket-hours so far (until the export's end), so {hours(all_waiting / 3600)} in all, the base of every 'of all waiting' share"
              if n_open and open_waiting > 0 else "")
     return Finding(
         "waiting_overall",
         (f"overall, {who} wait {hours(waiting / 3600)} of {hours(total / 3600)} ticket-hours of lead time ({pct(share)}){still}"
          if waiting or open_waiting else f"no time of the {hours(total / 3600)} ticket-hours of lead time is classified as waiting (the mapping names no waiting state)")
         + (f"; of the waiting: {detail}" if detail else "")
-        + f"; {flow}.",
+        + f"; {flow}{neither}{caveat}.",
         count=n_done, denominator=len(per),
         figures={"waiting_s": waiting, "lead_s": total, "waiting_share": share, "open_tickets": n_open,
                  "open_waiting_s": open_waiting, "all_waiting_s": all_waiting,
                  "waiting_by_class_share": {k: v / all_waiting for v, k in kinds} if all_waiting else {},
-                 "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"]})
+                 "flow_efficiency_pooled": fe["pooled"], "flow_efficiency_median": fe["median"],
+                 "unclassified_share": unclassified, "idle_in_work_states": [{"activity": a, "p90_s": v} for a, v in suspect]})
 
 
 # --- Which hand-offs cause rework? ------------------------------------------------------
@@ -383,8 +418,8 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
             middle = f", {hours(per['bounce_s'].sum() / 3600)} ticket-hours in the middle group" if col.timed else ""
             col.offer(Finding(
                 "bounce",
-                f"{bounced:,} of {n:,} tickets bounce between groups ({rate_ci_text(bounced, n)}), {int(per['bounces'].sum()):,} bounces"
-                f"{middle}; most between {p['pair']} ({int(p['bounces']):,} bounces in {int(p['tickets']):,} tickets).",
+                f"{bounced:,} of {n:,} tickets bounce between groups ({rate_ci_text(bounced, n)}), {counted(per['bounces'].sum(), 'bounce')}"
+                f"{middle}; most between {p['pair']} ({counted(p['bounces'], 'bounce')} in {counted(p['tickets'], 'ticket')}).",
                 count=bounced, denominator=n, impact_hours=float(per["bounce_s"].sum()) / 3600 if col.timed else None,
                 impact_basis="time in the middle group of each bounce" if col.timed else None, support=bounced,
                 figures={"bounces": int(per["bounces"].sum()), "bounce_s": float(per["bounce_s"].sum()), "top_pair": p["pair"],
@@ -397,7 +432,7 @@ def _handoffs_and_rework(found: Any, c: Any, col: _Collector) -> None:
     if reopened:
         col.offer(Finding(
             "reopen",
-            f"{reopened:,} of {n:,} tickets were reopened after delivery ({rate_ci_text(reopened, n)}), {int(per['reopens'].sum()):,} reopens, "
+            f"{reopened:,} of {n:,} tickets were reopened after delivery ({rate_ci_text(reopened, n)}), {counted(per['reopens'].sum(), 'reopen')}, "
             f"{hours(per['reopens_s'].sum() / 3600)} ticket-hours until they were delivered again.",
             count=reopened, denominator=n, impact_hours=float(per["reopens_s"].sum()) / 3600,
             impact_basis="from each reopen until the next delivery", support=reopened,
@@ -495,11 +530,13 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     lead = float(per["lead_time_s"].sum())
     reworked = int(per["any_rework"].sum())
     if rework_time > 0 and lead > 0 and n and col.timed:
+        so_far = "" if per["delivered"].all() else ", open tickets counted until the export's end"
+        apart = "; a bounce's time in the middle group is in the bounce finding, not here" if found.has_groups else ""
         col.offer(Finding(
             "rework_total",
-            f"rework takes {hours(rework_time / 3600)} ticket-hours, {pct(rework_time / lead)} of all lead time"
-            f"{'' if per['delivered'].all() else ' (open tickets: their age so far)'}; {reworked:,} of {n:,} tickets have rework of some kind ({rate_ci_text(reworked, n)}, the headline's "
-            "rework rate): time spent doing work again.",
+            f"{reworked:,} of {n:,} tickets have rework of some kind ({rate_ci_text(reworked, n)}; the headline's rework rate). "
+            f"Doing work again takes {hours(rework_time / 3600)} ticket-hours, {pct(rework_time / lead)} of all lead time"
+            f"{so_far}: self-loops, repetitions, backflows and reopens{apart}.",
             count=reworked, denominator=n, impact_hours=rework_time / 3600, impact_basis="self-loops, repetitions, backflows and reopens",
             support=reworked, figures={"rework_s": rework_time, "lead_s": lead, "share_of_lead_time": rework_time / lead}))
     devs = c.deviations
@@ -507,6 +544,7 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
     if len(extra):
         streams = c.streams.set_index("name")["tickets"].to_dict()
         tests = deviation_tests(per, extra)
+        priced: list[Finding] = []
         for d, test in zip(extra.itertuples(index=False), tests, strict=True):
             k, m = int(d.tickets), int(streams.get(d.stream, d.tickets))
             extra_s = d.median_extra_lead_s
@@ -530,6 +568,11 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                 support=k, test=test, figures={"stream": d.stream, "type": d.type, "step": d.step,
                                                  "median_extra_lead_s": None if pd.isna(extra_s) else extra_s},
                 examples=list(d.examples))
+            priced.append(f)
+        overlapping = Counter(f.figures["stream"] for f in priced if f.impact_hours is not None)
+        for f in priced:
+            if f.impact_hours is not None and overlapping[f.figures["stream"]] > 1:
+                f.sentence = f.sentence[:-1] + "; a ticket can have more than one deviation, so these hours overlap with the other deviations' and do not add up."
             col.offer(f)
     flagged = c.groups[c.groups["moved_bottleneck"].astype(bool)] if len(c.groups) and col.timed else c.groups.iloc[0:0]
     for g in flagged.itertuples(index=False):

@@ -114,6 +114,9 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
             percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
     groups = comparison.groups
     found_answers = answers or find(found)
+    open_only = _open_only(found)
+    bsteps = comparison.bottleneck_steps.iloc[0:0] if open_only else comparison.bottleneck_steps
+    btrans = comparison.bottleneck_transitions.iloc[0:0] if open_only else comparison.bottleneck_transitions
     return {
         "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
         "generated_at": pd.Timestamp(datetime.now(UTC)).tz_convert(tz).strftime("%Y-%m-%d %H:%M"),
@@ -133,14 +136,14 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "rework": _rework_context(found, comparison, found_answers.min_support),
         "by_class": comparison.by_class,
         "class_chart": charts.time_by_class({class_name(k, found.has_groups): v for k, v in comparison.by_class.items()}),
-        "bottleneck_steps": comparison.bottleneck_steps.to_dict("records"),
-        "bottleneck_transitions": comparison.bottleneck_transitions.to_dict("records"),
+        "open_only": open_only,
+        "bottleneck_steps": bsteps.to_dict("records"),
+        "bottleneck_transitions": btrans.to_dict("records"),
         "step_chart": charts.bottleneck_bars(
-            [f"{r.stream}: {r.label}" for r in comparison.bottleneck_steps.itertuples(index=False)],
-            comparison.bottleneck_steps["total_wait_s"], "waiting before designed steps") if len(comparison.bottleneck_steps) else None,
+            [f"{r.stream}: {r.label}" for r in bsteps.itertuples(index=False)],
+            bsteps["total_wait_s"], "waiting at designed steps") if len(bsteps) else None,
         "transition_chart": charts.bottleneck_bars(
-            list(comparison.bottleneck_transitions["label"]), comparison.bottleneck_transitions["total_wait_s"],
-            "waiting between activities") if len(comparison.bottleneck_transitions) else None,
+            list(btrans["label"]), btrans["total_wait_s"], "waiting between activities") if len(btrans) else None,
         "lead_chart": charts.lead_time_histogram(lead.to_numpy(), pd.Series(stream_of_case[done])),
         "percentiles": percentiles,
         "steps": comparison.steps.to_dict("records") if len(comparison.steps) else [],
@@ -244,14 +247,20 @@ def _handoffs(handoffs: pd.DataFrame, min_support: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _open_only(found: Any) -> bool:
+    """No ticket is delivered: every time runs until the export's end, an age and not a duration, so vsm totals no hours (as the findings do)."""
+    return len(found.tickets) > 0 and not found.tickets["delivered"].any()
+
+
 def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, Any]:
     per = found.tickets
     n = max(len(per), 1)
+    timed = not _open_only(found)
     kinds = []
     for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
         hit = per.loc[per[name] > 0, ["case_id", f"{name}_s"]]  # not a copy of every ticket column
         kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
-                      "time_s": float(per[f"{name}_s"].sum()), "examples": worst_tickets(hit, f"{name}_s")})
+                      "time_s": float(per[f"{name}_s"].sum()) if timed else None, "examples": worst_tickets(hit, f"{name}_s")})
     bounced = per["bounces"] > 0
     return {
         "kinds": kinds,
@@ -262,9 +271,9 @@ def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, 
         "bounces": int(per["bounces"].sum()),
         "reassignments": int(per["reassignments"].sum()),
         "has_groups": found.has_groups,
-        "pairs": comparison.pairs.to_dict("records"),
+        "pairs": [r | {"time_s": None} for r in comparison.pairs.to_dict("records")] if not timed else comparison.pairs.to_dict("records"),
         "handoffs": _handoffs(comparison.handoffs, min_support),
-        "activities": comparison.repeated.to_dict("records"),
+        "activities": [r | {"time_s": None} for r in comparison.repeated.to_dict("records")] if not timed else comparison.repeated.to_dict("records"),
         "loops": comparison.loops.to_dict("records"),
     }
 

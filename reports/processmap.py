@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from connectors.report import counted
 from reports.layout import layered
 from reports.svg import INK, MUTED, Svg, esc, human, short
 
@@ -160,7 +161,7 @@ def _draw_level(edges: pd.DataFrame, activity_counts: dict[str, int], start: dic
         shade = 0.12 + 0.6 * math.sqrt(count / biggest)
         svg.rect(x, y, widths[n], NODE_H, fill=f"rgba(37,99,235,{shade:.2f})", stroke="#1e3a8a", cls="pm-node")
         svg.text(cx[n], y + 17, short(n, NAME_CHARS), size=11, anchor="middle", weight="bold", fill="#0b1220", title=n)
-        svg.text(cx[n], y + 32, f"{count:,} events", size=10, anchor="middle", fill="#0b1220")
+        svg.text(cx[n], y + 32, counted(count, 'event'), size=10, anchor="middle", fill="#0b1220")
     return svg.markup(), len(edges)
 
 

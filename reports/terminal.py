@@ -11,6 +11,7 @@ import pandas as pd
 from connectors.report import LoadReport, counted
 from miner.summary import LogSummary
 from reports.units import human as duration
+from reports.units import pct
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], *, align: str | None = None, indent: int = 2) -> str:
@@ -176,7 +177,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     out = [
         f"Log        {counted(summary.cases, 'ticket')}, {counted(summary.events, 'event')}, {when(summary.start, tz)} to {when(summary.end, tz)}  [{report.source}]",
         f"Mapping    {found.coverage:.1%} of events mapped ({found.mapping.description})",
-        f"Design     {c.design.origin}: " + ", ".join(f"{r.name} {int(r.tickets):,}" for r in c.streams.itertuples(index=False)),
+        f"Design     {c.design.origin}: " + ", ".join(f"{r.name} ({counted(r.tickets, 'ticket')})" for r in c.streams.itertuples(index=False)),
         *not_measured_lines(c.not_measured),
         "",
         *findings_text(found, answers),
@@ -199,7 +200,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                 ["deviation", "tickets", "share", "lead time vs conforming", "e.g."], align="lrrrl", indent=4))
             out += more_rows(len(all_mine), len(mine), indent=4)
     rw = int(tickets["any_rework"].sum())
-    out += ["", f"Rework     {counted(rw, 'ticket')} ({rw / n:.0%}): {counted(tickets['self_loops'].sum(), 'self-loop')}, "
+    out += ["", f"Rework     {rw:,} of {counted(n, 'ticket')} ({pct(rw / n)}); in all {counted(tickets['self_loops'].sum(), 'self-loop')}, "
             f"{counted(tickets['repetitions'].sum(), 'repetition')}, {counted(tickets['backflows'].sum(), 'backflow')}, "
             f"{counted(tickets['reopens'].sum(), 'reopen')}, {counted(tickets['bounces'].sum(), 'bounce')}"]
     if len(c.loops):
@@ -208,14 +209,16 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     bounced = int((tickets["bounces"] > 0).sum())
     pairs = c.pairs
     top_pair = f"; most between {pairs.iloc[0]['pair']} ({int(pairs.iloc[0]['bounces']):,})" if len(pairs) else ""
-    out.append(f"Ping-pong  {counted(tickets['bounces'].sum(), 'bounce')} in {counted(bounced, 'ticket')} ({bounced / n:.0%}), "
-               f"{counted(tickets['reassignments'].sum(), 'reassignment')}{top_pair}")
+    out.append(f"Ping-pong  {counted(tickets['bounces'].sum(), 'bounce')} in {counted(bounced, 'ticket')} ({pct(bounced / n)}), "
+               f"{counted(tickets['reassignments'].sum(), 'reassignment')}{top_pair}" if found.has_groups
+               else "Ping-pong  n/a: the export has no group or team column")
     all_risky = handoff_tests(c.handoffs, support)
     all_risky = all_risky[all_risky["followed_by_rework"] > 0] if len(all_risky) else all_risky
     risky = all_risky.head(top)
     if len(risky):
         out.append(f"Hand-offs followed by rework, most beyond the other hand-offs' rate first (p: one-sided Fisher test, "
-                   f"BH-adjusted; pairs under {counted(support, 'hand-off')} untested)")
+                   f"BH-adjusted; pairs under {counted(support, 'hand-off')} untested; sent back: returned straight to the sender, "
+                   f"a bounce, which the rework rate counts but 'then rework' does not)")
         out.append(table([(f"{h.from_group} → {h.to_group}", int(h.handoffs), int(h.followed_by_rework),
                            ci_text(h.followed_by_rework, h.handoffs), f"{h.excess:+,.1f}", int(h.bounced_back),
                            "-" if h.p_adjusted != h.p_adjusted else ("<0.001" if h.p_adjusted < 0.001 else f"{h.p_adjusted:.3f}"))
@@ -227,12 +230,15 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     from reports.findings import class_name
 
     kinds = ", ".join(f"{class_name(k, found.has_groups)} {duration(v)}" for k, v in c.by_class.items() if k not in ("work", "unclassified") and v > 0)
-    flow = (f"flow efficiency n/a ({c.not_measured['flow_efficiency']})" if "flow_efficiency" in c.not_measured
+    flow = (f"flow efficiency n/a: {c.not_measured['flow_efficiency']}" if "flow_efficiency" in c.not_measured
             else f"flow efficiency {_pct(fe['pooled'])} pooled, {_pct(fe['median'])} median per ticket")
-    out += ["", f"Waits      {flow}; waiting: {kinds or 'none'}"]
+    unclassified = c.by_class.get("unclassified", 0.0)
+    waiting = "not measured" if "wait_share" in c.not_measured else kinds or "none"
+    neither = f"; neither work nor waiting (unclassified): {duration(unclassified)}" if unclassified > 0 and "wait_share" not in c.not_measured else ""
+    out += ["", f"Waits      {flow}; waiting: {waiting}{neither}"]
     bs = c.bottleneck_steps
     if len(bs):
-        out.append("Waiting before designed steps (share of the waiting at designed steps; median among tickets that waited)")
+        out.append("Waiting at designed steps, before or between their work (share of the waiting at designed steps; median among tickets that waited)")
         out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), f"{b.share_of_step_waiting:.0%}",
                            f"{int(b.tickets_waited):,} of {int(b.tickets):,}", duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
                          ["step", "total", "share", "tickets waited", "median"], align="lrrrr", indent=4))
@@ -267,7 +273,7 @@ def not_measured_lines(gone: dict[str, str]) -> list[str]:
 
 
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0%}"
+    return "-" if x is None else pct(x)
 
 
 def _signed(seconds: float | None) -> str:

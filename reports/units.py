@@ -56,6 +56,15 @@ def pct(share: float | None, digits: int = 0) -> str:
     return text
 
 
+def pct_bound(share: float | None, digits: int = 0) -> str:
+    """An interval's bound as a percentage: plain digits, one or two more where the bound would round to 0% or 100% but is neither."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    while 0 < share < 1 and digits < 4 and float(f"{share * 100:.{digits}f}") in (0.0, 100.0):
+        digits += 1
+    return f"{share * 100:.{digits}f}%"
+
+
 def hours(value: float | None) -> str:
     """Return hours for an impact: 0.4, 7.5, 1,234."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -262,8 +262,9 @@ def test_one_ticket_is_one_ticket_everywhere(one_ticket, tmp_path):
     assert out.startswith("Log        1 ticket, 2 events, ")
     assert "each rests on at least 1 ticket (hand-offs" in out
     assert "Stream 'Incident': 1 ticket, fitness" in out
-    assert "Rework     0 tickets (0%): 0 self-loops, 0 repetitions, 0 backflows, 0 reopens, 0 bounces" in out
-    assert "Ping-pong  0 bounces in 0 tickets (0%), 0 reassignments" in out
+    assert "Rework     0 of 1 ticket (0%); in all 0 self-loops, 0 repetitions, 0 backflows, 0 reopens, 0 bounces" in out
+    assert "Ping-pong  n/a: the export has no group or team column" in out
+    assert "Design     built-in design: Incident (1 ticket)" in out
     design = run_cli("design", one_ticket, "-o", tmp_path / "d.toml")
     assert design.stderr.startswith(f"Wrote {tmp_path / 'd.toml'}: 1 stream; edit them")
     sample = run_cli("sample", "--source", "csv", "--tickets", "1", "-o", tmp_path / "s.csv")
@@ -337,3 +338,13 @@ def test_fail_on_reads_durations_with_units(tmp_path):
                           ("lead_time_p90>2", "--fail-on: 'lead_time_p90>2' needs a unit (s, min, h, d, w), e.g. lead_time_p90>2d")]:
         result = run_cli("compare", AUDIT, "--fail-on", expr)
         assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+def test_a_case_column_with_a_handful_of_values_is_questioned():
+    # The ticket id given as the team: 9 'tickets' of about 395 events each. The decoy: the real ticket id, no warning.
+    wrong = run_cli("inspect", CSV, "--case-col", "group")
+    assert wrong.exit_code == 0
+    assert ("Warning: only 9 tickets for 3,559 events (about 395 events each): column 'group' looks like a status or a team "
+            "rather than the ticket id; name the ticket-id column with --case-col") in wrong.stderr.splitlines()
+    right = run_cli("inspect", CSV)
+    assert "looks like a status or a team" not in right.stderr

@@ -30,7 +30,7 @@ def test_nothing_mapped_means_no_conformance_in_the_terminal(unmapped):
     assert "N/A        Flow efficiency n/a: no event is mapped to a work or waiting state." in lines
     assert "fitness 1.00" not in out and "100% follow the design" not in out
     assert "Stream 'Incident': 170 tickets, fitness n/a, conformance n/a; 170 still open, judged on the steps so far" in lines
-    assert "Waits      flow efficiency n/a (no event is mapped to a work or waiting state); waiting: none" in lines
+    assert "Waits      flow efficiency n/a: no event is mapped to a work or waiting state; waiting: not measured" in lines
     assert lines[lines.index("  Which steps add no value?") + 1] == (
         "    - Steps the design does not foresee are n/a: only 0.0% of events are mapped to the value chain, so paths")
 
@@ -61,7 +61,7 @@ def test_a_list_export_has_no_flow_efficiency_and_follows_the_design(tmp_path):
     lines = out.splitlines()
     assert "N/A        Flow efficiency n/a: no work states in this export." in lines
     assert "    - Wait share and flow efficiency are n/a: no work states in this export." in lines
-    assert "Waits      flow efficiency n/a (no work states in this export); waiting: none" in lines
+    assert "Waits      flow efficiency n/a: no work states in this export; waiting: not measured" in lines
     assert "skipped engage" not in out and "flow efficiency 0%" not in out and "median 0 s" not in out
     assert "    - No state adds only waiting, no time goes to rework, and no step is taken that the design lacks." in lines
     assert "Stream 'Incident': 286 tickets, fitness 1.00, 100% follow the design exactly; 14 still open, judged on the steps so far" in lines

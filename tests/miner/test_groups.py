@@ -143,6 +143,20 @@ def test_excess_against_a_hand_computed_example():
     assert out.loc["Y", "downstream_excess_s"] == pytest.approx(-10.0)
     assert "Z" not in out.index  # the only sender into Q: nothing to compare with
     assert list(out["comparable_handoffs"]) == [2, 2]
+    assert out["p_raw"].isna().all()  # two hand-offs each: too few to test, so no p-value and no place in the BH family
+
+
+def test_a_group_is_tested_from_five_comparable_handoffs():
+    """Into R: X hands off 5 times (50 s each), Y 4 times, W 5 times (10 s each). X and W are tested; Y, with 4, is not."""
+    senders = ["X"] * 5 + ["Y"] * 4 + ["W"] * 5
+    frame = pd.DataFrame({
+        "sender": pd.Categorical(senders), "receiver": pd.Categorical(["R"] * len(senders)),
+        "ticket_type": pd.Categorical(["t"] * len(senders)),
+        "us": np.array([50] * 5 + [10] * 4 + [10] * 5, dtype=np.int64) * 1_000_000,
+    })
+    out = excess_tests(frame, resamples=200).set_index("group")
+    assert out.loc["X", "p_raw"] < 0.05 and out.loc["W", "p_raw"] > 0.5
+    assert np.isnan(out.loc["Y", "p_raw"]) and out.loc["Y", "comparable_handoffs"] == 4
 
 
 def test_partitions_of_cases_give_the_same_tests(scenario):

@@ -47,7 +47,7 @@ def test_the_overall_waiting_adds_the_open_tickets_to_the_delivered_ones(open_re
     assert fig["open_waiting_s"] == (60 * 7100 + 10 * 5760) * 60  # O: New 20 min + customer to 5 d; N: New from 1 d
     # The waits between activities are shares of this total: the same time the wait classes hold.
     assert fig["all_waiting_s"] == pytest.approx(sum(r.comparison.by_class[k] for k in ("queue", "customer", "handoff", "reopened")))
-    assert "the 70 open tickets have waited 8,060 ticket-hours so far (until the export's end), so 8,073 in all (what 'of all waiting' is of)" in overall.sentence
+    assert "the 70 open tickets have waited 8,060 ticket-hours so far (until the export's end), so 8,073 in all, the base of every 'of all waiting' share" in overall.sentence
     assert overall.sentence.startswith("Overall, the 40 delivered tickets wait 13 of 400 ticket-hours of lead time (3%)")
 
 
@@ -94,7 +94,7 @@ def test_nothing_delivered_gives_no_conclusion_in_hours(tmp_path):
     assert not {"wait_step", "wait_transition", "waiting_state", "rework_total", "moved_bottleneck"} & {f.kind for f in every}
     overall = next(f for f in every if f.kind == "waiting_overall")
     assert overall.sentence == (
-        "Wait share and flow efficiency are n/a: no ticket reaches a delivered state (the mapping names no done state); "
+        "Wait share and flow efficiency are n/a: no ticket reaches a done state such as Resolved or Closed; "
         "all 70 tickets are open, so their time runs until the export's end and vsm totals no waiting or rework in hours; "
         "if tickets do end (Resolved, Closed, Declined …), name those states in a mapping (vsm mapping init).")
     assert r.lead_time_s["tickets"] == 0 and r.streams_by_path["lead_time_median_s"].isna().all()

@@ -15,11 +15,23 @@ from scipy import stats
 
 from miner.discovery import compare
 from miner.waits import CLASSES, END, START
-from reports.findings import answers, handoff_tests, wait_place
+from reports.findings import answers, handoff_tests, rate_ci_text, wait_place
 from reports.terminal import findings_text
-from reports.units import hours, human, pct
+from reports.units import hours, human, pct, pct_bound
 from tests.conftest import SAMPLE_LOGS, run_cli
 from tests.helpers import make_log
+
+
+@pytest.mark.parametrize(("k", "n", "text"), [
+    pytest.param(1480, 1487, "99.5%, 95% CI 99.0%–99.8%", id="near-100"),
+    pytest.param(1486, 1487, "99.9%, 95% CI 99.6%–99.99%", id="bound-rounds-to-100"),
+    pytest.param(1487, 1487, "100.0%, 95% CI 99.7%–100.0%", id="all"),
+    pytest.param(0, 1487, "0.0%, 95% CI 0.0%–0.3%", id="none"),
+    pytest.param(1, 100000, "<0.1%, 95% CI 0.0002%–0.01%", id="bound-rounds-to-0"),
+])
+def test_interval_bounds_are_numbers_not_inequalities(k, n, text):
+    """'<1%' and '>99%' are for a share; an interval's bound gets the digits it needs instead ('98.6%–>99.9%' was printed)."""
+    assert rate_ci_text(k, n) == text
 
 
 @pytest.mark.parametrize(("source", "target", "words"), [
@@ -52,9 +64,9 @@ def test_exact_terminal_lines_for_a_known_log():
     assert lines[:12] == [
         "Findings   ranked by impact in ticket-hours; each rests on at least 20 tickets (hand-offs for a pair of groups); rates with 95% intervals",
         "  Where does work wait?",
-        "    - Before deliver and support in the Incident stream, 24 ticket-hours of waiting: 24 of 30 tickets that",
-        "      reached it waited (80.0%, 95% CI 62.7%–90.5%), median 60 min among them; 100% of the waiting at designed",
-        "      steps.",
+        "    - At deliver and support in the Incident stream, 24 ticket-hours of waiting before or between its work: 24",
+        "      of 30 tickets that reached it waited (80.0%, 95% CI 62.7%–90.5%), median 60 min among them; 100% of the",
+        "      waiting at designed steps.",
         "      e.g. A00, A01, A02",
         "    - Between two runs of 'Investigate': 24 ticket-hours of waiting in 24 of 30 tickets (80.0%, 95% CI",
         "      62.7%–90.5%), 24 waits, median 60 min per wait; 100% of all waiting.",
@@ -169,7 +181,7 @@ def _renderings(value, key: str = "") -> set[str]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return set(NUMBER.findall(value)) if isinstance(value, str) else set()
     out = {f"{value:,.0f}", hours(value), hours(value / 3600), human(value)}
-    out |= {pct(value, d) for d in (0, 1)} if -0.0001 <= value <= 1.0001 else set()
+    out |= {f(value, d) for f in (pct, pct_bound) for d in (0, 1, 2, 3)} if -0.0001 <= value <= 1.0001 else set()
     out |= {f"{value:.3f}"}
     return {t for s in out for t in NUMBER.findall(s)}
 
@@ -183,7 +195,7 @@ def test_every_number_in_a_sentence_is_a_json_field_and_the_outputs_agree(tmp_pa
     flat = " ".join(text.split())
     page = " ".join(html.read_text().split())
     findings = doc["findings"]
-    assert doc["schema_version"] == "2.1" and findings["min_support"] == 5 and findings["ranked_by"] == "impact_hours"
+    assert doc["schema_version"] == "2.2" and findings["min_support"] == 5 and findings["ranked_by"] == "impact_hours"
     seen = 0
     for question in ("waits", "rework", "no_value"):
         ranked = [f["impact_hours"] for f in findings[question] if f["impact_hours"] is not None]
@@ -243,3 +255,33 @@ def test_repeated_work_says_how_it_was_repeated():
         "'Investigate' is done again in 25 of 30 tickets that do it (83.3%, 95% CI 66.4%–92.7%), 25 times after other work; "
         "25 times straight after, by another person: 8.3 ticket-hours of repeated work."]
     assert (repeated[0].count, repeated[0].denominator, repeated[0].impact_hours) == (25, 30, 25 * 20 / 60)
+
+
+def _overall(rows):
+    found = compare(make_log(rows), None)
+    return next(f for f in answers(found, min_support=5).waits if f.kind == "waiting_overall")
+
+
+def test_a_work_state_held_for_days_makes_flow_efficiency_an_upper_bound():
+    # 'In Progress' is a work state; in 5 of 30 tickets it is held 3 days (idle, not touched), holding most of the work time.
+    rows = []
+    for i in range(30):
+        held = 3 * 24 * 60 if i < 5 else 30
+        rows += [(f"T{i:02}", "Log call", 0), (f"T{i:02}", "In Progress", 10), (f"T{i:02}", "Resolved", 10 + held)]
+    overall = _overall(rows)
+    assert overall.figures["idle_in_work_states"] == [{"activity": "In Progress", "p90_s": pytest.approx(72 * 3600, rel=0.01)}]
+    assert overall.sentence.endswith(
+        "But 'In Progress' is a work state whose visits last over 3.0 d one time in ten: idle time there counts as work, "
+        "so flow efficiency is an upper bound.")
+
+
+def test_a_long_wait_in_a_waiting_state_is_no_idle_work_decoy():
+    # The decoy: the same three days, in a state named as waiting; the work itself takes 30 minutes. No caveat.
+    rows = []
+    for i in range(30):
+        held = 3 * 24 * 60 if i < 5 else 0
+        rows += [(f"T{i:02}", "Log call", 0), (f"T{i:02}", "Awaiting customer", 10), (f"T{i:02}", "In Progress", 10 + held),
+                 (f"T{i:02}", "Resolved", 40 + held)]
+    overall = _overall(rows)
+    assert overall.figures["idle_in_work_states"] == []
+    assert "upper bound" not in overall.sentence
