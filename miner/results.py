@@ -489,13 +489,13 @@ def wait_label(source: str, target: str) -> str:
     if source == START and target == END:
         return "no work recorded: from the first event until delivery"
     if source == START and target == OPEN:
-        return "no work recorded: open, from the first event until the export's end"
+        return "no work recorded, still waiting at the export's end"
     if source == START:
         return f"before first work ({target})"
     if target == END:
         return f"after last work ({source}) until delivery"
     if target == OPEN:
-        return f"after last work ({source}), open: still waiting at the export's end"
+        return f"after last work ({source}), still waiting at the export's end"
     return f"{source} → {target}"
 
 
@@ -516,7 +516,7 @@ def _bottlenecks(steps: pd.DataFrame, transitions: pd.DataFrame, by_class: dict[
 
 
 STEP_COLUMNS = ["stream", "step", "label", "total_wait_s", "tickets", "tickets_waited", "median_wait_s",
-                "share_of_step_waiting", "examples"]
+                "share_of_step_waiting", "examples", "open_tickets_waited", "open_wait_s"]
 
 
 def bottleneck_steps(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
@@ -526,8 +526,11 @@ def bottleneck_steps(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
     ``median_wait_s`` is the median among those that waited (a median over
     all tickets is 0 s whenever most do not wait); ``share_of_step_waiting``
     is of the waiting at all designed steps, so the shares sum to 1.
+    ``open_tickets_waited`` and ``open_wait_s``: the part of it in open
+    tickets, still waiting at the export's end (their waiting so far).
     """
     rows = []
+    still = ~tickets["delivered"].to_numpy(dtype=bool)
     streams = tickets["designed_stream"].to_numpy(dtype=object) if "designed_stream" in tickets else np.zeros(0, dtype=object)
     ids = tickets["case_id"].astype(str).to_numpy(dtype=object)
     for stream in design.streams:
@@ -544,10 +547,12 @@ def bottleneck_steps(tickets: pd.DataFrame, design: Design) -> pd.DataFrame:
             w, who = wait[waited], ids[idx][waited]
             rows.append({"stream": stream.name, "step": j + 1, "label": step.label, "total_wait_s": total,
                          "tickets": int(reached.sum()), "tickets_waited": int(waited.sum()),
-                         "median_wait_s": float(np.median(w)), "examples": [str(x) for x in who[_longest(w, who)]]})
-    frame = pd.DataFrame(rows, columns=STEP_COLUMNS[:-2] + ["examples"])
+                         "median_wait_s": float(np.median(w)), "examples": [str(x) for x in who[_longest(w, who)]],
+                         "open_tickets_waited": int((waited & still[idx]).sum()),
+                         "open_wait_s": math.fsum(wait[waited & still[idx]].tolist())})
+    frame = pd.DataFrame(rows, columns=[c for c in STEP_COLUMNS if c != "share_of_step_waiting"])
     all_steps = math.fsum(frame["total_wait_s"].tolist())
-    frame.insert(len(STEP_COLUMNS) - 2, "share_of_step_waiting", frame["total_wait_s"] / all_steps if all_steps else 0.0)
+    frame["share_of_step_waiting"] = frame["total_wait_s"] / all_steps if all_steps else 0.0
     return frame.sort_values(["total_wait_s", "stream", "step"], ascending=[False, True, True], ignore_index=True)[STEP_COLUMNS]
 
 

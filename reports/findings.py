@@ -220,11 +220,15 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             "wait_step",
             f"at {r.label} in the {r.stream} stream, {hours(r.total_wait_s / 3600)} ticket-hours of waiting before or between its work: "
             f"{int(r.tickets_waited):,} of {int(r.tickets):,} tickets that reached it waited ({rate_ci_text(r.tickets_waited, r.tickets)}), "
-            f"median {human(r.median_wait_s)} among them; {pct(r.share_of_step_waiting)} of the waiting at designed steps.",
+            f"median {human(r.median_wait_s)} among them; {pct(r.share_of_step_waiting)} of the waiting at designed steps"
+            + (f"; {hours(r.open_wait_s / 3600)} of these ticket-hours are in {int(r.open_tickets_waited):,} open "
+               f"{'ticket' if r.open_tickets_waited == 1 else 'tickets'}, still waiting at the export's end" if r.open_tickets_waited else "")
+            + ".",
             count=int(r.tickets_waited), denominator=int(r.tickets), impact_hours=r.total_wait_s / 3600,
             impact_basis="total waiting at the step, before or between its work", support=int(r.tickets_waited),
             figures={"stream": r.stream, "step": int(r.step), "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s,
-                     "share_of_step_waiting": r.share_of_step_waiting},
+                     "share_of_step_waiting": r.share_of_step_waiting, "open_tickets_waited": int(r.open_tickets_waited),
+                     "open_wait_s": r.open_wait_s},
             examples=list(r.examples)))
     transitions = getattr(c, "bottleneck_transitions", pd.DataFrame()) if col.timed else pd.DataFrame()
     for r in transitions.itertuples(index=False):

@@ -239,14 +239,15 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     bs = c.bottleneck_steps
     if len(bs):
         out.append("Waiting at designed steps, before or between their work (share of the waiting at designed steps; median among tickets that waited)")
-        out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), f"{b.share_of_step_waiting:.0%}",
-                           f"{int(b.tickets_waited):,} of {int(b.tickets):,}", duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
+        out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), pct(b.share_of_step_waiting),
+                           f"{int(b.tickets_waited):,} of {int(b.tickets):,}" + (f" ({int(b.open_tickets_waited):,} open)" if b.open_tickets_waited else ""),
+                           duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
                          ["step", "total", "share", "tickets waited", "median"], align="lrrrr", indent=4))
         out += more_rows(len(bs), top, indent=4)
     bt = c.bottleneck_transitions
     if len(bt):
         out.append("Waiting between activities (share of all waiting; median per wait)")
-        out.append(table([(_short(b.label, 70), duration(b.total_wait_s), f"{b.share_of_waiting:.0%}", int(b.tickets), int(b.waits),
+        out.append(table([(_short(b.label, 80), duration(b.total_wait_s), pct(b.share_of_waiting), int(b.tickets), int(b.waits),
                            duration(b.median_wait_s)) for b in bt.head(top).itertuples(index=False)],
                          ["where", "total", "share", "tickets", "waits", "median"], align="lrrrrr", indent=4))
         out += more_rows(len(bt), top, indent=4)

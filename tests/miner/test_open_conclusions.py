@@ -109,3 +109,14 @@ def test_a_first_step_most_tickets_lack_is_blamed_on_the_export_not_the_process(
         "starts after tickets are logged, mark that step optional (optional = true) in a design file (vsm design EXPORT -o "
         "streams.toml writes one), so that skipping it is not counted as a deviation"]
     assert not [w for w in open_results.comparison.design.warnings if "no engage event" in w]  # every ticket starts in New
+
+
+def test_a_steps_waiting_says_how_much_is_open_tickets_waiting_so_far(open_results):
+    steps = open_results.comparison.bottleneck_steps.set_index("label")
+    deliver = steps.loc["deliver and support"]  # O00–O59 wait on the customer from 120 min to the export's end
+    assert (deliver["tickets_waited"], deliver["open_tickets_waited"]) == (60, 60)
+    assert deliver["open_wait_s"] == deliver["total_wait_s"] == 60 * 7080 * 60
+    engage = steps.loc["engage"]  # New: 20 min in C and O; N0–N9 from 1 d to 5 d
+    assert (engage["tickets_waited"], engage["open_tickets_waited"]) == (110, 70)
+    assert engage["open_wait_s"] == (60 * 20 + 10 * 5760) * 60
+    assert engage["total_wait_s"] == (110 * 20 + 10 * (5760 - 20)) * 60
