@@ -236,7 +236,8 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     waiting = "not measured" if "wait_share" in c.not_measured else kinds or "none"
     neither = f"; neither work nor waiting (unclassified): {duration(unclassified)}" if unclassified > 0 and "wait_share" not in c.not_measured else ""
     out += ["", f"Waits      {flow}; waiting: {waiting}{neither}"]
-    bs = c.bottleneck_steps
+    delivered = bool(tickets["delivered"].any())  # none: every time runs until the export's end, so no table totals hours
+    bs = c.bottleneck_steps if delivered else c.bottleneck_steps.iloc[0:0]
     if len(bs):
         out.append("Waiting at designed steps, before or between their work (share of the waiting at designed steps; median among tickets that waited)")
         out.append(table([(f"{b.stream}: {b.label}", duration(b.total_wait_s), pct(b.share_of_step_waiting),
@@ -244,14 +245,14 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
                            duration(b.median_wait_s)) for b in bs.head(top).itertuples(index=False)],
                          ["step", "total", "share", "tickets waited", "median"], align="lrrrr", indent=4))
         out += more_rows(len(bs), top, indent=4)
-    bt = c.bottleneck_transitions
+    bt = c.bottleneck_transitions if delivered else c.bottleneck_transitions.iloc[0:0]
     if len(bt):
         out.append("Waiting between activities (share of all waiting; median per wait)")
         out.append(table([(_short(b.label, 80), duration(b.total_wait_s), pct(b.share_of_waiting), int(b.tickets), int(b.waits),
                            duration(b.median_wait_s)) for b in bt.head(top).itertuples(index=False)],
                          ["where", "total", "share", "tickets", "waits", "median"], align="lrrrrr", indent=4))
         out += more_rows(len(bt), top, indent=4)
-    over = c.steps[c.steps["over_target"] > 0] if len(c.steps) else c.steps
+    over = c.steps[c.steps["over_target"] > 0] if len(c.steps) and delivered else c.steps.iloc[0:0]
     if len(over):
         out.append("Steps over target")
         out.append(table([(f"{s.stream}: {s.label}", duration(s.target_s), int(s.over_target), f"{s.over_target_share:.0%}", duration(s.median_excess_s))

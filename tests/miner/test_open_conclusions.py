@@ -16,6 +16,7 @@ import pytest
 from miner.waits import END, OPEN, START
 from reports.findings import answers
 from tests.miner import scenarios as sc
+from tests.conftest import run_cli
 from tests.miner.test_accounting_truth import run
 
 H = 3600.0
@@ -120,3 +121,16 @@ def test_a_steps_waiting_says_how_much_is_open_tickets_waiting_so_far(open_resul
     assert (engage["tickets_waited"], engage["open_tickets_waited"]) == (110, 70)
     assert engage["open_wait_s"] == (60 * 20 + 10 * 5760) * 60
     assert engage["total_wait_s"] == (110 * 20 + 10 * (5760 - 20)) * 60
+
+
+def test_nothing_delivered_totals_no_hours_in_the_terminal_or_the_html(tmp_path):
+    path = sc.write_csv(tmp_path, sc.nothing_delivered())
+    out = run_cli("compare", path).stdout
+    assert "\nWaits      flow efficiency n/a: no ticket reaches a done state such as Resolved or Closed; waiting: not measured\n" in out
+    assert "Steps over target" not in out and "Waiting at designed steps" not in out
+    page = tmp_path / "r.html"
+    assert run_cli("report", path, "-o", page, "--quiet").exit_code == 0
+    html = page.read_text()
+    assert "<b>Waiting hours: n/a.</b>" in html and "<b>Step times: n/a.</b>" in html
+    assert "tickets with rework" in html and "no hours: no ticket is delivered" in html
+    assert "<h4>Waiting at designed steps</h4>" not in html and "<h4>Waiting between activities</h4>" not in html
