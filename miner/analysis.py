@@ -65,6 +65,7 @@ TABLE_KEYS: dict[str, list[str]] = {
     "loops": ["from_activity", "to_activity"],
     "by_class": ["class"],
     "groups": ["group"],
+    "wait_via": ["source", "target", "via"],  # us: the waiting between two works, by the state it was spent in
 }
 
 
@@ -288,7 +289,7 @@ def _compare(log: pd.DataFrame, arrays: CaseArrays, classes, acc: Accounting, pa
     part.samples["handoffs"] = handoff_values
 
     part.tables.update({"pairs": rw.pairs, "repeated": rw.repeated, "handoffs": rw.handoffs, "loops": rw.loops,
-                        "by_class": wp.by_class, "groups": groups})
+                        "by_class": wp.by_class, "groups": groups, "wait_via": wp.via})
     part.measures.update({"states": wp.states, "waits": wp.runs, "visits": visits})
     runs = wp.runs
     src, dst = runs["source"].cat, runs["target"].cat

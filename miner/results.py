@@ -287,7 +287,7 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         groups=group_table(t["groups"], _rename_visits(aggregates.get("visits")), part.samples.get("handoffs")),
         headline={},
         bottleneck_steps=bottleneck_steps(tickets, design),
-        bottleneck_transitions=bottleneck_transitions(transitions, by_class),
+        bottleneck_transitions=bottleneck_transitions(transitions, by_class, t.get("wait_via")),
     )
     _mark_not_measured(comparison, tickets, results.coverage)
     for stream in design.streams if design.origin != BUILTIN_ORIGIN else ():  # the built-in streams are a menu: not all apply
@@ -563,21 +563,38 @@ def _longest(values: np.ndarray, ids: np.ndarray, k: int = EXAMPLES) -> np.ndarr
     return candidates[np.lexsort((ids[candidates], -values[candidates]))][:k]
 
 
-TRANSITION_COLUMNS = ["source", "target", "label", "total_wait_s", "waits", "tickets", "median_wait_s", "share_of_waiting", "examples"]
+TRANSITION_COLUMNS = ["source", "target", "label", "total_wait_s", "waits", "tickets", "median_wait_s", "share_of_waiting", "examples", "via"]
+VIA_TOP = 3  # states named per wait between two activities
 
 
-def bottleneck_transitions(transitions: pd.DataFrame, by_class: dict[str, float]) -> pd.DataFrame:
+def bottleneck_transitions(transitions: pd.DataFrame, by_class: dict[str, float], via: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank the waits between two activities by their total, each with its share of all waiting (the shares sum to 1).
 
     ``source`` '(start)' and ``target`` '(end)' stay machine-readable; ``label``
     names them "before first work" and "after last work … until delivery".
+    ``via``: the states the waiting was spent in, most first (at most three),
+    each with its share of this wait's total ('(idle)': gaps between intervals).
     """
     if transitions.empty:
         return pd.DataFrame(columns=TRANSITION_COLUMNS)
     all_wait = sum(by_class[k] for k in WAIT_CLASSES)
     frame = transitions.rename(columns={"total_s": "total_wait_s", "median_s": "median_wait_s"}).copy()
     frame["share_of_waiting"] = frame["total_wait_s"] / all_wait if all_wait else 0.0
+    frame["via"] = _via(frame, via)
     return frame[TRANSITION_COLUMNS].reset_index(drop=True)
+
+
+def _via(frame: pd.DataFrame, via: pd.DataFrame | None) -> list[list[dict[str, Any]]]:
+    """For each wait between two activities, the states its waiting was spent in: [{state, share}], most first."""
+    if via is None or via.empty:
+        return [[] for _ in range(len(frame))]
+    v = via[via["us"] > 0].astype({"source": str, "target": str, "via": str})
+    v = v.sort_values(["source", "target", "us", "via"], ascending=[True, True, False, True])
+    totals = v.groupby(["source", "target"], sort=False)["us"].transform("sum")
+    v = v.assign(share=v["us"] / totals).groupby(["source", "target"], sort=False).head(VIA_TOP)
+    named = {k: [{"state": s, "share": float(x)} for s, x in zip(g["via"], g["share"], strict=True)]
+             for k, g in v.groupby(["source", "target"], sort=False)}
+    return [named.get((str(a), str(b)), []) for a, b in zip(frame["source"], frame["target"], strict=True)]
 
 
 def _mapping_table(counts: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, float, dict[str, int]]:

@@ -39,6 +39,7 @@ class WaitPart:
     by_class: pd.DataFrame  # class, us (microseconds within lead time)
     states: pd.DataFrame  # measure: activity, class, duration_us, case_id (one row per state, and per idle gap)
     runs: pd.DataFrame  # measure: source, target, t_us, case_id (one row per run of waiting between two works)
+    via: pd.DataFrame  # additive: source, target, via, us (the waiting of those runs by the state it was spent in)
 
 
 def wait_part(arrays: CaseArrays, acc: Accounting) -> WaitPart:
@@ -59,7 +60,8 @@ def wait_part(arrays: CaseArrays, acc: Accounting) -> WaitPart:
         "duration_us": np.r_[acc.own_us[st], acc.gap_us[gaps] + acc.tail_us[gaps]].astype(np.int64),
         "case_id": arrays.case_id_categorical(np.r_[arrays.case[st], arrays.case[gaps]]),
     })
-    return WaitPart(acc.own_class, acc.handoff_window, by_class, states, _wait_runs(arrays, acc))
+    runs, via = _wait_runs(arrays, acc)
+    return WaitPart(acc.own_class, acc.handoff_window, by_class, states, runs, via)
 
 
 def flow_efficiency(work_s: np.ndarray, lead_s: np.ndarray) -> dict[str, float | None]:
@@ -74,8 +76,12 @@ def flow_efficiency(work_s: np.ndarray, lead_s: np.ndarray) -> dict[str, float |
     }
 
 
-def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
-    """One row per run of waiting between two pieces of work: (previous work, next work, µs, ticket).
+VIA_COLUMNS = ["source", "target", "via", "us"]
+
+
+def _wait_runs(arrays: CaseArrays, acc: Accounting) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per run of waiting between two pieces of work: (previous work, next work, µs, ticket);
+    and the runs' waiting per (previous work, next work, state it was spent in), '(idle)' for gaps.
 
     Waiting pieces in a row (waiting states, idle gaps), not interrupted by
     work, are one wait, attributed to the work activities before and after it
@@ -88,7 +94,8 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
     member = wait_us > 0
     if not member.any():
         empty = pd.Categorical([], categories=[])
-        return pd.DataFrame({"source": empty, "target": empty, "t_us": pd.Series([], dtype=np.int64), "case_id": empty})
+        return (pd.DataFrame({"source": empty, "target": empty, "t_us": pd.Series([], dtype=np.int64), "case_id": empty}),
+                pd.DataFrame({c: pd.Series([], dtype=np.int64 if c == "us" else object) for c in VIA_COLUMNS}))
     act = arrays.activity.astype(np.float64)
     prev_work = segments.previous_valid(act, work, arrays.first_index)
     next_work = segments.bfill(act, work, arrays.end_index)
@@ -110,10 +117,27 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> pd.DataFrame:
     nan_code = len(names)
     targets = pd.Index([*names, END, OPEN]).unique()
     end_code = np.where(acc.delivered[arrays.case[last]], targets.get_loc(END), targets.get_loc(OPEN))
-    return pd.DataFrame({
-        "source": pd.Categorical.from_codes(np.where(np.isnan(src), nan_code, src).astype(np.int64), categories=pd.Index([*names, START]).unique()),
-        "target": pd.Categorical.from_codes(np.where(np.isnan(dst), end_code, dst).astype(np.int64), categories=targets),
+    sources = pd.Index([*names, START]).unique()
+    src_code = np.where(np.isnan(src), nan_code, src).astype(np.int64)
+    dst_code = np.where(np.isnan(dst), end_code, dst).astype(np.int64)
+    runs = pd.DataFrame({
+        "source": pd.Categorical.from_codes(src_code, categories=sources),
+        "target": pd.Categorical.from_codes(dst_code, categories=targets),
         "t_us": totals,
         "case_id": arrays.case_id_categorical(arrays.case[first]),
     })
+    # Where each run's waiting was spent: the waiting state, or '(idle)' for the gap before a piece of work.
+    states = pd.Index([*names, IDLE]).unique()
+    via_code = np.where(work[idx], states.get_loc(IDLE), arrays.activity[idx]).astype(np.int64)
+    run_of = np.cumsum(run_start[idx]) - 1
+    key = (src_code[run_of] * len(targets) + dst_code[run_of]) * len(states) + via_code
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    keys, us = sorted_key[starts], np.add.reduceat(wait_us[idx][order], starts)  # whole µs: exact in any partitioning
+    pair, v = np.divmod(keys, len(states))
+    via = pd.DataFrame({"source": sources.to_numpy(dtype=object)[pair // len(targets)],
+                        "target": targets.to_numpy(dtype=object)[pair % len(targets)],
+                        "via": states.to_numpy(dtype=object)[v], "us": us.astype(np.int64)})
+    return runs, via
 

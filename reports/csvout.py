@@ -23,8 +23,15 @@ def neutralise(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     if isinstance(value, list | tuple):
-        return neutralise("; ".join(str(v) for v in value))
+        return neutralise("; ".join(_cell(v) for v in value))
     return value
+
+
+def _cell(item: object) -> str:
+    """One item of a list cell; a record ({state, share}) as its values: 'Assigned 0.6776'."""
+    if isinstance(item, dict):
+        return " ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in item.values())
+    return str(item)
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from connectors.report import counted
 from miner.significance import bh_adjusted, fisher_greater, mannwhitney_greater, wilson_interval
 from miner.stats import key_codes
-from miner.waits import END, OPEN, START
+from miner.waits import END, IDLE, OPEN, START
 from reports.units import hours, human, pct, pct_bound
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
@@ -236,13 +236,23 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             "wait_transition",
             f"{wait_place(r.source, r.target)}: {hours(r.total_wait_s / 3600)} ticket-hours of waiting in "
             f"{int(r.tickets):,} of {n_tickets:,} tickets ({rate_ci_text(r.tickets, n_tickets)}), {counted(r.waits, 'wait')}, "
-            f"median {human(r.median_wait_s)} per wait; {pct(r.share_of_waiting)} of all waiting.",
+            f"median {human(r.median_wait_s)} per wait; {pct(r.share_of_waiting)} of all waiting{spent_in(r.via)}.",
             count=int(r.tickets), denominator=n_tickets, impact_hours=r.total_wait_s / 3600,
             impact_basis="total of these waits", support=int(r.tickets),
             figures={"source": r.source, "target": r.target, "label": r.label, "waits": int(r.waits),
-                     "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s, "share_of_waiting": r.share_of_waiting},
+                     "total_wait_s": r.total_wait_s, "median_wait_s": r.median_wait_s, "share_of_waiting": r.share_of_waiting,
+                     "via": list(r.via)},
             examples=list(r.examples)))
     col.note(_waiting_overall(found, c))
+
+
+def spent_in(via: list[dict[str, Any]]) -> str:
+    """'; spent in 'Assigned' (68%) and 'Awaiting User Info' (17%)': the states a wait between two activities was spent in."""
+    named = [f"'{v['state']}' ({pct(v['share'])})" if v["state"] != IDLE else f"idle gaps between intervals ({pct(v['share'])})"
+             for v in via]
+    if not named:
+        return ""
+    return "; spent in " + (named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1])
 
 
 def class_name(kind: str, has_groups: bool) -> str:

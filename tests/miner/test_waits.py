@@ -89,3 +89,18 @@ def test_a_group_alone_in_handing_off_to_its_receivers_is_not_compared():
     assert groups.loc["SD", "handoffs_out"] == 12 and groups.loc["SD", "downstream_wait_s"] == 6 * (180 + 10) * 60
     assert groups["comparable_handoffs"].eq(0).all()
     assert groups["p_value"].isna().all() and not groups["moved_bottleneck"].any()
+
+
+def test_a_wait_between_two_activities_names_the_states_it_was_spent_in():
+    # Between two runs of 'Investigate': 180 min in 'Queued' (at L2: a hand-off wait) and 60 in 'Awaiting customer',
+    # over two tickets; a comment in the middle of a wait is bookkeeping and no state of its own (the decoy).
+    rows = []
+    for t in ("A", "B"):
+        rows += [(t, "Log call", 0, "SD"), (t, "Investigate", 10, "SD"), (t, "Queued", 30, "L2"),
+                 (t, "Comment added", 60, "L2"), (t, "Queued", 90, "L2"), (t, "Awaiting customer", 120, "L2"),
+                 (t, "Investigate", 150, "L2"), (t, "Resolved", 160, "L2")]
+    _, c = run(rows)
+    t = c.bottleneck_transitions
+    assert list(zip(t["source"], t["target"], strict=True)) == [("Investigate", "Investigate")]  # 'Log call' is work: no wait before
+    assert t["total_wait_s"].iloc[0] == 2 * 120 * 60
+    assert t["via"].iloc[0] == [{"state": "Queued", "share": 0.75}, {"state": "Awaiting customer", "share": 0.25}]

@@ -61,7 +61,7 @@ def test_exact_terminal_lines_for_a_known_log():
     # Wilson 95% interval of 24 of 30: 62.7%–90.5%.
     found = _customer_waits()
     lines = findings_text(found, answers(found))
-    assert lines[:12] == [
+    assert lines[:13] == [
         "Findings   ranked by impact in ticket-hours; each rests on at least 20 tickets (hand-offs for a pair of groups); rates with 95% intervals",
         "  Where does work wait?",
         "    - At deliver and support in the Incident stream, 24 ticket-hours of waiting before or between its work: 24",
@@ -69,7 +69,8 @@ def test_exact_terminal_lines_for_a_known_log():
         "      waiting at designed steps.",
         "      e.g. A00, A01, A02",
         "    - Between two runs of 'Investigate': 24 ticket-hours of waiting in 24 of 30 tickets (80.0%, 95% CI",
-        "      62.7%–90.5%), 24 waits, median 60 min per wait; 100% of all waiting.",
+        "      62.7%–90.5%), 24 waits, median 60 min per wait; 100% of all waiting; spent in 'Awaiting customer'",
+        "      (100%).",
         "      e.g. A00, A01, A02",
         "    - Overall, tickets wait 24 of 38 ticket-hours of lead time (63%); of the waiting: customer 100%; flow",
         "      efficiency is 37% pooled; the median ticket's is 33%.",
