@@ -52,6 +52,27 @@ def segment_sums(values: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
     return np.where(lengths > 0, out, 0)
 
 
+DENSE_KEYS = 1 << 22  # key spaces up to this size are counted with bincount, larger ones by sorting
+LOW_BITS = 26  # int64 values are split in two parts whose float64 sums stay exact (each part's sum < 2**53)
+
+
+def exact_key_sums(keys: np.ndarray, values: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``keys`` (ascending, each below ``space``) and the exact int64 sum of ``values`` (int64, ≥ 0) for each.
+
+    A small key space is two bincounts (the values' high and low bits, each
+    float64 sum exact), without sorting; a large one sorts the keys.
+    """
+    if space <= DENSE_KEYS:
+        low = np.bincount(keys, weights=values & ((1 << LOW_BITS) - 1), minlength=space)
+        high = np.bincount(keys, weights=values >> LOW_BITS, minlength=space)
+        present = np.flatnonzero(np.bincount(keys, minlength=space))
+        return present, (high[present].astype(np.int64) << LOW_BITS) + low[present].astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=np.int64)
+    return ordered[starts], np.add.reduceat(values[order], starts) if len(starts) else np.zeros(0, dtype=np.int64)
+
+
 def _sort_by_key_then_value(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return keys and values (of their own type) sorted by key, then value.
 

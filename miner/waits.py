@@ -22,6 +22,7 @@ import pandas as pd
 from miner import segments
 from miner.accounting import CLASSES, Accounting
 from miner.cases import CaseArrays
+from miner.stats import exact_key_sums
 
 # The ends of a wait with no work before it, or none after it, in the ticket.
 START, END = "(start)", "(end)"
@@ -131,10 +132,7 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> tuple[pd.DataFrame, pd.Da
     via_code = np.where(work[idx], states.get_loc(IDLE), arrays.activity[idx]).astype(np.int64)
     run_of = np.cumsum(run_start[idx]) - 1
     key = (src_code[run_of] * len(targets) + dst_code[run_of]) * len(states) + via_code
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-    keys, us = sorted_key[starts], np.add.reduceat(wait_us[idx][order], starts)  # whole µs: exact in any partitioning
+    keys, us = exact_key_sums(key, wait_us[idx], len(sources) * len(targets) * len(states))  # whole µs: exact in any partitioning
     pair, v = np.divmod(keys, len(states))
     via = pd.DataFrame({"source": sources.to_numpy(dtype=object)[pair // len(targets)],
                         "target": targets.to_numpy(dtype=object)[pair % len(targets)],
