@@ -243,3 +243,18 @@ def test_repeated_work_says_how_it_was_repeated():
         "'Investigate' is done again in 25 of 30 tickets that do it (83.3%, 95% CI 66.4%–92.7%), 25 times after other work; "
         "25 times straight after, by another person: 8.3 ticket-hours of repeated work."]
     assert (repeated[0].count, repeated[0].denominator, repeated[0].impact_hours) == (25, 30, 25 * 20 / 60)
+
+
+def test_deviation_tests_when_no_delivered_ticket_deviates():
+    """Deviations only among open tickets, every delivered ticket conforming: nothing to compare, no error."""
+    from reports.findings import deviation_tests
+
+    tickets = pd.DataFrame({
+        "designed_stream": ["Incident"] * 3,
+        "lead_time_s": [10.0, 20.0, 30.0],
+        "deviations": [[], [], ["repeated\x1fengage"]],
+        "conforming": [True, True, False],
+        "delivered": [True, True, False],
+    })
+    deviations = pd.DataFrame({"stream": ["Incident"], "type": ["repeated"], "step": ["engage"]})
+    assert deviation_tests(tickets, deviations) == [None]
