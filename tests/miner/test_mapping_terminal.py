@@ -153,3 +153,42 @@ def test_bpic2012_ends_at_the_applications_decline_or_cancellation():
     done = classes.kind == ALL_KINDS.index("done")
     names = arrays.activity_names.astype(str)[arrays.activity]
     assert set(np.unique(names[done])) == {"A_DECLINED", "A_CANCELLED"}
+
+
+def test_the_complete_of_work_begun_before_delivery_is_no_reopen():
+    """XES events kept apart (BPIC 2012): a work item scheduled or started before the ticket ends is
+    completed (closed) after it. That ends work; a new start after the end is a return to work."""
+    from miner.accounting import instance_ends
+
+    rows = [
+        ("T1", "Submitted", 0, "complete"),
+        ("T1", "Investigate", 1, "schedule"),
+        ("T1", "Investigate", 2, "start"),
+        ("T1", "Declined", 10, "complete"),
+        ("T1", "Investigate", 11, "complete"),  # closes the item begun at 2: no reopen
+        ("T2", "Submitted", 0, "complete"),
+        ("T2", "Investigate", 1, "schedule"),
+        ("T2", "Investigate", 2, "start"),
+        ("T2", "Investigate", 3, "complete"),
+        ("T2", "Declined", 10, "complete"),
+        ("T2", "Investigate", 11, "complete"),  # the system closes the scheduled item: no reopen
+        ("T3", "Submitted", 0, "complete"),
+        ("T3", "Investigate", 2, "start"),
+        ("T3", "Declined", 10, "complete"),
+        ("T3", "Investigate", 20, "start"),  # work again after the end: a reopen
+        ("T3", "Investigate", 25, "complete"),
+        ("T4", "Submitted", 0, "complete"),  # a log of completes only: work after the end is a reopen, as before
+        ("T4", "Declined", 10, "complete"),
+        ("T4", "Investigate", 20, "complete"),
+    ]
+    log = make_log(rows, columns=("case_id", "activity", "minutes", "lifecycle:transition"))
+    arrays = case_arrays(log)
+    classes = apply_mapping(log, arrays, builtin_mapping("xes"))
+    ends = instance_ends(arrays, log["lifecycle:transition"])
+    assert np.flatnonzero(ends).tolist() == [4, 8, 10, 15]
+    acc = account(arrays, classes, None, ends)
+    assert acc.delivered.tolist() == [True, True, False, False]
+    reopened = np.bincount(arrays.case[acc.reopen], minlength=4).tolist()
+    assert reopened == [0, 0, 1, 1]
+    without = account(arrays, classes)  # the old reading: every complete after the end was a return to work
+    assert np.bincount(arrays.case[without.reopen], minlength=4).tolist() == [1, 1, 1, 1]
