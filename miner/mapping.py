@@ -53,7 +53,8 @@ DEFAULT_SETS = ("auto", "servicenow", "jira", "zendesk", "generic", "none")
 # another, none without a prefix (see object_column).
 OBJECT = "\x00object"
 OBJECTS = ("ticket", "other")
-_OBJECT_PREFIX = re.compile(r"([A-Za-z]{1,2})_(?=[A-Za-z])")
+# "re_opened", "un_resolved": snake case, not an object.
+_OBJECT_PREFIX = re.compile(r"(?!(?i:re|un)_)([A-Za-z]{1,2})_(?=[A-Za-z])")
 # unknown: time that cannot be told apart (list exports);
 # bookkeeping: field edits, comments, links, attachments, watchers: not a state of
 # the ticket, so their time belongs to the state around them.

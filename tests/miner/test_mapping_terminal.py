@@ -109,6 +109,14 @@ def test_prefix_rules_match_nothing_in_a_log_without_prefixes():
     assert got[("T1", "New")] == expect("engage wait queue")
 
 
+def test_snake_case_is_no_object_prefix():
+    """'re_opened' is not the state of an object 're' (the rules that ask for an object skip it)."""
+    got = classes_in_tickets({"T1": ["to_do", "re_opened", "in_progress", "done"], "T2": ["A_SUBMITTED", "RE_OPENED", "un_resolved"]})
+    assert got[("T1", "re_opened")] == ("unmapped",) and got[("T2", "RE_OPENED")] == ("unmapped",)
+    assert got[("T2", "un_resolved")] != expect("inherit bookkeeping")
+    assert got[("T1", "done")] == expect("deliver_support done")
+
+
 def test_delivery_at_the_tickets_own_end_not_at_an_offers():
     """An offer cancelled and replaced mid-process: no delivery, no reopen; the application declined: delivered."""
     log = make_log(
