@@ -10,7 +10,9 @@ The rules (README "How vsm counts" states them for users):
   Closed …) after which nothing undoes delivery. Only a return to work (a
   work event outside improve, not a pickup) or an explicit reopen (a rule
   with ``reopen = true``) undoes it. Bookkeeping, improvement (a review, a
-  survey) and further done events after delivery do not: lead time ends at
+  survey), further done events after delivery, and the XES ``complete`` of
+  work begun before it (its start or schedule is the activity's previous event
+  in the ticket: the work ends, it does not return) do not: lead time ends at
   delivery, and improvement after it is reported as its own post-delivery
   time. The event that undoes a delivery is a *reopen*: the first status
   event of the run of non-done states that holds the undoing event.
@@ -127,8 +129,14 @@ class Accounting:
         return out
 
 
-def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None) -> Accounting:
-    """Return delivery and the lead-time pieces of every ticket (``as_of``: µs, the export's end)."""
+def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None,
+            instance_ends: np.ndarray | None = None) -> Accounting:
+    """Return delivery and the lead-time pieces of every ticket (``as_of``: µs, the export's end).
+
+    ``instance_ends`` flags, per event, an XES ``complete`` that ends an
+    activity instance begun earlier in its ticket (:func:`instance_ends`): it
+    never undoes a delivery.
+    """
     n, n_cases = arrays.n_events, arrays.n_cases
     case = arrays.case
     kind = classes.kind
@@ -140,7 +148,7 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None)
     reopen_flag = classes.reopen if classes.reopen is not None else np.zeros(n, dtype=bool)
 
     nxt = _next_status(arrays, status)
-    delivery, reopen, episode = _delivery(arrays, classes, status, reopen_flag)
+    delivery, reopen, episode = _delivery(arrays, classes, status, reopen_flag, instance_ends)
     delivered = delivery >= 0
     last = arrays.case_last_ts
     end_of_log = np.full(n_cases, as_of if as_of is not None else (int(last.max()) if n_cases else 0), dtype=np.int64)
@@ -210,7 +218,29 @@ def _last_status_index(arrays: CaseArrays, status: np.ndarray) -> np.ndarray:
     return src[arrays.case_start[1:] - 1] if arrays.n_cases else np.zeros(0, dtype=np.int64)
 
 
-def _delivery(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, reopen_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def instance_ends(arrays: CaseArrays, transition: pd.Series) -> np.ndarray:
+    """Per event: an XES ``complete`` of an activity that another transition (schedule, start, resume …)
+    opened earlier in its ticket. Where an activity's work is begun by those, its complete ends work (or
+    closes the work item), it does not begin any; in a log of completes only, none is flagged."""
+    values = transition.astype("category")
+    names = pd.Index(values.cat.categories.astype(str).str.lower())
+    codes = values.cat.codes.to_numpy()
+    complete = np.where(codes >= 0, names.isin(["complete", "completed"])[np.maximum(codes, 0)], False)
+    opening = (codes >= 0) & ~complete
+    out = np.zeros(arrays.n_events, dtype=bool)
+    if arrays.n_events < 2 or not (complete.any() and opening.any()):
+        return out
+    order = np.lexsort((np.arange(arrays.n_events), arrays.activity, arrays.case))  # per ticket and activity, in time order
+    c, a = arrays.case[order], arrays.activity[order]
+    first = np.r_[True, (c[1:] != c[:-1]) | (a[1:] != a[:-1])]
+    opened = np.cumsum(opening[order]) - opening[order]  # openings before each event, over the whole log
+    opened_before = opened - opened[np.flatnonzero(first)][np.cumsum(first) - 1]  # … within its ticket and activity
+    out[order] = complete[order] & (opened_before > 0)
+    return out
+
+
+def _delivery(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, reopen_flag: np.ndarray,
+              ends: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return per case the index of its delivering event (-1: open), and per event the reopens and reopen episodes."""
     n, n_cases = arrays.n_events, arrays.n_cases
     reopen = np.zeros(n, dtype=bool)
@@ -226,7 +256,10 @@ def _delivery(arrays: CaseArrays, classes: EventClasses, status: np.ndarray, reo
     # Runs of non-done states; a run after a done state that holds work or an explicit reopen undoes the delivery.
     run_start = ~done & (first | prev_done)
     run = np.cumsum(run_start) - 1
-    undo = reopen_flag[s] | ((classes.kind[s] == WORK) & (classes.stage[s] != IMPROVE) & ~classes.inherited[s])
+    returns = (classes.kind[s] == WORK) & (classes.stage[s] != IMPROVE) & ~classes.inherited[s]
+    if ends is not None:
+        returns &= ~ends[s]  # the complete of work begun before: it ends, it does not return
+    undo = reopen_flag[s] | returns
     n_runs = int(run_start.sum())
     has_undo = np.bincount(run[~done & undo], minlength=n_runs) > 0 if n_runs else np.zeros(0, dtype=bool)
     reopen_run = np.zeros(n_runs, dtype=bool)

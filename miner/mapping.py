@@ -8,6 +8,11 @@ source, then the generic keyword rules, unless the file says
 (``"17" = "In Progress"``) for logs whose activity column holds codes; the
 rules then see the names.
 
+A rule may say ``object = "ticket"`` or ``object = "other"``: it then matches
+only names with an object prefix (BPI-style ``A_DECLINED``, ``O_CREATED``: one
+or two letters and an underscore) whose object is the ticket's own (the prefix
+of the ticket's first event) or another object's (an offer, a work item).
+
 Rules are evaluated once per distinct combination of the columns they look
 at, not once per event, and the result is spread back to the events.
 """
@@ -41,9 +46,16 @@ from miner.valuechain import (
     suggest_stage,
 )
 
-RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note", "reopen"}
+RULE_KEYS = {"activity", "when", "stage", "kind", "wait", "practice", "note", "reopen", "object"}
 TOP_KEYS = {"version", "defaults", "rule", "labels", "source", "generated_from"}
 DEFAULT_SETS = ("auto", "servicenow", "jira", "zendesk", "generic", "none")
+# The pseudo-column a rule's ``object`` matches: per event, "ticket" when its
+# name's object prefix is that of its ticket's first event, "other" when it is
+# another, none without a prefix (see object_column).
+OBJECT = "\x00object"
+OBJECTS = ("ticket", "other")
+# "re_opened", "un_resolved": snake case, not an object.
+_OBJECT_PREFIX = re.compile(r"(?!(?i:re|un)_)([A-Za-z]{1,2})_(?=[A-Za-z])")
 # unknown: time that cannot be told apart (list exports);
 # bookkeeping: field edits, comments, links, attachments, watchers: not a state of
 # the ticket, so their time belongs to the state around them.
@@ -270,6 +282,10 @@ def _parse_rule(raw: object, index: int, line: int | None, text: str, origin: st
         raise fail("when", "'when' must be a table such as when = { group = \"L2*\" }")
     for column, value in when.items():
         matchers.append(_matcher(str(column), value, fail))
+    if "object" in raw:
+        if raw["object"] not in OBJECTS:
+            raise fail("object", f"object must be one of {', '.join(OBJECTS)}, not {raw['object']!r}")
+        matchers.append(Matcher(OBJECT, "exact", (raw["object"],)))
     if not matchers:
         raise ConfigError(f"{where}: a rule needs 'activity' or 'when' to say which events it matches")
     if "stage" not in raw:
@@ -337,6 +353,9 @@ def _matcher(column: str, value: object, fail) -> Matcher:  # type: ignore[no-un
 
 def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> EventClasses:
     """Return the stage, kind and wait of every event of ``log``."""
+    objects = object_column(arrays) if OBJECT in mapping.columns() else None
+    if objects is not None:  # without object prefixes in the log, the rules that ask for one match nothing
+        log = log.assign(**{OBJECT: objects})
     columns = [c for c in mapping.columns() if c in log.columns]
     combo, uniques = _combinations(log, columns)
     n_u = len(uniques)
@@ -376,6 +395,20 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
 
 
 INHERIT_CODE = -2
+
+
+def object_column(arrays: CaseArrays) -> pd.Categorical | None:
+    """Per event: "ticket" when its activity's object prefix (``A_`` of ``A_DECLINED``) is that of its
+    ticket's first event, "other" when it is another (or the first event has none), missing without a
+    prefix; None when no activity has one."""
+    names = arrays.activity_names.astype(str)
+    prefix = np.array([m.group(1).upper() if (m := _OBJECT_PREFIX.match(n)) else "" for n in names], dtype=object)
+    if not len(arrays.activity) or not (prefix != "").any():
+        return None
+    of_event = prefix[arrays.activity]
+    own = of_event[arrays.case_start[:-1]][arrays.case]
+    codes = np.where(of_event == "", -1, np.where(of_event == own, 0, 1))
+    return pd.Categorical.from_codes(codes, categories=list(OBJECTS))
 
 
 def _stage_code(stage: str) -> int:
@@ -489,7 +522,7 @@ def check_user_rules(mapping: Mapping, activities: set[str], columns: list[str])
     """
     activities = {mapping.labels.get(a, a) for a in activities}  # rules see the labelled names
     attribute_columns = [str(c) for c in columns]
-    missing_columns = [c for c in mapping.columns() if c not in columns]
+    missing_columns = [c for c in mapping.columns() if c not in columns and c != OBJECT]
     for rule in mapping.rules[: mapping.user_rules]:
         where = f"{mapping.path}:{rule.line}" if rule.line else str(mapping.path)
         for m in rule.matchers:

@@ -495,7 +495,8 @@ def deviation_tests(tickets: pd.DataFrame, deviations: pd.DataFrame) -> list[dic
     codes, lead = codes[order], exploded["lead_time_s"].to_numpy(dtype=np.float64)[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, dtype=np.int64)
     names = (pairs["designed_stream"] + "\x00" + pairs["deviations"]).to_numpy(dtype=object)
-    lead_by_key = {names[c]: lead[a:b] for c, a, b in zip(codes[starts].tolist(), starts.tolist(), np.r_[starts[1:], len(codes)].tolist(), strict=True)}
+    ends = np.r_[starts[1:], len(codes)] if len(starts) else starts  # no delivered ticket deviates: no key at all
+    lead_by_key = {names[c]: lead[a:b] for c, a, b in zip(codes[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)}
     conforming = frame[frame["conforming"].astype(bool)]
     conf_by_stream = conforming["lead_time_s"].groupby(conforming["designed_stream"].astype(str)).apply(lambda s: s.to_numpy(dtype=np.float64))
     out: list[dict[str, Any] | None] = []

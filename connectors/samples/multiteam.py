@@ -5,9 +5,12 @@ resource, priority, category``. A ticket opens ``New`` at one of four desk
 teams, is worked (``In Progress``) there, and is either resolved at the desk
 or escalated: an event ``Assigned`` whose group is the resolver team (the
 ticket now waits in that team's queue) until the resolver's first
-``In Progress``. Resolvers may park a ticket in ``Pending`` or
-``Awaiting User Info`` (the customer's time), resolve it, or send it back to
-the desk (a bounce). A resolved ticket is auto-closed days later, or reopened
+``In Progress``. Resolvers may park a ticket in
+``Pending - Client Action Required`` or ``Awaiting User Info`` (the
+customer's time), resolve it, or send it back to the desk (a bounce). Remedy's
+``Pending`` says whose turn it is only in its status reason, so the export
+names both: a bare ``Pending`` could be the customer, a supplier or the team's
+own backlog, and vsm reads it as a queue. A resolved ticket is auto-closed days later, or reopened
 (``Resolved`` → ``In Progress`` in the group that resolved it).
 
 The teams are built so that a naive reading errs in known ways:
@@ -47,13 +50,14 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 HOUR = 3600
 DAY = 86_400
 
-LABELS = ["New", "In Progress", "Assigned", "Pending", "Awaiting User Info", "Resolved", "Closed"]
+PENDING_LABEL = "Pending - Client Action Required"  # Remedy's status and its status reason
+LABELS = ["New", "In Progress", "Assigned", PENDING_LABEL, "Awaiting User Info", "Resolved", "Closed"]
 NEW, IN_PROGRESS, ASSIGNED, PENDING, AWAITING_INFO, RESOLVED, CLOSED = range(len(LABELS))
 MEANINGS = {
     "New": Meaning("queue", stage=0),
     "In Progress": Meaning("work", stage=1),
     "Assigned": Meaning("queue"),
-    "Pending": Meaning("customer wait"),
+    PENDING_LABEL: Meaning("customer wait"),
     "Awaiting User Info": Meaning("customer wait"),
     "Resolved": Meaning("done", stage=2, done=True),
     "Closed": Meaning("done", stage=3, done=True),
@@ -84,7 +88,7 @@ RESOLVER_WORK = np.array([2 * HOUR, 150 * 60, 3 * HOUR], np.float64)
 SLOPPY_QUEUE_FACTOR = 2.5  # Service Desk C's hand-offs wait this much longer at the receiver
 SLOPPY_INFO_SHARE = 0.5  # and this share of its escalations go to Awaiting User Info there
 INFO_CHECK = 20 * 60  # the receiver's short look before asking the user (median)
-# A resolver's session ends in: resolved, Pending, Awaiting User Info, or a bounce back to the desk.
+# A resolver's session ends in: resolved, Pending (client action), Awaiting User Info, or a bounce back to the desk.
 RESOLVER_NEXT = np.array([0.70, 0.12, 0.06, 0.12])
 PENDING_WAIT = 8 * HOUR
 USER_WAIT = 1 * DAY
@@ -110,13 +114,13 @@ DEFINITIONS = {
         "time in Assigned: from the event Assigned whose group is the receiving team (a resolver, or the desk a ticket "
         "is bounced back to) to that team's first In Progress; it is the receiver's queue, not work"
     ),
-    "customer": "time in Pending or Awaiting User Info",
+    "customer": f"time in {PENDING_LABEL} or Awaiting User Info",
     "resolved_before_reopen": "time in a Resolved that was later reopened (it is inside the lead time)",
     "lead_identity": "for every delivered ticket, lead_time_s = work_s + the sum of its wait_s classes, exactly",
     "flow_efficiency_pooled": "Σ work_s / Σ lead_time_s over delivered tickets",
     "reopened": "tickets with a Resolved followed by In Progress (at most one reopen per ticket)",
     "bounced": "tickets a resolver sent back to their desk (an Assigned whose group is the desk): the group path has X→Y→X",
-    "tickets_with_rework": "reopened ∪ bounced; nothing else in this log is rework (a clean escalation desk → resolver → resolved is not, nor is resuming work after Pending or Awaiting User Info)",
+    "tickets_with_rework": f"reopened ∪ bounced; nothing else in this log is rework (a clean escalation desk → resolver → resolved is not, nor is resuming work after {PENDING_LABEL} or Awaiting User Info)",
     "by_desk": (
         "per desk team: tickets opened there, escalated, bounced, reopened; first_visit_mean_s is the mean time from a "
         "ticket's New to its first leaving the desk (escalated or resolved), the desk's own speed; "

@@ -230,7 +230,7 @@ def test_multi_team_shape(samples: dict) -> None:
     assert header == ["case_id", "activity", "timestamp", "group", "resource", "priority", "category"]
     assert len(rows) == truth["rows"] == truth["events"]
     assert all(ISO_Z.match(r["timestamp"]) for r in rows)
-    assert {r["activity"] for r in rows} == {"New", "In Progress", "Assigned", "Pending", "Awaiting User Info", "Resolved", "Closed"}
+    assert {r["activity"] for r in rows} == {"New", "In Progress", "Assigned", "Pending - Client Action Required", "Awaiting User Info", "Resolved", "Closed"}
     assert {r["group"] for r in rows} == {"Service Desk A", "Service Desk B", "Service Desk C", "Service Desk D", "Network", "Applications", "Database"}
     assert all(r["resource"] == "" for r in rows if r["activity"] in ("New", "Closed"))
     assert all(r["resource"] != "" for r in rows if r["activity"] not in ("New", "Closed"))

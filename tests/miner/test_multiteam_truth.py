@@ -19,7 +19,7 @@ from connectors.samples import generate
 
 TICKETS = 3_000
 SEED = 11
-WAIT_OF = {"New": "engage_queue", "Assigned": "handoff_queue", "Pending": "customer", "Awaiting User Info": "customer"}
+WAIT_OF = {"New": "engage_queue", "Assigned": "handoff_queue", "Pending - Client Action Required": "customer", "Awaiting User Info": "customer"}
 DESKS = ["Service Desk A", "Service Desk B", "Service Desk C", "Service Desk D"]
 
 
@@ -193,3 +193,31 @@ def test_only_the_sloppy_fast_desk_is_a_moved_bottleneck(sample: tuple[Path, dic
     _, found = compared
     groups = found.comparison.groups
     assert sorted(groups.loc[groups["moved_bottleneck"].astype(bool), "group"]) == truth["multi_team"]["moved_bottlenecks"]
+
+
+def test_the_bundled_sample_waits_as_its_truth_says() -> None:
+    """The built-in rules read every state of the bundled sample as its truth does: the client's Pending is the
+    customer's time (a bare Pending would be a queue: its owner is unknown), New and Assigned are queues."""
+    import numpy as np
+    import pandas as pd
+
+    from miner.accounting import CLASSES, account
+    from miner.cases import case_arrays
+    from miner.mapping import apply_mapping, builtin_mapping
+    from tests.conftest import SAMPLE_LOGS
+
+    path = SAMPLE_LOGS / "multi_team_events.csv"
+    truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))["multi_team"]
+    log, report = connectors.load(path)
+    arrays = case_arrays(log)
+    acc = account(arrays, apply_mapping(log, arrays, builtin_mapping(report.source)), pd.Timestamp(truth["as_of"]).value // 1000)
+    got = dict(zip(CLASSES, (acc.per_case_class(arrays.case, arrays.n_cases)[acc.delivered].sum(axis=0) // 1_000_000).tolist(), strict=True))
+    want = truth["totals_delivered"]
+    assert int(acc.delivered.sum()) == truth["delivered"]
+    assert got["work"] == want["work_s"]
+    assert got["customer"] == want["wait_s"]["customer"]
+    assert got["queue"] == want["wait_s"]["engage_queue"]
+    assert got["handoff"] == want["wait_s"]["handoff_queue"]
+    assert got["reopened"] == want["wait_s"]["resolved_before_reopen"]
+    assert got["vendor"] == got["internal"] == got["unclassified"] == 0
+    assert np.isin(log["activity"].astype(str).unique(), list(WAIT_OF) + ["In Progress", "Resolved", "Closed"]).all()

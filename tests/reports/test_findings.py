@@ -286,3 +286,17 @@ def test_a_long_wait_in_a_waiting_state_is_no_idle_work_decoy():
     overall = _overall(rows)
     assert overall.figures["idle_in_work_states"] == []
     assert "upper bound" not in overall.sentence
+
+def test_deviation_tests_when_no_delivered_ticket_deviates():
+    """Deviations only among open tickets, every delivered ticket conforming: nothing to compare, no error."""
+    from reports.findings import deviation_tests
+
+    tickets = pd.DataFrame({
+        "designed_stream": ["Incident"] * 3,
+        "lead_time_s": [10.0, 20.0, 30.0],
+        "deviations": [[], [], ["repeated\x1fengage"]],
+        "conforming": [True, True, False],
+        "delivered": [True, True, False],
+    })
+    deviations = pd.DataFrame({"stream": ["Incident"], "type": ["repeated"], "step": ["engage"]})
+    assert deviation_tests(tickets, deviations) == [None]
