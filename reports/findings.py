@@ -181,7 +181,7 @@ def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
         ("no_value", _no_value, ("waiting_state", "deviation", "moved_bottleneck")),
     ):
         col = _Collector(min_support, left_out)
-        col.timed = bool(found.tickets["delivered"].any())
+        col.timed = timed(found)
         build(found, c, col)
         note = _left_out_note(kinds, left_out, min_support)
         if note:
@@ -221,8 +221,8 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
             f"at {r.label} in the {r.stream} stream, {hours(r.total_wait_s / 3600)} ticket-hours of waiting before or between its work: "
             f"{int(r.tickets_waited):,} of {int(r.tickets):,} tickets that reached it waited ({rate_ci_text(r.tickets_waited, r.tickets)}), "
             f"median {human(r.median_wait_s)} among them; {pct(r.share_of_step_waiting)} of the waiting at designed steps"
-            + (f"; {hours(r.open_wait_s / 3600)} of these ticket-hours are in {int(r.open_tickets_waited):,} open "
-               f"{'ticket' if r.open_tickets_waited == 1 else 'tickets'}, still waiting at the export's end" if r.open_tickets_waited else "")
+            + (f"; {hours(r.open_wait_s / 3600)} of these ticket-hours are in {counted(r.open_tickets_waited, 'open ticket')}, "
+               "still waiting at the export's end" if r.open_tickets_waited else "")
             + ".",
             count=int(r.tickets_waited), denominator=int(r.tickets), impact_hours=r.total_wait_s / 3600,
             impact_basis="total waiting at the step, before or between its work", support=int(r.tickets_waited),
@@ -244,6 +244,12 @@ def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
                      "via": list(r.via)},
             examples=list(r.examples)))
     col.note(_waiting_overall(found, c))
+
+
+def timed(found: Any) -> bool:
+    """Some ticket is delivered. With none, every ticket's time runs until the export's end, an age and not a
+    duration, so no output totals hours (findings, terminal tables, the HTML's Rework and Waits)."""
+    return bool(found.tickets["delivered"].any())
 
 
 def spent_in(via: list[dict[str, Any]]) -> str:

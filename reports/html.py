@@ -27,7 +27,7 @@ from reports import charts, processmap, vsmap
 from reports.findings import class_name
 from reports.terminal import NOT_MEASURED_NAMES
 from reports.findings import answers as find
-from reports.findings import ci_text, handoff_tests, worst_tickets
+from reports.findings import ci_text, handoff_tests, timed, worst_tickets
 from reports.svg import STAGE_COLOURS
 from reports.units import day, hours, human, pct
 
@@ -114,7 +114,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
             percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
     groups = comparison.groups
     found_answers = answers or find(found)
-    open_only = _open_only(found)
+    open_only = not timed(found)
     bsteps = comparison.bottleneck_steps.iloc[0:0] if open_only else comparison.bottleneck_steps
     btrans = comparison.bottleneck_transitions.iloc[0:0] if open_only else comparison.bottleneck_transitions
     return {
@@ -247,20 +247,15 @@ def _handoffs(handoffs: pd.DataFrame, min_support: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _open_only(found: Any) -> bool:
-    """No ticket is delivered: every time runs until the export's end, an age and not a duration, so vsm totals no hours (as the findings do)."""
-    return len(found.tickets) > 0 and not found.tickets["delivered"].any()
-
-
 def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, Any]:
     per = found.tickets
     n = max(len(per), 1)
-    timed = not _open_only(found)
+    hours_known = timed(found)
     kinds = []
     for name, label in (("self_loops", "Self-loops"), ("repetitions", "Repetitions"), ("backflows", "Backflows"), ("reopens", "Reopens")):
         hit = per.loc[per[name] > 0, ["case_id", f"{name}_s"]]  # not a copy of every ticket column
         kinds.append({"label": label, "count": int(per[name].sum()), "tickets": len(hit), "share": len(hit) / n,
-                      "time_s": float(per[f"{name}_s"].sum()) if timed else None, "examples": worst_tickets(hit, f"{name}_s")})
+                      "time_s": float(per[f"{name}_s"].sum()) if hours_known else None, "examples": worst_tickets(hit, f"{name}_s")})
     bounced = per["bounces"] > 0
     return {
         "kinds": kinds,
@@ -271,11 +266,17 @@ def _rework_context(found: Any, comparison: Any, min_support: int) -> dict[str, 
         "bounces": int(per["bounces"].sum()),
         "reassignments": int(per["reassignments"].sum()),
         "has_groups": found.has_groups,
-        "pairs": [r | {"time_s": None} for r in comparison.pairs.to_dict("records")] if not timed else comparison.pairs.to_dict("records"),
+        "pairs": _hours_or_none(comparison.pairs, hours_known),
         "handoffs": _handoffs(comparison.handoffs, min_support),
-        "activities": [r | {"time_s": None} for r in comparison.repeated.to_dict("records")] if not timed else comparison.repeated.to_dict("records"),
+        "activities": _hours_or_none(comparison.repeated, hours_known),
         "loops": comparison.loops.to_dict("records"),
     }
+
+
+def _hours_or_none(table: pd.DataFrame, hours_known: bool) -> list[dict[str, Any]]:
+    """A table's rows, their ``time_s`` blanked when no ticket is delivered (an age, not a duration)."""
+    rows = table.to_dict("records")
+    return rows if hours_known else [r | {"time_s": None} for r in rows]
 
 
 def _variants(found: Any, stream_of_case: np.ndarray) -> list[dict[str, Any]]:

@@ -10,8 +10,7 @@ import pandas as pd
 
 from connectors.report import LoadReport, counted
 from miner.summary import LogSummary
-from reports.units import human as duration
-from reports.units import pct
+from reports.units import human as duration, pct
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], *, align: str | None = None, indent: int = 2) -> str:
@@ -165,7 +164,7 @@ def findings_text(found: Any, answers: Any, *, width: int = 110) -> list[str]:
 def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: int | None = None, answers: Any = None,
                  tz: str = "UTC") -> str:
     """Return what ``vsm compare`` prints: the findings, per stream fitness and deviations, rework, waits, groups."""
-    from reports.findings import MIN_SUPPORT, ci_text, handoff_tests
+    from reports.findings import MIN_SUPPORT, ci_text, handoff_tests, timed
     from reports.findings import answers as find
 
     c = found.comparison
@@ -236,7 +235,7 @@ def compare_text(report: LoadReport, found: Any, *, top: int = 5, min_support: i
     waiting = "not measured" if "wait_share" in c.not_measured else kinds or "none"
     neither = f"; neither work nor waiting (unclassified): {duration(unclassified)}" if unclassified > 0 and "wait_share" not in c.not_measured else ""
     out += ["", f"Waits      {flow}; waiting: {waiting}{neither}"]
-    delivered = bool(tickets["delivered"].any())  # none: every time runs until the export's end, so no table totals hours
+    delivered = timed(found)
     bs = c.bottleneck_steps if delivered else c.bottleneck_steps.iloc[0:0]
     if len(bs):
         out.append("Waiting at designed steps, before or between their work (share of the waiting at designed steps; median among tickets that waited)")
