@@ -186,6 +186,29 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
         # Tickets in the order they first appear in the export, however the cases were partitioned.
         tickets = tickets.sort_values(FIRST_ROW, kind="stable").drop(columns=FIRST_ROW)
     tickets = tickets.reset_index(drop=True)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        # The comparison's tables that need neither the variants nor each other go to a second thread meanwhile:
+        # most of their time is numpy's, sorts and hashing outside the GIL. They read a shallow copy of the
+        # ticket table, to which this thread adds the variant column.
+        early = _start_comparison(side, tickets.copy(deep=False), part, aggregates, plan.design) if plan.design is not None else {}
+        results = _finalize(part, aggregates, plan, tickets)
+        if plan.design is not None:
+            results.comparison = _comparison(results, part, aggregates, plan.design, early)
+    return results
+
+
+def _start_comparison(side: ThreadPoolExecutor, tickets: pd.DataFrame, part: Partial, aggregates: dict[str, pd.DataFrame],
+                      design: Design) -> dict[str, Any]:
+    """Submit the comparison's tables that :func:`_comparison` takes ready-made; return their futures by name."""
+    return {
+        "groups": side.submit(group_table, part.tables["groups"], _rename_visits(aggregates.get("visits")), part.samples.get("handoffs")),
+        "deviations": side.submit(deviation_table, tickets),
+        "streams": side.submit(stream_summary, tickets, design),
+    }
+
+
+def _finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan, tickets: pd.DataFrame) -> Results:
+    """:func:`finalize` of the tickets in export order, but the comparison."""
     t = part.tables
     variants_table = _variants(tickets["activity_path"], PATH_SEP)
     # Each ticket's variant through codes of its path: one lookup per distinct path.
@@ -241,12 +264,12 @@ def finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan) -> 
         has_groups=part.has_groups,
         tables=t,
     )
-    if plan.design is not None:
-        results.comparison = _comparison(results, part, aggregates, plan.design)
     return results
 
 
-def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFrame], design: Design) -> Comparison:
+def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFrame], design: Design,
+                early: dict[str, Any]) -> Comparison:
+    """The comparison with the design; ``early``: the futures of :func:`_start_comparison`."""
     tickets = results.tickets
     t = part.tables
     ex = part.examples
@@ -272,8 +295,8 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
                 frame[col] = frame[col].astype(np.int64)
     comparison = Comparison(
         design=design,
-        streams=stream_summary(tickets, design),
-        deviations=deviation_table(tickets),
+        streams=early["streams"].result(),
+        deviations=early["deviations"].result(),
         pairs=pairs,
         handoffs=handoffs,
         loops=loops,
@@ -284,7 +307,7 @@ def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFr
         flow_efficiency=flow_efficiency(*(tickets[col].to_numpy()[tickets["delivered"].to_numpy(dtype=bool)] for col in ("work_s", "lead_time_s"))),
         steps=steps,
         bottlenecks=_bottlenecks(steps, transitions, by_class),
-        groups=group_table(t["groups"], _rename_visits(aggregates.get("visits")), part.samples.get("handoffs")),
+        groups=early["groups"].result(),
         headline={},
         bottleneck_steps=bottleneck_steps(tickets, design),
         bottleneck_transitions=bottleneck_transitions(transitions, by_class, t.get("wait_via")),
