@@ -103,15 +103,15 @@ def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rew
     after = ~np.isnan(seg_sender) & has
     sender = seg_sender[after].astype(int)
     n_groups = len(names)
-    down_wait = pd.Series(handoff_wait[after]).groupby(sender).sum().reindex(range(n_groups), fill_value=0).to_numpy()
-    down_rework = pd.Series(rework_cost[after]).groupby(sender).sum().reindex(range(n_groups), fill_value=0).to_numpy()
+    down_wait = _sums(sender, handoff_wait[after], n_groups)
+    down_rework = _sums(sender, rework_cost[after], n_groups)
     # Reopens are charged to the group that delivered the ticket.
     reopen_time = events["reopen_us"].to_numpy()
     idx = np.flatnonzero(reopen_time > 0)
     if len(idx):
         holder = current[np.maximum(idx - 1, 0)]
         ok = ~np.isnan(holder)
-        down_rework = down_rework + pd.Series(reopen_time[idx][ok].astype(np.int64)).groupby(holder[ok].astype(int)).sum().reindex(range(n_groups), fill_value=0).to_numpy()
+        down_rework = down_rework + _sums(holder[ok].astype(int), reopen_time[idx][ok].astype(np.int64), n_groups)
     handoffs_out = np.bincount(prev[change].astype(int), minlength=n_groups)
     bounced = rework.handoffs.groupby("from_group")["bounced_back"].sum() if len(rework.handoffs) else pd.Series(dtype=float)
     table = pd.DataFrame({
@@ -133,6 +133,13 @@ def group_part(arrays: CaseArrays, tclass: np.ndarray, duration: np.ndarray, rew
     handoffs = _handoff_frame(prev[first].astype(np.int64), current[first].astype(np.int64), type_codes[case[first]],
                               per_visit[handed].astype(np.int64), names, np.asarray(type_names, dtype=str))
     return table[used].reset_index(drop=True), visits, handoffs
+
+
+def _sums(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per key 0 … n-1, the exact int64 sum of its ``values`` (0 where none)."""
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, keys, values.astype(np.int64))
+    return out
 
 
 def _handoff_frame(sender: np.ndarray, receiver: np.ndarray, ticket_type: np.ndarray, us: np.ndarray, groups, types) -> pd.DataFrame:  # type: ignore[no-untyped-def]

@@ -20,11 +20,13 @@ at, not once per event, and the result is spread back to the events.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,15 +82,14 @@ class Matcher:
         if len(uniques) < len(values):
             hits = self.mask(pd.Series(uniques))
             return np.where(codes >= 0, hits[np.maximum(codes, 0)], False)
-        text = values.astype(object).where(values.notna(), None).to_numpy()
+        return self.mask_texts(_texts(values))
+
+    def mask_texts(self, text: np.ndarray) -> np.ndarray:
+        """:meth:`mask` of values already as an object array (None: missing), as :func:`_texts` gives them."""
         if self.mode == "exact":
             wanted = set(self.values)
             return np.fromiter((v in wanted for v in text), dtype=bool, count=len(text))
-        # Each value compiles on its own: a user's pattern may carry inline flags like (?i).
-        if self.mode == "glob":
-            tests = [re.compile(_glob(v), re.DOTALL).fullmatch for v in self.values]
-        else:
-            tests = [re.compile(v).search for v in self.values]
+        tests = _tests(self.mode, self.values)
         return np.fromiter((v is not None and any(t(str(v)) for t in tests) for v in text), dtype=bool, count=len(text))
 
     def describe(self) -> str:
@@ -358,6 +359,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
         log = log.assign(**{OBJECT: objects})
     columns = [c for c in mapping.columns() if c in log.columns]
     combo, uniques = _combinations(log, columns)
+    texts = {c: _texts(uniques[c]) for c in uniques.columns}  # once per column, not per rule
     n_u = len(uniques)
     rule_of = np.full(n_u, -1, dtype=np.int32)
     open_ = np.ones(n_u, dtype=bool)
@@ -368,7 +370,7 @@ def apply_mapping(log: pd.DataFrame, arrays: CaseArrays, mapping: Mapping) -> Ev
             continue
         mask = open_.copy()
         for m in rule.matchers:
-            mask &= m.mask(uniques[m.column])
+            mask &= m.mask_texts(texts[m.column])
         rule_of[mask] = r
         open_ &= ~mask
 
@@ -430,6 +432,20 @@ def _inherit_stages(stage: np.ndarray, arrays: CaseArrays) -> np.ndarray:
     out = stage.copy()
     out[inherit] = filled[inherit].astype(np.int8)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _tests(mode: str, values: tuple[str, ...]) -> tuple[Any, ...]:
+    """The match functions of a glob or re matcher's values, compiled once per process."""
+    # Each value compiles on its own: a user's pattern may carry inline flags like (?i).
+    if mode == "glob":
+        return tuple(re.compile(_glob(v), re.DOTALL).fullmatch for v in values)
+    return tuple(re.compile(v).search for v in values)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """``values`` as an object array of their own values, None where missing."""
+    return values.astype(object).where(values.notna(), None).to_numpy()
 
 
 def _combinations(log: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:

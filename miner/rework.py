@@ -11,6 +11,7 @@ from miner import segments
 from miner.cases import US, CaseArrays
 from miner.accounting import Accounting
 from miner.mapping import ALL_KINDS, EventClasses
+from miner.stats import grouped_table
 
 
 def rework_cases_per_activity(arrays: CaseArrays) -> dict[str, int]:
@@ -157,7 +158,12 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
                            "bounce": runs.bounce_event, "backflow_us": backflow_time, "reopen_us": reopen_time})
     by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": duration.astype(np.int64) * (repetition | self_loop)})
     by_act = by_act[by_act["rep"] | by_act["loop"]]
-    repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
+    if len(by_act):
+        repeated = grouped_table({"a": by_act["a"].to_numpy()}, [
+            ("repetitions", "sum", by_act["rep"].to_numpy()), ("self_loops", "sum", by_act["loop"].to_numpy()),
+            ("tickets", "nunique", by_act["case"].to_numpy()), ("time_us", "sum", by_act["t"].to_numpy())])
+    else:
+        repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
     loops, loop_examples = _loops(arrays, prev_work_act, repetition, duration.astype(np.int64))
     examples = pd.concat([
@@ -175,7 +181,8 @@ def examples_frame(
     table: str, keys: np.ndarray | pd.Series, case: pd.Series | np.ndarray, cost: pd.Series | np.ndarray, arrays: CaseArrays,
     k: int = EXAMPLES, key_names: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Return up to ``k`` example tickets per key, the costliest first (ties: by ticket id).
+    """Return example tickets per key: at least the ``k`` costliest (ties: by ticket id), to be cut with
+    :func:`top_examples` (which the analysis does once for all its examples).
 
     ``keys`` are strings, or integer codes into ``key_names``.
     """
@@ -204,7 +211,11 @@ def examples_frame(
         keep = order[cost[order] >= np.repeat(kth, sizes)]
         key_codes, case, cost = key_codes[keep], case[keep], cost[keep]
     frame = pd.DataFrame({"key": key_names[key_codes], "case_id": arrays.case_id_index.array.take(case), "cost": cost})
-    return top_examples(frame.assign(table=table), k)
+    if frame.empty:
+        return top_examples(frame.assign(table=table), k)
+    # Not yet cut to the top k of each key: the partition's examples are cut once, all together
+    # (miner.analysis), which keeps the same tickets (the top k of a union is the top k of its parts' top k).
+    return frame.assign(table=table)[["table", "key", "case_id", "cost"]]
 
 
 def top_examples(frame: pd.DataFrame, k: int = EXAMPLES) -> pd.DataFrame:
@@ -365,7 +376,8 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, runs: GroupRuns, rework_ev
         x, y = run_group[b], run_group[b - 1]
         lo, hi = np.minimum(x, y), np.maximum(x, y)
         frame = pd.DataFrame({"lo": lo, "hi": hi, "case": run_case[b], "t": (run_ts[b] - run_ts[b - 1]).astype(np.int64)})
-        pairs = frame.groupby(["lo", "hi"]).agg(bounces=("case", "size"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
+        pairs = grouped_table({"lo": lo, "hi": hi}, [("bounces", "size", None), ("tickets", "nunique", frame["case"].to_numpy()),
+                                                      ("time_us", "sum", frame["t"].to_numpy())])
         pairs["pair"] = [" ↔ ".join(sorted((str(names[a]), str(names[c])))) for a, c in zip(pairs["lo"], pairs["hi"], strict=True)]
         # Each bounce's pair as a row number of the (sorted) pair table: no string per bounce.
         width = np.int64(len(names))
@@ -389,7 +401,8 @@ def _ping_pong(arrays: CaseArrays, per: pd.DataFrame, runs: GroupRuns, rework_ev
     returned = np.zeros(len(h), dtype=bool)
     returned[np.isin(h + 1, b)] = True  # the next run goes back to the sender
     frame = pd.DataFrame({"f": run_group[h - 1], "t": run_group[h], "rw": followed, "back": returned, "case": run_case[h]})
-    table = frame.groupby(["f", "t"]).agg(handoffs=("rw", "size"), followed_by_rework=("rw", "sum"), bounced_back=("back", "sum")).reset_index()
+    table = grouped_table({"f": frame["f"].to_numpy(), "t": frame["t"].to_numpy()},
+                          [("handoffs", "size", None), ("followed_by_rework", "sum", followed), ("bounced_back", "sum", returned)])
     table["from_group"] = names[table["f"].to_numpy()].astype(str)
     table["to_group"] = names[table["t"].to_numpy()].astype(str)
     bad = frame[frame["rw"] | frame["back"]]

@@ -169,9 +169,49 @@ def distinct_per_key(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Da
     if frame.empty:
         return pd.DataFrame({**{k: pd.Series([], dtype=object) for k in keys}, "tickets": pd.Series([], dtype=np.int64)})
     codes, uniques = key_codes(frame, keys)
-    d_codes, d_values = pd.factorize(frame[column])
-    width = len(d_values) + 1
+    values = frame[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its codes tell the values apart already (-1: missing)
+        d_codes, width = values.cat.codes.to_numpy().astype(np.int64), len(values.cat.categories) + 1
+    else:
+        d_codes, d_values = pd.factorize(values)
+        width = len(d_values) + 1
     pairs = pd.unique(codes * width + d_codes)
     out = uniques.copy()
     out["tickets"] = np.bincount(pairs // width, minlength=len(uniques))
     return out
+
+
+def grouped_table(keys: dict[str, np.ndarray], aggregations: list[tuple[str, str, np.ndarray | None]]) -> pd.DataFrame:
+    """``DataFrame(...).groupby(list(keys)).agg(name=(column, how), ...).reset_index()`` for non-negative integer keys, in numpy.
+
+    One row per distinct combination of ``keys``, in sorted order as groupby gives them: the key columns (of
+    their own dtypes), then one int64 column per ``(name, how, values)`` in ``aggregations``, ``how`` being
+    "size" (rows per group; ``values`` unused), "sum" (exact, as int64; booleans count) or "nunique"
+    (distinct non-negative integer values). pandas' groupby costs milliseconds of fixed overhead a call,
+    which the analysis pays per partition on small tables; this costs a sort.
+    """
+    names = list(keys)
+    columns = [np.asarray(keys[k]) for k in names]
+    n = len(columns[0])
+    dims = [int(c.max()) + 1 if n else 1 for c in columns]
+    combined = np.ravel_multi_index([c.astype(np.int64) for c in columns], dims) if n else np.zeros(0, dtype=np.int64)
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    out: dict[str, np.ndarray] = {}
+    for name, c, part in zip(names, columns, np.unravel_index(uniq, dims), strict=True):
+        out[name] = part.astype(c.dtype)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, inverse[order][1:] != inverse[order][:-1]]) if n else np.zeros(0, dtype=np.int64)
+    for name, how, values in aggregations:
+        if how == "size":
+            out[name] = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
+        elif how == "sum":
+            v = np.asarray(values).astype(np.int64)[order]
+            out[name] = np.add.reduceat(v, starts) if n else np.zeros(0, dtype=np.int64)
+        elif how == "nunique":
+            v = np.asarray(values).astype(np.int64)
+            width = int(v.max()) + 1 if n else 1
+            pairs = np.unique(inverse.astype(np.int64) * width + v)
+            out[name] = np.bincount(pairs // width, minlength=len(uniq)).astype(np.int64)
+        else:
+            raise ValueError(f"unknown aggregation {how!r}")
+    return pd.DataFrame(out)

@@ -10,9 +10,12 @@ requests and only the report's own script, by its hash.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -95,6 +98,11 @@ def _template() -> Any:
 
 
 def build_context(report: Any, found: Any, *, title: str | None = None, answers: Any = None, tz: str = "UTC") -> dict[str, Any]:
+    """The template's context. ``answers``: the findings, or a future of them (:func:`findings_aside`) that is waited
+    for last, or None to compute them here."""
+    if answers is None:
+        answers = find(found)
+    min_support = answers.min_support
     tickets = found.tickets
     summary = found.summary
     comparison = found.comparison
@@ -113,11 +121,10 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
             q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
             percentiles.append({"stream": name, "tickets": len(v), "q": [human(x) for x in q]})
     groups = comparison.groups
-    found_answers = answers or find(found)
     open_only = not timed(found)
     bsteps = comparison.bottleneck_steps.iloc[0:0] if open_only else comparison.bottleneck_steps
     btrans = comparison.bottleneck_transitions.iloc[0:0] if open_only else comparison.bottleneck_transitions
-    return {
+    context = {
         "title": title or f"Value streams of {report.path.rsplit('/', 1)[-1]}",
         "generated_at": pd.Timestamp(datetime.now(UTC)).tz_convert(tz).strftime("%Y-%m-%d %H:%M"),
         "display_tz": tz,
@@ -127,13 +134,12 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "coverage": found.coverage,
         "mapping": found.mapping.description,
         "unmapped": list(found.unmapped.items())[:12],
-        "answers": found_answers,
         "streams": streams,
         "stream_grouping": found.stream_choice.reason,
         **_stream_values(found),
         "process_map": pmap,
         "hidden_edges": hidden,
-        "rework": _rework_context(found, comparison, found_answers.min_support),
+        "rework": _rework_context(found, comparison, min_support),
         "by_class": comparison.by_class,
         "class_chart": charts.time_by_class({class_name(k, found.has_groups): v for k, v in comparison.by_class.items()}),
         "open_only": open_only,
@@ -165,6 +171,27 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "design_origin": comparison.design.origin,
         "design_warnings": comparison.design.warnings,
     }
+    context["answers"] = answers.result() if isinstance(answers, PendingAnswers) else answers
+    return context
+
+
+class PendingAnswers:
+    """The findings of :func:`reports.findings.answers`, computed on a thread (:func:`findings_aside`)."""
+
+    def __init__(self, future: Future[Any], min_support: int) -> None:
+        self.future = future
+        self.min_support = min_support
+
+    def result(self) -> Any:
+        return self.future.result()
+
+
+@contextlib.contextmanager
+def findings_aside(found: Any, min_support: int) -> Iterator[PendingAnswers]:
+    """Compute the findings on a second thread while the report's context is built here (both spend about
+    half their time in numpy and pandas outside the GIL); the findings are the same, and so is the page."""
+    with ThreadPoolExecutor(max_workers=1) as side:
+        yield PendingAnswers(side.submit(find, found, min_support=min_support), min_support)
 
 
 STREAM_VALUES = 12

@@ -723,10 +723,11 @@ def report(export: str, mapping_path: str | None, design_path: str | None, strea
         if warming.is_alive():
             warming.join()
 
-        from reports.findings import answers
+        from reports.html import findings_aside
 
-        found_answers = answers(found, min_support=min_support)
-        html = render(report_, found, title=title, answers=found_answers, tz=display_tz)
+        with findings_aside(found, min_support) as pending:
+            html = render(report_, found, title=title, answers=pending, tz=display_tz)
+            found_answers = pending.result()
         tables: dict[str, Any] = {}
         if csv_dir:
             from reports.csvout import result_tables, write_tables
