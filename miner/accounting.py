@@ -130,12 +130,14 @@ class Accounting:
 
 
 def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None,
-            instance_ends: np.ndarray | None = None) -> Accounting:
+            instance_ends: np.ndarray | None = None, idle: np.ndarray | None = None) -> Accounting:
     """Return delivery and the lead-time pieces of every ticket (``as_of``: µs, the export's end).
 
     ``instance_ends`` flags, per event, an XES ``complete`` that ends an
     activity instance begun earlier in its ticket (:func:`instance_ends`): it
-    never undoes a delivery.
+    never undoes a delivery. ``idle`` flags the XES transitions after which no
+    one works on the instance (:func:`idle_transitions`): the time such a
+    work event owns is waiting for the next work, not work.
     """
     n, n_cases = arrays.n_events, arrays.n_cases
     case = arrays.case
@@ -190,6 +192,12 @@ def account(arrays: CaseArrays, classes: EventClasses, as_of: int | None = None,
     group_change, window, pseudo = _handoffs(arrays, classes, status, nxt)
     work = status & (kind == WORK) & ~pseudo
     own_class, gap_class = _classes(arrays, classes, status, prev_status, work, pseudo, window, group_change)
+    if idle is not None:
+        # After a complete (or a schedule, a suspend …) the work waits for its next step: a queue, or a hand-off
+        # when that step comes with a change of group.
+        waiting = (own_class == C_WORK) & idle
+        handoff = (nxt >= 0) & group_change[np.maximum(nxt, 0)]
+        own_class[waiting] = np.where(handoff[waiting], C_HANDOFF, C_QUEUE)
 
     post = np.zeros(n_cases, dtype=np.int64)
     after = status & ~in_lead & (kind == WORK) & (classes.stage == IMPROVE)
@@ -216,6 +224,22 @@ def _last_status_index(arrays: CaseArrays, status: np.ndarray) -> np.ndarray:
     """Per case: the index of its last status event, or -1."""
     src = segments.last_valid_index(status, arrays.first_index)
     return src[arrays.case_start[1:] - 1] if arrays.n_cases else np.zeros(0, dtype=np.int64)
+
+
+# XES transitions after which an activity instance is not being worked on (a complete only when it ends an
+# instance opened earlier: in a log of completes only, an event's state runs until the next).
+IDLE_TRANSITIONS = ("schedule", "assign", "reassign", "suspend", "ate_abort", "pi_abort", "withdraw", "autoskip", "manualskip")
+
+
+def idle_transitions(transition: pd.Series, ends: np.ndarray) -> np.ndarray:
+    """Per event: its activity instance is idle after it: a complete that ends an instance opened earlier in its
+    ticket (``ends``, :func:`instance_ends`), a schedule or (re)assignment, a suspend, an abort, a withdrawal or a
+    skip. The work is done between a start (or resume) and what follows it."""
+    values = transition.astype("category")
+    names = pd.Index(values.cat.categories.astype(str).str.lower())
+    codes = values.cat.codes.to_numpy()
+    idle = np.where(codes >= 0, names.isin(IDLE_TRANSITIONS)[np.maximum(codes, 0)], False)
+    return idle | ends
 
 
 def instance_ends(arrays: CaseArrays, transition: pd.Series) -> np.ndarray:

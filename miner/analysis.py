@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.eventlog import RESOURCE, SOURCE_ROW
-from miner.accounting import Accounting, account, instance_ends, intake_events, path_events
+from miner.accounting import Accounting, account, idle_transitions, instance_ends, intake_events, path_events
 from miner.cases import US, CaseArrays, case_arrays
 from miner.conformance import NO_STREAM, align_tickets
 from miner.design import Design, assign_streams
@@ -121,7 +121,11 @@ def analyse(log: pd.DataFrame, plan: Plan) -> Partial:
     log = apply_labels(log, plan.mapping)  # a mapping file's [labels] name activity codes, in every engine
     arrays = case_arrays(log)
     classes = apply_mapping(log, arrays, plan.mapping)
-    acc = account(arrays, classes, plan.as_of, instance_ends(arrays, log[LIFECYCLE]) if LIFECYCLE in log.columns else None)
+    ends = idle = None
+    if LIFECYCLE in log.columns:
+        ends = instance_ends(arrays, log[LIFECYCLE])
+        idle = idle_transitions(log[LIFECYCLE], ends)
+    acc = account(arrays, classes, plan.as_of, ends, idle)
     intake = intake_events(arrays, classes, acc)
     classes.stage[intake] = STAGES.index("engage")  # the queue a ticket is logged into is engage, whatever its rule says
     path = path_events(arrays, classes, acc, intake)

@@ -126,6 +126,9 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     else:
         prev_person = segments.at(person.astype(np.float64), prev_status)
         self_loop &= (person >= 0) & (prev_person >= 0) & (prev_person != person)
+    # What doing a piece of work again cost: the time its state held (a ticket log's state runs until the next
+    # event), or in a log of XES lifecycles, the work from its start (or resume) to its complete.
+    cost_us = _instance_work(acc.work_us, prev_status, arrays) if steps.any() else duration.astype(np.int64)
     n_act = max(len(arrays.activity_names), 1)
     n_grp = len(arrays.group_names) + 1 if arrays.group_names is not None else 1
     key = (case.astype(np.int64) * n_grp + (g + 1)) * n_act + act
@@ -141,7 +144,7 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     totals = np.bincount(episode_id, weights=cost, minlength=int(episode_id.max()) + 1 if n else 1)
     reopen_time = np.where(reopen, totals[episode_id] if n else 0.0, 0.0)
 
-    dur = duration.astype(np.float64)
+    dur = cost_us.astype(np.float64)
     per = pd.DataFrame({"case": np.arange(arrays.n_cases)})
     for name, flags, c in (
         ("self_loops", self_loop, dur * self_loop),
@@ -156,7 +159,7 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     per["any_rework"] = per[list(KINDS)].sum(axis=1) > 0
     events = pd.DataFrame({"self_loop": self_loop, "repetition": repetition, "backflow": backflow, "reopen": reopen,
                            "bounce": runs.bounce_event, "backflow_us": backflow_time, "reopen_us": reopen_time})
-    by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": duration.astype(np.int64) * (repetition | self_loop)})
+    by_act = pd.DataFrame({"a": act, "case": case, "rep": repetition, "loop": self_loop, "t": cost_us * (repetition | self_loop)})
     by_act = by_act[by_act["rep"] | by_act["loop"]]
     if len(by_act):
         repeated = grouped_table({"a": by_act["a"].to_numpy()}, [
@@ -165,7 +168,7 @@ def rework(arrays: CaseArrays, classes: EventClasses, acc: Accounting, stage_ran
     else:
         repeated = by_act.groupby("a").agg(repetitions=("rep", "sum"), self_loops=("loop", "sum"), tickets=("case", "nunique"), time_us=("t", "sum")).reset_index()
     repeated["activity"] = arrays.activity_names[repeated["a"].to_numpy()].astype(str) if len(repeated) else []
-    loops, loop_examples = _loops(arrays, prev_work_act, repetition, duration.astype(np.int64))
+    loops, loop_examples = _loops(arrays, prev_work_act, repetition, cost_us)
     examples = pd.concat([
         examples_frame("repeated", by_act["a"].to_numpy(), by_act["case"], by_act["t"] / US, arrays,
                        key_names=arrays.activity_names.astype(str).astype(object)),
@@ -281,6 +284,15 @@ def _after_in_subsequence(mask: np.ndarray, case: np.ndarray, test) -> np.ndarra
     hit[ok] = test(prev[ok], cur[ok])
     out[cur[hit]] = True
     return out
+
+
+def _instance_work(work_us: np.ndarray, prev_status: np.ndarray, arrays: CaseArrays) -> np.ndarray:
+    """Per event: the work time of the events after ``prev_status`` (the status event before it that is no
+    instance step; -1: none, from the ticket's start) up to and including it (µs, exact)."""
+    total = np.r_[0, np.cumsum(work_us.astype(np.int64))]
+    idx = np.arange(arrays.n_events)
+    lo = np.where(prev_status >= 0, prev_status + 1, arrays.first_index)
+    return total[idx + 1] - total[lo]
 
 
 def _backflow_time(backflow: np.ndarray, stage_events: np.ndarray, rank: np.ndarray, arrays: CaseArrays, acc: Accounting) -> np.ndarray:
