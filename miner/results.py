@@ -507,19 +507,26 @@ def _with_examples(frame: pd.DataFrame, keys: list[str], examples: pd.DataFrame,
     return out
 
 
-def wait_label(source: str, target: str) -> str:
-    """Name a wait between two activities plainly: the first and last waits of a ticket have no activity on one side."""
-    if source == START and target == END:
-        return "no work recorded: from the first event until delivery"
-    if source == START and target == OPEN:
-        return "no work recorded, still waiting at the export's end"
+def wait_label(source: str, target: str, *, phrase: bool = False) -> str:
+    """Name a wait between two activities plainly: the first and last waits of a ticket have work on one side only.
+
+    A table's label by default (``A → B``); with ``phrase``, words that fit in a sentence ("between 'A' and 'B'").
+    """
     if source == START:
-        return f"before first work ({target})"
+        if target in (END, OPEN):
+            until = "delivery" if target == END else "the export's end"
+            if phrase:
+                return f"in {'open ' if target == OPEN else ''}tickets with no work recorded, from the first event until {until}"
+            return "no work recorded: from the first event until delivery" if target == END else "no work recorded, still waiting at the export's end"
+        return f"before first work, until '{target}'" if phrase else f"before first work ({target})"
+    shown = f"'{source}'" if phrase else source
     if target == END:
-        return f"after last work ({source}) until delivery"
+        return f"after last work ({shown}) until delivery"
     if target == OPEN:
-        return f"after last work ({source}), still waiting at the export's end"
-    return f"{source} → {target}"
+        return f"{'in open tickets ' if phrase else ''}after last work ({shown}), still waiting at the export's end"
+    if not phrase:
+        return f"{source} → {target}"
+    return f"between two runs of '{source}'" if source == target else f"between '{source}' and '{target}'"
 
 
 def _bottlenecks(steps: pd.DataFrame, transitions: pd.DataFrame, by_class: dict[str, float]) -> pd.DataFrame:

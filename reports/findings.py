@@ -22,8 +22,9 @@ import pandas as pd
 
 from connectors.report import counted
 from miner.significance import bh_adjusted, fisher_greater, mannwhitney_greater, wilson_interval
+from miner.results import wait_label
 from miner.stats import key_codes
-from miner.waits import END, IDLE, OPEN, START
+from miner.waits import IDLE
 from reports.units import hours, human, pct, pct_bound
 
 WAIT_CLASSES = ("queue", "customer", "vendor", "internal", "handoff", "reopened")
@@ -196,20 +197,8 @@ def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
 
 
 def wait_place(source: str, target: str) -> str:
-    """A wait between two activities in plain words: the first and last waits have work on one side only."""
-    if source == START and target == END:
-        return "in tickets with no work recorded, from the first event until delivery"
-    if source == START and target == OPEN:
-        return "in open tickets with no work recorded, from the first event until the export's end"
-    if source == START:
-        return f"before first work, until '{target}'"
-    if target == END:
-        return f"after last work ('{source}') until delivery"
-    if target == OPEN:
-        return f"in open tickets after last work ('{source}'), still waiting at the export's end"
-    if source == target:
-        return f"between two runs of '{source}'"
-    return f"between '{source}' and '{target}'"
+    """A wait between two activities in plain words (:func:`miner.results.wait_label` as a phrase)."""
+    return wait_label(source, target, phrase=True)
 
 
 def _where_work_waits(found: Any, c: Any, col: _Collector) -> None:
