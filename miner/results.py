@@ -264,7 +264,32 @@ def _finalize(part: Partial, aggregates: dict[str, pd.DataFrame], plan: Plan, ti
         has_groups=part.has_groups,
         tables=t,
     )
+    _warn_silent(results)
     return results
+
+
+SILENT_WARN_SHARE = 0.05  # silent tickets worth a warning: this share of all tickets, and at least 20
+
+
+def _warn_silent(results: Results) -> None:
+    """Warn when many open tickets have gone silent (:func:`dormant_tickets`): name the activities they went
+    silent after, which a mapping file may call done."""
+    silent = results.open_tickets["silent"]
+    if not silent or silent["tickets"] < max(SILENT_MIN_DELIVERED, SILENT_WARN_SHARE * results.summary.cases):
+        return
+    days = silent["silent_over_s"] / 86400
+    items = list(silent["last_activities"].items())
+    shown = [f"'{a}' ({n:,})" for a, n in items[:3]]
+    after = " or ".join(shown) if len(shown) <= 2 else ", ".join(shown[:-1]) + f" or {shown[-1]}"
+    more = sum(n for _, n in items[3:]) + silent["tickets"] - sum(n for _, n in items)
+    warning = (f"{silent['tickets']:,} of the {results.open_tickets['tickets']:,} open tickets have had no event for over "
+               f"{days:,.0f} day{'s' if round(days) != 1 else ''} before the export's end (95% of delivered tickets take less "
+               f"from first event to delivery); they went silent after {after}" + (f" ({more:,} after others)" if more else "")
+               + ". If such a state ends a ticket, name it done in a mapping file (vsm mapping init EXPORT -o mapping.toml; "
+               "kind = \"done\"); if not, these tickets are stuck. Until then their time to the export's end counts as "
+               "waiting (and as rework after a step back)")
+    if warning not in results.mapping.warnings:
+        results.mapping.warnings.append(warning)
 
 
 def _comparison(results: Results, part: Partial, aggregates: dict[str, pd.DataFrame], design: Design,
@@ -388,7 +413,8 @@ def _mark_not_measured(c: Comparison, tickets: pd.DataFrame, coverage: float) ->
 
 
 def open_tickets(tickets: pd.DataFrame, plan: Plan) -> dict[str, Any]:
-    """Tickets not delivered at the export's end: how many, how old, and in which class of state they are now."""
+    """Tickets not delivered at the export's end: how many, how old, in which class of state they are now, and
+    how many have gone silent (:func:`dormant_tickets`)."""
     still = ~tickets["delivered"].to_numpy(dtype=bool)
     age = tickets["lead_time_s"].to_numpy()[still]
     median, p90 = quantiles(age, (0.5, 0.9))
@@ -400,6 +426,36 @@ def open_tickets(tickets: pd.DataFrame, plan: Plan) -> dict[str, Any]:
         "age_p90_s": p90,
         "as_of": pd.Timestamp(plan.as_of, unit="us", tz="UTC").isoformat() if plan.as_of is not None else None,
         "waiting_now": {str(k): int(v) for k, v in sorted(now.items(), key=lambda kv: (-kv[1], str(kv[0])))},
+        "silent": dormant_tickets(tickets, plan),
+    }
+
+
+SILENT_QUANTILE = 0.95  # an open ticket is silent when no event came for longer than this share of delivered lead times
+SILENT_MIN_DELIVERED = 20  # delivered tickets needed to say what is long
+LAST_ACTIVITIES = 5
+
+
+def dormant_tickets(tickets: pd.DataFrame, plan: Plan) -> dict[str, Any] | None:
+    """Open tickets with no event for longer than 95% of delivered tickets take from first event to delivery,
+    and the activities they went silent after; None when fewer than 20 tickets are delivered to tell what is long.
+
+    Either those activities end tickets without the mapping knowing it (a done state it does not name), or the
+    tickets are stuck: both are the user's to decide, and both make the open tickets' waiting and rework long.
+    """
+    done = tickets["delivered"].to_numpy(dtype=bool)
+    if done.sum() < SILENT_MIN_DELIVERED:
+        return None
+    limit = float(np.quantile(tickets["lead_time_s"].to_numpy()[done], SILENT_QUANTILE))
+    end = tickets["end"]
+    as_of = pd.Timestamp(plan.as_of, unit="us", tz="UTC") if plan.as_of is not None else end.max()
+    silence = (as_of - end).dt.total_seconds().to_numpy()
+    quiet = ~done & (silence > limit)
+    last = tickets["activity_path"][quiet].str.rsplit(PATH_SEP, n=1).str[-1].value_counts()
+    last = last.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    return {
+        "tickets": int(quiet.sum()),
+        "silent_over_s": limit,
+        "last_activities": {str(k): int(v) for k, v in last.head(LAST_ACTIVITIES).items()},
     }
 
 

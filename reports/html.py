@@ -169,7 +169,7 @@ def build_context(report: Any, found: Any, *, title: str | None = None, answers:
         "glossary": GLOSSARY,
         "rejections": report.rejections,
         "design_origin": comparison.design.origin,
-        "design_warnings": comparison.design.warnings,
+        "design_warnings": [*found.mapping.warnings, *comparison.design.warnings],  # the mapping's and the design's
     }
     context["answers"] = answers.result() if isinstance(answers, PendingAnswers) else answers
     return context

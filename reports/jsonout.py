@@ -14,7 +14,7 @@ from connectors.report import LoadReport
 from miner.mapping import bookkeeping_events
 from miner.summary import LogSummary
 
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 
 
 def inspect_document(report: LoadReport, summary: LogSummary) -> dict[str, Any]:

@@ -97,7 +97,9 @@ def mine_text(report: LoadReport, found: Any, *, top: int = 10, tz: str = "UTC")
     still = int(found.open_tickets["tickets"])
     case_duration = f"(case duration, first to last event: median {duration(found.case_duration_s['median'])})"
     if lead["tickets"]:
-        over = f" over {lead['tickets']:,} delivered tickets; {still:,} open" if still else ""
+        silent = found.open_tickets.get("silent") or {}
+        quiet = f", {silent['tickets']:,} of them silent for over {duration(silent['silent_over_s'])}" if silent.get("tickets") else ""
+        over = f" over {lead['tickets']:,} delivered tickets; {still:,} open{quiet}" if still else ""
         out.append(f"Lead time  median {duration(lead['median'])}, p90 {duration(lead['p90'])}{over}  {case_duration}")
     else:
         out.append(f"Lead time  n/a: no ticket reaches a done state (Resolved, Closed …); `vsm mapping init` writes a file "

@@ -28,7 +28,7 @@ def test_mine_json_schema_keys():
     for key in ("schema_version", "log", "activity_dfg", "start_activities", "end_activities", "variants", "rework",
                 "case_duration_s", "value_chain", "streams"):
         assert key in doc
-    assert doc["schema_version"] == "2.2"
+    assert doc["schema_version"] == "2.3"
     assert set(doc["log"]) >= {"rows_read", "rows_rejected", "events", "cases", "activities", "start", "end", "source"}
     edge = doc["activity_dfg"][0]
     assert set(edge) >= {"source", "target", "count", "median_wait_s", "p90_wait_s"}

@@ -196,7 +196,7 @@ def test_every_number_in_a_sentence_is_a_json_field_and_the_outputs_agree(tmp_pa
     flat = " ".join(text.split())
     page = " ".join(html.read_text().split())
     findings = doc["findings"]
-    assert doc["schema_version"] == "2.2" and findings["min_support"] == 5 and findings["ranked_by"] == "impact_hours"
+    assert doc["schema_version"] == "2.3" and findings["min_support"] == 5 and findings["ranked_by"] == "impact_hours"
     seen = 0
     for question in ("waits", "rework", "no_value"):
         ranked = [f["impact_hours"] for f in findings[question] if f["impact_hours"] is not None]
