@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from miner import segments
-from miner.accounting import Accounting
+from miner.accounting import C_WORK, Accounting
 from miner.cases import US, CaseArrays
 from miner.design import Design
 from miner.mapping import EventClasses
@@ -52,6 +52,14 @@ def step_values(
     wait_us = acc.wait_us.astype(np.float64)
     waitish = acc.status & ~acc.work & (wait_us > 0)
     present = path | waitish
+    # The waiting an XES complete (or a schedule …) owns belongs to the step of the work that follows it, as the
+    # gap before that work does when the log is paired into intervals.
+    idle_work = acc.work & (acc.own_class != C_WORK) & (acc.own_us > 0)
+    real_work = acc.work & ~idle_work
+    wait_stage = stage
+    if idle_work.any():
+        following = segments.bfill(stage.astype(np.float64), real_work & (stage >= 0), arrays.end_index)
+        wait_stage = np.where(idle_work & ~np.isnan(following), following, stage).astype(np.int64)
     # Each stream's events (of its tickets), in order: the steps of a stream look at those only.
     of_event = assigned[case]
     order = np.argsort(of_event, kind="stable")
@@ -72,17 +80,20 @@ def step_values(
                 continue
             ev = events[s_index]
             sel = stage[ev] == STAGES.index(step.stage)
+            sel_wait = wait_stage[ev] == STAGES.index(step.stage)
             if step.activities:
                 named = np.isin(arrays.activity_names, list(step.activities))[arrays.activity]
                 # Waits and gaps take the step of the work that follows them, else of the work before.
-                hit = named & acc.work
-                after = segments.bfill(hit.astype(np.float64), acc.work, arrays.end_index)
-                before = segments.ffill(hit.astype(np.float64), acc.work, arrays.first_index)
+                hit = named & real_work
+                after = segments.bfill(hit.astype(np.float64), real_work, arrays.end_index)
+                before = segments.ffill(hit.astype(np.float64), real_work, arrays.first_index)
                 follows = np.where(np.isnan(after), before, after) == 1
                 sel &= np.where(acc.work, named, follows)[ev]
+                sel_wait &= np.where(real_work, named, follows)[ev]
+            ev_wait = ev[sel_wait]
             ev = ev[sel]
             work += np.bincount(case[ev], weights=work_us[ev], minlength=n_cases)
-            wait += np.bincount(case[ev], weights=wait_us[ev], minlength=n_cases)
+            wait += np.bincount(case[ev_wait], weights=wait_us[ev_wait], minlength=n_cases)
             reached |= (np.bincount(case[ev[present[ev]]], minlength=n_cases) > 0) & tickets
             came_back |= back[:, STAGES.index(step.stage)] & tickets
         out[f"step{j}_work_s"] = work / US

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 
 from miner import segments
-from miner.accounting import CLASSES, Accounting
+from miner.accounting import C_WORK, CLASSES, Accounting
 from miner.cases import CaseArrays
 from miner.stats import exact_key_sums
 
 # The ends of a wait with no work before it, or none after it, in the ticket.
 START, END = "(start)", "(end)"
 OPEN = "(open)"  # the end of an open ticket's last wait: it still waits at the export's end
-IDLE = "(idle)"  # the state of time that no state covers: gaps between intervals
+IDLE = "(idle)"  # the state of time that no state covers: gaps between intervals, and after an XES complete
 __all__ = ["CLASSES", "END", "IDLE", "OPEN", "START", "WaitPart", "flow_efficiency", "wait_part"]
 
 
@@ -91,7 +91,10 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> tuple[pd.DataFrame, pd.Da
     idle gap before a piece of work ends its run at that work.
     """
     wait_us = acc.wait_us.astype(np.int64)
-    work = acc.work
+    # A work event whose own time is waiting (an XES complete, a schedule: the instance is idle after it) ends a
+    # piece of work and begins a wait, like the end of an interval.
+    idle_after_work = acc.work & (acc.own_class != C_WORK) & (acc.own_us > 0)
+    work = acc.work & ~idle_after_work
     member = wait_us > 0
     if not member.any():
         empty = pd.Categorical([], categories=[])
@@ -129,7 +132,7 @@ def _wait_runs(arrays: CaseArrays, acc: Accounting) -> tuple[pd.DataFrame, pd.Da
     })
     # Where each run's waiting was spent: the waiting state, or '(idle)' for the gap before a piece of work.
     states = pd.Index([*names, IDLE]).unique()
-    via_code = np.where(work[idx], states.get_loc(IDLE), arrays.activity[idx]).astype(np.int64)
+    via_code = np.where(acc.work[idx], states.get_loc(IDLE), arrays.activity[idx]).astype(np.int64)
     run_of = np.cumsum(run_start[idx]) - 1
     key = (src_code[run_of] * len(targets) + dst_code[run_of]) * len(states) + via_code
     keys, us = exact_key_sums(key, wait_us[idx], len(sources) * len(targets) * len(states))  # whole µs: exact in any partitioning

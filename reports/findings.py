@@ -243,7 +243,7 @@ def timed(found: Any) -> bool:
 
 def spent_in(via: list[dict[str, Any]]) -> str:
     """'; spent in 'Assigned' (68%) and 'Awaiting User Info' (17%)': the states a wait between two activities was spent in."""
-    named = [f"'{v['state']}' ({pct(v['share'])})" if v["state"] != IDLE else f"idle gaps between intervals ({pct(v['share'])})"
+    named = [f"'{v['state']}' ({pct(v['share'])})" if v["state"] != IDLE else f"idle time after work ended ({pct(v['share'])})"
              for v in via]
     if not named:
         return ""

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import connectors
+from miner.design import parse_design_text
 from miner.discovery import compare
 from tests.helpers import make_log
 
@@ -95,3 +96,50 @@ def test_waiting_transitions_hand_off_when_the_next_step_changes_group(transitio
     found = compare(make_log(rows, columns=(*COLUMNS, "group")), source="xes")
     assert tickets(found).loc["D", "work_s"] == 30 * 60
     assert found.comparison.by_class["handoff"] == 50 * 60
+
+
+def test_the_wait_after_a_complete_runs_to_the_next_work_and_is_idle_time():
+    rows = [
+        ("E", "Investigate", "start", 0, "bob"),      # work 20
+        ("E", "Investigate", "complete", 20, "bob"),  # waits 40 for the fix
+        ("E", "Fix", "start", 60, "cat"),             # work 30
+        ("E", "Fix", "complete", 90, "cat"),          # waits 15 until delivery
+        ("E", "Resolved", "complete", 105, "cat"),
+    ]
+    found = compare(make_log(rows, columns=COLUMNS), source="xes")
+    t = found.comparison.transitions
+    assert sorted(zip(t["source"], t["target"], t["total_s"], strict=True)) == [
+        ("Fix", "(end)", 15 * 60), ("Investigate", "Fix", 40 * 60)]
+    via = found.comparison.bottleneck_transitions.set_index("source")["via"]
+    assert via["Investigate"] == [{"state": "(idle)", "share": 1.0}]
+
+
+STEP_DESIGN = """
+[[stream]]
+name = "Incident"
+applies_to = "default"
+  [[stream.step]]
+  stage = "engage"
+  [[stream.step]]
+  stage = "deliver and support"
+"""
+
+
+def test_the_wait_after_a_complete_belongs_to_the_step_whose_work_follows(tmp_path):
+    """Logged (engage) at 0–10, then 50 idle before the investigation (deliver and support) starts: as the gap before
+    a paired interval, those 50 are deliver and support's waiting, in both readings of the log."""
+    rows = [
+        ("F", "Log call", "start", 0, "ann"),
+        ("F", "Log call", "complete", 10, "ann"),
+        ("F", "Investigate", "start", 60, "bob"),
+        ("F", "Investigate", "complete", 90, "bob"),
+        ("F", "Resolved", "complete", 90, "bob"),
+    ]
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["time"] = (pd.Timestamp("2025-01-06 09:00") + pd.to_timedelta(frame.pop("minutes"), unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "steps.csv"
+    frame.to_csv(path, index=False)
+    for mode in ("events", "pair"):
+        log, _ = connectors.load(str(path), lifecycle=mode)
+        t = tickets(compare(log, parse_design_text(STEP_DESIGN, "steps.toml"), source="xes")).loc["F"]
+        assert (t["step0_work_s"], t["step0_wait_s"], t["step1_work_s"], t["step1_wait_s"]) == (600, 0, 1800, 3000), mode
