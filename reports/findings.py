@@ -171,6 +171,9 @@ def _left_out_note(kinds: tuple[str, ...], left_out: dict[str, int], min_support
                    "(--min-support; all are in the JSON tables).", count=n, figures={"min_support": min_support})
 
 
+NO_VALUE_KINDS = ("waiting_state", "rework_total", "deviation", "moved_bottleneck")
+
+
 def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
     """Answer: where does work wait, which hand-offs cause rework, which steps add no value."""
     c = found.comparison
@@ -179,7 +182,7 @@ def answers(found: Any, *, min_support: int = MIN_SUPPORT) -> Answers:
     for name, build, kinds in (
         ("waits", _where_work_waits, ("wait_step", "wait_transition")),
         ("rework", _handoffs_and_rework, ("handoff_rework", "bounce", "reopen", "repeated_activity")),
-        ("no_value", _no_value, ("waiting_state", "deviation", "moved_bottleneck")),
+        ("no_value", _no_value, NO_VALUE_KINDS),
     ):
         col = _Collector(min_support, left_out)
         col.timed = timed(found)
@@ -608,5 +611,6 @@ def _no_value(found: Any, c: Any, col: _Collector) -> None:
                                                          **({"p_value": p} if p is not None else {})}))
     if "conformance" in getattr(c, "not_measured", {}):
         col.note(Finding("no_value_na", f"steps the design does not foresee are n/a: {c.not_measured['conformance']}."))
-    elif not col.ranked and not col.context:
+    elif not col.ranked and not col.context and not any(col.left_out.get(k) for k in NO_VALUE_KINDS):
+        # Nothing found, not merely too few tickets for a finding (the left-out note says so).
         col.note(Finding("no_value_none", "no state adds only waiting, no time goes to rework, and no step is taken that the design lacks."))

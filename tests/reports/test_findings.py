@@ -300,3 +300,22 @@ def test_deviation_tests_when_no_delivered_ticket_deviates():
     })
     deviations = pd.DataFrame({"stream": ["Incident"], "type": ["repeated"], "step": ["engage"]})
     assert deviation_tests(tickets, deviations) == [None]
+
+
+def test_nothing_found_is_not_said_when_findings_rest_on_too_few_tickets():
+    """Two tickets repeat their work and go back a step: too few for a finding at --min-support 20, but not nothing."""
+    rows = []
+    for i in range(6):
+        rows += [(f"T{i}", "Log call", 0), (f"T{i}", "Investigate", 60), (f"T{i}", "Resolved", 120)]
+    for i in range(2):
+        rows += [(f"R{i}", "Log call", 0), (f"R{i}", "Investigate", 60), (f"R{i}", "Log call", 90),
+                 (f"R{i}", "Investigate", 120), (f"R{i}", "Resolved", 300)]
+    found = compare(make_log(rows), None)
+    small = answers(found)
+    kinds = [f.kind for f in small.no_value]
+    assert "no_value_none" not in kinds
+    assert small.left_out.get("rework_total") == 1
+    assert any(f.kind == "left_out" and f.count >= 1 for f in small.no_value)
+    assert "rework_total" in [f.kind for f in answers(found, min_support=2).no_value]  # the finding, at a lower bar
+    clean = compare(make_log(rows[:18]), None)  # the six tickets without rework
+    assert [f.kind for f in answers(clean).no_value] == ["no_value_none"]
