@@ -366,3 +366,26 @@ def test_scenarios_are_what_their_docstrings_say():
     assert newest[newest["case_id"] == "K0"]["activity"].tolist() == ["Closed", "Resolved", "In Progress", "New"]
     oldest = sc.tied_events(newest_first=False)
     assert oldest[oldest["case_id"] == "K0"]["activity"].tolist() == ["New", "In Progress", "Resolved", "Closed"]
+
+
+def test_the_queue_a_ticket_is_logged_into_is_engage_and_no_other_wait_is():
+    """A problem log (BPIC 2013's shape) whose tickets start in 'Queued/Awaiting Assignment': that queue is the
+    engage step. Decoys: the same queue later in a ticket belongs to the work it precedes, and a ticket that starts
+    waiting on the customer was not logged into a queue, so it skips engage."""
+    from miner.discovery import compare
+    from tests.helpers import make_log
+
+    rows = [
+        ("P1", "Queued/Awaiting Assignment", 0), ("P1", "Accepted/In Progress", 120), ("P1", "Completed/Closed", 300),
+        ("P2", "Accepted/In Progress", 0), ("P2", "Queued/Awaiting Assignment", 60), ("P2", "Accepted/In Progress", 100),
+        ("P2", "Completed/Closed", 200),
+        ("P3", "Awaiting customer", 0), ("P3", "Accepted/In Progress", 30), ("P3", "Completed/Closed", 60),
+    ]
+    found = compare(make_log(rows))
+    t = found.tickets.set_index("case_id")
+    assert list(t["path"]) == ["engage → deliver and support", "deliver and support", "deliver and support"]
+    assert list(t["step0_wait_s"]) == [120 * 60, 0, 0]  # engage's waiting: P1's intake queue only
+    assert list(t["step1_wait_s"]) == [0, 40 * 60, 30 * 60]
+    assert list(t["handoff_s"]) == [120 * 60, 40 * 60, 0] and list(t["customer_s"]) == [0, 0, 30 * 60]
+    devs = found.comparison.deviations
+    assert devs[["type", "step", "tickets"]].to_dict("records") == [{"type": "skipped", "step": "engage", "tickets": 2}]
