@@ -29,6 +29,14 @@ COMPLETES_ONLY_TICKET = [  # the decoy: no instance is opened, so each state run
 ]
 
 
+def write_csv(rows: list[tuple], path):  # type: ignore[no-untyped-def]
+    """The rows as an event CSV (minutes become timestamps), for connectors.load to read in either lifecycle mode."""
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["time"] = (pd.Timestamp("2025-01-06 09:00") + pd.to_timedelta(frame.pop("minutes"), unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_csv(path, index=False)
+    return path
+
+
 def tickets(found) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return found.tickets.set_index("case_id")
 
@@ -71,10 +79,7 @@ def test_a_suspend_waits_and_a_resume_works():
 
 def test_events_and_pairs_agree_on_work_and_waiting(tmp_path):
     """The same log kept as separate events and joined into start–complete intervals splits time alike."""
-    frame = pd.DataFrame(LIFECYCLE_TICKET + COMPLETES_ONLY_TICKET, columns=list(COLUMNS))
-    frame["time"] = (pd.Timestamp("2025-01-06 09:00") + pd.to_timedelta(frame.pop("minutes"), unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S")
-    path = tmp_path / "lifecycle.csv"
-    frame.to_csv(path, index=False)
+    path = write_csv(LIFECYCLE_TICKET + COMPLETES_ONLY_TICKET, tmp_path / "lifecycle.csv")
     results = {}
     for mode in ("events", "pair"):
         log, _ = connectors.load(str(path), lifecycle=mode)
@@ -135,10 +140,7 @@ def test_the_wait_after_a_complete_belongs_to_the_step_whose_work_follows(tmp_pa
         ("F", "Investigate", "complete", 90, "bob"),
         ("F", "Resolved", "complete", 90, "bob"),
     ]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["time"] = (pd.Timestamp("2025-01-06 09:00") + pd.to_timedelta(frame.pop("minutes"), unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S")
-    path = tmp_path / "steps.csv"
-    frame.to_csv(path, index=False)
+    path = write_csv(rows, tmp_path / "steps.csv")
     for mode in ("events", "pair"):
         log, _ = connectors.load(str(path), lifecycle=mode)
         t = tickets(compare(log, parse_design_text(STEP_DESIGN, "steps.toml"), source="xes")).loc["F"]
